@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start a private PulseAudio daemon with virtual devices, so Duet can be tested with real audio
+# and no sound card:
+#   speaker         null sink, the default output; record what Duet says from speaker.monitor
+#   micsink         null sink; play a WAV into it (paplay -d micsink answer.wav) ...
+#   mic             ... and it is heard on this source, the default input
+# Usage: eval "$(scripts/virtual_audio.sh start [DIR])"   prints the PULSE_* exports
+#        scripts/virtual_audio.sh stop [DIR]
+set -euo pipefail
+cmd=${1:-start}
+dir=${2:-${PULSE_RUNTIME_PATH:-/tmp/duet-pulse-$UID}}
+export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native
+case $cmd in
+start)
+    mkdir -p "$dir"; chmod 700 "$dir"
+    if ! pactl info >/dev/null 2>&1; then
+        # as root, pulseaudio insists on --system unless told otherwise; -n skips default.pa
+        pulseaudio -D -n --exit-idle-time=-1 --disallow-exit --use-pid-file=yes \
+            -L module-native-protocol-unix \
+            -L "module-null-sink sink_name=speaker" \
+            -L "module-null-sink sink_name=micsink" \
+            -L "module-remap-source source_name=mic master=micsink.monitor" >&2
+        for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    pactl set-default-sink speaker
+    pactl set-default-source mic
+    echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
+    ;;
+stop)
+    pactl exit 2>/dev/null || pkill -f "pulseaudio.*$dir" || true
+    ;;
+*) echo "usage: $0 start|stop [DIR]" >&2; exit 2 ;;
+esac
