@@ -1,0 +1,62 @@
+"""The test rig: a private PulseAudio daemon with a virtual microphone and speaker.
+
+``scripts/virtual_audio.sh`` creates the devices; this module plays WAVs into the microphone
+(``micsink``) and records what was played on the speaker (``speaker.monitor``), so tests cross the
+real audio path: sounddevice -> PortAudio -> ALSA -> PulseAudio.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "virtual_audio.sh"
+
+
+@dataclass
+class VirtualAudio:
+    """A running daemon; its environment is set in ``os.environ`` while it runs."""
+
+    runtime_dir: Path
+    """PULSE_RUNTIME_PATH of the daemon."""
+
+    def play_into_mic(self, wav: Path) -> None:
+        """Play a WAV file into the virtual microphone and wait until it has been played."""
+        subprocess.run(["paplay", "-d", "micsink", str(wav)], check=True, timeout=120)
+
+    def play_into_mic_async(self, wav: Path) -> subprocess.Popen:
+        """Start playing a WAV file into the virtual microphone; returns the player process."""
+        return subprocess.Popen(["paplay", "-d", "micsink", str(wav)])
+
+    def record_speaker(self, wav: Path) -> subprocess.Popen:
+        """Start recording the virtual speaker to a 16 kHz mono WAV; terminate() to stop."""
+        return subprocess.Popen(
+            ["parec", "-d", "speaker.monitor", "--file-format=wav", "--rate=16000",
+             "--channels=1", "--format=s16le", str(wav)]
+        )
+
+    def pactl(self, *args: str) -> str:
+        """Run pactl against this daemon (for example to unload the microphone)."""
+        out = subprocess.run(["pactl", *args], check=True, capture_output=True, text=True)
+        return out.stdout
+
+
+def start_virtual_audio(runtime_dir: Path) -> VirtualAudio:
+    """Start a daemon in runtime_dir and point this process (and its children) at it."""
+    if shutil.which("pulseaudio") is None:
+        raise RuntimeError("pulseaudio is not installed: apt-get install pulseaudio sox (see .ci/run)")
+    out = subprocess.run(
+        ["bash", str(SCRIPT), "start", str(runtime_dir)], check=True, capture_output=True, text=True
+    ).stdout
+    for assignment in out.split()[1:]:
+        key, _, value = assignment.partition("=")
+        os.environ[key] = value
+    return VirtualAudio(runtime_dir)
+
+
+def stop_virtual_audio(audio: VirtualAudio) -> None:
+    subprocess.run(["bash", str(SCRIPT), "stop", str(audio.runtime_dir)], check=False)
