@@ -1,0 +1,221 @@
+"""The ``duet`` command line: prints for people, ``--json`` prints for programs.
+
+Every problem the user can fix (``DuetError``) ends as one line on stderr and exit code 2;
+Ctrl-C ends with 130 after saying how to resume.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from assistant import export
+from assistant.clock import SimulatedClock
+from assistant.config import Config, load_config
+from assistant.errors import DuetError
+from assistant.journal import Journal, default_journal_path
+
+log = logging.getLogger("assistant")
+
+
+# ---- shared options
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--config, --journal and --verbose on every command."""
+
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                  help="Configuration file (default: config.yaml of the installation).")
+    @click.option("--journal", "journal_path", type=click.Path(path_type=Path), default=None,
+                  help="Journal file (default: the config's, else the user's data folder).")
+    @click.option("-v", "--verbose", count=True, help="More log output (-vv: debug, shows transcripts).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, config_path: Path | None, journal_path: Path | None, verbose: int, **kwargs: Any) -> Any:
+        _setup_logging(verbose)
+        config = load_config(config_path)
+        return func(*args, config=config, journal_path=_journal_path(config, journal_path), **kwargs)
+
+    return wrapper
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(func)
+
+
+def _journal_path(config: Config, override: Path | None) -> Path:
+    return Path(override or config.journal or default_journal_path()).expanduser()
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Exports are as intimate as the journal: created 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+# ---- the commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="duet")
+def cli() -> None:
+    """Duet: an offline voice companion for couples who create together."""
+
+
+@cli.command()
+@common_options
+@json_option
+def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
+    """List the sessions in the journal."""
+    with Journal(journal_path) as journal:
+        rows = journal.list_sessions()
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        click.echo(f"No sessions yet in {journal_path}.")
+        return
+    click.echo(f"{'id':>4}  {'date':16}  {'length':>7}  {'leader':12}  status")
+    for row in rows:
+        click.echo(
+            f"{row['id']:>4}  {export.local_time(row['started_at']):16}  {export.minutes(row.get('worked')):>7}"
+            f"  {row['leader'][:12]:12}  {row['status']}"
+        )
+
+
+@cli.command()
+@click.argument("ref", default="last")
+@common_options
+@json_option
+def show(ref: str, config: Config, journal_path: Path, as_json: bool) -> None:
+    """Show one session (an id from `duet sessions`, or 'last')."""
+    with Journal(journal_path) as journal:
+        session = journal.get(ref)
+    if as_json:
+        _print_json(session)
+    else:
+        click.echo(export.text(session), nl=False)
+
+
+@cli.command(name="export")
+@click.argument("ref", default="last")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout).")
+@common_options
+def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_path: Path) -> None:
+    """Export a session as Markdown, HTML or JSON."""
+    with Journal(journal_path) as journal:
+        document = export.render(journal.get(ref), fmt)
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    try:
+        _write_private(output, document)
+    except OSError as err:
+        raise DuetError(f"cannot write {output}: {err.strerror}; choose another path with -o") from None
+    click.echo(f"Wrote {output}", err=True)
+
+
+@cli.command()
+@click.argument("script", type=click.Path(path_type=Path))
+@click.option("--work", "work_minutes", type=float, default=None, help="Work-phase length in minutes.")
+@common_options
+@json_option
+def rehearse(script: Path, work_minutes: float | None, config: Config, journal_path: Path, as_json: bool) -> None:
+    """Run a whole session from a script of answers and commands, on a simulated clock."""
+    from assistant.rehearsal import ScriptedPort, load_script
+    from assistant.runner import new_session, run
+
+    lines = load_script(script)
+    if work_minutes is not None:
+        config = config.with_work_minutes(work_minutes)
+    clock = SimulatedClock()
+    echo = None if as_json else _echo_line(clock)
+    with Journal(journal_path) as journal:
+        engine = new_session(config, journal, clock)
+        port = ScriptedPort(lines, clock, echo=echo)
+        status = run(engine, port)
+        session_id = engine.log.session_id
+    if as_json:
+        _print_json({"session": session_id, "status": status, "transcript": port.transcript.lines})
+    else:
+        click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
+
+
+def _echo_line(clock: SimulatedClock) -> Callable[[str, str], None]:
+    def echo(who: str, text: str) -> None:
+        minutes, seconds = divmod(int(clock.now()), 60)
+        click.echo(f"[{minutes:02d}:{seconds:02d}] {who}: {text}")
+
+    return echo
+
+
+@cli.command()
+@click.argument("ref", default="latest")
+@click.option("--script", type=click.Path(path_type=Path), default=None,
+              help="Continue as a rehearsal from this script instead of live audio.")
+@common_options
+@json_option
+def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as_json: bool) -> None:
+    """Continue an interrupted session from the question where it stopped."""
+    from assistant.runner import resume_session, run
+
+    with Journal(journal_path) as journal:
+        if ref == "latest":
+            found = journal.latest_interrupted()
+            if found is None:
+                raise DuetError(f"no interrupted session in {journal_path}: nothing to resume")
+            ref = str(found)
+        if script is None:
+            from assistant.live import live_port
+
+            clock, port = live_port(config)
+        else:
+            from assistant.rehearsal import ScriptedPort, load_script
+
+            clock = SimulatedClock()
+            port = ScriptedPort(load_script(script), clock, echo=None if as_json else _echo_line(clock))
+        engine = resume_session(config, journal, clock, ref)
+        status = run(engine, port)
+    if as_json:
+        _print_json({"session": int(ref), "status": status})
+    else:
+        click.echo(f"\nSession {ref} {status}; saved in {journal_path}")
+
+
+def main() -> None:
+    """Entry point: one line per user error, exit 2; Ctrl-C exits 130."""
+    try:
+        cli.main(standalone_mode=False)
+    except DuetError as err:
+        click.echo(f"duet: {err}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        click.echo("duet: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        click.echo(f"duet: {err.format_message()} (see duet {_command_name()} --help)", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("\nduet: interrupted; answers so far are saved. Continue with: duet resume", err=True)
+        sys.exit(130)
+
+
+def _command_name() -> str:
+    return next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "").strip() or ""

@@ -1,0 +1,156 @@
+"""Spoken commands: from what was heard to what was meant.
+
+A command counts only when the whole utterance is one of its phrases (after dropping a polite
+"okay" or "please"), so talk between the partners that merely contains a phrase does not trigger
+it. The same phrases become the grammar a recognizer listens for (``grammar_phrases``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from assistant.config import CommandsConfig
+
+
+class Intent(str, Enum):
+    START_DEBRIEF = "start_debrief"
+    TIME_LEFT = "time_left"
+    PAUSE = "pause"
+    RESUME = "resume"
+    EXTEND = "extend"
+    NOTE = "note"
+    REPEAT = "repeat"
+    STOP = "stop"
+    SKIP = "skip"
+    REPEAT_QUESTION = "repeat_question"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A recognized command."""
+
+    intent: Intent
+    minutes: int | None = None
+    """For ``extend``: how many minutes to add."""
+    text: str = ""
+    """For ``note``: the words after the note phrase (may be empty: dictate it next)."""
+
+
+NUMBER_WORDS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+]
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60}
+MAX_EXTEND = 60
+POLITE = ("okay", "ok", "hey", "please", "so", "um", "uh")
+
+
+def number_words(n: int) -> str:
+    """1 -> 'one', 25 -> 'twenty five' (how recognizers spell numbers)."""
+    if n <= 20:
+        return NUMBER_WORDS[n]
+    tens, unit = divmod(n, 10)
+    word = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty", 6: "sixty"}[tens]
+    return word if unit == 0 else f"{word} {NUMBER_WORDS[unit]}"
+
+
+def parse_number(words: str) -> int | None:
+    """'five' -> 5, 'twenty five' -> 25, '25' -> 25, 'a' -> 1; None if not a number."""
+    words = words.strip()
+    if words.isdigit():
+        return int(words)
+    if words in ("a", "an", "one more"):
+        return 1
+    parts = words.split()
+    if len(parts) == 1 and parts[0] in NUMBER_WORDS:
+        return NUMBER_WORDS.index(parts[0])
+    if parts and parts[0] in TENS:
+        rest = parts[1:]
+        if not rest:
+            return TENS[parts[0]]
+        if len(rest) == 1 and rest[0] in NUMBER_WORDS[1:10]:
+            return TENS[parts[0]] + NUMBER_WORDS.index(rest[0])
+    return None
+
+
+def normalize(text: str) -> str:
+    """Lowercase words without punctuation: how phrases and transcripts are compared."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " ".join(text.split())
+
+
+class CommandParser:
+    """Matches utterances against the configured phrases."""
+
+    def __init__(self, phrases: CommandsConfig, wake_word: str | None = None) -> None:
+        self._table: list[tuple[Intent, str]] = [
+            (Intent(name), _normalize_phrase(p)) for name, plist in phrases.model_dump().items() for p in plist
+        ]
+        # longer phrases first, so "repeat the question" wins over a shorter prefix
+        self._table.sort(key=lambda item: -len(item[1]))
+        self.wake_word = normalize(wake_word) if wake_word else None
+
+    def parse(self, text: str, *, require_wake_word: bool = False) -> Command | None:
+        """The command this whole utterance is, or None for ordinary talk."""
+        words = normalize(text)
+        if self.wake_word and require_wake_word:
+            if not words.startswith(self.wake_word):
+                return None
+            words = words[len(self.wake_word):].strip()
+        elif self.wake_word and words.startswith(self.wake_word + " "):
+            words = words[len(self.wake_word):].strip()
+        words = _strip_polite(words)
+        for intent, phrase in self._table:
+            command = _match(intent, phrase, words)
+            if command is not None:
+                return command
+        return None
+
+    def grammar_phrases(self) -> list[str]:
+        """Every phrase spelled out (numbers as words), for grammar-restricted recognition."""
+        out: list[str] = []
+        for intent, phrase in self._table:
+            if "{n}" in phrase:
+                out += [phrase.replace("{n}", number_words(n)) for n in range(1, MAX_EXTEND + 1)]
+            else:
+                out.append(phrase)
+        if self.wake_word:
+            out = [f"{self.wake_word} {p}" for p in out]
+        return sorted(set(out))
+
+
+def _normalize_phrase(phrase: str) -> str:
+    """Normalize a configured phrase, keeping its ``{n}`` placeholder."""
+    return " {n} ".join(normalize(part) for part in phrase.split("{n}")).strip()
+
+
+def _strip_polite(words: str) -> str:
+    parts = words.split()
+    while parts and parts[0] in POLITE:
+        parts.pop(0)
+    while parts and parts[-1] in ("please", "thanks", "thank you"):
+        parts.pop()
+    return " ".join(parts)
+
+
+def _match(intent: Intent, phrase: str, words: str) -> Command | None:
+    if intent is Intent.EXTEND:
+        head, _, tail = phrase.partition("{n}")
+        head, tail = head.strip(), tail.strip()
+        if words.startswith(head + " ") and (not tail or words.endswith(" " + tail)):
+            middle = words[len(head): len(words) - len(tail)].strip()
+            n = parse_number(middle)
+            if n is not None and 1 <= n <= MAX_EXTEND:
+                return Command(intent, minutes=n)
+        return None
+    if intent is Intent.NOTE:
+        if words == phrase:
+            return Command(intent)
+        if words.startswith(phrase + " "):
+            return Command(intent, text=words[len(phrase):].strip())
+        return None
+    return Command(intent) if words == phrase else None

@@ -1,0 +1,195 @@
+"""The configuration: ``config.yaml`` validated into typed settings.
+
+Every setting has a working default, so an empty file is a valid configuration. A bad file is
+refused with one line that names the field, what was found and what is allowed (with a
+did-you-mean for misspelt keys), because a couple at the start of a session should not have to
+read a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from assistant.errors import DuetError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.yaml"
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+Phrases = Annotated[list[str], Field(min_length=1)]
+
+
+class Settings(BaseModel):
+    """Base for every section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckinConfig(Settings):
+    questions: Phrases = ["How are you feeling as we begin?", "What do you intend for today?"]
+    """Asked of each partner in turn, by name."""
+
+
+class WorkConfig(Settings):
+    minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 45
+    """Length of the work phase."""
+    announce_halfway: bool = True
+    announce_remaining: list[Annotated[float, Field(gt=0)]] = [10, 2]
+    """Minutes left that are announced (a milestone at or past the whole length is skipped)."""
+
+
+class DebriefConfig(Settings):
+    questions: Phrases = [
+        "What worked well?",
+        "What challenged us?",
+        "What did we notice about our feelings?",
+    ]
+    """Asked of each partner in turn."""
+    together: list[str] = ["What is our next step?"]
+    """Asked once of both; the last answer is the next step read back next session."""
+
+
+class ListeningConfig(Settings):
+    answer_timeout: PositiveSeconds = 20
+    trailing_silence: PositiveSeconds = 1.2
+    max_answer: PositiveSeconds = 90
+    command_silence: PositiveSeconds = 0.5
+    mute_tail: Annotated[float, Field(ge=0)] = 0.3
+    vad_aggressiveness: Annotated[int, Field(ge=0, le=3)] = 2
+    wake_word: str | None = None
+    input_device: str | int | None = None
+    output_device: str | int | None = None
+
+
+class SpeechConfig(Settings):
+    answers: Literal["auto", "vosk", "whisper", "pocketsphinx"] = "auto"
+    commands: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    vosk_model: str = "vosk-model-small-en-us-0.15"
+    threads: Annotated[int, Field(ge=1, le=64)] = 2
+
+
+class VoiceConfig(Settings):
+    name: str | None = None
+    rate: Annotated[int, Field(ge=60, le=400)] = 170
+    volume: Annotated[float, Field(ge=0, le=1)] = 1.0
+
+
+class CommandsConfig(Settings):
+    """Whole phrases per command; ``{n}`` in an ``extend`` phrase stands for a number."""
+
+    start_debrief: Phrases = ["start the debrief", "start debrief", "begin the debrief"]
+    time_left: Phrases = ["how much time is left", "how much time left", "time check"]
+    pause: Phrases = ["pause", "pause the session"]
+    resume: Phrases = ["resume", "continue", "resume the session"]
+    extend: Phrases = ["add {n} minutes", "add {n} minute"]
+    note: Phrases = ["take a note", "note"]
+    repeat: Phrases = ["repeat that", "say that again"]
+    stop: Phrases = ["stop the session", "end the session"]
+    skip: Phrases = ["skip", "pass"]
+    repeat_question: Phrases = ["repeat the question", "what was the question"]
+
+    @field_validator("extend")
+    @classmethod
+    def _extend_has_number(cls, phrases: list[str]) -> list[str]:
+        if not all("{n}" in p for p in phrases):
+            raise ValueError("every extend phrase needs {n} where the number of minutes goes")
+        return phrases
+
+
+class Config(Settings):
+    """All of Duet's settings."""
+
+    partners: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2, max_length=2)] = [
+        "Alex",
+        "Sam",
+    ]
+    """The two partners, by the names Duet calls them."""
+    journal: Path | None = None
+    """Journal file; None: the user's data directory."""
+    checkin: CheckinConfig = CheckinConfig()
+    work: WorkConfig = WorkConfig()
+    debrief: DebriefConfig = DebriefConfig()
+    listening: ListeningConfig = ListeningConfig()
+    speech: SpeechConfig = SpeechConfig()
+    voice: VoiceConfig = VoiceConfig()
+    commands: CommandsConfig = CommandsConfig()
+
+    @model_validator(mode="after")
+    def _distinct_partners(self) -> "Config":
+        a, b = (p.strip().lower() for p in self.partners)
+        if a == b:
+            raise ValueError("partners: the two partners need different names")
+        return self
+
+    def with_work_minutes(self, minutes: float) -> "Config":
+        """A copy with another work-phase length (``--work``)."""
+        if minutes <= 0:
+            raise DuetError(f"--work must be more than 0 minutes, got {minutes:g}")
+        return self.model_copy(update={"work": self.work.model_copy(update={"minutes": minutes})})
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate a config file; ``None`` reads the default ``config.yaml`` if present."""
+    if path is None:
+        path = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    if path is None:
+        return Config()
+    data = _read_yaml(Path(path))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise DuetError(f"{path}: {_describe(err, data)}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DuetError(f"config file {path} not found: pass an existing file with --config") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DuetError(f"cannot read config file {path}: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise DuetError(f"{path}: {where}{problem}; fix the YAML syntax there") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DuetError(f"{path}: the top level must be a mapping of settings (key: value)")
+    return data
+
+
+def _describe(err: ValidationError, data: dict[str, Any]) -> str:
+    """One line for the first problem: the dotted field, what is wrong, what is allowed."""
+    first = err.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    field = ".".join(loc)
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting '{field}'{_did_you_mean(loc)}"
+    found = first.get("input")
+    shown = "" if isinstance(found, dict) else f" (found {found!r})"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"'{field}': {message}{shown}" if field else message
+
+
+def _did_you_mean(loc: list[str]) -> str:
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        annotation = model.model_fields.get(part)
+        if annotation is None or not isinstance(annotation.annotation, type):
+            return ""
+        if not issubclass(annotation.annotation, BaseModel):
+            return ""
+        model = annotation.annotation
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(loc[-1], known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"{hint} (allowed here: {', '.join(known)})"

@@ -1,0 +1,508 @@
+"""The session engine: runs check-in, work, debrief and recap from events, emitting actions.
+
+Pure and synchronous. It never touches audio, files or the real time: the clock, the session
+log (the journal) and the command phrases are injected, events come in through ``start()`` and
+``handle()``, and what to say and what to listen for next go out as actions. Every answer is
+handed to the log the moment it is heard, so a crash loses nothing that was said.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant import phrasing
+from assistant.clock import Clock
+from assistant.commands import Command, CommandParser, Intent
+from assistant.config import Config
+from assistant.events import (
+    Action,
+    Event,
+    Finished,
+    Heard,
+    ListenForAnswer,
+    ListenForCommands,
+    Listening,
+    Say,
+    Silence,
+    Tick,
+)
+from assistant.machine import attach
+from assistant.records import Note, SessionEvent, Turn, TurnStatus
+from assistant.timer import WorkTimer
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 60.0
+"""Seconds between saves of the work timer, so a crashed session resumes close to where it was."""
+
+
+class SessionLog(Protocol):
+    """Where the engine writes what happens: one session of the journal."""
+
+    def record_turn(self, turn: Turn) -> None: ...
+    def record_note(self, note: Note) -> None: ...
+    def record_event(self, event: SessionEvent) -> None: ...
+    def save_progress(self, progress: dict[str, Any]) -> None: ...
+    def close(self, status: str, summary: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the session's plan."""
+
+    phase: str
+    partner: str
+    """A partner's name, or ``both``."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Who does what this session."""
+
+    leader: str
+    """Leads the vision; asked first."""
+    logistics: str
+
+
+@dataclass
+class ResumePoint:
+    """Where an interrupted session stopped (read from the journal)."""
+
+    phase: str
+    """``checkin``, ``work``, ``debrief`` or ``recap``."""
+    next_seq: int
+    """Index in the question plan of the first question not yet answered."""
+    work: dict[str, Any] = field(default_factory=dict)
+    """The work timer's last saved state: ``length``, ``elapsed``, ``announced``."""
+    notes: int = 0
+
+
+def rotate_roles(partners: list[str], last_leader: str | None) -> Roles:
+    """Whoever did not lead last time leads now; the first partner leads the very first session."""
+    if last_leader in partners:
+        leader = partners[(partners.index(last_leader) + 1) % 2]
+    else:
+        leader = partners[0]
+    return Roles(leader=leader, logistics=next(p for p in partners if p != leader))
+
+
+def question_plan(config: Config, roles: Roles) -> list[Question]:
+    """Check-in then debrief questions, leader first, together-questions last."""
+    order = [roles.leader, roles.logistics]
+    plan = [Question("checkin", p, q) for p in order for q in config.checkin.questions]
+    plan += [Question("debrief", p, q) for p in order for q in config.debrief.questions]
+    plan += [Question("debrief", "both", q) for q in config.debrief.together]
+    return plan
+
+
+class SessionEngine:
+    """One session, from greeting to recap. States and their moves live in ``machine.py``."""
+
+    state: str  # set by transitions
+
+    def __init__(
+        self,
+        config: Config,
+        log: SessionLog,
+        clock: Clock,
+        roles: Roles,
+        *,
+        previous_next_step: str | None = None,
+        resume: ResumePoint | None = None,
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.clock = clock
+        self.roles = roles
+        self.previous_next_step = previous_next_step
+        self.commands = CommandParser(config.commands, config.listening.wake_word)
+        self.plan = question_plan(config, roles)
+        self.seq = resume.next_seq if resume else 0
+        self.notes_taken = resume.notes if resume else 0
+        self.timer = self._make_timer(resume)
+        self.next_step: str | None = None
+        self.asked_at = ""
+        self.last_said = ""
+        self.awaiting: Listening | None = None
+        self._resume = resume
+        self._out: list[Action] = []
+        self._phase_before_pause = ""
+        self._dictating_note = False
+        self._next_checkpoint = 0.0
+        attach(self)
+
+    # ---- the machine's guards (see machine.TRANSITIONS)
+
+    def remember_phase(self) -> None:
+        self._phase_before_pause = self.state
+
+    def was_checkin(self) -> bool:
+        return self._phase_before_pause == "checkin"
+
+    def was_work(self) -> bool:
+        return self._phase_before_pause == "work"
+
+    def was_debrief(self) -> bool:
+        return self._phase_before_pause == "debrief"
+
+    # ---- the public face
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "aborted")
+
+    def start(self) -> list[Action]:
+        """Greet and ask the first question (or pick up an interrupted session)."""
+        if self._resume is None:
+            self._say(
+                phrasing.greeting(
+                    self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step
+                )
+            )
+            self.begin_checkin()
+            self._ask()
+        else:
+            self._say(phrasing.welcome_back(self._resume.phase))
+            self._enter(self._resume.phase)
+        return self._flush()
+
+    def handle(self, event: Event) -> list[Action]:
+        """React to one event; returns what to say and what to listen for next."""
+        if self.finished:
+            return []
+        if isinstance(event, Heard):
+            self._on_heard(event)
+        elif isinstance(event, Silence):
+            self._on_silence()
+        elif isinstance(event, Tick):
+            self._on_tick()
+        return self._flush()
+
+    def progress(self) -> dict[str, Any]:
+        """What a resumed session needs to carry on (saved in the journal)."""
+        now = self.clock.now()
+        phase = self._phase_before_pause if self.state == "paused" else self.state
+        return {
+            "phase": phase,
+            "next_seq": self.seq,
+            "notes_taken": self.notes_taken,
+            "work": {
+                "length": self.timer.length,
+                "elapsed": self.timer.elapsed(now),
+                "announced": sorted(self.timer.announced),
+            },
+        }
+
+    # ---- events
+
+    def _on_heard(self, heard: Heard) -> None:
+        if self.state in ("checkin", "debrief"):
+            self._heard_in_question(heard)
+        elif self.state == "work" and self._dictating_note:
+            self._take_note(heard.text)
+        elif self.state in ("work", "paused"):
+            command = self.commands.parse(heard.text, require_wake_word=True)
+            if command is None:
+                self._listen()  # ordinary talk between the partners
+            else:
+                self._work_command(command)
+
+    def _on_silence(self) -> None:
+        if self.state == "work" and self._dictating_note:
+            self._dictating_note = False
+            self._say(phrasing.NO_NOTE)
+            self._listen()
+        elif self.state in ("checkin", "debrief"):
+            self._record(TurnStatus.NO_ANSWER)
+            self._say(phrasing.NO_ANSWER)
+            self._next_question()
+
+    def _on_tick(self) -> None:
+        if self.state != "work":
+            self._listen()
+            return
+        now = self.clock.now()
+        due = self.timer.due(now)
+        if due:
+            latest = due[-1]  # a late tick announces only the most recent milestone
+            self._event("milestone", key=latest.key, remaining=round(self.timer.remaining(now), 3))
+            self._say(phrasing.milestone(latest.key, self.timer.remaining(now)))
+            if latest.key == "time-up":
+                self._begin_debrief(by="timer")
+                return
+        if due or now >= self._next_checkpoint:
+            self._checkpoint()
+        self._listen()
+
+    # ---- questions
+
+    def _heard_in_question(self, heard: Heard) -> None:
+        if not heard.text.strip():
+            self._on_silence()
+            return
+        command = self.commands.parse(heard.text)
+        if command is None:
+            self._record(TurnStatus.ANSWERED, heard)
+            self._next_question()
+        elif command.intent is Intent.SKIP:
+            self._record(TurnStatus.SKIPPED)
+            self._say(phrasing.SKIPPED)
+            self._next_question()
+        elif command.intent in (Intent.REPEAT_QUESTION, Intent.REPEAT):
+            self._ask()
+        elif command.intent is Intent.PAUSE:
+            self._pause()
+        elif command.intent is Intent.STOP:
+            self._stop()
+        else:
+            log.info("ignored command %s: it makes no sense during a question", command.intent.value)
+            self._listen()
+
+    def _ask(self) -> None:
+        question = self.plan[self.seq]
+        self.asked_at = self.clock.wall().isoformat()
+        if question.partner == "both":
+            self._say(phrasing.together(question.text))
+        else:
+            self._say(phrasing.addressed(question.partner, question.text))
+        self._listen()
+
+    def _record(self, status: TurnStatus, heard: Heard | None = None) -> None:
+        question = self.plan[self.seq]
+        answer = heard.text.strip() if heard else ""
+        turn = Turn(
+            seq=self.seq,
+            phase=question.phase,
+            partner=question.partner,
+            question=question.text,
+            answer=answer,
+            status=status,
+            asked_at=self.asked_at,
+            answered_at=self.clock.wall().isoformat(),
+            confidence=heard.confidence if heard else None,
+            words=[dict(w) for w in heard.words] if heard else [],
+        )
+        self.log.record_turn(turn)
+        if question.partner == "both" and status is TurnStatus.ANSWERED:
+            self.next_step = answer
+
+    def _next_question(self) -> None:
+        finished_phase = self.plan[self.seq].phase
+        self.seq += 1
+        if self.seq < len(self.plan) and self.plan[self.seq].phase == finished_phase:
+            self._ask()
+        elif finished_phase == "checkin":
+            self._begin_work()
+        else:
+            self._recap()
+
+    # ---- phases
+
+    def _enter(self, phase: str) -> None:
+        """Enter a phase directly (a resumed session)."""
+        if phase == "checkin" and self.seq < len(self.plan) and self.plan[self.seq].phase == "checkin":
+            self.begin_checkin()
+            self._ask()
+        elif phase in ("checkin", "work"):
+            self._begin_work(resumed=True)
+        elif phase == "debrief" and self.seq < len(self.plan):
+            self.begin_debrief()
+            self._ask()
+        else:
+            self.begin_recap()
+            self._recap(entered=True)
+
+    def _begin_work(self, resumed: bool = False) -> None:
+        if self.state == "idle" and self.seq < len(self.plan) and self.plan[self.seq].phase == "checkin":
+            self.seq = next(i for i, q in enumerate(self.plan) if q.phase == "debrief")
+        self.begin_work()
+        now = self.clock.now()
+        self.timer.start(now)
+        self._event("work started", resumed=resumed, length=self.timer.length)
+        if resumed:
+            self._say(phrasing.time_left(self.timer.remaining(now), paused=False))
+        else:
+            start_phrase = self.config.commands.start_debrief[0]
+            self._say(phrasing.work_begins(self.timer.length, start_phrase))
+        self._checkpoint()
+        self._listen()
+
+    def _begin_debrief(self, by: str) -> None:
+        now = self.clock.now()
+        self._event("debrief started", by=by, worked=round(self.timer.elapsed(now), 3))
+        self.begin_debrief()
+        self.seq = next((i for i, q in enumerate(self.plan) if q.phase == "debrief"), len(self.plan))
+        self._say(phrasing.DEBRIEF_BEGINS)
+        self._checkpoint()
+        if self.seq < len(self.plan):
+            self._ask()
+        else:
+            self._recap()
+
+    def _recap(self, entered: bool = False) -> None:
+        if not entered:
+            self.begin_recap()
+        worked = self.timer.elapsed(self.clock.now())
+        self._say(
+            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step)
+        )
+        self.finish()
+        self.log.close("done", self._summary(worked))
+        self._out.append(Finished("done"))
+        self.awaiting = self._out[-1]
+
+    def _stop(self) -> None:
+        self._event("stopped")
+        self.abort()
+        self._say(phrasing.STOPPED)
+        worked = self.timer.elapsed(self.clock.now())
+        self.log.close("aborted", self._summary(worked))
+        self._out.append(Finished("aborted"))
+        self.awaiting = self._out[-1]
+
+    def _summary(self, worked: float) -> dict[str, Any]:
+        return {
+            "ended_at": self.clock.wall().isoformat(),
+            "worked": round(worked, 3),
+            "next_step": self.next_step,
+            "notes_taken": self.notes_taken,
+        }
+
+    # ---- commands while working (or paused)
+
+    def _work_command(self, command: Command) -> None:
+        handler = {
+            Intent.START_DEBRIEF: self._cmd_start_debrief,
+            Intent.TIME_LEFT: self._cmd_time_left,
+            Intent.PAUSE: self._cmd_pause,
+            Intent.RESUME: self._cmd_resume,
+            Intent.EXTEND: self._cmd_extend,
+            Intent.NOTE: self._cmd_note,
+            Intent.REPEAT: self._cmd_repeat,
+            Intent.STOP: self._stop,
+        }.get(command.intent)
+        if handler is None or (self.state == "paused" and command.intent in (Intent.START_DEBRIEF, Intent.NOTE)):
+            log.info("ignored command %s in %s", command.intent.value, self.state)
+            self._listen()
+            return
+        if command.intent in (Intent.EXTEND, Intent.NOTE):
+            handler(command)
+        else:
+            handler()
+
+    def _cmd_start_debrief(self) -> None:
+        self._begin_debrief(by="command")
+
+    def _cmd_time_left(self) -> None:
+        self._say(phrasing.time_left(self.timer.remaining(self.clock.now()), self.timer.paused))
+        self._listen()
+
+    def _cmd_pause(self) -> None:
+        if self.state == "paused":
+            self._listen()
+        else:
+            self._pause()
+
+    def _cmd_resume(self) -> None:
+        if self.state != "paused":
+            self._listen()
+            return
+        self.resume()
+        now = self.clock.now()
+        self.timer.resume(now)
+        self._event("resume", phase=self.state)
+        self._say(phrasing.RESUMED)
+        if self.state == "work":
+            self._cmd_time_left()
+        else:
+            self._ask()
+
+    def _cmd_extend(self, command: Command) -> None:
+        minutes = command.minutes or 0
+        self.timer.extend(minutes * 60)
+        self._event("extend", minutes=minutes)
+        self._say(phrasing.extended(minutes, self.timer.remaining(self.clock.now())))
+        self._checkpoint()
+        self._listen()
+
+    def _cmd_note(self, command: Command) -> None:
+        if command.text:
+            self._take_note(command.text)
+        else:
+            self._dictating_note = True
+            self._say(phrasing.NOTE_PROMPT)
+            self._listen()
+
+    def _cmd_repeat(self) -> None:
+        if self.last_said:
+            self._say(self.last_said)
+        self._listen()
+
+    def _take_note(self, text: str) -> None:
+        self._dictating_note = False
+        now = self.clock.now()
+        self.log.record_note(Note(text=text.strip(), at=round(self.timer.elapsed(now), 3), time=self.clock.wall().isoformat()))
+        self.notes_taken += 1
+        self._say(phrasing.NOTED)
+        self._checkpoint()
+        self._listen()
+
+    def _pause(self) -> None:
+        self.pause()
+        self.timer.pause(self.clock.now())
+        self._event("pause", phase=self._phase_before_pause)
+        self._say(phrasing.PAUSED)
+        self._checkpoint()
+        self._listen()
+
+    # ---- output
+
+    def _say(self, text: str) -> None:
+        self._out.append(Say(text))
+        self.last_said = text
+
+    def _listen(self) -> None:
+        """Queue what to listen for next, given the state."""
+        if self.state in ("checkin", "debrief"):
+            q = self.plan[self.seq]
+            action: Listening = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout)
+        elif self.state == "work" and self._dictating_note:
+            action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout)
+        elif self.state == "work":
+            action = ListenForCommands("work", self._wake_at())
+        else:
+            action = ListenForCommands("paused", None)
+        self._out.append(action)
+        self.awaiting = action
+
+    def _wake_at(self) -> float | None:
+        """Next milestone or checkpoint, whichever comes first."""
+        due = self.timer.next_due_at(self.clock.now())
+        return self._next_checkpoint if due is None else min(due, self._next_checkpoint)
+
+    def _event(self, kind: str, **detail: Any) -> None:
+        self.log.record_event(SessionEvent(kind=kind, time=self.clock.wall().isoformat(), detail=detail))
+
+    def _checkpoint(self) -> None:
+        self.log.save_progress(self.progress())
+        self._next_checkpoint = self.clock.now() + CHECKPOINT_EVERY
+
+    def _flush(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out
+
+    def _make_timer(self, resume: ResumePoint | None) -> WorkTimer:
+        work = self.config.work
+        timer = WorkTimer(
+            length=work.minutes * 60,
+            announce_halfway=work.announce_halfway,
+            announce_remaining=tuple(m * 60 for m in work.announce_remaining),
+        )
+        if resume and resume.work:
+            timer.length = float(resume.work.get("length", timer.length))
+            timer.elapsed_before = float(resume.work.get("elapsed", 0.0))
+            timer.announced = set(resume.work.get("announced", []))
+        return timer

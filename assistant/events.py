@@ -1,0 +1,82 @@
+"""What flows into the session engine (events) and out of it (actions).
+
+The engine is a pure function of these: a runner turns microphone audio, a rehearsal script or a
+test into events, and turns actions into speech and listening. That seam is why a whole session
+can be rehearsed in milliseconds and then run, unchanged, through a real microphone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# ---- events: the world -> the engine
+
+
+@dataclass(frozen=True)
+class Heard:
+    """Someone said something (an answer, a command, or talk)."""
+
+    text: str
+    """The transcript."""
+    confidence: float | None = None
+    """Recognizer confidence 0..1, when known."""
+    words: tuple[dict[str, Any], ...] = ()
+    """Word timings (text, start, end, confidence), when known."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Nobody answered within the answer timeout."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time has passed (the engine reads its clock)."""
+
+
+Event = Heard | Silence | Tick
+
+# ---- actions: the engine -> the world
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak this aloud (or print it where there is no speaker)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ListenForAnswer:
+    """Capture one free-form answer; reply with ``Heard`` or, after ``timeout``, ``Silence``."""
+
+    phase: str
+    """``checkin``, ``debrief`` or ``note`` (a note being dictated in the work phase)."""
+    partner: str | None
+    """Who is being asked (``both`` for together-questions), None for a note."""
+    question: str
+    timeout: float
+    """Seconds of silence before giving up on an answer."""
+
+
+@dataclass(frozen=True)
+class ListenForCommands:
+    """Listen for spoken commands; reply with ``Heard`` or, by time ``until``, ``Tick``."""
+
+    phase: str
+    """``work`` or ``paused``."""
+    until: float | None
+    """Clock time of the next thing the engine must do by itself; None: only a command."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The session is over; nothing more to listen for."""
+
+    status: str
+    """``done`` or ``aborted``."""
+
+
+Action = Say | ListenForAnswer | ListenForCommands | Finished
+Listening = ListenForAnswer | ListenForCommands | Finished

@@ -1,0 +1,109 @@
+"""Session transcripts for people: plain text for the terminal, Markdown, HTML and JSON files."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime
+from typing import Any, Callable
+
+FORMATS = ("md", "html", "json", "text")
+
+
+def render(session: dict[str, Any], fmt: str) -> str:
+    renderers: dict[str, Callable[[dict[str, Any]], str]] = {
+        "md": markdown, "html": to_html, "json": to_json, "text": text,
+    }
+    return renderers[fmt](session)
+
+
+def to_json(session: dict[str, Any]) -> str:
+    return json.dumps(session, indent=2, ensure_ascii=False) + "\n"
+
+
+def local_time(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO UTC time shown in the machine's local time zone."""
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone().strftime(fmt)
+
+
+def minutes(seconds: float | None) -> str:
+    return f"{(seconds or 0) / 60:.0f} min"
+
+
+def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("Date", local_time(session["started_at"])),
+        ("Status", session["status"]),
+        ("Partners", " and ".join(session["partners"])),
+        ("Led by", f"{session['leader']} (vision); {session['logistics']} (logistics)"),
+        ("Worked", minutes(session.get("worked"))),
+        ("Next step", session.get("next_step") or "-"),
+    ]
+
+
+def _answer(turn: dict[str, Any]) -> str:
+    return turn["answer"] if turn["status"] == "answered" else f"({turn['status']})"
+
+
+def _sections(session: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    turns = session.get("turns", [])
+    return [
+        ("Check-in", [t for t in turns if t["phase"] == "checkin"]),
+        ("Debrief", [t for t in turns if t["phase"] == "debrief"]),
+    ]
+
+
+def text(session: dict[str, Any]) -> str:
+    out = [f"Session {session['id']}"]
+    out += [f"  {key + ':':<10} {value}" for key, value in header_lines(session)]
+    for title, turns in _sections(session):
+        if turns:
+            out.append(f"\n{title}")
+            out += [f"  {t['partner']} - {t['question']}\n      {_answer(t)}" for t in turns]
+    if session.get("notes"):
+        out.append("\nNotes")
+        out += [f"  [{n['at'] / 60:.0f} min] {n['text']}" for n in session["notes"]]
+    return "\n".join(out) + "\n"
+
+
+def markdown(session: dict[str, Any]) -> str:
+    out = [f"# Duet session {session['id']}: {local_time(session['started_at'])}", ""]
+    out += [f"- **{key}:** {value}" for key, value in header_lines(session)]
+    for title, turns in _sections(session):
+        if turns:
+            out += ["", f"## {title}", ""]
+            for t in turns:
+                out += [f"**{t['partner']}**: *{t['question']}*", "", f"> {_answer(t)}", ""]
+    if session.get("notes"):
+        out += ["", "## Notes", ""]
+        out += [f"- {n['at'] / 60:.0f} min: {n['text']}" for n in session["notes"]]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def to_html(session: dict[str, Any]) -> str:
+    e = html.escape
+    out = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Duet session {session['id']}</title>",
+        "<style>body{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5}"
+        "blockquote{margin:.2em 0 1em 1em;padding-left:.8em;border-left:3px solid #ccc}</style>",
+        "</head><body>",
+        f"<h1>Duet session {session['id']}: {e(local_time(session['started_at']))}</h1><ul>",
+    ]
+    out += [f"<li><b>{e(key)}:</b> {e(str(value))}</li>" for key, value in header_lines(session)]
+    out.append("</ul>")
+    for title, turns in _sections(session):
+        if turns:
+            out.append(f"<h2>{title}</h2>")
+            for t in turns:
+                out.append(f"<p><b>{e(t['partner'])}</b>: <i>{e(t['question'])}</i></p>")
+                out.append(f"<blockquote>{e(_answer(t))}</blockquote>")
+    if session.get("notes"):
+        out.append("<h2>Notes</h2><ul>")
+        out += [f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in session["notes"]]
+        out.append("</ul>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,72 @@
+"""What the journal keeps: one dataclass per kind of record, plain enough to be JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class TurnStatus(str, Enum):
+    ANSWERED = "answered"
+    SKIPPED = "skipped"
+    NO_ANSWER = "no answer"
+
+
+class SessionStatus(str, Enum):
+    IN_PROGRESS = "in progress"
+    DONE = "done"
+    ABORTED = "aborted"
+    INTERRUPTED = "interrupted"
+    """Never written: an in-progress session whose process is gone (see ``journal``)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and what came of it."""
+
+    seq: int
+    """Position in the session's question plan (0-based); resuming continues after the last."""
+    phase: str
+    """``checkin`` or ``debrief``."""
+    partner: str
+    """Who was asked, or ``both``."""
+    question: str
+    """The question as configured (without the name Duet puts in front)."""
+    answer: str
+    """The transcribed answer; empty when skipped or unanswered."""
+    status: TurnStatus
+    asked_at: str
+    """ISO time the question was asked."""
+    answered_at: str
+    """ISO time the answer ended (or the question was given up)."""
+    confidence: float | None = None
+    """Recognizer confidence 0..1 where the engine gives one."""
+    words: list[dict[str, Any]] = field(default_factory=list)
+    """Word timings (text, start, end, confidence) where the engine gives them."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note taken during the work phase."""
+
+    text: str
+    at: float
+    """Seconds into the work phase."""
+    time: str
+    """ISO time it was taken."""
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """Something that happened to the session: pause, resume, extend, milestone, phase change."""
+
+    kind: str
+    time: str
+    """ISO time."""
+    detail: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,170 @@
+"""Rehearsals: a whole session from a script of what the couple says, on a simulated clock.
+
+A script is a YAML list, in order:
+  - say: "calm and a bit tired"            # answers the next question (or is "skip", "pause"...)
+  - silence: true                          # nobody answers the next question (its timeout passes)
+  - {at: "12:00", say: "how much time is left"}   # spoken 12 minutes into the work phase
+
+Timed lines belong to the work phase: a command, or ordinary talk that must not trigger one.
+Untimed lines answer questions; during the work phase they wait for the debrief (the work
+phase then runs to its end), except while paused, where they are heard at once ("resume").
+When the script runs out, remaining questions go unanswered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from assistant.clock import SimulatedClock
+from assistant.errors import DuetError
+from assistant.events import Event, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
+
+log = logging.getLogger(__name__)
+
+SPEAKING_RATE = 2.5
+"""Words per second of a rehearsed answer: how far the simulated clock moves while it is said."""
+
+
+class ScriptLine(BaseModel):
+    """One line of a rehearsal script."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    say: str | None = None
+    at: float | None = None
+    """Seconds into the work phase (written "MM:SS" or "H:MM:SS")."""
+    silence: bool = False
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _parse_at(cls, value: object) -> float | None:
+        if value is None or isinstance(value, (int, float)):
+            return value
+        return parse_offset(str(value))
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> "ScriptLine":
+        if (self.say is None) == (not self.silence):
+            raise ValueError("a line has either 'say: TEXT' or 'silence: true'")
+        if self.at is not None and self.say is None:
+            raise ValueError("a timed line ('at') needs 'say: TEXT'")
+        return self
+
+
+def parse_offset(text: str) -> float:
+    """'12:00' -> 720.0, '1:02:03' -> 3723.0, '90' -> 90.0."""
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+    except ValueError:
+        raise ValueError(f"'{text}' is not a time: write MM:SS, e.g. 12:30") from None
+    if len(parts) > 3 or any(p < 0 for p in parts):
+        raise ValueError(f"'{text}' is not a time: write MM:SS, e.g. 12:30")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def load_script(path: Path) -> list[ScriptLine]:
+    """Read and check a rehearsal script; one line of error naming the bad entry."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DuetError(f"rehearsal script {path} not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise DuetError(f"cannot read rehearsal script {path}: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, list):
+        raise DuetError(f"{path}: a rehearsal script is a YAML list of lines such as '- say: hello'")
+    lines = []
+    for number, entry in enumerate(data, start=1):
+        try:
+            lines.append(ScriptLine.model_validate(entry if isinstance(entry, dict) else {"say": entry}))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            raise DuetError(f"{path}: entry {number}{f' ({where})' if where else ''}: {message}") from None
+    return lines
+
+
+@dataclass
+class Transcript:
+    """What was said during a rehearsal, in order."""
+
+    lines: list[dict[str, object]]
+
+    def add(self, who: str, text: str, at: float) -> None:
+        self.lines.append({"who": who, "text": text, "t": round(at, 3)})
+
+
+class ScriptedPort:
+    """A port whose ears are a script and whose mouth is a callback (print, or a list)."""
+
+    def __init__(
+        self,
+        lines: list[ScriptLine],
+        clock: SimulatedClock,
+        *,
+        echo: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.lines = list(lines)
+        self.clock = clock
+        self.echo = echo or (lambda who, text: None)
+        self.transcript = Transcript([])
+        self.work_started: float | None = None
+
+    def say(self, text: str) -> None:
+        self._emit("Duet", text)
+
+    def listen_answer(self, action: ListenForAnswer) -> Event:
+        self._drop_passed_timed_lines()
+        line = self.lines[0] if self.lines else None
+        if line is None or line.silence or line.at is not None:
+            if line is not None and line.silence:
+                self.lines.pop(0)
+            self.clock.advance(action.timeout)
+            self._emit(action.partner or "you", "(silence)")
+            return Silence()
+        self.lines.pop(0)
+        return self._speak(action.partner or "you", line.say or "")
+
+    def listen_commands(self, action: ListenForCommands) -> Event:
+        if action.phase == "work" and self.work_started is None:
+            self.work_started = self.clock.now()
+        line = self.lines[0] if self.lines else None
+        if line is not None and line.at is not None:
+            target = (self.work_started or 0.0) + line.at
+            if action.until is not None and action.until < target:
+                self.clock.advance_to(action.until)
+                return Tick()
+            self.clock.advance_to(target)
+            self.lines.pop(0)
+            return self._speak("you", line.say or "")
+        if action.until is not None:
+            self.clock.advance_to(action.until)
+            return Tick()
+        if line is not None and line.say is not None:  # paused: heard at once
+            self.lines.pop(0)
+            return self._speak("you", line.say)
+        raise DuetError("the rehearsal script ended while the session was paused: add a line 'say: resume'")
+
+    def _speak(self, who: str, text: str) -> Heard:
+        self._emit(who, text)
+        self.clock.advance(len(text.split()) / SPEAKING_RATE)
+        return Heard(text=text, confidence=1.0)
+
+    def _drop_passed_timed_lines(self) -> None:
+        """Timed lines left when the work phase is over were never reached."""
+        while self.work_started is not None and self.lines and self.lines[0].at is not None:
+            line = self.lines.pop(0)
+            log.warning("script line at %s was not reached: the work phase had ended", line.at)
+
+    def _emit(self, who: str, text: str) -> None:
+        self.transcript.add(who, text, self.clock.now())
+        self.echo(who, text)
