@@ -1,0 +1,497 @@
+"""The microphone: one input stream, delivered as timestamped 16 kHz mono int16 frames.
+
+Why it is built this way:
+
+* PortAudio calls our callback on its own thread and must never wait, so the callback only copies
+  the block into a bounded queue. When the queue is full the *oldest* block is dropped (fresh
+  audio matters more than stale audio) and counted; the reader logs every drop.
+* Each frame carries the monotonic time it was captured (from PortAudio's ADC timestamps, so a
+  backlog in the buffers does not shift it). ``mute_until`` compares against that time, so what
+  the microphone heard while Duet was speaking is discarded even if it is read later.
+* A lost device is not reported the same way everywhere, so four signals are watched:
+  PortAudio ends the stream (raw ALSA devices do when unplugged), the stream is no longer
+  active, no block arrives for ``stall_timeout`` seconds, and, on PulseAudio, the source the
+  stream records from disappears. The last one matters most: PulseAudio does not fail a stream
+  whose source is removed, it silently moves it to the fallback source (with only the virtual
+  devices left, that is a *speaker monitor*: Duet would hear itself). PortAudio reports nothing,
+  and blocks stop for only 0.5 to 2 s before flowing again from the new source. So the
+  PulseAudio source is watched with ``pactl subscribe``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import sounddevice as sd
+import soxr
+
+from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH
+from assistant.errors import DuetError
+
+log = logging.getLogger(__name__)
+
+OPEN_STREAMS: "weakref.WeakSet[Any]" = weakref.WeakSet()
+"""Streams of ours that are open; PortAudio is re-initialized only while this is empty."""
+
+
+class NoMicrophone(DuetError):
+    """No input device, or none matches the configured name; the message lists what exists."""
+
+
+class MicrophoneLost(DuetError):
+    """The microphone stopped delivering audio (unplugged, removed, or its stream died)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One block of captured audio."""
+
+    pcm: bytes
+    """16 kHz mono signed 16-bit little-endian PCM."""
+    end_time: float
+    """``time.monotonic()`` at which the block's last sample was captured."""
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio in ``pcm``."""
+        return len(self.pcm) / (SAMPLE_WIDTH * SAMPLE_RATE)
+
+    @property
+    def start_time(self) -> float:
+        """``time.monotonic()`` at which the block's first sample was captured."""
+        return self.end_time - self.duration
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+
+def find_device(device: str | int | None, kind: Literal["input", "output"]) -> tuple[int, str]:
+    """Resolve a device given by index, name (exact, else case-insensitive substring) or None.
+
+    Returns (PortAudio index, name). Raises LookupError with a one-line message naming the
+    devices that do exist. PortAudio lists devices once, when it starts; if nothing matches, the
+    list is refreshed once (the sound server may have started after Duet, or a device may have
+    been plugged in) before giving up.
+    """
+    try:
+        return _find_device(device, kind)
+    except LookupError:
+        if not refresh_devices():
+            raise
+        return _find_device(device, kind)
+
+
+def list_devices(kind: Literal["input", "output"]) -> list[str]:
+    """Names of the devices that can record (``input``) or play (``output``)."""
+    return [name for _, name in _devices(kind)]
+
+
+def refresh_devices() -> bool:
+    """Re-scan PortAudio's devices, unless a stream of ours is open (it would be closed)."""
+    if len(OPEN_STREAMS):
+        return False
+    log.debug("re-initializing PortAudio to re-scan devices")
+    sd._terminate()  # noqa: SLF001 - sounddevice's documented way to re-scan devices
+    sd._initialize()  # noqa: SLF001
+    return True
+
+
+def _devices(kind: str) -> list[tuple[int, str]]:
+    channels = f"max_{kind}_channels"
+    try:
+        return [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d[channels] > 0]
+    except sd.PortAudioError as err:
+        raise LookupError(f"the audio system does not answer ({err})") from None
+
+
+def _find_device(device: str | int | None, kind: str) -> tuple[int, str]:
+    found = _devices(kind)
+    names = ", ".join(f"{i}: {n}" for i, n in found) or "none"
+    if not found:
+        raise LookupError(f"no {kind} device found (PortAudio lists none)")
+    if device is None:
+        try:
+            default = sd.query_devices(kind=kind)
+            return int(default["index"]), str(default["name"])
+        except (sd.PortAudioError, ValueError):
+            return found[0]
+    if isinstance(device, int) or (isinstance(device, str) and device.isdigit()):
+        match = [d for d in found if d[0] == int(device)]
+    else:
+        match = [d for d in found if d[1] == device] or \
+                [d for d in found if device.lower() in d[1].lower()]
+    if not match:
+        raise LookupError(f"no {kind} device matches {device!r}; available: {names}")
+    return match[0]
+
+
+# -- PulseAudio watch ------------------------------------------------------------------------
+
+
+class _PulseSourceWatch:
+    """Notices when the PulseAudio source our stream records from is removed.
+
+    PulseAudio moves the stream to the fallback source instead of failing it, so PortAudio keeps
+    delivering audio, from the wrong device. ``pactl subscribe`` reports the removal at once.
+    Inactive (``lost`` stays None) when pactl is missing or the stream is not a PulseAudio one.
+    """
+
+    def __init__(self, before: set[int]) -> None:
+        self.lost: str | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        ours = _our_source_outputs() - before if shutil.which("pactl") else set()
+        if not ours:
+            log.debug("not a PulseAudio stream (or pactl missing): source removal not watched")
+            return
+        output = max(ours)
+        source = _source_of(output)
+        if source is None:
+            return
+        self._source, self._output = source
+        self._watch(output)
+
+    def _watch(self, output: int) -> None:
+        self._proc = subprocess.Popen(["pactl", "subscribe"], stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read, args=(self._proc, output), daemon=True,
+                         name="pulse-watch").start()
+        log.debug("watching PulseAudio source #%d (%s) of stream #%d",
+                  self._source, self._output, output)
+
+    def _read(self, proc: subprocess.Popen[str], output: int) -> None:
+        gone_source = f"Event 'remove' on source #{self._source}"
+        gone_output = f"Event 'remove' on source-output #{output}"
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.strip()
+            if line == gone_source:
+                self.lost = f"the PulseAudio source {self._output!r} was removed"
+            elif line == gone_output:
+                self.lost = "PulseAudio closed the recording stream"
+            if self.lost:
+                log.warning("microphone lost: %s", self.lost)
+                return
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+            self._proc = None
+
+
+def _pactl_json(*args: str) -> Any:
+    try:
+        out = subprocess.run(["pactl", "-f", "json", *args], capture_output=True, text=True,
+                             timeout=5, check=True).stdout
+        return json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+
+
+def _our_source_outputs() -> set[int]:
+    """Indexes of this process's PulseAudio recording streams (via the ALSA pulse plugin)."""
+    if not shutil.which("pactl"):
+        return set()
+    pid = str(os.getpid())
+    return {int(o["index"]) for o in _pactl_json("list", "source-outputs")
+            if o.get("properties", {}).get("application.process.id") == pid}
+
+
+def _source_of(output: int) -> tuple[int, str] | None:
+    outputs = {int(o["index"]): o for o in _pactl_json("list", "source-outputs")}
+    if output not in outputs:
+        return None
+    source = int(outputs[output]["source"])
+    names = {int(s["index"]): s["name"] for s in _pactl_json("list", "short", "sources")}
+    return source, names.get(source, f"#{source}")
+
+
+# -- format conversion -----------------------------------------------------------------------
+
+
+class _Converter:
+    """Turns blocks at the capture rate/channels into exact 16 kHz mono blocks.
+
+    Used only when the device cannot record 16 kHz mono itself; otherwise blocks pass through.
+    """
+
+    def __init__(self, rate: int, channels: int, block_bytes: int) -> None:
+        self._channels = channels
+        self._block_bytes = block_bytes
+        self._resampler = None if rate == SAMPLE_RATE else \
+            soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="int16")
+        self._pending = b""
+
+    def convert(self, pcm: bytes, end_time: float) -> list[Frame]:
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if self._channels > 1:
+            samples = samples.reshape(-1, self._channels).mean(axis=1).astype("<i2")
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(samples)
+        self._pending += samples.astype("<i2").tobytes()
+        frames = []
+        while len(self._pending) >= self._block_bytes:
+            block, self._pending = self._pending[:self._block_bytes], self._pending[self._block_bytes:]
+            later = len(self._pending) / (SAMPLE_WIDTH * SAMPLE_RATE)
+            frames.append(Frame(block, end_time - later))
+        return frames
+
+
+# -- the microphone --------------------------------------------------------------------------
+
+
+class Microphone:
+    """One input stream; ``read()`` hands out frames, ``mute_until()`` hides Duet's own voice."""
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        block_seconds: float = 0.03,
+        queue_blocks: int = 400,
+        *,
+        capture_rate: int | None = None,
+        stall_timeout: float = 2.0,
+        start_timeout: float = 5.0,
+    ) -> None:
+        """
+        Args:
+            device: PortAudio index, name or name substring; None: the default input.
+            block_seconds: audio per frame (0.03 = one webrtcvad frame).
+            queue_blocks: frames buffered for a slow reader (400 x 30 ms = 12 s) before the
+                oldest are dropped.
+            capture_rate: rate to open the device at; None: 16 kHz if the device takes it, else
+                its default rate, resampled here with soxr.
+            stall_timeout: seconds without any block, stream still "active", that count as lost.
+            start_timeout: seconds ``open()`` waits for the first block.
+
+        Raises NoMicrophone when there is no input device or none matches ``device``.
+        """
+        self._device = device
+        self._block_samples = max(int(round(block_seconds * SAMPLE_RATE)), 1)
+        self._queue_blocks = queue_blocks
+        self._capture_rate = capture_rate
+        self._stall_timeout = stall_timeout
+        self._start_timeout = start_timeout
+        self._index, self.name = self._resolve()
+        self._stream: sd.RawInputStream | None = None
+        self._watch: _PulseSourceWatch | None = None
+        self._mute_until = 0.0
+        self.dropped_blocks = 0
+        """Blocks lost because the queue was full (the reader was too slow)."""
+        self.overflows = 0
+        """Blocks PortAudio flagged as input overflow (audio lost before it reached us)."""
+        self.muted_frames = 0
+        """Frames discarded because they fell in a mute window."""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Microphone:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        """True from a successful ``open()`` until ``close()`` or a loss."""
+        return self._stream is not None
+
+    def open(self) -> None:
+        """Start capturing; returns once audio flows. Raises NoMicrophone if it cannot."""
+        try:
+            self._start()
+        except MicrophoneLost as err:
+            raise NoMicrophone(f"microphone {self.name!r}: {err}") from None
+
+    def reopen(self) -> None:
+        """Close and try the device again (after ``MicrophoneLost``); raises MicrophoneLost."""
+        self.close()
+        try:
+            self._index, self.name = self._resolve()
+        except NoMicrophone as err:
+            raise MicrophoneLost(str(err)) from None
+        self._start()
+
+    def close(self) -> None:
+        """Stop capturing; frames not yet read are discarded."""
+        stream, self._stream = self._stream, None
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+        if stream is not None:
+            self._closing = True
+            try:
+                stream.abort()
+                stream.close()
+            except sd.PortAudioError as err:
+                log.debug("closing the input stream: %s", err)
+            OPEN_STREAMS.discard(stream)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def mute_until(self, monotonic_t: float) -> None:
+        """Discard frames whose audio began before ``monotonic_t`` (Duet's voice plus a tail).
+
+        Compared with each frame's capture time, so frames already queued are discarded too.
+        The last call wins: ``mute_until(0)`` lifts the mute.
+        """
+        self._mute_until = monotonic_t
+
+    def read(self, timeout: float) -> Frame | None:
+        """The next frame, or None if none arrives within ``timeout`` seconds.
+
+        Raises MicrophoneLost when the device is gone; the stream is closed then, and
+        ``reopen()`` tries again.
+        """
+        if self._stream is None:
+            raise MicrophoneLost(f"microphone {self.name!r} is not open")
+        deadline = time.monotonic() + timeout
+        while True:
+            while self._ready:
+                frame = self._ready.pop(0)
+                if frame.start_time >= self._mute_until:
+                    return frame
+                self.muted_frames += 1
+            self._check_alive()
+            remaining = deadline - time.monotonic()
+            try:
+                pcm, end_time = self._queue.get(timeout=min(max(remaining, 0.0), 0.25))
+            except queue.Empty:
+                if remaining <= 0:
+                    return None
+                continue
+            self._report_losses()
+            self._ready.extend(self._converter.convert(pcm, end_time))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _resolve(self) -> tuple[int, str]:
+        try:
+            return find_device(self._device, "input")
+        except LookupError as err:
+            raise NoMicrophone(f"no microphone: {err}") from None
+
+    def _capture_format(self) -> tuple[int, int]:
+        """(rate, channels) to open the device with: 16 kHz mono when it takes it."""
+        info = sd.query_devices(self._index)
+        rates = [self._capture_rate] if self._capture_rate else \
+            [SAMPLE_RATE, int(info["default_samplerate"])]
+        for rate in rates:
+            for channels in (1, min(2, int(info["max_input_channels"]))):
+                try:
+                    sd.check_input_settings(self._index, channels=channels, dtype="int16",
+                                            samplerate=rate)
+                    return rate, channels
+                except sd.PortAudioError:
+                    continue
+        return rates[-1], 1
+
+    def _start(self) -> None:
+        rate, channels = self._capture_format()
+        block = max(int(round(self._block_samples * rate / SAMPLE_RATE)), 1)
+        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(maxsize=self._queue_blocks)
+        self._ready: list[Frame] = []
+        self._converter = _Converter(rate, channels, self._block_samples * SAMPLE_WIDTH)
+        self._rate, self._closing, self._ended = rate, False, False
+        self._first_block = threading.Event()
+        self._last_block = 0.0
+        self._reported = (self.dropped_blocks, self.overflows)
+        before = _our_source_outputs()
+        try:
+            stream = sd.RawInputStream(
+                device=self._index, samplerate=rate, channels=channels, dtype="int16",
+                blocksize=block, callback=self._callback, finished_callback=self._finished)
+            stream.start()
+        except sd.PortAudioError as err:
+            raise MicrophoneLost(f"cannot open microphone {self.name!r}: {err}") from None
+        self._stream = stream
+        OPEN_STREAMS.add(stream)
+        if not self._first_block.wait(self._start_timeout):
+            self.close()
+            raise MicrophoneLost(f"no audio from {self.name!r} within {self._start_timeout:g} s")
+        self._watch = _PulseSourceWatch(before)
+        log.info("microphone %r open: %d Hz, %d channel(s)%s", self.name, rate, channels,
+                 "" if rate == SAMPLE_RATE and channels == 1 else ", converted to 16 kHz mono")
+
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
+        """PortAudio's thread: copy, timestamp, enqueue; never block, never log."""
+        now = time.monotonic()
+        delay = time_info.currentTime - time_info.inputBufferAdcTime - frames / self._rate
+        end_time = now - delay if 0.0 <= delay < 2.0 else now
+        if status.input_overflow:
+            self.overflows += 1
+        item = (bytes(indata), end_time)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._drop_oldest(item)
+        self._last_block = now
+        self._first_block.set()
+
+    def _drop_oldest(self, item: tuple[bytes, float]) -> None:
+        try:
+            self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        self.dropped_blocks += 1
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped_blocks += 1
+
+    def _finished(self) -> None:
+        if not self._closing:
+            self._ended = True
+
+    def _report_losses(self) -> None:
+        """Log drops and overflows once per burst, from the reader's thread."""
+        dropped, overflows = self.dropped_blocks, self.overflows
+        if (dropped, overflows) == self._reported:
+            return
+        was_dropped, was_overflows = self._reported
+        self._reported = (dropped, overflows)
+        if dropped > was_dropped:
+            log.warning("microphone: dropped %d block(s), the reader fell behind (%d in all)",
+                        dropped - was_dropped, dropped)
+        if overflows > was_overflows:
+            log.warning("microphone: %d input overflow(s) reported by PortAudio (%d in all)",
+                        overflows - was_overflows, overflows)
+
+    def _check_alive(self) -> None:
+        """Raise MicrophoneLost (after closing) if any loss signal is up."""
+        reason = self._loss_reason()
+        if reason is not None:
+            self.close()
+            raise MicrophoneLost(f"microphone {self.name!r} lost: {reason}")
+
+    def _loss_reason(self) -> str | None:
+        stream = self._stream
+        assert stream is not None
+        if self._watch is not None and self._watch.lost:
+            return self._watch.lost
+        if self._ended:
+            return "PortAudio ended the stream"
+        try:
+            if not stream.active:
+                return "the stream stopped"
+        except sd.PortAudioError as err:
+            return str(err)
+        silent = time.monotonic() - self._last_block
+        if silent > self._stall_timeout:
+            return f"no audio for {silent:.1f} s"
+        return None

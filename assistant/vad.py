@@ -1,0 +1,271 @@
+"""Endpointing: find where an utterance starts and ends in a stream of 16 kHz audio.
+
+Pure logic, no audio device: feed it PCM (from the microphone or a WAV file) and it returns
+events. Times are *stream time*, seconds of audio fed so far, so the same code is tested on WAV
+data and run on a live microphone.
+
+How it decides (see shared/README.md for the reasons):
+
+* A frame (30 ms) counts as voiced only if it is louder than an energy gate *and* webrtcvad calls
+  it speech. The gate is the larger of an absolute floor and a multiple of a running noise-floor
+  estimate: webrtcvad alone calls steady room noise "speech" (it does on the pocketsphinx test
+  recordings), and the gate also makes silence cheap because webrtcvad is not even asked.
+* Speech starts when enough frames of a short window are voiced, so a click of one or two frames
+  does not start an utterance. The utterance then begins ``pre_roll`` seconds before the first
+  voiced frame: recognizers lose the first phoneme without it.
+* Speech ends after ``trailing_silence`` seconds with no voiced frames, or at ``max_length``. The
+  utterance keeps ``tail`` seconds of that silence so recognizers can finish the last word; the
+  rest of the silence is dropped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal, Union
+
+import numpy as np
+import webrtcvad
+
+from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH
+
+log = logging.getLogger(__name__)
+
+FRAME_SECONDS = 0.03
+"""Length of the frames webrtcvad judges (it takes 10, 20 or 30 ms)."""
+
+FRAME_SAMPLES = int(SAMPLE_RATE * FRAME_SECONDS)
+"""480 samples per frame."""
+
+FRAME_BYTES = FRAME_SAMPLES * SAMPLE_WIDTH
+"""960 bytes per frame of 16 kHz mono int16."""
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """Speech was detected; the utterance's first audio comes with it."""
+
+    start_time: float
+    """Stream time (s) of the first sample of ``pcm``: the onset minus the pre-roll."""
+    onset_time: float
+    """Stream time (s) of the start of the first voiced frame."""
+    pcm: bytes
+    """Pre-roll plus the frames that triggered the start; the start of the utterance's audio."""
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """More audio of the current utterance, in order, to stream into a recognizer."""
+
+    pcm: bytes
+    """Audio that directly follows the previous event's audio."""
+
+
+@dataclass(frozen=True)
+class SpeechEnded:
+    """The utterance is over.
+
+    ``pcm`` equals the concatenation of the ``SpeechStarted`` and ``SpeechChunk`` audio that came
+    before it, so a streaming consumer has already seen all of it.
+    """
+
+    pcm: bytes
+    """The whole utterance: pre-roll, speech, and ``tail`` seconds of the trailing silence."""
+    start_time: float
+    """Stream time (s) of the first sample of ``pcm``."""
+    end_time: float
+    """Stream time (s) just after the last sample of ``pcm``."""
+    reason: Literal["silence", "max_length", "finish"]
+    """Why it ended: trailing silence, the length limit, or ``Endpointer.finish()``."""
+
+
+Event = Union[SpeechStarted, SpeechChunk, SpeechEnded]
+"""What ``Endpointer.feed`` returns."""
+
+
+@dataclass
+class _Frame:
+    """One 30 ms frame and the verdict on it."""
+
+    pcm: bytes
+    """960 bytes of audio."""
+    start: float
+    """Stream time (s) of its first sample."""
+    voiced: bool
+    """Loud enough and called speech by webrtcvad."""
+
+
+class _NoiseFloor:
+    """Background level (RMS) as a low percentile of the last few seconds of frames.
+
+    Speech has quiet gaps (between words, in stop consonants) several times a second, so a low
+    percentile over seconds tracks the room, not the talker; a fan switched on is learned once it
+    fills most of the window. A sorted window keeps each update to a few microseconds.
+    """
+
+    def __init__(self, window_frames: int = 100, percentile: float = 10.0) -> None:
+        self._order: deque[float] = deque()
+        self._sorted: list[float] = []
+        self._size = window_frames
+        self._fraction = percentile / 100.0
+        self.level = 0.0
+
+    def update(self, rms: float) -> None:
+        if len(self._order) == self._size:
+            del self._sorted[bisect.bisect_left(self._sorted, self._order.popleft())]
+        self._order.append(rms)
+        bisect.insort(self._sorted, rms)
+        self.level = self._sorted[int(self._fraction * (len(self._sorted) - 1))]
+
+
+class Endpointer:
+    """Turns a stream of 16 kHz mono int16 PCM into utterance events."""
+
+    def __init__(
+        self,
+        *,
+        aggressiveness: int = 2,
+        trailing_silence: float = 1.2,
+        max_length: float = 60.0,
+        pre_roll: float = 0.5,
+        tail: float = 0.3,
+        onset_window: float = 0.24,
+        onset_voiced: float = 0.15,
+        energy_floor: float = 100.0,
+        energy_ratio: float = 3.0,
+    ) -> None:
+        """
+        Args:
+            aggressiveness: webrtcvad mode 0..3; higher rejects more non-speech.
+            trailing_silence: seconds without voice that end an utterance.
+            max_length: longest utterance (s, pre-roll included); longer speech is cut here.
+            pre_roll: seconds of audio kept before the first voiced frame.
+            tail: seconds of the trailing silence kept at the end of the utterance.
+            onset_window: the window (s) in which ``onset_voiced`` seconds must be voiced ...
+            onset_voiced: ... for speech to start; shorter bursts (clicks, taps) are ignored.
+            energy_floor: RMS (int16 units) below which a frame is never voiced (100 = -50 dBFS).
+            energy_ratio: a frame must also be this many times the running noise floor's RMS.
+        """
+        if not 0 <= aggressiveness <= 3:
+            raise ValueError(f"aggressiveness must be 0..3, not {aggressiveness}")
+        if trailing_silence <= 0 or max_length <= 0:
+            raise ValueError("trailing_silence and max_length must be positive")
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self._silence_frames = _frames(trailing_silence)
+        self._max_frames = max(_frames(max_length), 1)
+        self._pre_roll_frames = _frames(pre_roll)
+        self._tail_frames = min(_frames(tail), self._silence_frames)
+        self._window = max(_frames(onset_window), 1)
+        self._onset_needed = min(max(_frames(onset_voiced), 1), self._window)
+        self._energy_floor = energy_floor
+        self._energy_ratio = energy_ratio
+        self.reset()
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Stream time (s): audio fed so far, in whole frames."""
+        return self._frames_seen * FRAME_SECONDS
+
+    @property
+    def in_speech(self) -> bool:
+        """True between ``SpeechStarted`` and ``SpeechEnded``."""
+        return self._utterance is not None
+
+    def reset(self) -> None:
+        """Forget everything, including stream time (a new stream begins at 0)."""
+        self._frames_seen = 0
+        self._leftover = b""
+        self._noise = _NoiseFloor()
+        self._history: deque[_Frame] = deque(maxlen=self._pre_roll_frames + self._window)
+        self._utterance: list[_Frame] | None = None
+        self._held: list[_Frame] = []
+        self._silent_run = 0
+
+    def feed(self, pcm: bytes) -> list[Event]:
+        """Take any amount of audio; return the events it caused, in order."""
+        data = self._leftover + pcm
+        usable = len(data) - len(data) % FRAME_BYTES
+        self._leftover = data[usable:]
+        events: list[Event] = []
+        for offset in range(0, usable, FRAME_BYTES):
+            events.extend(self._step(data[offset:offset + FRAME_BYTES]))
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of the stream: close an utterance in progress (reason ``finish``)."""
+        if self._utterance is None:
+            return []
+        return [self._end("finish")]
+
+    # -- one frame --------------------------------------------------------------------------
+
+    def _step(self, pcm: bytes) -> list[Event]:
+        frame = _Frame(pcm, self.time, self._is_voiced(pcm))
+        self._frames_seen += 1
+        if self._utterance is None:
+            started = self._idle_step(frame)
+            return [started] if started else []
+        return self._speech_step(frame)
+
+    def _is_voiced(self, pcm: bytes) -> bool:
+        """Energy gate first (cheap, and it keeps room noise out), then webrtcvad."""
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        rms = float(np.sqrt(np.dot(samples, samples) / len(samples)))
+        gate = max(self._energy_floor, self._noise.level * self._energy_ratio)
+        self._noise.update(rms)
+        return rms >= gate and self._vad.is_speech(pcm, SAMPLE_RATE)
+
+    def _idle_step(self, frame: _Frame) -> SpeechStarted | None:
+        history = self._history
+        history.append(frame)
+        first = max(0, len(history) - self._window)
+        voiced = [i for i in range(first, len(history)) if history[i].voiced]
+        if len(voiced) < self._onset_needed:
+            return None
+        frames = list(history)[max(0, voiced[0] - self._pre_roll_frames):]
+        history.clear()
+        self._utterance, self._held, self._silent_run = frames, [], 0
+        onset = next(f.start for f in frames if f.voiced)
+        log.debug("speech started: onset %.2f s, audio from %.2f s", onset, frames[0].start)
+        return SpeechStarted(frames[0].start, onset, _join(frames))
+
+    def _speech_step(self, frame: _Frame) -> list[Event]:
+        """Extend the utterance; silence past the tail is held back until speech resumes."""
+        assert self._utterance is not None
+        if frame.voiced:
+            out, self._held, self._silent_run = self._held + [frame], [], 0
+        else:
+            self._silent_run += 1
+            if self._silent_run <= self._tail_frames:
+                out = [frame]
+            else:
+                out = []
+                self._held.append(frame)
+        self._utterance.extend(out)
+        events: list[Event] = [SpeechChunk(_join(out))] if out else []
+        if self._silent_run >= self._silence_frames:
+            events.append(self._end("silence"))
+        elif len(self._utterance) + len(self._held) >= self._max_frames:
+            events.append(self._end("max_length"))
+        return events
+
+    def _end(self, reason: Literal["silence", "max_length", "finish"]) -> SpeechEnded:
+        """Close the utterance; held-back silence beyond the tail is dropped."""
+        assert self._utterance is not None
+        frames = self._utterance
+        self._utterance, self._held, self._silent_run = None, [], 0
+        end = frames[-1].start + FRAME_SECONDS
+        log.debug("speech ended at %.2f s (%s), %.2f s long", end, reason, end - frames[0].start)
+        return SpeechEnded(_join(frames), frames[0].start, end, reason)
+
+
+def _frames(seconds: float) -> int:
+    return int(round(seconds / FRAME_SECONDS))
+
+
+def _join(frames: list[_Frame]) -> bytes:
+    return b"".join(f.pcm for f in frames)

@@ -1,0 +1,216 @@
+"""Duet's voice: text to samples (pyttsx3 / espeak-ng), and samples to the speaker.
+
+Rendering and playing are separate so the caller knows exactly when the sound ended and can mute
+the microphone until then (plus a tail): Duet must not hear itself.
+
+pyttsx3 2.99 has traps (shared/README.md): a second ``runAndWait`` can hang (#126), and
+``save_to_file`` to a path already used is ignored (#170) or may write nothing (#142). So every
+render runs in a fresh child process, writes to a new temporary file, is bounded by a timeout,
+and the file is checked (non-empty, a WAV with frames) before it is read and deleted. A child
+costs about 0.1 s here; identical prompts are cached so repeated ones cost nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sounddevice as sd
+import soxr
+
+from assistant.errors import DuetError
+from assistant.mic import OPEN_STREAMS, find_device
+
+log = logging.getLogger(__name__)
+
+_CHILD = r"""
+import json, os, sys
+result = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)  # pyttsx3 prints to stdout; keep stdout for our answer
+request = json.load(sys.stdin)
+import pyttsx3
+engine = pyttsx3.init()
+voices = engine.getProperty("voices")
+if request["op"] == "voices":
+    json.dump([{"id": v.id, "name": v.name, "languages": list(v.languages or [])}
+               for v in voices], result)
+    sys.exit(0)
+wanted = request["voice"]
+if wanted:
+    base, plus, variant = wanted.partition("+")
+    keys = {v.id.lower(): v.id for v in voices}
+    keys.update({v.id.lower().rsplit("/", 1)[-1]: v.id for v in voices})
+    keys.update({v.name.lower(): v.id for v in voices})
+    if base.lower() not in keys:
+        sys.exit(f"no voice {wanted!r} (duet doctor lists the voices)")
+    engine.setProperty("voice", keys[base.lower()] + plus + variant)
+engine.setProperty("rate", request["rate"])
+engine.setProperty("volume", request["volume"])
+engine.save_to_file(request["text"], request["path"])
+engine.runAndWait()
+"""
+
+
+class VoiceError(DuetError):
+    """Speech synthesis failed; the message says why in one line."""
+
+
+class NoSpeaker(DuetError):
+    """No output device (or the configured one is missing or failed): print instead of speaking."""
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice the synthesizer offers (for ``duet doctor``)."""
+
+    id: str
+    """What ``Voice(voice=...)`` accepts, e.g. ``gmw/en-us`` (``en-us`` and the name work too)."""
+    name: str
+    """Human-readable name, e.g. ``English (America)``."""
+    languages: tuple[str, ...]
+    """Language codes, e.g. ``("en-us",)``."""
+
+
+def list_voices(timeout: float = 30.0) -> list[VoiceInfo]:
+    """The synthesizer's voices, asked of a child process like every render."""
+    out = _run_child({"op": "voices"}, timeout)
+    try:
+        return [VoiceInfo(v["id"], v["name"], tuple(v["languages"])) for v in json.loads(out)]
+    except (ValueError, KeyError, TypeError) as err:
+        raise VoiceError(f"could not list voices: unexpected answer ({err})") from None
+
+
+class Voice:
+    """Renders text to mono int16 samples with pyttsx3, one child process per render."""
+
+    def __init__(self, voice: str | None = None, rate: int = 170, volume: float = 1.0,
+                 timeout: float = 30.0, cache_size: int = 32) -> None:
+        """
+        Args:
+            voice: voice id, its last part or its name (``gmw/en-us``, ``en-us``,
+                ``English (America)``), optionally with an espeak variant (``en-us+f3``);
+                None: the synthesizer's default.
+            rate: words per minute.
+            volume: 0.0 .. 1.0.
+            timeout: seconds one render may take before it is abandoned.
+            cache_size: renders of distinct texts kept in memory.
+        """
+        self._settings = {"voice": voice, "rate": int(rate), "volume": float(volume)}
+        self._timeout = timeout
+        self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def render(self, text: str) -> tuple[np.ndarray, int]:
+        """(samples, sample_rate): read-only mono int16 samples of ``text`` spoken."""
+        if text in self._cache:
+            self._cache.move_to_end(text)
+            return self._cache[text]
+        started = time.monotonic()
+        samples, rate = self._render_uncached(text)
+        log.debug("rendered %d chars in %.2f s (%.2f s of audio)", len(text),
+                  time.monotonic() - started, len(samples) / rate)
+        samples.flags.writeable = False
+        self._cache[text] = (samples, rate)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return samples, rate
+
+    def _render_uncached(self, text: str) -> tuple[np.ndarray, int]:
+        if not text.strip():
+            raise VoiceError("nothing to say: the text is empty")
+        fd, name = tempfile.mkstemp(prefix="duet-voice-", suffix=".wav")
+        os.close(fd)
+        path = Path(name)
+        try:
+            _run_child({"op": "render", "text": text, "path": str(path), **self._settings},
+                       self._timeout)
+            return _read_render(path)
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _run_child(request: dict[str, object], timeout: float) -> str:
+    """Run the pyttsx3 child; its stdout is the answer, a failure becomes a VoiceError."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise VoiceError(f"speech synthesis took longer than {timeout:g} s and was stopped") \
+            from None
+    except OSError as err:
+        raise VoiceError(f"cannot start speech synthesis: {err}") from None
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        raise VoiceError(f"speech synthesis failed: {lines[-1] if lines else done.returncode}")
+    return done.stdout
+
+
+def _read_render(path: Path) -> tuple[np.ndarray, int]:
+    """Check the child's file really is a non-empty WAV (#142), then read it as mono int16."""
+    if path.stat().st_size <= 44:
+        raise VoiceError("speech synthesis wrote no audio (pyttsx3 #142); check espeak-ng")
+    try:
+        with wave.open(str(path), "rb") as wav:
+            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            frames = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError) as err:
+        raise VoiceError(f"speech synthesis wrote a broken WAV ({err})") from None
+    if width != 2 or not frames:
+        raise VoiceError(f"speech synthesis wrote {width * 8}-bit or empty audio")
+    samples = np.frombuffer(frames, dtype="<i2").reshape(-1, channels).mean(axis=1)
+    return samples.astype(np.int16), rate
+
+
+class Speaker:
+    """The output device; ``play`` blocks until the sound has been played."""
+
+    def __init__(self, device: str | int | None = None) -> None:
+        """Raises NoSpeaker when no output device exists or none matches ``device``."""
+        try:
+            self._index, self.name = find_device(device, "output")
+        except LookupError as err:
+            raise NoSpeaker(f"no speaker: {err}") from None
+
+    def play(self, samples: np.ndarray, rate: int) -> float:
+        """Play mono int16 samples; return ``time.monotonic()`` once playback has finished.
+
+        Raises NoSpeaker if the device fails (so the caller can fall back to printing).
+        """
+        out_rate, channels = self._format(rate)
+        data = np.asarray(samples, dtype=np.int16)
+        if out_rate != rate:
+            data = soxr.resample(data, rate, out_rate)
+        if channels > 1:
+            data = np.repeat(data[:, None], channels, axis=1)
+        try:
+            with sd.RawOutputStream(device=self._index, samplerate=out_rate, channels=channels,
+                                    dtype="int16") as stream:
+                OPEN_STREAMS.add(stream)
+                stream.write(np.ascontiguousarray(data).tobytes())
+            # leaving the block stops the stream, which waits until the buffers are played
+        except sd.PortAudioError as err:
+            raise NoSpeaker(f"speaker {self.name!r} failed: {err}") from None
+        return time.monotonic()
+
+    def _format(self, rate: int) -> tuple[int, int]:
+        """(rate, channels) the device takes: the samples' own when it can."""
+        info = sd.query_devices(self._index)
+        for out_rate in (rate, int(info["default_samplerate"])):
+            for channels in (1, min(2, int(info["max_output_channels"]))):
+                try:
+                    sd.check_output_settings(self._index, channels=channels, dtype="int16",
+                                             samplerate=out_rate)
+                    return out_rate, channels
+                except sd.PortAudioError:
+                    continue
+        return int(info["default_samplerate"]), 1

@@ -1,0 +1,135 @@
+"""The duet command line, run as a user runs it (a subprocess)."""
+
+import json
+import re
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.rig import ROOT
+
+SCRIPT = textwrap.dedent("""\
+    - say: "calm and a bit tired"
+    - say: "finish the sky"
+    - say: "excited"
+    - say: "skip"
+    - {at: "12:00", say: "how much time is left"}
+    - {at: "13:00", say: "I wonder how much time is left on the parking meter"}
+    - {at: "14:00", say: "take a note buy more cobalt blue"}
+    - {at: "20:30", say: "start the debrief"}
+    - say: "we shared the brushes well"
+    - say: "the light changed"
+    - silence: true
+    - say: "pass"
+    - say: "mixing colours"
+    - say: "calm"
+    - say: "paint the clouds"
+""")
+
+
+def duet(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=60)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    return str(tmp_path / "journal.json")
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "script.yaml"
+    path.write_text(SCRIPT)
+    return str(path)
+
+
+def test_rehearse_runs_a_whole_session_and_prints_what_duet_says(journal, script):
+    result = duet("rehearse", script, "--journal", journal)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"\[12:0\d\] Duet: 33 minutes left\.", out)
+    assert "Let's debrief" in out and "Your next step: paint the clouds." in out
+    assert out.count("Duet: 33 minutes left.") == 1  # talk about the parking meter triggered nothing
+    assert out.strip().endswith(f"saved in {journal}")
+
+
+def test_show_last_json_gives_turns_with_status_and_times(journal, script):
+    duet("rehearse", script, "--journal", journal)
+    result = duet("show", "last", "--json", "--journal", journal)
+    session = json.loads(result.stdout)
+    assert session["status"] == "done" and session["leader"] == "Alex"
+    turns = session["turns"]
+    assert [t["status"] for t in turns] == ["answered"] * 3 + ["skipped"] + ["answered"] * 2 + [
+        "no answer", "skipped"] + ["answered"] * 3
+    assert turns[0] | {} == turns[0] and {"partner", "phase", "question", "answer", "asked_at", "answered_at"} <= set(turns[0])
+    assert session["notes"][0]["text"] == "buy more cobalt blue"
+    debrief = [e for e in session["events"] if e["kind"] == "debrief started"]
+    assert debrief[0]["detail"]["by"] == "command"
+
+
+def test_sessions_table_and_rotation_across_runs(journal, script):
+    duet("rehearse", script, "--journal", journal)
+    duet("rehearse", script, "--journal", journal, "--work", "1")
+    table = duet("sessions", "--journal", journal).stdout.splitlines()
+    assert table[0].split() == ["id", "date", "length", "leader", "status"]
+    assert table[1].split()[-2:] == ["Alex", "done"] and table[2].split()[-2:] == ["Sam", "done"]
+    rows = json.loads(duet("sessions", "--json", "--journal", journal).stdout)
+    assert [r["leader"] for r in rows] == ["Alex", "Sam"]
+    assert rows[1]["planned_work"] == 60
+
+
+def test_export_markdown_html_and_json_files_are_private(tmp_path, journal, script):
+    duet("rehearse", script, "--journal", journal)
+    for fmt in ("md", "html", "json"):
+        out = tmp_path / f"s.{fmt}"
+        result = duet("export", "last", "--format", fmt, "-o", str(out), "--journal", journal)
+        assert result.returncode == 0, result.stderr
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        assert "we shared the brushes well" in out.read_text()
+    assert out.read_text().startswith("{") and json.loads(out.read_text())["next_step"] == "paint the clouds"
+    assert "> calm and a bit tired" in (tmp_path / "s.md").read_text()
+    assert "<blockquote>calm and a bit tired</blockquote>" in (tmp_path / "s.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["show", "42"], "no session 42"),
+        (["show", "abc"], "not a session id"),
+        (["export", "last", "--format", "pdf"], "'pdf' is not one of"),
+        (["sessions", "--bogus"], "No such option '--bogus'"),
+        (["rehearse", "missing.yaml"], "rehearsal script missing.yaml not found"),
+        (["rehearse", "SCRIPT", "--work", "-1"], "--work must be more than 0 minutes"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(journal, script, args, expected):
+    duet("rehearse", script, "--journal", journal)
+    args = [script if a == "SCRIPT" else a for a in args]
+    result = duet(*args, "--journal", journal)
+    assert result.returncode == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
+    config = tmp_path / "c.yaml"
+    config.write_text("work:\n  minutes: lots\n")
+    result = duet("sessions", "--config", str(config), "--journal", journal)
+    assert result.returncode == 2 and "'work.minutes'" in result.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- say: hi\n- {at: 'noon', say: pause}\n")
+    result = duet("rehearse", str(bad), "--journal", journal)
+    assert result.returncode == 2 and "entry 2" in result.stderr and "MM:SS" in result.stderr
+
+
+def test_a_corrupt_journal_is_refused_and_untouched(tmp_path, script):
+    path = tmp_path / "journal.json"
+    path.write_text('{"_duet": {"1": {"app": "duet", "schema": 1}}, "sess')
+    result = duet("rehearse", script, "--journal", str(path))
+    assert result.returncode == 2 and "damaged" in result.stderr
+    assert path.read_text().endswith('"sess')

@@ -1,0 +1,64 @@
+import pytest
+
+from assistant.commands import CommandParser, Intent, number_words, parse_number
+from assistant.config import CommandsConfig
+
+
+@pytest.fixture
+def parser():
+    return CommandParser(CommandsConfig())
+
+
+@pytest.mark.parametrize(
+    "text,intent",
+    [("Start the debrief.", Intent.START_DEBRIEF), ("okay, start the debrief please", Intent.START_DEBRIEF),
+     ("How much time is left?", Intent.TIME_LEFT), ("Pause", Intent.PAUSE), ("resume", Intent.RESUME),
+     ("repeat that", Intent.REPEAT), ("Stop the session!", Intent.STOP), ("pass", Intent.SKIP),
+     ("repeat the question", Intent.REPEAT_QUESTION)],
+)
+def test_whole_phrases_are_commands(parser, text, intent):
+    assert parser.parse(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I wonder how much time is left on the parking meter", "we should start the debrief later",
+     "don't pause now", "the pass was narrow", "notes are nice", "add more blue", ""],
+)
+def test_talk_that_contains_a_phrase_is_not_a_command(parser, text):
+    assert parser.parse(text) is None
+
+
+@pytest.mark.parametrize("text,minutes", [("add five minutes", 5), ("add 25 minutes", 25),
+                                          ("add twenty five minutes", 25), ("add one minute", 1)])
+def test_extend_reads_the_number(parser, text, minutes):
+    command = parser.parse(text)
+    assert command.intent is Intent.EXTEND and command.minutes == minutes
+
+
+def test_extend_refuses_absurd_numbers(parser):
+    assert parser.parse("add seventy minutes") is None
+    assert parser.parse("add zero minutes") is None
+
+
+def test_note_keeps_the_words_after_the_phrase(parser):
+    assert parser.parse("Take a note: buy more cobalt blue.").text == "buy more cobalt blue"
+    assert parser.parse("take a note").text == ""
+
+
+def test_wake_word_is_required_when_asked(parser):
+    woken = CommandParser(CommandsConfig(), wake_word="Duet")
+    assert woken.parse("pause", require_wake_word=True) is None
+    assert woken.parse("Duet, pause", require_wake_word=True).intent is Intent.PAUSE
+    assert woken.parse("pause").intent is Intent.PAUSE
+
+
+def test_grammar_spells_every_phrase_and_number(parser):
+    phrases = parser.grammar_phrases()
+    assert "start the debrief" in phrases and "add twenty five minutes" in phrases
+    assert not any("{" in p or any(ch.isdigit() for ch in p) for p in phrases)
+    assert all(parser.parse(p) is not None for p in phrases)
+
+
+def test_numbers_round_trip():
+    assert all(parse_number(number_words(n)) == n for n in range(1, 61))

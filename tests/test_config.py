@@ -1,0 +1,50 @@
+"""config.yaml: the shipped file is valid, and every bad file gets one line naming the field."""
+
+import pytest
+
+from assistant.config import DEFAULT_CONFIG, Config, load_config
+from assistant.errors import DuetError
+
+
+def test_shipped_config_is_the_working_default():
+    shipped = load_config(DEFAULT_CONFIG)
+    assert shipped.work.minutes == 45 and shipped.work.announce_remaining == [10, 2]
+    assert shipped.debrief.questions == Config().debrief.questions
+    assert shipped.listening.trailing_silence == 1.2
+
+
+def test_an_empty_file_is_all_defaults(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("# nothing\n")
+    assert load_config(path) == Config()
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("work: {minuts: 30}", "unknown setting 'work.minuts'; did you mean 'minutes'?"),
+        ("partner: [A, B]", "did you mean 'partners'?"),
+        ("work: {minutes: -5}", "'work.minutes': Input should be greater than 0"),
+        ("listening: {answer_timeout: soon}", "'listening.answer_timeout': Input should be a valid number"),
+        ("checkin: {questions: []}", "'checkin.questions': List should have at least 1 item"),
+        ("partners: [Ana]", "'partners': List should have at least 2 items"),
+        ("partners: [Ana, '']", "'partners.1'"),
+        ("partners: [Ana, ana]", "the two partners need different names"),
+        ("speech: {answers: cloud}", "'speech.answers': Input should be 'auto', 'vosk', 'whisper' or 'pocketsphinx'"),
+        ("commands: {extend: [add minutes]}", "every extend phrase needs {n}"),
+        ("work: [45", "line 1"),
+        ("- just a list", "the top level must be a mapping"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_problem(tmp_path, text, expected):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(DuetError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert expected in message and "\n" not in message and str(path) in message
+
+
+def test_missing_config_file_says_what_to_do(tmp_path):
+    with pytest.raises(DuetError, match="not found: pass an existing file with --config"):
+        load_config(tmp_path / "absent.yaml")

@@ -1,0 +1,201 @@
+"""The session engine on a simulated clock, writing to a real journal file."""
+
+import pytest
+
+from assistant.events import Finished, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
+from assistant.journal import Journal
+from tests.helpers import Harness, config, said
+
+CHECKIN = 4  # two partners x two check-in questions
+DEBRIEF = 7  # two partners x three questions + one together
+
+
+def answer_checkin(h, answers=("calm", "the sky", "excited", "the trees")):
+    actions = []
+    for text in answers:
+        actions = h.send(Heard(text))
+    return actions
+
+
+def tick_until(h, seconds):
+    """Advance the simulated clock to `seconds` into the session, ticking where the engine asks."""
+    out = []
+    while h.state == "work":
+        until = h.engine.awaiting.until
+        if until is None or until > seconds:
+            h.clock.advance_to(seconds)
+            out += h.send(Tick())
+            break
+        h.clock.advance_to(until)
+        out += h.send(Tick())
+    return out
+
+
+def test_greets_names_the_leader_and_asks_each_partner_by_name(tmp_path):
+    h = Harness(tmp_path)
+    texts = said(h.first)
+    assert "Ana leads the vision and Ben handles logistics" in texts[0]
+    assert texts[1] == "Ana, how are you feeling as we begin?"
+    assert isinstance(h.engine.awaiting, ListenForAnswer) and h.engine.awaiting.partner == "Ana"
+    asked = [said(h.send(Heard(a)))[-1] for a in ("calm", "the sky", "excited")]
+    assert asked == ["Ana, what do you intend for today?", "Ben, how are you feeling as we begin?",
+                     "Ben, what do you intend for today?"]
+
+
+def test_a_whole_session_lands_in_the_journal(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    assert h.state == "work"
+    h.clock.advance(600)
+    h.send(Heard("start the debrief"))
+    assert h.state == "debrief"
+    for i in range(DEBRIEF):
+        actions = h.send(Heard(f"answer {i}"))
+    assert h.state == "done" and isinstance(actions[-1], Finished)
+    assert "Your next step: answer 6." in said(actions)[-1]
+    session = h.session()
+    assert session["status"] == "done" and session["next_step"] == "answer 6"
+    assert [t["answer"] for t in session["turns"]] == ["calm", "the sky", "excited", "the trees"] + [
+        f"answer {i}" for i in range(DEBRIEF)]
+    assert [t["partner"] for t in session["turns"][CHECKIN:]] == ["Ana"] * 3 + ["Ben"] * 3 + ["both"]
+    assert session["worked"] == pytest.approx(600)
+
+
+def test_every_answer_is_on_disk_when_it_is_heard(tmp_path):
+    h = Harness(tmp_path)
+    h.send(Heard("calm and a bit tired"))
+    reread = Journal(tmp_path / "journal.json").get("last")
+    assert reread["turns"][0]["answer"] == "calm and a bit tired"
+
+
+def test_skip_pass_and_silence_move_on_and_are_recorded(tmp_path):
+    h = Harness(tmp_path)
+    assert said(h.send(Heard("skip")))[0] == "Skipped."
+    h.send(Heard("Pass."))
+    h.clock.advance(20)
+    h.send(Silence())
+    turns = h.session()["turns"]
+    assert [t["status"] for t in turns] == ["skipped", "skipped", "no answer"]
+    assert h.engine.awaiting.partner == "Ben"
+
+
+def test_repeat_the_question_asks_again_without_recording(tmp_path):
+    h = Harness(tmp_path)
+    again = said(h.send(Heard("repeat the question")))
+    assert again == ["Ana, how are you feeling as we begin?"]
+    assert h.session()["turns"] == []
+
+
+def test_work_commands_are_ignored_during_questions(tmp_path):
+    h = Harness(tmp_path)
+    for text in ("how much time is left", "start the debrief", "add five minutes"):
+        assert said(h.send(Heard(text))) == []
+        assert h.state == "checkin"
+    assert h.session()["turns"] == []
+
+
+@pytest.mark.parametrize("answered", [0, CHECKIN])  # paused in check-in, or in the debrief
+def test_pause_and_resume_during_questions_asks_the_same_question(tmp_path, answered):
+    h = Harness(tmp_path)
+    answer_checkin(h, [f"a{i}" for i in range(answered)])
+    if answered:
+        h.send(Heard("start the debrief"))
+    phase = h.state
+    question = h.engine.awaiting.question
+    h.send(Heard("pause"))
+    assert h.state == "paused" and isinstance(h.engine.awaiting, ListenForCommands)
+    h.send(Heard("an answer nobody asked for"))
+    assert h.state == "paused"
+    back = said(h.send(Heard("resume")))
+    assert h.state == phase and back[-1].endswith(question[1:])
+
+
+def test_milestones_are_announced_exactly_on_time(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    start = h.clock.now()
+    heard = []
+    while h.state == "work":
+        h.clock.advance_to(h.engine.awaiting.until)
+        for text in said(h.send(Tick())):
+            heard.append((h.clock.now() - start, text))
+    assert heard[0] == (1350.0, "Halfway there. 22 minutes left.")
+    times = [t for t, text in heard if "left" in text or "Time is up" in text]
+    assert times == [1350.0, 2100.0, 2580.0, 2700.0]
+    assert h.state == "debrief"
+    events = h.session()["events"]
+    assert [e["detail"]["by"] for e in events if e["kind"] == "debrief started"] == ["timer"]
+
+
+def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    tick_until(h, h.clock.now() + 12 * 60)
+    assert said(h.send(Heard("how much time is left"))) == ["33 minutes left."]
+    assert said(h.send(Heard("repeat that"))) == ["33 minutes left."]
+    h.send(Heard("pause"))
+    assert h.state == "paused" and h.engine.awaiting.until is None
+    h.clock.advance(300)
+    assert said(h.send(Heard("how much time is left"))) == ["33 minutes left, and the timer is paused."]
+    assert said(h.send(Heard("resume")))[-1] == "33 minutes left."
+    assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 38 minutes left."]
+    assert said(h.send(Heard("take a note buy more cobalt blue"))) == ["Noted."]
+    assert said(h.send(Heard("take a note"))) == ["Go ahead, I'm listening for your note."]
+    assert isinstance(h.engine.awaiting, ListenForAnswer) and h.engine.awaiting.phase == "note"
+    h.send(Heard("call the gallery"))
+    session = h.session()
+    assert [n["text"] for n in session["notes"]] == ["buy more cobalt blue", "call the gallery"]
+    assert [e["kind"] for e in session["events"]][1:] == ["pause", "resume", "extend"]
+    assert session["events"][3]["detail"] == {"minutes": 5}
+
+
+def test_talk_during_work_changes_nothing(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    for text in ("I wonder how much time is left on the meter", "let's not pause yet", "skip", "resume"):
+        assert said(h.send(Heard(text))) == []
+    assert h.state == "work"
+
+
+def test_stop_ends_the_session_as_aborted_from_any_phase(tmp_path):
+    for answered, extra in [(0, []), (CHECKIN, []), (CHECKIN, ["pause"])]:
+        h = Harness(tmp_path / f"s{answered}{len(extra)}")
+        answer_checkin(h, [f"a{i}" for i in range(answered)])
+        for text in extra:
+            h.send(Heard(text))
+        actions = h.send(Heard("stop the session"))
+        assert h.state == "aborted" and actions[-1] == Finished("aborted")
+        assert h.session()["status"] == "aborted"
+        assert h.send(Heard("resume")) == []
+
+
+def test_leadership_rotates_and_the_next_step_is_read_back(tmp_path):
+    journal = Journal(tmp_path / "journal.json")
+    leaders = []
+    for n in range(3):
+        h = Harness(tmp_path, journal=journal)
+        leaders.append(h.engine.roles.leader)
+        if n == 1:
+            assert "Last time you planned this next step: paint the sky." in said(h.first)[0]
+        answer_checkin(h)
+        h.send(Heard("start the debrief"))
+        for i in range(DEBRIEF):
+            h.send(Heard("paint the sky" if i == DEBRIEF - 1 else "fine"))
+    assert leaders == ["Ana", "Ben", "Ana"]
+    assert [s["leader"] for s in journal.list_sessions()] == leaders
+
+
+def test_questions_and_milestones_come_from_config(tmp_path):
+    cfg = config(checkin={"questions": ["Ready?"]}, debrief={"questions": ["Good?"], "together": []},
+                 work={"minutes": 1, "announce_halfway": False, "announce_remaining": [0.5]})
+    h = Harness(tmp_path, cfg)
+    assert said(h.first)[-1] == "Ana, ready?"
+    h.send(Heard("yes"))
+    h.send(Heard("yes"))
+    h.clock.advance_to(h.engine.awaiting.until)
+    assert said(h.send(Tick())) == ["30 seconds left."]
+    h.clock.advance_to(h.engine.awaiting.until)
+    assert said(h.send(Tick()))[-1] == "Ana, good?"
+    h.send(Heard("yes"))
+    h.send(Heard("yes"))
+    assert h.state == "done"

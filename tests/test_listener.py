@@ -1,0 +1,176 @@
+"""The listener with real audio through PulseAudio's virtual microphone.
+
+The recognizers here are honest stand-ins that report how much sound they were fed: enough to
+check what reaches a recognizer and when. Real engines cross this seam in the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.asr import SAMPLE_RATE, Transcript
+from assistant.listener import Listener
+from assistant.mic import Microphone
+from assistant.wav import read_wav, write_wav
+from tests.rig import VirtualAudio
+
+pytestmark = pytest.mark.audio
+
+BYTES_PER_SECOND = 2 * SAMPLE_RATE
+
+
+def _loud_windows(pcm: bytes, threshold: float = 300.0) -> np.ndarray:
+    """Indexes of the 10 ms windows louder than ``threshold`` RMS."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    windows = x[: len(x) // 160 * 160].reshape(-1, 160)
+    return np.nonzero(np.sqrt(np.mean(windows ** 2, axis=1)) > threshold)[0]
+
+
+def loud_seconds(pcm: bytes) -> float:
+    return len(_loud_windows(pcm)) / 100
+
+
+def speech_span(pcm: bytes) -> float:
+    """Seconds from the first to the end of the last loud window."""
+    loud = _loud_windows(pcm)
+    return (loud[-1] + 1 - loud[0]) / 100
+
+
+class SoundStream:
+    """Collects what it is fed; its 'words' say how much sound that was."""
+
+    def __init__(self, min_sound: float) -> None:
+        self.pcm = b""
+        self.finished = False
+        self._min_sound = min_sound
+
+    def accept(self, pcm: bytes) -> str | None:
+        self.pcm += pcm
+        return f"{loud_seconds(self.pcm):.2f}"
+
+    def finish(self) -> Transcript:
+        self.finished = True
+        sound = loud_seconds(self.pcm)
+        text = f"{sound:.2f} seconds of sound" if sound >= self._min_sound else ""
+        return Transcript(text=text, engine="test:sound")
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / BYTES_PER_SECOND
+
+
+class SoundRecognizer:
+    """A recognizer that finds no words in less than ``min_sound`` seconds of sound."""
+
+    name = "test:sound"
+
+    def __init__(self, min_sound: float = 0.2) -> None:
+        self.streams: list[SoundStream] = []
+        self._min_sound = min_sound
+
+    def stream(self) -> SoundStream:
+        self.streams.append(SoundStream(self._min_sound))
+        return self.streams[-1]
+
+
+def espeak(text: str, tmp_path: Path, voice: str = "en-us") -> bytes:
+    wav = tmp_path / f"{abs(hash((text, voice)))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
+    return read_wav(wav)
+
+
+def silence(seconds: float) -> bytes:
+    return bytes(int(seconds * SAMPLE_RATE) * 2)
+
+
+def tone(seconds: float) -> bytes:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (np.sin(2 * np.pi * 300 * t) * 6000).astype("<i2").tobytes()
+
+
+def wav_of(pcm: bytes, path: Path) -> Path:
+    write_wav(path, pcm)
+    return path
+
+
+@pytest.fixture(scope="module")
+def mic(virtual_audio: VirtualAudio) -> Microphone:
+    with Microphone() as opened:
+        yield opened
+
+
+def test_capture_answer_gives_up_when_nobody_speaks(mic: Microphone) -> None:
+    answers = SoundRecognizer()
+    listener = Listener(mic, answers, SoundRecognizer())
+
+    started = time.monotonic()
+    assert listener.capture_answer(timeout=1.0) is None
+
+    assert 1.0 <= time.monotonic() - started < 1.5
+    assert answers.streams == []  # silence never reached the recognizer
+
+
+def test_capture_answer_takes_a_spoken_answer_with_a_pause_in_it(
+        mic: Microphone, virtual_audio: VirtualAudio, tmp_path: Path) -> None:
+    first = espeak("I felt calm and focused today", tmp_path)
+    second = espeak("but a little tired", tmp_path, voice="en-us+f3")
+    answer = silence(0.3) + first + silence(0.7) + second + silence(2.5)
+    answers = SoundRecognizer()
+    listener = Listener(mic, answers, SoundRecognizer(), trailing_silence=1.2)
+    partials: list[str] = []
+
+    player = virtual_audio.play_into_mic_async(wav_of(answer, tmp_path / "answer.wav"))
+    transcript = listener.capture_answer(timeout=5.0, on_partial=partials.append)
+    player.wait(timeout=10)
+
+    assert transcript is not None and transcript.text.endswith("seconds of sound")
+    assert len(answers.streams) == 1  # one answer despite the 0.7 s pause
+    spoken = loud_seconds(first + second)
+    fed = answers.streams[0]
+    assert loud_seconds(fed.pcm) == pytest.approx(spoken, abs=0.15)
+    assert fed.seconds == pytest.approx(speech_span(answer) + 0.5 + 0.3, abs=0.2)  # pre-roll, tail
+    assert len(partials) > 5 and [float(p) for p in partials] == sorted(float(p) for p in partials)
+
+
+def test_next_command_feeds_the_recognizer_only_speech(
+        mic: Microphone, virtual_audio: VirtualAudio, tmp_path: Path) -> None:
+    command = espeak("okay start the debrief", tmp_path)
+    played = silence(1.0) + tone(0.1) + silence(1.0) + command + silence(1.0)
+    commands = SoundRecognizer(min_sound=0.5)  # finds no words in a 0.1 s tap
+    listener = Listener(mic, SoundRecognizer(), commands, command_silence=0.5)
+
+    player = virtual_audio.play_into_mic_async(wav_of(played, tmp_path / "command.wav"))
+    started = time.monotonic()
+    transcript = listener.next_command(until=started + 8.0)
+    waited = time.monotonic() - started
+    player.wait(timeout=10)
+
+    assert transcript is not None
+    assert waited < 4.5  # returned after the command, not at the deadline
+    fed = [s for s in commands.streams if s.finished]
+    assert sum(s.seconds for s in fed) < waited - 1.0  # the silence was not fed
+    assert loud_seconds(fed[-1].pcm) == pytest.approx(loud_seconds(command), abs=0.1)
+    assert fed[-1].seconds == pytest.approx(speech_span(command) + 0.5 + 0.3, abs=0.2)
+
+
+def test_next_command_returns_none_at_the_deadline_and_ignores_long_talk(
+        mic: Microphone, virtual_audio: VirtualAudio, tmp_path: Path) -> None:
+    talk = (Path("/usr/share/pocketsphinx/test/data/numbers.raw")).read_bytes()
+    commands = SoundRecognizer()
+    listener = Listener(mic, SoundRecognizer(), commands, max_command=1.5)
+
+    player = virtual_audio.play_into_mic_async(wav_of(talk + silence(1.0), tmp_path / "talk.wav"))
+    started = time.monotonic()
+    until = started + len(talk) / BYTES_PER_SECOND + 1.5
+    assert listener.next_command(until=until) is None
+    player.wait(timeout=10)
+
+    assert until <= time.monotonic() < until + 0.5
+    # one stream, for the first 1.5 s; it was never finished and nothing after it was fed
+    assert len(commands.streams) == 1 and not commands.streams[0].finished
+    assert commands.streams[0].seconds <= 1.5

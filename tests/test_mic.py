@@ -1,0 +1,208 @@
+"""The microphone with real audio: WAVs played into the virtual mic through PulseAudio.
+
+The rig's null sinks run with about 2 s of latency, so a new stream can take up to 2 s before
+its first block, and a played WAV reaches the microphone about 0.25 s after paplay starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.asr import SAMPLE_RATE
+from assistant.mic import (Frame, Microphone, MicrophoneLost, NoMicrophone, find_device,
+                           list_devices)
+from assistant.wav import read_wav, write_wav
+from tests.rig import VirtualAudio
+
+pytestmark = pytest.mark.audio
+
+CARDS = Path("/usr/share/pocketsphinx/test/data/cards")
+LOUD = 500.0  # RMS of a frame with sound in it; the virtual mic is digitally silent otherwise
+
+
+def rms(pcm: bytes) -> float:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
+
+
+def tone_wav(path: Path, seconds: float, level: float = 8000.0) -> Path:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    write_wav(path, (np.sin(2 * np.pi * 440 * t) * level).astype("<i2").tobytes())
+    return path
+
+
+def loud_seconds(pcm: bytes, threshold: float = LOUD) -> float:
+    """Seconds of 10 ms windows louder than ``threshold``."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    windows = x[: len(x) // 160 * 160].reshape(-1, 160)
+    return float(np.sum(np.sqrt(np.mean(windows ** 2, axis=1)) > threshold)) / 100
+
+
+def read_until_quiet(mic: Microphone, quiet: float = 0.6, limit: float = 10.0) -> list[Frame]:
+    """Frames from now until ``quiet`` seconds of silence follow some sound (or ``limit``)."""
+    frames: list[Frame] = []
+    heard, silent_since = False, None
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        frame = mic.read(0.5)
+        if frame is None:
+            continue
+        frames.append(frame)
+        if rms(frame.pcm) > LOUD:
+            heard, silent_since = True, None
+        elif heard:
+            silent_since = silent_since or frame.end_time
+            if frame.end_time - silent_since >= quiet:
+                break
+    return frames
+
+
+@pytest.fixture(scope="module")
+def mic(virtual_audio: VirtualAudio) -> Microphone:
+    with Microphone() as opened:
+        yield opened
+
+
+def test_hears_a_wav_played_into_the_microphone(mic: Microphone,
+                                                virtual_audio: VirtualAudio) -> None:
+    wav = CARDS / "003.wav"  # "seven of clubs", a real recording
+    source = read_wav(wav)
+    player = virtual_audio.play_into_mic_async(wav)
+
+    frames = read_until_quiet(mic)
+    player.wait(timeout=10)
+
+    pcm = b"".join(f.pcm for f in frames)
+    assert all(len(f.pcm) == 960 for f in frames)
+    assert loud_seconds(pcm) == pytest.approx(loud_seconds(source), abs=0.15)
+    assert rms(pcm[-9600:]) < LOUD  # and it ended
+    steps = np.diff([f.end_time for f in frames])
+    assert np.all(steps > 0) and np.median(steps) == pytest.approx(0.03, abs=0.005)
+    assert frames[-1].end_time <= time.monotonic()
+
+
+def test_frames_captured_in_a_mute_window_are_discarded(mic: Microphone, tmp_path: Path,
+                                                         virtual_audio: VirtualAudio) -> None:
+    player = virtual_audio.play_into_mic_async(tone_wav(tmp_path / "tone.wav", 3.0))
+    first = None
+    while first is None:
+        frame = mic.read(5.0)
+        assert frame is not None
+        first = frame if rms(frame.pcm) > LOUD else None
+    muted_before = mic.muted_frames
+    mic.mute_until(first.end_time + 1.0)  # frames of the next second are already queued
+
+    frames = read_until_quiet(mic)
+    player.wait(timeout=10)
+    mic.mute_until(0)
+
+    assert frames[0].start_time >= first.end_time + 1.0
+    assert mic.muted_frames - muted_before == pytest.approx(33, abs=2)  # 1 s of 30 ms frames
+    heard = loud_seconds(first.pcm + b"".join(f.pcm for f in frames))
+    assert heard == pytest.approx(3.0 - 1.0, abs=0.15)
+
+
+def test_a_slow_reader_loses_the_oldest_blocks_and_it_is_logged(
+        virtual_audio: VirtualAudio, caplog: pytest.LogCaptureFixture) -> None:
+    with Microphone(queue_blocks=10) as small:
+        stalled_until = time.monotonic() + 1.0
+        while time.monotonic() < stalled_until:  # a reader busy with something else
+            time.sleep(0.1)
+        with caplog.at_level(logging.WARNING, logger="assistant.mic"):
+            frames = [small.read(1.0) for _ in range(12)]
+
+    assert small.dropped_blocks >= 10
+    assert "dropped" in caplog.text
+    kept = [f for f in frames[:10] if f is not None]
+    assert kept[0].end_time >= stalled_until - 0.5  # the newest audio was kept, not the oldest
+
+
+def test_resamples_when_the_device_is_opened_at_another_rate(tmp_path: Path,
+                                                             virtual_audio: VirtualAudio) -> None:
+    with Microphone(capture_rate=44100) as resampled:
+        player = virtual_audio.play_into_mic_async(tone_wav(tmp_path / "tone.wav", 1.0))
+        frames = read_until_quiet(resampled)
+        player.wait(timeout=10)
+
+    pcm = b"".join(f.pcm for f in frames)
+    assert all(len(f.pcm) == 960 for f in frames)
+    assert loud_seconds(pcm) == pytest.approx(1.0, abs=0.1)
+    spectrum = np.abs(np.fft.rfft(np.frombuffer(pcm, dtype="<i2").astype(float)))
+    assert np.argmax(spectrum) * SAMPLE_RATE / len(pcm) * 2 == pytest.approx(440, abs=5)
+
+
+def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudio,
+                                                      tmp_path: Path) -> None:
+    """PulseAudio does not fail the stream: it moves it to speaker.monitor (measured), and
+    PortAudio reports nothing. The source's removal is what gives the loss away."""
+    with Microphone() as lost:
+        assert lost.read(1.0) is not None
+        module = _remap_module(virtual_audio)
+        virtual_audio.pactl("unload-module", module)
+        removed = time.monotonic()
+        try:
+            with pytest.raises(MicrophoneLost, match="removed"):
+                for _ in range(100):
+                    lost.read(0.5)
+            detected_after = time.monotonic() - removed
+            assert not lost.is_open
+        finally:
+            _restore_mic(virtual_audio)
+
+        lost.reopen()
+        player = virtual_audio.play_into_mic_async(tone_wav(tmp_path / "tone.wav", 0.6))
+        frames = read_until_quiet(lost)
+        player.wait(timeout=10)
+
+    assert detected_after < 1.0
+    assert loud_seconds(b"".join(f.pcm for f in frames)) == pytest.approx(0.6, abs=0.1)
+
+
+def test_a_source_that_stops_delivering_counts_as_lost(virtual_audio: VirtualAudio) -> None:
+    with Microphone(stall_timeout=1.0) as stalled:
+        assert stalled.read(1.0) is not None
+        virtual_audio.pactl("suspend-source", "mic", "1")
+        try:
+            with pytest.raises(MicrophoneLost, match="no audio for"):
+                for _ in range(100):
+                    stalled.read(0.5)
+        finally:
+            virtual_audio.pactl("suspend-source", "mic", "0")
+
+
+def test_a_missing_device_names_the_ones_that_exist(virtual_audio: VirtualAudio) -> None:
+    with pytest.raises(NoMicrophone) as raised:
+        Microphone(device="no such microphone")
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "no such microphone" in message
+    assert all(name in message for name in list_devices("input"))
+
+
+def test_a_device_can_be_chosen_by_name_or_index(virtual_audio: VirtualAudio) -> None:
+    names = list_devices("input")
+    assert "pulse" in names
+
+    index, _ = find_device("pulse", "input")
+
+    assert Microphone(device="PULS").name == "pulse"
+    assert Microphone(device=index).name == "pulse"
+
+
+def _remap_module(audio: VirtualAudio) -> str:
+    for line in audio.pactl("list", "short", "modules").splitlines():
+        if "module-remap-source" in line and "source_name=mic" in line:
+            return line.split()[0]
+    raise AssertionError("the rig has no mic source")
+
+
+def _restore_mic(audio: VirtualAudio) -> None:
+    """Put the rig's microphone back for the tests that follow."""
+    audio.pactl("load-module", "module-remap-source", "source_name=mic", "master=micsink.monitor")
+    audio.pactl("set-default-source", "mic")

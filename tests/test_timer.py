@@ -1,0 +1,62 @@
+from assistant.timer import WorkTimer
+
+
+def timer(minutes=45, halfway=True, left=(10, 2)):
+    t = WorkTimer(length=minutes * 60, announce_halfway=halfway, announce_remaining=tuple(m * 60 for m in left))
+    t.start(100.0)
+    return t
+
+
+def run_to_end(t, start=100.0):
+    """Jump from milestone to milestone as a runner would; returns (time, key) pairs."""
+    now, seen = start, []
+    while (at := t.next_due_at(now)) is not None:
+        now = at
+        seen += [(now - start, m.key) for m in t.due(now)]
+    return seen
+
+
+def test_milestones_fall_exactly_on_schedule():
+    assert run_to_end(timer()) == [(1350.0, "halfway"), (2100.0, "left-600"), (2580.0, "left-120"), (2700.0, "time-up")]
+
+
+def test_nothing_is_due_before_its_time():
+    t = timer()
+    assert t.due(100.0 + 1349.999) == []
+    assert [m.key for m in t.due(100.0 + 1350.0)] == ["halfway"]
+
+
+def test_a_late_tick_reports_every_missed_milestone_once_in_order():
+    t = timer()
+    assert [m.key for m in t.due(100.0 + 2600)] == ["halfway", "left-600", "left-120"]
+    assert t.due(100.0 + 2650) == []
+
+
+def test_pause_stops_the_clock_and_moves_milestones():
+    t = timer()
+    t.pause(100.0 + 600)
+    assert t.next_due_at(100.0 + 900) is None
+    assert t.due(100.0 + 5000) == []
+    t.resume(100.0 + 900)  # five minutes paused
+    assert t.remaining(100.0 + 900) == 2100.0
+    assert t.next_due_at(100.0 + 900) == 100.0 + 1350 + 300
+
+
+def test_adding_minutes_extends_the_phase_without_repeating_milestones():
+    t = timer(minutes=20, halfway=False, left=(10,))
+    assert [m.key for m in t.due(100.0 + 600)] == ["left-600"]
+    t.extend(5 * 60)
+    assert t.remaining(100.0 + 600) == 900.0
+    assert t.next_due_at(100.0 + 600) == 100.0 + 1500
+    assert [m.key for m in t.due(100.0 + 1500)] == ["time-up"]
+
+
+def test_milestones_longer_than_the_phase_are_skipped():
+    assert run_to_end(timer(minutes=5)) == [(150.0, "halfway"), (180.0, "left-120"), (300.0, "time-up")]
+
+
+def test_resumed_timer_counts_work_already_done():
+    t = WorkTimer(length=600, announce_halfway=True, elapsed_before=400, announced={"halfway"})
+    t.start(0.0)
+    assert t.remaining(0.0) == 200
+    assert [m.key for m in t.due(200.0)] == ["time-up"]

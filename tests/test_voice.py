@@ -1,0 +1,165 @@
+"""Duet's voice: real pyttsx3/espeak-ng renders, played through PulseAudio's virtual speaker."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soxr
+
+from assistant.voice import NoSpeaker, Speaker, Voice, VoiceError, _read_render, list_voices
+from tests.rig import VirtualAudio
+
+log = logging.getLogger(__name__)
+
+PROMPT = "How are you feeling as we begin? Take your time."
+
+
+def loud_seconds(samples: np.ndarray, rate: int, threshold: float = 300.0) -> float:
+    """Seconds of 10 ms windows louder than ``threshold`` RMS."""
+    size = rate // 100
+    x = np.asarray(samples, dtype=np.float64)
+    windows = x[: len(x) // size * size].reshape(-1, size)
+    return float(np.sum(np.sqrt(np.mean(windows ** 2, axis=1)) > threshold)) / 100
+
+
+def leftovers() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("duet-voice-*"))
+
+
+def test_renders_speech_in_a_child_and_leaves_no_file() -> None:
+    before = leftovers()
+    started = time.monotonic()
+
+    samples, rate = Voice().render(PROMPT)
+
+    latency = time.monotonic() - started
+    log.info("render latency %.2f s for %.1f s of speech", latency, len(samples) / rate)
+    assert samples.dtype == np.int16 and samples.ndim == 1
+    assert rate == 22050
+    assert 1.5 < len(samples) / rate < 6.0
+    assert loud_seconds(samples, rate) > 1.0
+    assert latency < 5.0  # measured about 0.1 to 0.2 s: a child process and espeak-ng
+    assert leftovers() == before
+
+
+def test_identical_text_is_rendered_once() -> None:
+    voice = Voice(cache_size=2)
+    first = voice.render("What worked well?")
+    voice.render("What challenged us?")
+
+    started = time.monotonic()
+    again = voice.render("What worked well?")
+
+    assert again[0] is first[0]
+    assert time.monotonic() - started < 0.01
+    assert not first[0].flags.writeable  # a cached render cannot be changed by a caller
+
+
+def test_the_cache_forgets_the_least_recently_used() -> None:
+    voice = Voice(cache_size=2)
+    a = voice.render("one")
+    b = voice.render("two")
+    voice.render("one")
+    voice.render("three")  # evicts "two", the least recently used
+
+    assert voice.render("one")[0] is a[0]
+    assert voice.render("two")[0] is not b[0]
+
+
+def test_rate_and_voice_change_the_render() -> None:
+    slow, rate = Voice(rate=110).render(PROMPT)
+    fast, _ = Voice(rate=260).render(PROMPT)
+    female, _ = Voice(voice="en-us+f3").render(PROMPT)
+    by_name, _ = Voice(voice="English (America)").render(PROMPT)
+
+    assert len(slow) > 1.6 * len(fast)
+    assert not np.array_equal(female, by_name)
+
+
+def test_an_unknown_voice_fails_in_one_line() -> None:
+    with pytest.raises(VoiceError) as raised:
+        Voice(voice="no-such-voice").render("hello")
+
+    assert "no-such-voice" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_render_that_takes_too_long_is_stopped() -> None:
+    with pytest.raises(VoiceError, match="longer than"):
+        Voice(timeout=0.01).render("This will not finish in ten milliseconds.")
+
+
+def test_empty_or_broken_output_is_an_error_not_silence(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"RIFF" + bytes(100))
+    header_only = tmp_path / "header_only.wav"
+    with wave.open(str(header_only), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22050)
+
+    for path in (empty, garbage, header_only):
+        with pytest.raises(VoiceError):
+            _read_render(path)
+    with pytest.raises(VoiceError, match="nothing to say"):
+        Voice().render("   ")
+
+
+def test_lists_voices() -> None:
+    voices = list_voices()
+
+    assert any(v.id.endswith("/en-us") for v in voices)
+    assert all(v.name for v in voices)
+
+
+@pytest.mark.audio
+def test_speaker_is_heard_on_the_speaker_monitor(virtual_audio: VirtualAudio,
+                                                 tmp_path: Path) -> None:
+    samples, rate = Voice().render("What worked well?")
+    recording = tmp_path / "heard.wav"
+    recorder = virtual_audio.record_speaker(recording)
+    _wait_until_recording(recording)
+
+    started = time.monotonic()
+    finished = Speaker().play(samples, rate)
+    _wait_for_more_audio(recording, seconds=0.5)
+    recorder.terminate()
+    recorder.wait(timeout=5)
+
+    with wave.open(str(recording), "rb") as wav:
+        heard = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    expected = soxr.resample(samples.astype(np.float32), rate, 16000)
+    assert loud_seconds(heard, 16000) == pytest.approx(loud_seconds(expected, 16000), abs=0.15)
+    assert np.sqrt(np.mean(heard.astype(float) ** 2)) > 300
+    assert finished - started >= len(samples) / rate  # returned after the sound, not before
+
+
+@pytest.mark.audio
+def test_no_such_speaker_is_reported_on_construction(virtual_audio: VirtualAudio) -> None:
+    with pytest.raises(NoSpeaker, match="no such speaker"):
+        Speaker(device="no such speaker")
+
+
+def _wait_until_recording(path: Path, limit: float = 10.0) -> None:
+    """parec writes nothing until the monitor delivers its first audio (up to 2 s here)."""
+    deadline = time.monotonic() + limit
+    while not (path.exists() and path.stat().st_size > 44 + 3200):
+        assert time.monotonic() < deadline, "parec recorded nothing"
+        time.sleep(0.02)
+
+
+def _wait_for_more_audio(path: Path, seconds: float, limit: float = 10.0) -> None:
+    """Let the recorder take ``seconds`` more after playback, so the end is not cut off."""
+    target = path.stat().st_size + int(seconds * 32000)
+    deadline = time.monotonic() + limit
+    while path.stat().st_size < target:
+        assert time.monotonic() < deadline, "parec stopped recording"
+        time.sleep(0.02)
