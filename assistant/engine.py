@@ -24,6 +24,8 @@ from assistant.events import (
     ListenForAnswer,
     ListenForCommands,
     Listening,
+    MicrophoneBack,
+    MicrophoneLost,
     Say,
     Silence,
     Tick,
@@ -131,6 +133,7 @@ class SessionEngine:
         self._out: list[Action] = []
         self._phase_before_pause = ""
         self._dictating_note = False
+        self._paused_by_mic = False
         self._next_checkpoint = 0.0
         attach(self)
 
@@ -179,6 +182,10 @@ class SessionEngine:
             self._on_silence()
         elif isinstance(event, Tick):
             self._on_tick()
+        elif isinstance(event, MicrophoneLost):
+            self._on_mic_lost()
+        elif isinstance(event, MicrophoneBack):
+            self._on_mic_back()
         return self._flush()
 
     def progress(self) -> dict[str, Any]:
@@ -236,6 +243,23 @@ class SessionEngine:
         if due or now >= self._next_checkpoint:
             self._checkpoint()
         self._listen()
+
+    def _on_mic_lost(self) -> None:
+        """Pause (the timer stops) until the microphone is back; the port waits for it."""
+        if self.state in ("checkin", "work", "debrief"):
+            self._dictating_note = False
+            self._paused_by_mic = True
+            self._pause(phrasing.MIC_LOST)
+        else:
+            self._say(phrasing.MIC_LOST)
+            self._listen()
+
+    def _on_mic_back(self) -> None:
+        if self.state == "paused" and self._paused_by_mic:
+            self._say(phrasing.MIC_BACK)
+            self._cmd_resume()
+        else:
+            self._listen()
 
     # ---- questions
 
@@ -411,6 +435,7 @@ class SessionEngine:
             self._listen()
             return
         self.resume()
+        self._paused_by_mic = False
         now = self.clock.now()
         self.timer.resume(now)
         self._event("resume", phase=self.state)
@@ -450,11 +475,11 @@ class SessionEngine:
         self._checkpoint()
         self._listen()
 
-    def _pause(self) -> None:
+    def _pause(self, announcement: str = phrasing.PAUSED) -> None:
         self.pause()
         self.timer.pause(self.clock.now())
-        self._event("pause", phase=self._phase_before_pause)
-        self._say(phrasing.PAUSED)
+        self._event("pause", phase=self._phase_before_pause, by="microphone" if self._paused_by_mic else "command")
+        self._say(announcement)
         self._checkpoint()
         self._listen()
 

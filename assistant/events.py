@@ -35,7 +35,17 @@ class Tick:
     """Time has passed (the engine reads its clock)."""
 
 
-Event = Heard | Silence | Tick
+@dataclass(frozen=True)
+class MicrophoneLost:
+    """The microphone stopped delivering audio (unplugged, or its driver went away)."""
+
+
+@dataclass(frozen=True)
+class MicrophoneBack:
+    """The microphone works again."""
+
+
+Event = Heard | Silence | Tick | MicrophoneLost | MicrophoneBack
 
 # ---- actions: the engine -> the world
 

@@ -73,6 +73,8 @@ NO_NOTE = "I didn't catch a note."
 DEBRIEF_BEGINS = "Let's debrief. Take a breath first."
 SKIPPED = "Skipped."
 NO_ANSWER = "I didn't hear an answer, so let's move on."
+MIC_LOST = "I lost the microphone. Everything so far is saved, and the timer is paused until it is back."
+MIC_BACK = "The microphone is back. Let's carry on."
 STOPPED = "Stopping the session here. Everything you said is saved."
 
 

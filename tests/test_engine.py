@@ -199,3 +199,29 @@ def test_questions_and_milestones_come_from_config(tmp_path):
     h.send(Heard("yes"))
     h.send(Heard("yes"))
     assert h.state == "done"
+
+
+def test_losing_the_microphone_pauses_until_it_is_back(tmp_path):
+    from assistant.events import MicrophoneBack, MicrophoneLost
+
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    h.clock.advance(60)
+    assert "I lost the microphone" in said(h.send(MicrophoneLost()))[0]
+    assert h.state == "paused"
+    h.clock.advance(600)  # ten minutes without a microphone do not count as work
+    back = said(h.send(MicrophoneBack()))
+    assert back[0] == "The microphone is back. Let's carry on." and back[-1] == "44 minutes left."
+    assert h.state == "work"
+    pauses = [e["detail"]["by"] for e in h.session()["events"] if e["kind"] == "pause"]
+    assert pauses == ["microphone"]
+
+
+def test_microphone_lost_during_a_question_asks_it_again_when_back(tmp_path):
+    from assistant.events import MicrophoneBack, MicrophoneLost
+
+    h = Harness(tmp_path)
+    h.send(Heard("calm"))
+    h.send(MicrophoneLost())
+    assert said(h.send(MicrophoneBack()))[-1] == "Ana, what do you intend for today?"
+    assert [t["answer"] for t in h.session()["turns"]] == ["calm"]
