@@ -16,27 +16,34 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_journal_and_its_folder_are_private(tmp_path):
+def session_file(tmp_path, sid=1):
+    return tmp_path / "journal.sessions" / f"{sid}.json"
+
+
+def test_journal_and_its_folders_are_private(tmp_path):
     path = tmp_path / "private" / "journal.json"
     h = Harness(tmp_path, journal=Journal(path))
     h.send(Heard("calm"))
-    assert mode(path) == 0o600
-    assert mode(path.with_name("journal.json.bak")) == 0o600
-    assert mode(path.parent) == 0o700
+    h.send(Heard("the sky"))
+    h.send(Heard("stop the session"))
+    detail = session_file(path.parent)
+    for file in (path, path.with_name("journal.json.bak"), detail, detail.with_name("1.json.bak")):
+        assert mode(file) == 0o600, file
+    assert mode(path.parent) == 0o700 and mode(detail.parent) == 0o700
 
 
 def test_file_carries_its_schema_version(tmp_path):
     h = Harness(tmp_path)
     h.send(Heard("calm"))
-    data = json.loads((tmp_path / "journal.json").read_text())
-    assert data["_duet"]["1"] == {"app": "duet", "schema": SCHEMA_VERSION}
+    for path in (tmp_path / "journal.json", session_file(tmp_path)):
+        assert json.loads(path.read_text())["_duet"]["1"] == {"app": "duet", "schema": SCHEMA_VERSION}
 
 
 def test_the_backup_is_the_previous_good_version(tmp_path):
     h = Harness(tmp_path)
     h.send(Heard("first answer"))
     h.send(Heard("second answer"))
-    backup = json.loads((tmp_path / "journal.json.bak").read_text())
+    backup = json.loads(session_file(tmp_path).with_name("1.json.bak").read_text())
     answers = [t["answer"] for t in backup["turns"].values()]
     assert answers == ["first answer"]
 
@@ -64,11 +71,22 @@ def test_a_bad_file_is_refused_with_one_line_and_left_untouched(tmp_path, conten
 def test_a_damaged_journal_points_to_its_backup(tmp_path):
     h = Harness(tmp_path)
     h.send(Heard("keep me"))
-    h.journal.close()
+    h.send(Heard("stop the session"))  # the index is written at the start and the end
     path = tmp_path / "journal.json"
     path.write_text(path.read_text()[:40])  # truncated by something outside Duet
     with pytest.raises(JournalError, match=r"cp '.*journal\.json\.bak'"):
         Journal(path)
+
+
+def test_a_damaged_session_file_is_named_and_left_untouched(tmp_path):
+    h = Harness(tmp_path)
+    h.send(Heard("keep me"))
+    h.send(Heard("stop the session"))
+    detail = session_file(tmp_path)
+    detail.write_text("{")
+    with pytest.raises(JournalError, match=r"1\.json is damaged.*cp '.*1\.json\.bak'"):
+        Journal(tmp_path / "journal.json").get(1)
+    assert detail.read_text() == "{"
 
 
 def test_an_unfinished_session_is_interrupted_once_its_process_lets_go(tmp_path):
