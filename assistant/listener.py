@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 from assistant.asr import Recognizer, RecognitionStream, Transcript
-from assistant.mic import Microphone
+from assistant.mic import Frame
 from assistant.vad import Endpointer, Event, SpeechChunk, SpeechEnded, SpeechStarted
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,19 @@ _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
 
 
+class FrameSource(Protocol):
+    """Where audio comes from: a ``Microphone``, or anything that reads like one."""
+
+    def read(self, timeout: float) -> Frame | None:
+        """The next 16 kHz mono int16 frame, or None if none came within ``timeout`` s."""
+
+
 class Listener:
     """Turns what the microphone hears into transcripts of answers and commands."""
 
     def __init__(
         self,
-        mic: Microphone,
+        mic: FrameSource,
         answer_recognizer: Recognizer,
         command_recognizer: Recognizer,
         *,
@@ -47,7 +54,7 @@ class Listener:
     ) -> None:
         """
         Args:
-            mic: an open microphone.
+            mic: an open ``Microphone`` (or another ``FrameSource``).
             answer_recognizer: free-form engine for answers.
             command_recognizer: grammar engine for command phrases.
             trailing_silence: pause (s) that ends an answer.

@@ -8,14 +8,17 @@ Why it is built this way:
 * Each frame carries the monotonic time it was captured (from PortAudio's ADC timestamps, so a
   backlog in the buffers does not shift it). ``mute_until`` compares against that time, so what
   the microphone heard while Duet was speaking is discarded even if it is read later.
-* A lost device is not reported the same way everywhere, so four signals are watched:
-  PortAudio ends the stream (raw ALSA devices do when unplugged), the stream is no longer
-  active, no block arrives for ``stall_timeout`` seconds, and, on PulseAudio, the source the
-  stream records from disappears. The last one matters most: PulseAudio does not fail a stream
-  whose source is removed, it silently moves it to the fallback source (with only the virtual
-  devices left, that is a *speaker monitor*: Duet would hear itself). PortAudio reports nothing,
-  and blocks stop for only 0.5 to 2 s before flowing again from the new source. So the
-  PulseAudio source is watched with ``pactl subscribe``.
+* A lost device is not reported the same way everywhere, so four signals are watched
+  (measured through PortAudio -> ALSA -> PulseAudio 16):
+  - PortAudio ends the stream: it does, within 0.25 s, when the sound server goes away;
+  - the stream is no longer active;
+  - no block for ``stall_timeout`` seconds: a suspended source simply stops delivering;
+  - on PulseAudio, the source the stream records from is removed. PulseAudio does not fail
+    such a stream: it silently moves it to the fallback source (with only the test rig's virtual
+    devices left, a *speaker monitor*: Duet would hear itself). PortAudio reports nothing, the
+    stream stays active, and blocks pause for only 0.5 to 2 s before flowing again from the
+    new source, so neither of the signals above fires reliably. ``pactl subscribe`` reports
+    the removal at once.
 """
 
 from __future__ import annotations
@@ -158,7 +161,7 @@ class _PulseSourceWatch:
         source = _source_of(output)
         if source is None:
             return
-        self._source, self._output = source
+        self._source_index, self._source_name = source
         self._watch(output)
 
     def _watch(self, output: int) -> None:
@@ -167,16 +170,16 @@ class _PulseSourceWatch:
         threading.Thread(target=self._read, args=(self._proc, output), daemon=True,
                          name="pulse-watch").start()
         log.debug("watching PulseAudio source #%d (%s) of stream #%d",
-                  self._source, self._output, output)
+                  self._source_index, self._source_name, output)
 
     def _read(self, proc: subprocess.Popen[str], output: int) -> None:
-        gone_source = f"Event 'remove' on source #{self._source}"
+        gone_source = f"Event 'remove' on source #{self._source_index}"
         gone_output = f"Event 'remove' on source-output #{output}"
         assert proc.stdout is not None
         for line in proc.stdout:
             line = line.strip()
             if line == gone_source:
-                self.lost = f"the PulseAudio source {self._output!r} was removed"
+                self.lost = f"the PulseAudio source {self._source_name!r} was removed"
             elif line == gone_output:
                 self.lost = "PulseAudio closed the recording stream"
             if self.lost:
@@ -234,9 +237,12 @@ class _Converter:
         self._block_bytes = block_bytes
         self._resampler = None if rate == SAMPLE_RATE else \
             soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="int16")
+        self._native = rate == SAMPLE_RATE and channels == 1
         self._pending = b""
 
     def convert(self, pcm: bytes, end_time: float) -> list[Frame]:
+        if self._native and not self._pending and len(pcm) == self._block_bytes:
+            return [Frame(pcm, end_time)]
         samples = np.frombuffer(pcm, dtype="<i2")
         if self._channels > 1:
             samples = samples.reshape(-1, self._channels).mean(axis=1).astype("<i2")
@@ -244,9 +250,10 @@ class _Converter:
             samples = self._resampler.resample_chunk(samples)
         self._pending += samples.astype("<i2").tobytes()
         frames = []
-        while len(self._pending) >= self._block_bytes:
-            block, self._pending = self._pending[:self._block_bytes], self._pending[self._block_bytes:]
-            later = len(self._pending) / (SAMPLE_WIDTH * SAMPLE_RATE)
+        size = self._block_bytes
+        while len(self._pending) >= size:
+            block, self._pending = self._pending[:size], self._pending[size:]
+            later = len(self._pending) / (SAMPLE_WIDTH * SAMPLE_RATE)  # audio captured after it
             frames.append(Frame(block, end_time - later))
         return frames
 
@@ -402,8 +409,20 @@ class Microphone:
         return rates[-1], 1
 
     def _start(self) -> None:
+        """Open the stream and wait for its first block; MicrophoneLost if either fails."""
         rate, channels = self._capture_format()
-        block = max(int(round(self._block_samples * rate / SAMPLE_RATE)), 1)
+        self._reset(rate, channels)
+        before = _our_source_outputs()
+        self._stream = self._open_stream(rate, channels)
+        if not self._first_block.wait(self._start_timeout):
+            self.close()
+            raise MicrophoneLost(f"no audio from {self.name!r} within {self._start_timeout:g} s")
+        self._watch = _PulseSourceWatch(before)
+        log.info("microphone %r open: %d Hz, %d channel(s)%s", self.name, rate, channels,
+                 "" if rate == SAMPLE_RATE and channels == 1 else ", converted to 16 kHz mono")
+
+    def _reset(self, rate: int, channels: int) -> None:
+        """Fresh per-stream state: nothing from a previous stream may leak into this one."""
         self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(maxsize=self._queue_blocks)
         self._ready: list[Frame] = []
         self._converter = _Converter(rate, channels, self._block_samples * SAMPLE_WIDTH)
@@ -411,22 +430,23 @@ class Microphone:
         self._first_block = threading.Event()
         self._last_block = 0.0
         self._reported = (self.dropped_blocks, self.overflows)
-        before = _our_source_outputs()
+
+    def _open_stream(self, rate: int, channels: int) -> sd.RawInputStream:
+        block = max(int(round(self._block_samples * rate / SAMPLE_RATE)), 1)
         try:
             stream = sd.RawInputStream(
                 device=self._index, samplerate=rate, channels=channels, dtype="int16",
                 blocksize=block, callback=self._callback, finished_callback=self._finished)
-            stream.start()
         except sd.PortAudioError as err:
             raise MicrophoneLost(f"cannot open microphone {self.name!r}: {err}") from None
-        self._stream = stream
         OPEN_STREAMS.add(stream)
-        if not self._first_block.wait(self._start_timeout):
-            self.close()
-            raise MicrophoneLost(f"no audio from {self.name!r} within {self._start_timeout:g} s")
-        self._watch = _PulseSourceWatch(before)
-        log.info("microphone %r open: %d Hz, %d channel(s)%s", self.name, rate, channels,
-                 "" if rate == SAMPLE_RATE and channels == 1 else ", converted to 16 kHz mono")
+        try:
+            stream.start()
+        except sd.PortAudioError as err:
+            stream.close()
+            OPEN_STREAMS.discard(stream)
+            raise MicrophoneLost(f"cannot start microphone {self.name!r}: {err}") from None
+        return stream
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
         """PortAudio's thread: copy, timestamp, enqueue; never block, never log."""

@@ -131,8 +131,8 @@ class Endpointer:
         max_length: float = 60.0,
         pre_roll: float = 0.5,
         tail: float = 0.3,
-        onset_window: float = 0.24,
-        onset_voiced: float = 0.15,
+        onset_window: float = 0.3,
+        onset_voiced: float = 0.18,
         energy_floor: float = 100.0,
         energy_ratio: float = 3.0,
     ) -> None:

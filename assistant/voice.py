@@ -193,14 +193,23 @@ class Speaker:
         if channels > 1:
             data = np.repeat(data[:, None], channels, axis=1)
         try:
-            with sd.RawOutputStream(device=self._index, samplerate=out_rate, channels=channels,
-                                    dtype="int16") as stream:
-                OPEN_STREAMS.add(stream)
-                stream.write(np.ascontiguousarray(data).tobytes())
-            # leaving the block stops the stream, which waits until the buffers are played
+            self._write(np.ascontiguousarray(data).tobytes(), out_rate, channels)
         except sd.PortAudioError as err:
             raise NoSpeaker(f"speaker {self.name!r} failed: {err}") from None
         return time.monotonic()
+
+    def _write(self, pcm: bytes, rate: int, channels: int) -> None:
+        """Blocking write; stopping (not aborting) the stream waits until it has been played."""
+        stream = sd.RawOutputStream(device=self._index, samplerate=rate, channels=channels,
+                                    dtype="int16")
+        OPEN_STREAMS.add(stream)
+        try:
+            stream.start()
+            stream.write(pcm)
+            stream.stop()
+        finally:
+            stream.close()
+            OPEN_STREAMS.discard(stream)
 
     def _format(self, rate: int) -> tuple[int, int]:
         """(rate, channels) the device takes: the samples' own when it can."""

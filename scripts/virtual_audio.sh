@@ -27,7 +27,8 @@ start)
     echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
     ;;
 stop)
-    pactl exit 2>/dev/null || pkill -f "pulseaudio.*$dir" || true
+    # --disallow-exit makes the daemon refuse `pactl exit`: end it by its pid file
+    [[ -f "$dir/pid" ]] && kill "$(cat "$dir/pid")" 2>/dev/null || true
     ;;
 *) echo "usage: $0 start|stop [DIR]" >&2; exit 2 ;;
 esac

@@ -187,12 +187,17 @@ def test_silence_and_quiet_noise_start_nothing() -> None:
     assert run(quiet_noise(60.0, rms=60.0)) == []
 
 
-def test_clicks_do_not_start_an_utterance() -> None:
+@pytest.mark.parametrize("length", [0.02, 0.1])
+def test_taps_and_clicks_do_not_start_an_utterance(length: float) -> None:
+    """A 0.1 s tap touches up to five 30 ms frames, whatever its alignment: not speech."""
     background = np.frombuffer(quiet_noise(10.0), dtype="<i2").copy()
     rng = np.random.default_rng(2)
-    for second in range(1, 10):  # a 20 ms tap every second
-        at = second * SAMPLE_RATE
-        background[at:at + 320] = rng.normal(0, 8000, 320).astype("<i2")
+    size = int(length * SAMPLE_RATE)
+    for second in range(1, 10):  # every second, at another place in the 30 ms frame
+        at = second * SAMPLE_RATE + second * 53
+        background[at:at + size] = rng.normal(0, 8000, size).astype("<i2")
+        tone = np.sin(2 * np.pi * 300 * np.arange(size) / SAMPLE_RATE) * 6000
+        background[at + SAMPLE_RATE // 2:at + SAMPLE_RATE // 2 + size] = tone.astype("<i2")
 
     assert run(background.tobytes()) == []
 
