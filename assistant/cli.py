@@ -199,6 +199,84 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
         click.echo(f"\nSession {ref} {status}; saved in {journal_path}")
 
 
+@cli.command(name="run")
+@click.option("--work", "work_minutes", type=float, default=None,
+              help="Work-phase length in minutes (fractions allowed), instead of the config's.")
+@common_options
+def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> None:
+    """Run a live session through the microphone and speaker."""
+    from assistant.live import live_port
+    from assistant.runner import new_session, run
+
+    if work_minutes is not None:
+        config = config.with_work_minutes(work_minutes)
+    with Journal(journal_path) as journal:
+        clock, port = live_port(config)
+        try:
+            engine = new_session(config, journal, clock)
+            status = run(engine, port)
+        finally:
+            port.mic.close()
+    click.echo(f"\nSession {engine.log.session_id} {status}; saved in {journal_path}")
+
+
+@cli.command()
+@click.argument("wav", type=click.Path(path_type=Path))
+@click.option("--engine", type=click.Choice(["auto", "vosk", "whisper", "pocketsphinx"]), default=None,
+              help="Recognizer (default: the config's answer engine).")
+@common_options
+@json_option
+def transcribe(wav: Path, engine: str | None, config: Config, journal_path: Path, as_json: bool) -> None:
+    """Transcribe a WAV file (any rate or channels) with a speech engine."""
+    from assistant.transcribe import transcribe_file
+
+    transcript = transcribe_file(wav, engine or config.speech.answers, config, progress=not as_json)
+    if as_json:
+        _print_json({
+            "file": str(wav), "engine": transcript.engine, "text": transcript.text,
+            "confidence": transcript.confidence,
+            "words": [w.__dict__ for w in transcript.words],
+        })
+    else:
+        click.echo(f"[{transcript.engine}] {transcript.text}")
+
+
+@cli.command(name="say")
+@click.argument("ref", default="last")
+@common_options
+def say_cmd(ref: str, config: Config, journal_path: Path) -> None:
+    """Read a session's transcript aloud."""
+    from assistant.live import open_speaker
+    from assistant.readback import spoken_lines
+    from assistant.voice import Voice
+
+    with Journal(journal_path) as journal:
+        session = journal.get(ref)
+    voice = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume)
+    speaker = open_speaker(config)
+    for line in spoken_lines(session):
+        click.echo(line)
+        if speaker is not None:
+            speaker.play(*voice.render(line))
+
+
+@cli.command()
+@common_options
+@json_option
+def doctor(config: Config, journal_path: Path, as_json: bool) -> None:
+    """Check audio devices, input level, speech engines, voice and journal."""
+    from assistant.doctor import run_checks
+
+    checks = run_checks(config, journal_path)
+    if as_json:
+        _print_json([c.__dict__ for c in checks])
+    else:
+        for check in checks:
+            click.echo(f"{'OK ' if check.ok else 'FIX'}  {check.name:<12} {check.detail}")
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
 def main() -> None:
     """Entry point: one line per user error, exit 2; Ctrl-C exits 130."""
     try:

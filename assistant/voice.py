@@ -56,8 +56,16 @@ if wanted:
     engine.setProperty("voice", keys[base.lower()] + plus + variant)
 engine.setProperty("rate", request["rate"])
 engine.setProperty("volume", request["volume"])
+# pyttsx3 2.99's espeak driver can leave runAndWait() before espeak has finished (its queue runs
+# endLoop first), and the process would exit with the file unwritten: wait for the driver's own
+# "finished-utterance" notice, sent once the WAV is on disk.
+import threading
+finished = threading.Event()
+engine.connect("finished-utterance", lambda name, completed: finished.set())
 engine.save_to_file(request["text"], request["path"])
 engine.runAndWait()
+if not finished.wait(request["timeout"]):
+    sys.exit("speech synthesis did not finish")
 """
 
 
@@ -132,8 +140,8 @@ class Voice:
         os.close(fd)
         path = Path(name)
         try:
-            _run_child({"op": "render", "text": text, "path": str(path), **self._settings},
-                       self._timeout)
+            _run_child({"op": "render", "text": text, "path": str(path), "timeout": self._timeout,
+                        **self._settings}, self._timeout)
             return _read_render(path)
         finally:
             path.unlink(missing_ok=True)

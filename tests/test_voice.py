@@ -163,3 +163,12 @@ def _wait_for_more_audio(path: Path, seconds: float, limit: float = 10.0) -> Non
     while path.stat().st_size < target:
         assert time.monotonic() < deadline, "parec stopped recording"
         time.sleep(0.02)
+
+
+def test_long_prompts_render_completely_every_time() -> None:
+    """pyttsx3 2.99 could return before espeak finished a long text, leaving an empty file."""
+    voice = Voice(cache_size=0)
+    text = " ".join(f"This is sentence number {n} of a long recap." for n in range(8))
+    durations = [len(s) / r for s, r in (voice.render(text + " " * n) for n in range(4))]
+    assert min(durations) > 15.0  # 64 words at 170 wpm
+    assert max(durations) - min(durations) < 0.5

@@ -1,0 +1,112 @@
+"""``duet doctor``: one line per part of the system, OK or what to do about it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.errors import DuetError
+
+LEVEL_SECONDS = 3.0
+QUIET_DBFS = -60.0
+"""Below this peak level over the check, the microphone is probably muted or disconnected."""
+
+
+@dataclass
+class Check:
+    """The result of one check."""
+
+    name: str
+    ok: bool
+    detail: str
+    """What was found, or what to do."""
+
+
+def run_checks(config: Config, journal_path: Path) -> list[Check]:
+    return [
+        check_devices("input", config.listening.input_device),
+        check_level(config),
+        check_devices("output", config.listening.output_device),
+        *check_engines(config),
+        check_voice(config),
+        check_journal(journal_path),
+    ]
+
+
+def check_devices(kind: str, wanted: str | int | None) -> Check:
+    from assistant.mic import find_device, list_devices
+
+    name = "microphone" if kind == "input" else "speaker"
+    try:
+        index, found = find_device(wanted, kind)  # type: ignore[arg-type]
+    except (LookupError, DuetError) as err:
+        return Check(name, False, f"{err}; set listening.{kind}_device in config.yaml")
+    others = len(list_devices(kind)) - 1  # type: ignore[arg-type]
+    return Check(name, True, f"{found} (device {index}; {others} other{'s' * (others != 1)})")
+
+
+def check_level(config: Config) -> Check:
+    """Listen for a few seconds: a dead-silent microphone is muted or unplugged."""
+    from assistant.mic import Microphone
+
+    try:
+        with Microphone(config.listening.input_device) as mic:
+            chunks = []
+            end = time.monotonic() + LEVEL_SECONDS
+            while time.monotonic() < end:
+                frame = mic.read(0.5)
+                if frame is not None:
+                    chunks.append(frame.pcm)
+    except DuetError as err:
+        return Check("input level", False, str(err))
+    samples = np.frombuffer(b"".join(chunks), dtype=np.int16).astype(np.float64)
+    if samples.size == 0:
+        return Check("input level", False, "no audio arrived in 3 s: check the microphone's connection")
+    peak = 20 * np.log10(max(np.abs(samples).max(), 1.0) / 32768.0)
+    if peak < QUIET_DBFS:
+        return Check("input level", False, f"peak {peak:.0f} dBFS in 3 s: silent; is the microphone muted?")
+    return Check("input level", True, f"peak {peak:.0f} dBFS over 3 s")
+
+
+def check_engines(config: Config) -> list[Check]:
+    from assistant.models import describe_engines
+
+    try:
+        lines = describe_engines(config.speech.answers, config.speech.commands, config.speech.vosk_model)
+    except DuetError as err:
+        return [Check("speech", False, str(err))]
+    return [Check(kind, True, line) for kind, line in lines]
+
+
+def check_voice(config: Config) -> Check:
+    from assistant.voice import Voice
+
+    started = time.monotonic()
+    try:
+        samples, rate = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume).render("Hello")
+    except DuetError as err:
+        return Check("voice", False, f"{err}; install espeak-ng (apt-get install espeak-ng)")
+    took = time.monotonic() - started
+    return Check("voice", True, f"{config.voice.name or 'default voice'} ({len(samples) / rate:.1f} s of speech rendered in {took:.1f} s)")
+
+
+def check_journal(path: Path) -> Check:
+    from assistant.journal import Journal
+
+    if not path.exists():
+        return Check("journal", True, f"{path} (created at the first session, private: 0600)")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        return Check("journal", False, f"{path} is readable by others (mode {mode:o}): chmod 600 '{path}'")
+    try:
+        with Journal(path) as journal:
+            count = len(journal.list_sessions())
+    except DuetError as err:
+        return Check("journal", False, str(err))
+    return Check("journal", True, f"{path} ({count} session{'s' * (count != 1)}, mode 600)")

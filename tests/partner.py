@@ -1,0 +1,117 @@
+"""A rehearsal partner: a test process that plays a couple answering Duet through real audio.
+
+It reads what Duet prints, listens to Duet's virtual speaker until Duet has finished speaking,
+then plays the next prepared answer into the virtual microphone. During the work phase it says
+a command. Nothing in Duet is faked: the prompts are real espeak-ng speech, and the answers are
+heard through PulseAudio, PortAudio and the recognizers.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tests.rig import VirtualAudio
+
+LOUD = 300  # int16 RMS of a 20 ms block that counts as Duet speaking
+QUIET_AFTER = 0.6  # seconds of silence after Duet speaks before the partner answers
+
+
+@dataclass
+class Answer:
+    """One prepared answer."""
+
+    wav: Path
+    text: str
+    """What is said in it (for scoring the transcript)."""
+    real: bool = False
+    """A recording of a real person (not synthesized)."""
+
+
+def espeak(text: str, voice: str, path: Path) -> Path:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(path), text], check=True)
+    return path
+
+
+class SpeakerMonitor:
+    """Records the virtual speaker and remembers when it last carried sound."""
+
+    def __init__(self) -> None:
+        self.last_loud = 0.0
+        self._proc = subprocess.Popen(
+            ["parec", "-d", "speaker.monitor", "--raw", "--rate=16000", "--channels=1", "--format=s16le",
+             "--latency-msec=20"],
+            stdout=subprocess.PIPE,
+        )
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        block = 640  # 20 ms
+        while chunk := self._proc.stdout.read(block):
+            samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype=np.int16).astype(np.float64)
+            if samples.size and np.sqrt(np.mean(samples**2)) > LOUD:
+                self.last_loud = time.monotonic()
+
+    def wait_until_done_speaking(self, since: float, timeout: float = 30.0) -> None:
+        """Wait for Duet to speak (after ``since``) and then fall quiet."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            now = time.monotonic()
+            if self.last_loud > since and now - self.last_loud > QUIET_AFTER:
+                return
+            time.sleep(0.05)
+        raise TimeoutError("Duet did not speak and fall quiet in time")
+
+    def stop(self) -> None:
+        self._proc.terminate()
+
+
+@dataclass
+class Partner:
+    """Answers every question in order, and speaks ``command`` once the work phase begins."""
+
+    audio: VirtualAudio
+    answers: list[Answer]
+    command: Path
+    command_delay: float = 1.0
+    lines: list[str] = field(default_factory=list)
+    played: list[Answer] = field(default_factory=list)
+
+    def run(self, proc: subprocess.Popen, timeout: float) -> int:
+        """Play the session with Duet's process; returns its exit code."""
+        monitor = SpeakerMonitor()
+        out: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(proc, out), daemon=True).start()
+        pending = list(self.answers)
+        deadline = time.monotonic() + timeout
+        try:
+            while (line := out.get(timeout=max(1.0, deadline - time.monotonic()))) is not None:
+                seen = time.monotonic()
+                self.lines.append(line)
+                text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
+                if text and text.endswith("?") and pending:
+                    monitor.wait_until_done_speaking(seen)
+                    answer = pending.pop(0)
+                    self.played.append(answer)
+                    self.audio.play_into_mic(answer.wav)
+                elif text and "work phase starts now" in text:
+                    monitor.wait_until_done_speaking(seen)
+                    time.sleep(self.command_delay)  # a moment of work before the command
+                    self.audio.play_into_mic(self.command)
+            return proc.wait(timeout=30)
+        finally:
+            monitor.stop()
+            if proc.poll() is None:
+                proc.kill()
+
+
+def _pump(proc: subprocess.Popen, out: queue.Queue) -> None:
+    for line in proc.stdout:
+        out.put(line.rstrip("\n"))
+    out.put(None)
