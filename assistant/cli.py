@@ -10,9 +10,10 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import click
 
@@ -21,6 +22,8 @@ from assistant.clock import SimulatedClock
 from assistant.config import Config, load_config
 from assistant.errors import DuetError
 from assistant.journal import Journal, default_journal_path
+from assistant.models import ModelError
+from assistant.runner import ACTIVE, Terminated
 
 log = logging.getLogger("assistant")
 
@@ -277,22 +280,96 @@ def doctor(config: Config, journal_path: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("ref")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@common_options
+def forget(ref: str, yes: bool, config: Config, journal_path: Path) -> None:
+    """Delete a session (an id, 'last' or 'all') and every copy of it, backups included."""
+
+    asked: list[dict[str, Any]] = []
+
+    def confirm(sessions: list[dict[str, Any]]) -> bool:
+        asked.extend(sessions)
+        if not sessions:
+            return False
+        if ref.lower() != "all":
+            one = journal.get(sessions[0]["id"])
+            answers = sum(t["status"] == "answered" for t in one["turns"])
+            what = (f"session {one['id']} ({export.local_time(one['started_at'])}, led by {one['leader']}, "
+                    f"{answers} answer{'s' * (answers != 1)})")
+        else:
+            what = f"every session in {journal_path} ({len(sessions)})"
+        return yes or _confirm(f"Forget {what} and every copy of it, backups included? This cannot be undone.")
+
+    with Journal(journal_path) as journal:
+        forgotten = journal.forget(ref, confirm=confirm)
+    if not asked:
+        click.echo(f"No sessions in {journal_path}: nothing to forget.")
+    elif not forgotten:
+        raise DuetError("nothing was forgotten", exit_code=1)
+    elif ref.lower() == "all":
+        click.echo(f"Forgot every session ({len(forgotten)}): the journal is empty, no copy is left.")
+    else:
+        click.echo(f"Forgot session {forgotten[0]}: no copy of it is left in {journal_path.parent}.")
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; no answer possible (no input) is an error, Ctrl-C an interruption."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.exceptions.Abort as err:
+        if isinstance(err.__context__, KeyboardInterrupt):
+            raise err.__context__ from None
+        raise DuetError("nothing was forgotten: no answer to the question (no input); "
+                        "add --yes to forget without asking") from None
+
+
 def main() -> None:
-    """Entry point: one line per user error, exit 2; Ctrl-C exits 130."""
+    """Entry point: one line per user error, exit 2; Ctrl-C exits 130 and SIGTERM 143, each with
+    one line (saying how to resume when a session was running), never a traceback."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit then fails the write (kept in memory)
     try:
         cli.main(standalone_mode=False)
     except DuetError as err:
         click.echo(f"duet: {err}", err=True)
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        click.echo("duet: interrupted", err=True)
-        sys.exit(130)
+    except ModelError as err:  # an empty or half-downloaded model folder: the message says how to fix it
+        click.echo(f"duet: {err}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort as err:
+        cause = err.__cause__ or err.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            _interrupted(cause)
+        click.echo("duet: cancelled", err=True)
+        sys.exit(1)
     except click.ClickException as err:
         click.echo(f"duet: {err.format_message()} (see duet {_command_name()} --help)", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("\nduet: interrupted; answers so far are saved. Continue with: duet resume", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as err:
+        _interrupted(err)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
+    """One line, then exit 130 (Ctrl-C) or 143 (SIGTERM); a second signal changes nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    terminated = isinstance(exc, Terminated)
+    what = "stopped (SIGTERM)" if terminated else "interrupted"
+    if ACTIVE.session_id is not None:
+        how = f"duet resume {ACTIVE.session_id}" + (" --script SCRIPT.yaml" if ACTIVE.rehearsal else "")
+        click.echo(f"duet: {what}; session {ACTIVE.session_id} is saved as interrupted with every answer so far. "
+                   f"Continue with: {how}", err=True)
+    else:
+        click.echo(f"duet: {what}", err=True)
+    sys.exit(143 if terminated else 130)
 
 
 def _command_name() -> str:

@@ -10,11 +10,13 @@ TinyDB rewrites a whole file on every write, so recording an answer costs time i
 the file it lands in. Keeping each session in its own file makes an answer cost the same with
 5 sessions or 5,000 (see ``BENCHMARKS.md``); the index changes only when a session begins or ends.
 Durability and privacy are the storage's job (``storage.DurableJSONStorage``): each record is on
-disk when its method returns.
+disk when its method returns, or, when the disk is full, kept in memory and saved by the next
+write that finds room (the user is told once, through ``notify``).
 
 A running session holds an exclusive lock on ``journal.json.lock``; a session still marked
 "in progress" whose lock nobody holds was interrupted (a crash, a kill, a power cut) and can be
-resumed.
+resumed. Whoever takes the lock first removes what a killed write may have left behind
+(temporary files), and ``forget`` deletes a session with every copy of it, backups included.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import platformdirs
 from tinydb import TinyDB
@@ -34,19 +37,35 @@ from tinydb.table import Document
 from assistant.engine import ResumePoint, Roles
 from assistant.errors import DuetError
 from assistant.records import Note, SessionEvent, SessionStatus, Turn
-from assistant.storage import DurableJSONStorage, JournalError, backup_path
+from assistant.storage import (
+    DurableJSONStorage,
+    JournalError,
+    Watcher,
+    backup_path,
+    leftovers,
+    link_backup,
+    private_dir,
+    recovery_hint,
+    remove_files,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Journal", "JournalError", "SessionRecorder", "default_journal_path"]
+
+SESSION_FILE = re.compile(r"^(\d+)\.json(\.bak|\.bak\.new)?$")
+INDEX_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "started_at": str, "status": str, "partners": list, "leader": str, "logistics": str,
+}
+"""What every session document of the index must have (anything else is not ours)."""
 
 
 def default_journal_path() -> Path:
     return Path(platformdirs.user_data_dir("duet", appauthor=False)) / "journal.json"
 
 
-def _open_db(path: Path) -> TinyDB:
-    db = TinyDB(path, storage=DurableJSONStorage)
+def _open_db(path: Path, watcher: Watcher | None = None) -> TinyDB:
+    db = TinyDB(path, storage=DurableJSONStorage, watcher=watcher)
     db.storage.read()  # fail now, with a clear line, if the file is not a good journal
     return db
 
@@ -54,14 +73,21 @@ def _open_db(path: Path) -> TinyDB:
 class Journal:
     """Read and write the sessions of one journal."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, notify: Callable[[str], None] | None = None) -> None:
         self.path = Path(path).expanduser()
         self.folder = self.path.with_name(self.path.stem + ".sessions")
-        self.db = _open_db(self.path)
+        self.notify = notify or (lambda message: log.warning("%s", message))
+        """How the user is told that saving stopped (full disk) and started again."""
+        self._unsaved: set[Path] = set()
+        self._loss_reported = False
+        self.db = _open_db(self.path, self._watch)
         self.sessions = self.db.table("sessions")
         self._lock_fd: int | None = None
+        self._check_index()
 
     def close(self) -> None:
+        if not self.db.storage.flush() and not self._loss_reported:
+            log.error("the journal index %s could not be saved: the disk is full", self.path)
         self._release()
         self.db.close()
 
@@ -104,10 +130,16 @@ class Journal:
 
     def detail(self, session_id: int) -> TinyDB:
         """The file holding one session's turns, notes, events and progress."""
-        return _open_db(self.session_file(session_id))
+        return _open_db(self.session_file(session_id), self._watch)
 
     def session_file(self, session_id: int) -> Path:
         return self.folder / f"{session_id}.json"
+
+    def session_files(self, session_id: int) -> list[Path]:
+        """Every file that holds (or may hold, after a kill) one session's words."""
+        path = self.session_file(session_id)
+        backup = backup_path(path)
+        return [path, backup, backup.with_name(backup.name + ".new"), *leftovers(self.folder, path.name)]
 
     # ---- writing
 
@@ -115,17 +147,20 @@ class Journal:
         """Open a new session (locks the journal for this process)."""
         self._acquire()
         sid = self.sessions.insert(
-            {
-                "started_at": started_at,
-                "ended_at": None,
-                "status": SessionStatus.IN_PROGRESS.value,
-                "partners": list(partners),
-                "leader": roles.leader,
-                "logistics": roles.logistics,
-                "planned_work": planned_work,
-                "worked": 0.0,
-                "next_step": None,
-            }
+            Document(
+                {
+                    "started_at": started_at,
+                    "ended_at": None,
+                    "status": SessionStatus.IN_PROGRESS.value,
+                    "partners": list(partners),
+                    "leader": roles.leader,
+                    "logistics": roles.logistics,
+                    "planned_work": planned_work,
+                    "worked": 0.0,
+                    "next_step": None,
+                },
+                doc_id=self._free_id(),
+            )
         )
         return SessionRecorder(self, sid)
 
@@ -142,7 +177,81 @@ class Journal:
         recorder.record_event(SessionEvent(kind="resumed", time=_now_iso(), detail={"phase": point.phase}))
         return dict(doc) | {"id": doc.doc_id}, point, recorder
 
+    def forget(self, ref: str | int, confirm: Callable[[list[dict[str, Any]]], bool] | None = None) -> list[int]:
+        """Delete one session (an id or ``last``) or ``all``, with every copy: backups too.
+
+        Refused while a session runs. ``confirm`` is asked, with the lock held (so nothing can
+        start meanwhile), about the sessions that would go; False keeps them. The session's files
+        go first, then its index entry; the index's backup is then replaced by the new index, so
+        nothing of the session is left. Returns the ids forgotten.
+        """
+        self._acquire()
+        try:
+            everything = str(ref).lower() == "all"
+            docs = self._docs() if everything else [self._find(ref)]
+            if confirm is not None and not confirm([self._summary(d, running=False) for d in docs]):
+                return []
+            if everything:
+                self._forget_everything()
+                return [doc.doc_id for doc in docs]
+            sid = docs[0].doc_id
+            remove_files(self.session_files(sid))
+            self.sessions.remove(doc_ids=[sid])
+            if not self.db.storage.flush():
+                raise JournalError(f"cannot forget session {sid}: the disk holding {self.path} is full; "
+                                   "free some space and run the command again")
+            if self.path.exists():
+                link_backup(self.path)  # the previous index (with this session in it) is gone too
+                remove_files(leftovers(self.path.parent, self.path.name))
+            return [sid]
+        finally:
+            self._release()
+
     # ---- internals
+
+    def _forget_everything(self) -> None:
+        if self.folder.is_dir():
+            remove_files([p for p in self.folder.iterdir() if SESSION_FILE.match(p.name)])
+            remove_files(leftovers(self.folder))
+            try:
+                self.folder.rmdir()
+            except OSError:
+                log.warning("%s holds files that are not Duet's; they were left there", self.folder)
+        self.db.close()
+        remove_files([self.path, backup_path(self.path), backup_path(self.path).with_name(self.path.name + ".bak.new"),
+                      *leftovers(self.path.parent, self.path.name)])
+        self.db = _open_db(self.path, self._watch)
+        self.sessions = self.db.table("sessions")
+
+    def _watch(self, path: Path, err: OSError | None) -> None:
+        """Tell the user once when saving stops (full disk), and once when all is saved again."""
+        if err is not None:
+            if not self._unsaved:
+                self.notify(
+                    f"cannot save to {path.parent} ({err.strerror or err}): answers are kept in memory and "
+                    "saved as soon as there is room; free some disk space"
+                )
+            self._unsaved.add(path)
+        else:
+            self._unsaved.discard(path)
+            if not self._unsaved:
+                self.notify("the journal is saved again: the answers that were waiting are on disk")
+
+    def _check_index(self) -> None:
+        for doc in self.sessions.all():
+            for key, kind in INDEX_FIELDS.items():
+                if not isinstance(doc.get(key), kind):
+                    raise JournalError(
+                        f"journal {self.path}: session {doc.doc_id} has no valid '{key}' (edited by hand, or "
+                        f"another program's file?) and was left untouched: {recovery_hint(self.path)}"
+                    )
+
+    def _free_id(self) -> int:
+        """The next session id: after every id in the index and every session file on disk."""
+        used = [doc.doc_id for doc in self.sessions.all()]
+        if self.folder.is_dir():
+            used += [int(m.group(1)) for p in self.folder.iterdir() if (m := SESSION_FILE.match(p.name))]
+        return max(used, default=0) + 1
 
     def _docs(self) -> list[Document]:
         return sorted(self.sessions.all(), key=lambda d: d.doc_id)
@@ -181,8 +290,10 @@ class Journal:
         return self.path.with_name(self.path.name + ".lock")
 
     def _acquire(self) -> None:
+        """Take the journal's lock, then clear what killed writes left behind."""
         if self._lock_fd is not None:
             return
+        private_dir(self.path.parent)
         fd = os.open(self._lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -190,6 +301,7 @@ class Journal:
             os.close(fd)
             raise DuetError(f"another Duet session is running on {self.path}: finish it first") from None
         self._lock_fd = fd
+        remove_files(leftovers(self.path.parent, self.path.name) + leftovers(self.folder))
 
     def _release(self) -> None:
         if self._lock_fd is not None:
@@ -214,27 +326,58 @@ class Journal:
 
 
 class SessionRecorder:
-    """One session's writes: what the engine's ``SessionLog`` needs, each durable on return."""
+    """One session's writes: what the engine's ``SessionLog`` needs, each durable on return.
+
+    When the disk is full a record stays in memory (``unsaved`` counts them) and goes to disk
+    with the next write that finds room; ``close`` tries once more and, if the disk is still
+    full, raises ``JournalError`` saying how to get the session back.
+    """
 
     def __init__(self, journal: Journal, session_id: int) -> None:
         self.journal = journal
         self.session_id = session_id
         self.db = journal.detail(session_id)
+        self.unsaved = 0
+        """Records kept in memory because the disk had no room."""
 
     def record_turn(self, turn: Turn) -> None:
-        self.db.table("turns").insert(turn.to_json())
+        self._write(lambda: self.db.table("turns").insert(turn.to_json()))
+        log.debug("recorded turn %d (%s): %r", turn.seq, turn.status.value, turn.answer)
 
     def record_note(self, note: Note) -> None:
-        self.db.table("notes").insert(asdict(note))
+        self._write(lambda: self.db.table("notes").insert(asdict(note)))
 
     def record_event(self, event: SessionEvent) -> None:
-        self.db.table("events").insert(asdict(event))
+        self._write(lambda: self.db.table("events").insert(asdict(event)))
 
     def save_progress(self, progress: dict[str, Any]) -> None:
-        self.db.table("progress").upsert(Document(progress, doc_id=1))
+        self._write(lambda: self.db.table("progress").upsert(Document(progress, doc_id=1)))
+
+    def flush(self) -> bool:
+        """Try again to save what is waiting; True when everything is on disk."""
+        saved = self.journal.db.storage.flush() and self.db.storage.flush()
+        if saved:
+            self.unsaved = 0
+        return saved
 
     def close(self, status: str, summary: dict[str, Any]) -> None:
+        if not self.flush():
+            where = self.journal.path.parent
+            self.journal._loss_reported = True
+            if self.journal.db.storage.unsaved:
+                raise JournalError(f"the disk holding {where} is still full: session {self.session_id} could not be "
+                                   "saved at all (the journal on disk is as it was); free some space and run it again")
+            raise JournalError(
+                f"the disk holding {where} is still full: the last {self.unsaved} record(s) of session "
+                f"{self.session_id} could not be saved; free some space, then `duet resume {self.session_id}` "
+                "asks again from the first unsaved question"
+            )
         self.journal.sessions.update({"status": status, "ended_at": _now_iso()} | summary, doc_ids=[self.session_id])
+        if not self.journal.db.storage.flush():
+            raise JournalError(
+                f"the disk holding {self.journal.path.parent} is full: every answer of session {self.session_id} "
+                f"is saved, but it could not be marked {status}; free some space and run `duet sessions`"
+            )
         self.db.close()
         self.journal._release()
 
@@ -249,12 +392,14 @@ class SessionRecorder:
             notes=len(self.db.table("notes")),
         )
 
+    def _write(self, write: Callable[[], object]) -> None:
+        self.journal.db.storage.flush()  # the index entry of this session first, if it is waiting
+        write()
+        if self.db.storage.unsaved:
+            self.unsaved += 1
+        else:
+            self.unsaved = 0
+
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def files_of(journal: Journal, session_id: int) -> list[Path]:
-    """Every file that holds a session's words (for forgetting it)."""
-    path = journal.session_file(session_id)
-    return [path, backup_path(path)]

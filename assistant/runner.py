@@ -2,20 +2,33 @@
 
 A ``Port`` is everything the engine needs from the world: a mouth and two kinds of ears. The
 loop is the same for a rehearsal and a live session, so what is rehearsed is what runs.
+
+If the loop is stopped from outside (Ctrl-C, SIGTERM, an error), the session's progress and an
+``interrupted`` event are saved on the way out, and ``ACTIVE`` keeps the session's id so the
+command line can say how to resume it.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.clock import Clock
 from assistant.config import Config
 from assistant.engine import Roles, SessionEngine, rotate_roles
-from assistant.events import Event, Finished, ListenForAnswer, ListenForCommands, Say
+from assistant.events import Event, Finished, Heard, ListenForAnswer, ListenForCommands, Say
 from assistant.journal import Journal
+from assistant.records import SessionEvent
+from assistant.rehearsal import ScriptedPort
 
 log = logging.getLogger(__name__)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs (the CLI exits with 143)."""
+
+    signal_name = "SIGTERM"
 
 
 class Port(Protocol):
@@ -31,11 +44,23 @@ class Port(Protocol):
         """Wait for a command: ``Heard``, or ``Tick`` at ``action.until``."""
 
 
+@dataclass
+class Active:
+    """The session this process is running (for the command line's resume hint)."""
+
+    session_id: int | None = None
+    rehearsal: bool = False
+
+
+ACTIVE = Active()
+
+
 def new_session(config: Config, journal: Journal, clock: Clock) -> SessionEngine:
     """A fresh session with rotated roles and last time's next step, opened in the journal."""
     roles = rotate_roles(config.partners, journal.last_leader())
     previous_step = journal.last_next_step()
     recorder = journal.begin(config.partners, roles, clock.wall().isoformat(), config.work.minutes * 60)
+    ACTIVE.session_id = recorder.session_id
     return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step)
 
 
@@ -43,6 +68,7 @@ def resume_session(config: Config, journal: Journal, clock: Clock, ref: str | in
     """An interrupted session, continued from the question where it stopped."""
 
     doc, point, recorder = journal.resume(ref)
+    ACTIVE.session_id = recorder.session_id
     config = config.model_copy(update={"partners": doc["partners"]})
     roles = Roles(leader=doc["leader"], logistics=doc["logistics"])
     return SessionEngine(config, recorder, clock, roles, resume=point)
@@ -50,6 +76,17 @@ def resume_session(config: Config, journal: Journal, clock: Clock, ref: str | in
 
 def run(engine: SessionEngine, port: Port) -> str:
     """Drive the engine until the session is done or aborted; returns the final status."""
+    ACTIVE.rehearsal = isinstance(port, ScriptedPort)
+    try:
+        status = _loop(engine, port)
+    except BaseException as exc:
+        _save_interrupted(engine, exc)
+        raise
+    ACTIVE.session_id = None
+    return status
+
+
+def _loop(engine: SessionEngine, port: Port) -> str:
     actions = engine.start()
     while True:
         for action in actions:
@@ -64,4 +101,24 @@ def run(engine: SessionEngine, port: Port) -> str:
             event = port.listen_commands(awaiting)
         else:  # pragma: no cover - the engine always says what it waits for
             raise RuntimeError(f"engine in {engine.state} is not waiting for anything")
+        if isinstance(event, Heard):
+            log.debug("heard in %s: %r", engine.state, event.text)  # transcripts only at debug level
         actions = engine.handle(event)
+
+
+def _save_interrupted(engine: SessionEngine, exc: BaseException) -> None:
+    """Best effort on the way out: where the session stood, and why it stopped."""
+    if engine.finished:
+        return
+    by = getattr(exc, "signal_name", None) or ("SIGINT" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__)
+    try:
+        engine.log.save_progress(engine.progress())
+        engine.log.record_event(
+            SessionEvent(kind="interrupted", time=engine.clock.wall().isoformat(),
+                         detail={"by": by, "phase": engine.progress()["phase"]})
+        )
+    except Exception as err:  # noqa: BLE001 - the original exception matters more
+        log.debug("could not save the interruption: %s", err)
+    unsaved = getattr(engine.log, "unsaved", 0)
+    if unsaved:
+        log.error("%d record(s) of this session could not be saved: the disk is full", unsaved)

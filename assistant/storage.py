@@ -4,17 +4,23 @@ TinyDB's own ``JSONStorage`` rewrites its file in place, so a crash mid-write ca
 truncated. ``DurableJSONStorage`` instead writes the whole document to a temporary file in the
 same folder, fsyncs it, keeps the previous good file as ``<name>.bak`` (a hard link, so no copy
 is made) and atomically renames the new file over the old one: the journal on disk is always
-either the old or the new version, both complete. Files are created 0600 and never read by
-anyone but their owner. A file that is not ours, or not JSON, is never overwritten.
+either the old or the new version, both complete. Files are created 0600 (their folder 0700) and
+never read by anyone but their owner. A file that is not ours, or not JSON, is never overwritten.
+
+A full disk (``ENOSPC``, a quota, a file-size limit) does not lose what was being written: the
+new version stays in memory (``unsaved``), every later write and ``flush()`` tries again, and
+the watcher is told when saving stops and starts working again. What was on disk stays as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tinydb.storages import Storage
 
@@ -23,6 +29,12 @@ from assistant.errors import DuetError
 SCHEMA_VERSION = 1
 META_TABLE = "_duet"
 APP = "duet"
+
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""Write errors that mean "no room": kept in memory and retried, never fatal."""
+
+Watcher = Callable[[Path, "OSError | None"], None]
+"""Told ``(path, error)`` when a write could not be saved, ``(path, None)`` once it is."""
 
 
 class JournalError(DuetError):
@@ -34,67 +46,130 @@ def backup_path(path: Path) -> Path:
 
 
 class DurableJSONStorage(Storage):
-    """A TinyDB storage that survives crashes and keeps the journal private."""
+    """A TinyDB storage that survives crashes and full disks, and keeps the journal private."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], watcher: Watcher | None = None) -> None:
         self.path = Path(path)
-        _private_dir(self.path.parent)
+        self.watcher = watcher
+        self.unsaved = False
+        """True while the latest version is only in memory (the disk was full)."""
         self._cache: dict[str, Any] | None = None
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         if self._cache is None:
             self._cache = _load(self.path)
-        return json.loads(json.dumps(self._cache)) if self._cache is not None else None
+        return _copy(self._cache) if self._cache is not None else None
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         data.setdefault(META_TABLE, {"1": {"app": APP, "schema": SCHEMA_VERSION}})
-        _atomic_write(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        self._cache = json.loads(json.dumps(data))
+        self._cache = _copy(data)
+        self._save()
+
+    def flush(self) -> bool:
+        """Try again to save what the disk had no room for; True when all is on disk."""
+        if self.unsaved:
+            self._save()
+        return not self.unsaved
 
     def close(self) -> None:
-        self._cache = None
+        if not self.unsaved:
+            self._cache = None
+
+    def _save(self) -> None:
+        assert self._cache is not None
+        text = json.dumps(self._cache, ensure_ascii=False, separators=(",", ":"))
+        try:
+            private_dir(self.path.parent)
+            _atomic_write(self.path, text)
+        except OSError as err:
+            if err.errno not in FULL_ERRNOS:
+                raise JournalError(
+                    f"cannot write journal {self.path}: {err.strerror or err}; "
+                    "check that its folder exists and is writable, or pass another file with --journal"
+                ) from None
+            if not self.unsaved and self.watcher is not None:
+                self.watcher(self.path, err)
+            self.unsaved = True
+            return
+        if self.unsaved:
+            self.unsaved = False
+            if self.watcher is not None:
+                self.watcher(self.path, None)
+
+
+def _copy(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data))
 
 
 def _load(path: Path) -> dict[str, Any] | None:
     """Read and check a journal file; None when there is none yet."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as err:
-        raise JournalError(f"cannot read journal {path}: {err}") from None
-    if not text.strip():
+        raw = b""
+    except IsADirectoryError:
+        raise JournalError(f"journal {path} is a folder, not a file: pass a file path with --journal") from None
+    except OSError as err:
+        raise JournalError(f"cannot read journal {path}: {err.strerror or err}; check its permissions") from None
+    if not raw.strip():
+        if _has_good_backup(path):
+            state = "empty" if path.exists() else "missing"
+            raise JournalError(f"journal {path} is {state} but its backup is not, and was left untouched: "
+                               f"{recovery_hint(path)}")
         return None
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise JournalError(
+            f"journal {path} is damaged (not UTF-8 text) and was left untouched: {recovery_hint(path)}"
+        ) from None
     except json.JSONDecodeError as err:
         raise JournalError(
             f"journal {path} is damaged (not valid JSON at line {err.lineno}) and was left untouched: "
-            f"{_recovery_hint(path)}"
+            f"{recovery_hint(path)}"
         ) from None
     _check_ours(path, data)
     return data
 
 
+def _has_good_backup(path: Path) -> bool:
+    backup = backup_path(path)
+    try:
+        return backup.stat().st_size > 0
+    except OSError:
+        return False
+
+
 def _check_ours(path: Path, data: Any) -> None:
-    meta = data.get(META_TABLE, {}).get("1") if isinstance(data, dict) else None
+    meta_table = data.get(META_TABLE) if isinstance(data, dict) else None
+    meta = meta_table.get("1") if isinstance(meta_table, dict) else None
     if not isinstance(meta, dict) or meta.get("app") != APP:
         raise JournalError(
             f"{path} is not a Duet journal (another program's JSON?) and was left untouched: "
             "pass another file with --journal"
         )
     schema = meta.get("schema")
-    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise JournalError(f"journal {path} has no valid schema version and was left untouched: "
+                           f"{recovery_hint(path)}")
+    if schema > SCHEMA_VERSION:
         raise JournalError(
-            f"journal {path} was written by a newer Duet (schema {schema}; this one reads {SCHEMA_VERSION}): "
-            "upgrade Duet to read it"
+            f"journal {path} was written by a newer Duet (schema {schema}; this one reads {SCHEMA_VERSION}) "
+            "and was left untouched: upgrade Duet to read it"
         )
+    for name, table in data.items():
+        if not isinstance(table, dict) or not all(
+            isinstance(key, str) and key.isdigit() and isinstance(doc, dict) for key, doc in table.items()
+        ):
+            raise JournalError(
+                f"journal {path} has a malformed table {name!r} (edited by hand?) and was left untouched: "
+                f"{recovery_hint(path)}"
+            )
 
 
-def _recovery_hint(path: Path) -> str:
-    backup = backup_path(path)
-    if backup.exists():
-        return f"the last good copy is {backup}; to recover, run: cp '{backup}' '{path}'"
+def recovery_hint(path: Path) -> str:
+    if _has_good_backup(path):
+        return f"the last good copy is {backup_path(path)}; to recover, run: cp '{backup_path(path)}' '{path}'"
     return f"move it away (mv '{path}' '{path}.damaged') to start a new journal"
 
 
@@ -107,7 +182,7 @@ def _atomic_write(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         if path.exists():
-            _link_backup(path)
+            link_backup(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -115,13 +190,39 @@ def _atomic_write(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
-def _link_backup(path: Path) -> None:
+def link_backup(path: Path) -> None:
     """Keep the current (good) file as .bak without copying it."""
     backup = backup_path(path)
     staging = backup.with_name(backup.name + ".new")
     staging.unlink(missing_ok=True)
     os.link(path, staging)
     os.replace(staging, backup)
+
+
+def leftovers(folder: Path, name: str | None = None) -> list[Path]:
+    """Files a killed write can leave behind (temporary files, backup staging links).
+
+    They hold journal text, so they are removed by the next process that takes the journal's
+    lock, and by ``duet forget``. ``name`` limits the search to one journal file's leftovers.
+    """
+    if not folder.is_dir():
+        return []
+    stem = re.escape(name) if name else r"[^/]+"
+    pattern = re.compile(rf"^(\.{stem}\.[^./]+\.tmp|{stem}\.bak\.new)$")
+    return sorted(p for p in folder.iterdir() if pattern.match(p.name))
+
+
+def remove_files(paths: list[Path]) -> None:
+    """Delete files (missing ones are fine) and make the deletion durable."""
+    folders = set()
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        folders.add(path.parent)
+    for folder in folders:
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -132,7 +233,8 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _private_dir(folder: Path) -> None:
+def private_dir(folder: Path) -> None:
     """Create the journal's folder 0700 (an existing folder is left as the user set it)."""
     if not folder.exists():
         folder.mkdir(parents=True, mode=0o700)
+        os.chmod(folder, 0o700)  # whatever the umask

@@ -1,0 +1,251 @@
+"""Section 6 of the benchmarks: what the journal costs as it grows.
+
+A journal of N sessions is built from one real session: the session is recorded through the
+real ``Journal`` API (turns with word timings, notes, events, progress), then its file is copied
+N times and N index entries are inserted through the journal's own TinyDB table in one write
+(building 5,000 sessions answer by answer would take some 100,000 fsyncs). On that journal the
+real API then opens, begins a session, records every answer, closes it, and reads sessions back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
+from bench_common import Section, Table, fmt, median, verdict  # noqa: E402
+
+ANSWER = ("I feel calm and a little tired but I really want to finish the blue sky and the two "
+          "trees on the left before lunch")
+
+
+def _turn(seq: int, question: Any) -> Any:
+    from assistant.records import Turn, TurnStatus
+
+    words = [{"text": w, "start": round(0.4 * i, 3), "end": round(0.4 * i + 0.35, 3), "confidence": 0.93}
+             for i, w in enumerate(ANSWER.split())]
+    return Turn(seq=seq, phase=question.phase, partner=question.partner, question=question.text,
+                answer=ANSWER, status=TurnStatus.ANSWERED, asked_at="2026-05-01T10:00:00+00:00",
+                answered_at="2026-05-01T10:00:09+00:00", confidence=0.91, words=words)
+
+
+def _record_session(journal: Any, config: Any, timings: dict[str, list[float]] | None = None) -> int:
+    """One whole session through the API: every answer, 3 notes, the usual events, progress."""
+    from assistant.engine import question_plan, rotate_roles
+    from assistant.records import Note, SessionEvent
+
+    roles = rotate_roles(config.partners, journal.last_leader())
+
+    def timed(kind: str, call: Any) -> None:
+        t0 = time.perf_counter()
+        call()
+        if timings is not None:
+            timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)
+
+    t0 = time.perf_counter()
+    recorder = journal.begin(config.partners, roles, "2026-05-01T10:00:00+00:00", 2700.0)
+    if timings is not None:
+        timings.setdefault("begin", []).append((time.perf_counter() - t0) * 1000)
+    plan = question_plan(config, roles)
+    work = {"phase": "work", "next_seq": 4, "notes_taken": 0,
+            "work": {"length": 2700.0, "elapsed": 0.0, "announced": []}}
+    for seq, question in enumerate(plan):
+        if question.phase == "debrief" and seq and plan[seq - 1].phase == "checkin":
+            for k, kind in enumerate(["work started", "milestone", "pause", "resume", "milestone",
+                                      "milestone", "debrief started"]):
+                timed("event", lambda kind=kind: recorder.record_event(
+                    SessionEvent(kind=kind, time="2026-05-01T10:10:00+00:00", detail={"k": k})))
+                timed("progress", lambda: recorder.save_progress(work))
+            for n in range(3):
+                timed("note", lambda n=n: recorder.record_note(
+                    Note(text=f"buy more cobalt blue and a wider brush, number {n}", at=600.0 + n,
+                         time="2026-05-01T10:20:00+00:00")))
+        timed("answer", lambda seq=seq, question=question: recorder.record_turn(_turn(seq, question)))
+    t0 = time.perf_counter()
+    recorder.close("done", {"ended_at": "2026-05-01T11:00:00+00:00", "worked": 2700.0,
+                            "next_step": "finish the sky", "notes_taken": 3})
+    if timings is not None:
+        timings.setdefault("close", []).append((time.perf_counter() - t0) * 1000)
+    return recorder.session_id
+
+
+def _disk_bytes(paths: list[Path]) -> int:
+    """Bytes on disk, each inode once (backups are hard links)."""
+    seen, total = set(), 0
+    for p in paths:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_ino not in seen:
+            seen.add(st.st_ino)
+            total += st.st_blocks * 512
+    return total
+
+
+def _build(folder: Path, n: int, template_index: dict[str, Any], template_file: Path) -> Path:
+    from tinydb.table import Document
+
+    from assistant.journal import Journal
+
+    path = folder / "journal.json"
+    journal = Journal(path)
+    leaders = template_index["partners"]
+    docs = [Document(dict(template_index, leader=leaders[i % 2], logistics=leaders[(i + 1) % 2]), doc_id=i)
+            for i in range(1, n + 1)]
+    journal.sessions.insert_multiple(docs)
+    journal.folder.mkdir(mode=0o700, exist_ok=True)
+    for i in range(1, n + 1):
+        target = journal.session_file(i)
+        shutil.copyfile(template_file, target)
+        os.chmod(target, 0o600)
+    journal.close()
+    return path
+
+
+def journal_sizes(sizes: list[int], repeats: int, reads: int) -> dict[str, Any]:
+    from assistant.config import load_config
+    from assistant.journal import Journal
+
+    config = load_config()
+    out: dict[str, Any] = {"sizes": []}
+    with tempfile.TemporaryDirectory(prefix="duet-bench-journal-") as tmp:
+        tmp_path = Path(tmp)
+        template = Journal(tmp_path / "template" / "journal.json")
+        sid = _record_session(template, config)
+        index_doc = dict(template.sessions.get(doc_id=sid))
+        template_file = template.session_file(sid)
+        template.close()
+        out["session_file_bytes"] = template_file.stat().st_size
+        out["turns_per_session"] = len(Journal(tmp_path / "template" / "journal.json").get(sid)["turns"])
+        for n in sizes:
+            folder = tmp_path / f"n{n}"
+            folder.mkdir()
+            t0 = time.perf_counter()
+            path = _build(folder, n, index_doc, template_file)
+            build_s = time.perf_counter() - t0
+            opens, timings = [], {}
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                journal = Journal(path)
+                opens.append((time.perf_counter() - t0) * 1000)
+                _record_session(journal, config, timings)
+                journal.close()
+            journal = Journal(path)
+            gets, lists = [], []
+            for k in range(reads):
+                target = 1 + (k * 7919) % n
+                t0 = time.perf_counter()
+                session = journal.get(target)
+                gets.append((time.perf_counter() - t0) * 1000)
+                assert len(session["turns"]) == out["turns_per_session"]
+            for _ in range(3):
+                t0 = time.perf_counter()
+                listed = journal.list_sessions()
+                lists.append((time.perf_counter() - t0) * 1000)
+            assert len(listed) == n + repeats
+            journal.close()
+            files = [path, path.with_name(path.name + ".bak"), *journal.folder.iterdir()]
+            out["sizes"].append({
+                "sessions": n, "build_s": build_s, "open_ms": opens, "timings": timings, "get_ms": gets,
+                "list_ms": lists, "index_bytes": path.stat().st_size,
+                "disk_bytes": _disk_bytes(files),
+            })
+            shutil.rmtree(folder)
+    return out
+
+
+def one_file_design(sizes: list[int], inserts: int) -> dict[str, Any]:
+    """For comparison: every session in one TinyDB file (Duet's first design), one answer's cost."""
+    from tinydb import TinyDB
+
+    from assistant.storage import DurableJSONStorage
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="duet-bench-onefile-") as tmp:
+        turn = _turn(0, type("Q", (), {"phase": "checkin", "partner": "Alex", "text": "How are you?"})).to_json()
+        for n in sizes:
+            path = Path(tmp) / f"one{n}.json"
+            turns = {str(i): dict(turn, session=i // 11) for i in range(1, n * 11 + 1)}
+            DurableJSONStorage(path).write({"turns": turns})
+            db = TinyDB(path, storage=DurableJSONStorage)
+            times = []
+            for _ in range(inserts):
+                t0 = time.perf_counter()
+                db.table("turns").insert(turn)
+                times.append((time.perf_counter() - t0) * 1000)
+            db.close()
+            out.append({"sessions": n, "answer_ms": times, "bytes": path.stat().st_size})
+    return {"one_file": out}
+
+
+def section_6(quick: bool) -> Section:
+    s = Section(6, "Journal")
+    sizes = [10, 100, 1000] if quick else [10, 100, 1000, 5000]
+    repeats = 1 if quick else 3
+    data = bc.run_child("bench_journal", "journal_sizes", {"sizes": sizes, "repeats": repeats, "reads": 10},
+                        timeout=600)
+    compare = None if quick else bc.run_child("bench_journal", "one_file_design",
+                                              {"sizes": [10, 100, 1000], "inserts": 3}, timeout=300)
+    turns = data["turns_per_session"]
+    s.method = [
+        f"A real session (the default plan: {turns} answers with word timings, 3 notes, 7 events "
+        f"with progress saves) is recorded through `Journal`/`SessionRecorder`; a journal of N "
+        f"sessions is made of N copies of its file plus N index entries inserted through the "
+        f"journal's TinyDB table. Then, on that journal, the real API opens it, begins {repeats} "
+        f"new session(s), records every answer, note and event (each durable: temp file, fsync, "
+        f"rename), closes them, and reads sessions back with `get()` (10 reads) and "
+        f"`list_sessions()` (3). Medians; times in ms.",
+    ]
+    table = Table("Journal operations by size (median ms; p90 in brackets for answers)",
+                  ["sessions", "record one answer", "note", "event", "begin session", "close session",
+                   "get() one session", "list_sessions()", "open journal", "index file", "on disk"])
+    for entry in data["sizes"]:
+        t = entry["timings"]
+        table.rows.append([
+            entry["sessions"], f"{median(t['answer']):.2f} ({bc.pct(t['answer'], 90):.2f})",
+            fmt(median(t["note"])), fmt(median(t["event"])), fmt(median(t["begin"])), fmt(median(t["close"])),
+            fmt(median(entry["get_ms"])), fmt(median(entry["list_ms"]), 1), fmt(median(entry["open_ms"]), 1),
+            _size(entry["index_bytes"]), _size(entry["disk_bytes"])])
+        if entry["sessions"] == 1000:
+            answer = median(t["answer"])
+            s.row("Record one answer, 1,000 sessions in the journal", "<= 5 ms", f"{answer:.2f} ms",
+                  verdict(answer <= 5.0))
+        else:
+            s.row(f"Record one answer, {entry['sessions']:,} sessions", "(info)", f"{median(t['answer']):.2f} ms",
+                  "info")
+    for entry in data["sizes"]:
+        s.row(f"Read back one session (get), {entry['sessions']:,} sessions", "(info)",
+              f"{median(entry['get_ms']):.2f} ms", "info")
+    s.tables.append(table)
+    if compare:
+        one = Table("For comparison: one TinyDB file for everything (the first design), one answer",
+                    ["sessions", "record one answer (median ms)", "file"])
+        for entry in compare["one_file"]:
+            one.rows.append([entry["sessions"], fmt(median(entry["answer_ms"]), 1), _size(entry["bytes"])])
+        s.tables.append(one)
+        s.notes.append("TinyDB rewrites the whole file on every write, so with everything in one file an "
+                       "answer costs time in proportion to the whole journal (table above). Duet keeps one "
+                       "TinyDB file per session plus a small index, so an answer rewrites only its own "
+                       "session's file: its cost does not grow with the number of sessions.")
+    s.notes.append(f"One session's file is {_size(data['session_file_bytes'])} "
+                   f"({turns} answers of {len(ANSWER.split())} words with word timings). Beginning and closing "
+                   "a session rewrite the index, so they grow with the number of sessions; they happen "
+                   "twice per session, not per answer.")
+    return s
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB"
+    return f"{n / 1024:.1f} KB"
+
+
+if __name__ == "__main__" and "--child" in sys.argv:
+    bc.child_main({"journal_sizes": journal_sizes, "one_file_design": one_file_design})

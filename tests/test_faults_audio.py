@@ -1,0 +1,232 @@
+"""Audio faults through real audio: `duet run` on the PulseAudio virtual devices.
+
+* The microphone disappears mid-session (its PulseAudio source module is unloaded) and comes
+  back: Duet says it lost the microphone, the work timer stops meanwhile, Duet carries on when it
+  is back, and every answer is stored.
+* The output device is missing: every prompt is printed instead of spoken, and the session runs.
+
+The partner here is scripted by the test: it answers each question (a recorded person or an
+espeak-ng voice) into the virtual microphone, and pulls the microphone out when told to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.partner import SpeakerMonitor, espeak
+from tests.rig import ROOT
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def env() -> dict[str, str]:
+    """Read when used: the virtual_audio fixture puts the daemon's address in os.environ."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+MIC_MODULE = "module-remap-source"
+MIC_ARGS = "source_name=mic master=micsink.monitor"
+
+
+def write_config(tmp_path: Path, **listening) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({
+        "partners": ["Alex", "Sam"],
+        "checkin": {"questions": ["How are you feeling?"]},
+        "debrief": {"questions": ["What worked well?"], "together": []},
+        "listening": {"answer_timeout": 20, **listening},
+        "speech": {"answers": "whisper", "commands": "pocketsphinx"},
+    }))
+    return config
+
+
+def start_duet(tmp_path: Path, config: Path, work: str, *extra: str) -> tuple[subprocess.Popen, "Lines"]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "run", "--work", work, "--config", str(config),
+         "--journal", str(tmp_path / "j" / "journal.json"), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env())
+    return proc, Lines(proc)
+
+
+class Lines:
+    """Duet's printed lines, as they come, each with the time it was seen."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.seen: list[tuple[float, str]] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
+
+    def _pump(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def next(self, timeout: float = 120) -> str | None:
+        line = self._queue.get(timeout=timeout)
+        if line is not None:
+            self.seen.append((time.monotonic(), line))
+        return line
+
+    def text(self) -> str:
+        return "\n".join(line for _, line in self.seen)
+
+
+def mic_module(virtual_audio) -> str | None:
+    for row in virtual_audio.pactl("list", "short", "modules").splitlines():
+        fields = row.split("\t")
+        if len(fields) > 2 and fields[1] == MIC_MODULE and "source_name=mic" in fields[2]:
+            return fields[0]
+    return None
+
+
+def unplug_mic(virtual_audio) -> None:
+    module = mic_module(virtual_audio)
+    assert module is not None, "the virtual microphone is not loaded"
+    virtual_audio.pactl("unload-module", module)
+
+
+def plug_mic(virtual_audio) -> None:
+    if mic_module(virtual_audio) is None:
+        virtual_audio.pactl("load-module", MIC_MODULE, *MIC_ARGS.split())
+    virtual_audio.pactl("set-default-source", "mic")
+
+
+def answers(tmp_path: Path) -> list[tuple[Path, str]]:
+    """(wav, words) for Alex, Sam, Alex, Sam: two recorded people, two espeak-ng voices."""
+    real = [(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav", "he was not an ill disposed young man"),
+            (LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0930.wav", None)]
+    if not real[0][0].exists():
+        pytest.skip("Debian's pocketsphinx-testdata is not installed (scripts/setup.sh --test)")
+    return [
+        (espeak("I feel calm and a little tired", "en-us+f3", tmp_path / "a0.wav"), "i feel calm and a little tired"),
+        real[0],
+        (espeak("Mixing the colours went well", "en-us+f3", tmp_path / "a1.wav"), "mixing the colours went well"),
+        (espeak("We shared the brushes", "en-us+m3", tmp_path / "a2.wav"), "we shared the brushes"),
+    ]
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z ]", " ", text.lower()).split()
+
+
+def recognized(expected: str, heard: str) -> bool:
+    """Most of the expected words are there (speech recognition is not exact)."""
+    want = words(expected)
+    return sum(w in words(heard) for w in want) >= 0.6 * len(want)
+
+
+def show(tmp_path: Path) -> dict:
+    shown = subprocess.run([sys.executable, "-m", "assistant", "show", "last", "--json", "--journal",
+                            str(tmp_path / "j" / "journal.json")], capture_output=True, text=True, cwd=ROOT,
+                           env=env(), check=True)
+    return json.loads(shown.stdout)
+
+
+def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
+    config = write_config(tmp_path)
+    pending = answers(tmp_path)
+    played: list[str] = []
+    proc, lines = start_duet(tmp_path, config, "0.5", "-v")
+    monitor = SpeakerMonitor()
+    unplugged = replugged = None
+    try:
+        while (line := lines.next()) is not None:
+            seen = time.monotonic()
+            text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
+            if text and text.endswith("?") and pending:
+                monitor.wait_until_done_speaking(seen)
+                wav, said = pending.pop(0)
+                played.append(said)
+                virtual_audio.play_into_mic(wav)
+            elif text and "work phase starts now" in text:
+                monitor.wait_until_done_speaking(seen)
+                time.sleep(2)  # some work with the microphone in
+                unplug_mic(virtual_audio)
+                unplugged = time.monotonic()
+            elif text and text.startswith("I lost the microphone"):
+                assert unplugged is not None, "a microphone was lost that nobody unplugged"
+                time.sleep(6)  # the couple looks for the cable
+                plug_mic(virtual_audio)
+                replugged = time.monotonic()
+        code = proc.wait(timeout=60)
+    finally:
+        print(lines.text())
+        monitor.stop()
+        plug_mic(virtual_audio)
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read()
+    out = lines.text()
+    assert code == 0, out + err
+    assert replugged is not None, out + err
+
+    # said so, waited, and carried on when it was back
+    assert "Duet: I lost the microphone." in out and "Duet: The microphone is back. Let's carry on." in out
+    lost_at = next(t for t, line in lines.seen if "I lost the microphone" in line)
+    back_at = next(t for t, line in lines.seen if "The microphone is back" in line)
+    assert lost_at - unplugged < 5, "the loss took too long to notice"
+    assert back_at >= replugged
+
+    session = show(tmp_path)
+    assert session["status"] == "done"
+    # no answer lost: every question answered, by the right partner, recognizably
+    turns = session["turns"]
+    assert [(t["partner"], t["status"]) for t in turns] == [("Alex", "answered"), ("Sam", "answered"),
+                                                            ("Alex", "answered"), ("Sam", "answered")]
+    for turn, said in zip(turns, played):
+        assert recognized(said, turn["answer"]), (said, turn["answer"])
+    # the timer stood still while the microphone was out: 30 s of work took 30 s plus the outage
+    events = {e["kind"]: e for e in session["events"]}
+    assert events["pause"]["detail"]["by"] == "microphone" and events["resume"]["detail"]["phase"] == "work"
+    debrief = events["debrief started"]
+    assert debrief["detail"]["by"] == "timer" and abs(debrief["detail"]["worked"] - 30) < 1.5
+    from datetime import datetime
+    span = (datetime.fromisoformat(debrief["time"]) - datetime.fromisoformat(events["work started"]["time"])).total_seconds()
+    assert span >= 30 + (replugged - unplugged) - 2, span
+    # and nothing of what was said went to the log at -v (INFO)
+    assert [t["answer"] for t in turns if t["answer"] and t["answer"] in err] == []
+
+
+def test_with_no_output_device_prompts_are_printed_instead_of_spoken(tmp_path, virtual_audio):
+    config = write_config(tmp_path, output_device="headphones that are not plugged in")
+    pending = answers(tmp_path)
+    recording = tmp_path / "speaker.wav"
+    recorder = virtual_audio.record_speaker(recording)
+    proc, lines = start_duet(tmp_path, config, "0.1")
+    try:
+        while (line := lines.next()) is not None:
+            if line.startswith("Duet: ") and line.endswith("?") and pending:
+                time.sleep(0.8)  # nothing to hear: read the printed question
+                virtual_audio.play_into_mic(pending.pop(0)[0])
+        code = proc.wait(timeout=60)
+    finally:
+        recorder.terminate()
+        recorder.wait()
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read()
+    out = lines.text()
+    assert code == 0, out + err
+    notices = [line for line in err.splitlines() if line.startswith("duet:")]
+    assert len(notices) == 1 and "no speaker" in notices[0] and "printed instead of spoken" in notices[0], err
+    assert "headphones that are not plugged in" in notices[0]
+    for prompt in ("Duet: Alex, how are you feeling?", "Duet: Sam, how are you feeling?",
+                   "Duet: Alex, what worked well?", "The work phase starts now"):
+        assert prompt.lower() in out.lower(), out
+    session = show(tmp_path)
+    assert session["status"] == "done" and [t["status"] for t in session["turns"]] == ["answered"] * 4
+    # and nothing was played on the speaker
+    pcm = np.frombuffer(recording.read_bytes()[44:], dtype=np.int16).astype(np.float64)
+    assert pcm.size > 16000 and np.sqrt(np.mean(pcm**2)) < 50

@@ -1,0 +1,126 @@
+"""End to end through real audio: `duet run` with a rehearsal partner on the virtual devices.
+
+Duet speaks through the virtual speaker; the partner listens there, and answers into the
+virtual microphone with espeak-ng voices (one per partner) and recordings of a real person.
+During the work phase it says "start the debrief". Then the journal must hold every answer,
+recognizably, and show that the debrief began on the spoken command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.models import find_vosk_model
+from assistant.wer import corpus_wer
+from tests.partner import Answer, Partner, espeak
+from tests.rig import ROOT
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+
+def recordings() -> list[Answer]:
+    """Real recorded speech with its transcript (Debian's pocketsphinx-testdata)."""
+    lines = (LIBRIVOX / "transcription").read_text().splitlines()
+    found = []
+    for line in lines:
+        words, _, name = line.rpartition("(")
+        text = words.replace("<s>", "").replace("</s>", "").strip()
+        found.append(Answer(LIBRIVOX / f"{name.rstrip(')').strip()}.wav", text, real=True))
+    return found
+
+
+def synthesized(tmp_path: Path, texts: list[str], voice: str, tag: str) -> list[Answer]:
+    return [Answer(espeak(t, voice, tmp_path / f"{tag}{i}.wav"), t) for i, t in enumerate(texts)]
+
+
+def expected_order(checkin: list[str], debrief: list[str]) -> list[str]:
+    """Who is asked, in order, in a first session (Alex leads)."""
+    return ["Alex"] * len(checkin) + ["Sam"] * len(checkin) + ["Alex"] * len(debrief) + ["Sam"] * len(debrief) + ["both"]
+
+
+def write_config(tmp_path: Path, answers: str, commands: str, checkin: list[str], debrief: list[str]) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({
+        "partners": ["Alex", "Sam"],
+        "checkin": {"questions": checkin},
+        "debrief": {"questions": debrief, "together": ["What is our next step?"]},
+        "listening": {"answer_timeout": 15},
+        "speech": {"answers": answers, "commands": commands},
+    }))
+    return config
+
+
+def run_session(tmp_path: Path, virtual_audio, config: Path, answers: list[Answer]) -> dict:
+    journal = tmp_path / "journal.json"
+    command = espeak("start the debrief", "en-us+m3", tmp_path / "command.wav")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "run", "--work", "1.5", "--config", str(config), "--journal", str(journal)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )
+    partner = Partner(virtual_audio, answers, command)
+    code = partner.run(proc, timeout=300)
+    assert code == 0, "\n".join(partner.lines) + proc.stderr.read()
+    shown = subprocess.run([sys.executable, "-m", "assistant", "show", "last", "--json", "--journal", str(journal)],
+                           capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    settings = json.loads(config.read_text())
+    order = expected_order(settings["checkin"]["questions"], settings["debrief"]["questions"])
+    return {"session": json.loads(shown.stdout), "partner": partner, "order": order}
+
+
+def check_session(result: dict, max_wer_real: float, max_wer_synth: float) -> None:
+    """Done, every answer stored for the right partner, recognizable, and debrief by command."""
+    session, partner = result["session"], result["partner"]
+    assert session["status"] == "done"
+    turns = session["turns"]
+    assert len(turns) == len(partner.played)
+    assert all(t["status"] == "answered" for t in turns), [(t["question"], t["status"]) for t in turns]
+    pairs = [(answer, turn["answer"]) for answer, turn in zip(partner.played, turns)]
+    heard = "; ".join(f"{a.text!r} -> {h!r}" for a, h in pairs)
+    real = corpus_wer([(a.text, h) for a, h in pairs if a.real])
+    synth = corpus_wer([(a.text, h) for a, h in pairs if not a.real])
+    assert real <= max_wer_real, f"recorded speech WER {real:.0%}: {heard}"
+    assert synth <= max_wer_synth, f"synthesized speech WER {synth:.0%}: {heard}"
+    assert [t["partner"] for t in turns] == result["order"]
+    started = [e["detail"]["by"] for e in session["events"] if e["kind"] == "debrief started"]
+    assert started == ["command"]
+
+
+def test_a_live_session_with_the_built_in_engines(tmp_path, virtual_audio):
+    """Whisper tiny.en for answers, pocketsphinx with a grammar for commands."""
+    real = recordings()
+    alex = synthesized(tmp_path, ["I feel calm and a little tired", "We want to finish the blue sky today",
+                                  "Mixing the colours went well"], "en-us+f3", "alex")
+    sam = synthesized(tmp_path, ["Excited and ready to paint"], "en-us+m3", "sam")
+    answers = [alex[0], alex[1], sam[0], real[1], alex[2], real[4], real[2]]
+    config = write_config(tmp_path, "auto", "auto",
+                          ["How are you feeling as we begin?", "What do you intend for today?"],
+                          ["What worked well?"])
+    check_session(run_session(tmp_path, virtual_audio, config, answers), max_wer_real=0.15, max_wer_synth=0.25)
+
+
+def test_a_live_session_with_pocketsphinx_for_everything(tmp_path, virtual_audio):
+    real = recordings()
+    alex = synthesized(tmp_path, ["calm and happy", "the colours"], "en-us+f3", "alex")
+    answers = [alex[0], real[1], alex[1], real[4], *synthesized(tmp_path, ["paint the sky"], "en-us+m3", "sam")]
+    config = write_config(tmp_path, "pocketsphinx", "pocketsphinx", ["How are you feeling?"], ["What worked well?"])
+    result = run_session(tmp_path, virtual_audio, config, answers)
+    # pocketsphinx's free-form English is rough (about 30 % WER on clean speech): recognizable, not exact
+    check_session(result, max_wer_real=0.6, max_wer_synth=0.8)
+
+
+@pytest.mark.skipif(find_vosk_model(None) is None, reason="no English vosk model in models/ or VOSK_MODEL")
+def test_a_live_session_with_vosk(tmp_path, virtual_audio):
+    real = recordings()
+    alex = synthesized(tmp_path, ["I feel calm and a little tired", "the colours"], "en-us+f3", "alex")
+    answers = [alex[0], real[1], alex[1], real[4], real[2]]
+    config = write_config(tmp_path, "vosk", "vosk", ["How are you feeling?"], ["What worked well?"])
+    check_session(run_session(tmp_path, virtual_audio, config, answers), max_wer_real=0.25, max_wer_synth=0.4)
