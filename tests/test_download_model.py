@@ -112,8 +112,8 @@ class Handler(BaseHTTPRequestHandler):
         if served.mode == "drop" and served.drops_left > 0:
             served.drops_left -= 1
             body = body[: len(body) // 2]  # then the connection closes: a broken download
+        record["sent"] = len(body)  # before writing: the client may finish reading before we return
         self.wfile.write(body)
-        record["sent"] = len(body)
 
 
 @pytest.fixture
