@@ -18,7 +18,8 @@ Decisions, and why:
   chunk by chunk, leaves cepstral-mean and noise estimates in the decoder that carry into the
   next utterance: measured here, the same espeak "start the debrief" decoded as the command and,
   a few utterances later, as nothing. Batch decoding gave the same answer for the same audio in
-  any order, so every stream is independent. Decoding a 2 s command takes about 30 ms.
+  any order, so every stream is independent (the cepstral mean is also reset before each
+  decode). Decoding a 2 s command takes 30-60 ms.
 * **Grammar mode returns whole phrases or nothing.** Pocketsphinx reports the best partial path
   when no grammar phrase fits (chatter came back as "resume the", "what was"); anything that is
   not exactly one of the phrases becomes an empty transcript.
@@ -136,7 +137,7 @@ def jsgf(phrases: list[str]) -> str:
     """A JSGF grammar whose one public rule is any one of the (normalized) phrases.
 
     Phrases are written as a prefix tree ("add ( five ( minute | minutes ) | six ...)"), not as
-    a flat list: with Duet's 200 phrases (most are "add N minutes") that decoded 4x faster.
+    a flat list: with Duet's 204 phrases (most are "add N minutes") that decoded 7x faster.
     """
     tree: dict = {}
     for phrase in phrases:

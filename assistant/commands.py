@@ -27,6 +27,14 @@ class Intent(str, Enum):
     REPEAT_QUESTION = "repeat_question"
 
 
+WORK_INTENTS = frozenset(
+    {Intent.START_DEBRIEF, Intent.TIME_LEFT, Intent.PAUSE, Intent.RESUME, Intent.EXTEND, Intent.NOTE,
+     Intent.REPEAT, Intent.STOP}
+)
+"""What can be said while working or paused (skip and repeat-the-question belong to questions,
+which are heard by the free-form answer engine)."""
+
+
 @dataclass(frozen=True)
 class Command:
     """A recognized command."""
@@ -110,10 +118,16 @@ class CommandParser:
                 return command
         return None
 
-    def grammar_phrases(self) -> list[str]:
-        """Every phrase spelled out (numbers as words), for grammar-restricted recognition."""
+    def grammar_phrases(self, intents: frozenset[Intent] | None = None) -> list[str]:
+        """Every phrase spelled out (numbers as words), for grammar-restricted recognition.
+
+        ``intents`` limits it to some commands: the fewer phrases a grammar recognizer can choose
+        from, the less ordinary talk it can mistake for one.
+        """
         out: list[str] = []
         for intent, phrase in self._table:
+            if intents is not None and intent not in intents:
+                continue
             if "{n}" in phrase:
                 out += [phrase.replace("{n}", number_words(n)) for n in range(1, MAX_EXTEND + 1)]
             else:
@@ -154,3 +168,8 @@ def _match(intent: Intent, phrase: str, words: str) -> Command | None:
             return Command(intent, text=words[len(phrase):].strip())
         return None
     return Command(intent) if words == phrase else None
+
+
+def work_grammar(phrases: CommandsConfig, wake_word: str | None = None) -> list[str]:
+    """The phrases a command recognizer listens for during the work phase (live and benchmarks)."""
+    return CommandParser(phrases, wake_word).grammar_phrases(WORK_INTENTS)

@@ -19,7 +19,7 @@ import click
 
 from assistant.asr import Recognizer, Transcript
 from assistant.clock import MonotonicClock
-from assistant.commands import CommandParser
+from assistant.commands import work_grammar
 from assistant.config import Config
 from assistant.events import (
     Event,
@@ -58,7 +58,7 @@ def open_engines(config: Config, answers: str | None = None, commands: str | Non
     """Load both engines once per run (model loading is the slow part)."""
     from assistant.models import open_recognizer
 
-    grammar = CommandParser(config.commands, config.listening.wake_word).grammar_phrases()
+    grammar = work_grammar(config.commands, config.listening.wake_word)
     speech = config.speech
     return Engines(
         answers=open_recognizer(answers or speech.answers, vosk_model=speech.vosk_model, threads=speech.threads),

@@ -115,11 +115,13 @@ def _read_extensible(path: Path) -> _RawWav:
     data = path.read_bytes()
     fmt, frames = _chunk(data, b"fmt "), _chunk(data, b"data")
     if fmt is None or frames is None or len(fmt) < 26:
-        raise WavError(f"{path}: damaged WAV file (no fmt or data chunk); record or export it again")
+        raise WavError(f"{path}: damaged WAV file (no fmt or data chunk); "
+                       f"record or export it again")
     _, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
     subformat = struct.unpack_from("<H", fmt, 24)[0]
     if subformat != _PCM:
-        raise WavError(f"{path}: samples are not integer PCM (sub-format {subformat}); {_CONVERT_HINT}")
+        raise WavError(f"{path}: samples are not integer PCM (sub-format {subformat}); "
+                       f"{_CONVERT_HINT}")
     width = (bits + 7) // 8
     usable = len(frames) - len(frames) % max(align, 1)
     return _RawWav(frames[:usable], channels, width, rate)

@@ -62,3 +62,12 @@ def test_grammar_spells_every_phrase_and_number(parser):
 
 def test_numbers_round_trip():
     assert all(parse_number(number_words(n)) == n for n in range(1, 61))
+
+
+def test_the_work_grammar_leaves_out_question_commands(parser):
+    from assistant.commands import WORK_INTENTS
+
+    work = parser.grammar_phrases(WORK_INTENTS)
+    assert "start the debrief" in work and "add five minutes" in work
+    assert "skip" not in work and "pass" not in work and "repeat the question" not in work
+    assert set(work) < set(parser.grammar_phrases())

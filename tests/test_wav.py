@@ -13,7 +13,8 @@ import pytest
 from assistant.asr import SAMPLE_RATE
 from assistant.wav import WavError, duration, pcm_to_float, read_wav, write_wav
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox/"
+                "sense_and_sensibility_01_austen_64kb-0880.wav")
 
 
 def _write(path: Path, samples: np.ndarray, rate: int, width: int) -> Path:
