@@ -22,7 +22,6 @@ from assistant.clock import SimulatedClock
 from assistant.config import Config, load_config
 from assistant.errors import DuetError
 from assistant.journal import Journal, default_journal_path
-from assistant.models import ModelError
 from assistant.runner import ACTIVE, Terminated
 
 log = logging.getLogger("assistant")
@@ -337,9 +336,6 @@ def main() -> None:
     except DuetError as err:
         click.echo(f"duet: {err}", err=True)
         sys.exit(err.exit_code)
-    except ModelError as err:  # an empty or half-downloaded model folder: the message says how to fix it
-        click.echo(f"duet: {err}", err=True)
-        sys.exit(2)
     except click.exceptions.Abort as err:
         cause = err.__cause__ or err.__context__
         if isinstance(cause, KeyboardInterrupt):

@@ -171,8 +171,13 @@ def open_speaker(config: Config) -> Speaker | None:
 
 def live_port(config: Config, engines: Engines | None = None) -> tuple[MonotonicClock, LivePort]:
     """Open microphone, speaker, voice and engines for a live session."""
-    engines = engines or open_engines(config)
-    click.echo(f"Listening with {engines.answers.name} (answers) and {engines.commands.name} (commands).")
+    if engines is None:
+        from assistant.models import describe_engines
+
+        speech = config.speech
+        for role, line in describe_engines(speech.answers, speech.commands, speech.vosk_model):
+            click.echo(f"{role}: {line}")
+        engines = open_engines(config)
     listening = config.listening
     mic = Microphone(listening.input_device)
     mic.open()

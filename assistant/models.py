@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from assistant.asr import Recognizer
+from assistant.errors import DuetError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ _ENGLISH = re.compile(r"^vosk-model-(.*-)?en(-.*)?$")
 _REQUIRED = ("am/final.mdl", "conf/model.conf")
 
 
-class ModelError(Exception):
+class ModelError(DuetError):
     """A speech model that cannot be used; the message says which, why and how to fix it."""
 
 
