@@ -293,10 +293,13 @@ def forget(ref: str, yes: bool, config: Config, journal_path: Path) -> None:
         if not sessions:
             return False
         if ref.lower() != "all":
-            one = journal.get(sessions[0]["id"])
-            answers = sum(t["status"] == "answered" for t in one["turns"])
-            what = (f"session {one['id']} ({export.local_time(one['started_at'])}, led by {one['leader']}, "
-                    f"{answers} answer{'s' * (answers != 1)})")
+            one = sessions[0]
+            try:
+                answers = sum(t["status"] == "answered" for t in journal.get(one["id"])["turns"])
+                count = f"{answers} answer{'s' * (answers != 1)}"
+            except DuetError:  # a damaged session file can still be forgotten
+                count = "its file is damaged"
+            what = f"session {one['id']} ({export.local_time(one['started_at'])}, led by {one['leader']}, {count})"
         else:
             what = f"every session in {journal_path} ({len(sessions)})"
         return yes or _confirm(f"Forget {what} and every copy of it, backups included? This cannot be undone.")

@@ -7,7 +7,7 @@ can be rehearsed in milliseconds and then run, unchanged, through a real microph
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # ---- events: the world -> the engine

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +163,6 @@ def live_session(quick: bool) -> dict[str, Any]:
     from assistant.clock import MonotonicClock
     from assistant.config import load_config
     from assistant.engine import ResumePoint, SessionEngine, rotate_roles
-    from assistant.events import Heard
     from assistant.journal import Journal
     from assistant.listener import Listener
     from assistant.live import LivePort, open_engines
@@ -189,7 +187,7 @@ def live_session(quick: bool) -> dict[str, Any]:
                _wav(tmp, "a2", "a bit tired but happy", "en-us+f3"), _wav(tmp, "a3", "pass", "en-us+m3")]
     say = {"time": "how much time is left", "pause": "pause", "resume": "resume",
            "debrief": "start the debrief", "stop": "stop the session"}
-    order = ["time", "stop"] if quick else ["time", "pause", "resume", "time", "time", "debrief"]
+    order = ["time", "stop"] if quick else ["time", "pause", "resume", "time", "debrief"]
     commands = [(key, say[key], [_wav(tmp, f"c{i}{v}", say[key], voice)
                                  for v, voice in enumerate(("en-us+f3", "en+f2", "en-us+m3"))])
                 for i, key in enumerate(order)]
@@ -211,9 +209,9 @@ def live_session(quick: bool) -> dict[str, Any]:
     speaker_rec, mic_rec = Recorder("speaker.monitor"), Recorder("mic")
 
     # the cost of listening to a quiet room through the real microphone, in real time
-    seconds = 2.0 if quick else 20.0
+    seconds = 1.5 if quick else 10.0
     room = subprocess.Popen(["paplay", "-d", "micsink", str(noise_wav)])
-    time.sleep(0.5)
+    time.sleep(0.3)
     cpu0, wall0 = time.process_time(), time.monotonic()
     listener.next_command(time.monotonic() + seconds)
     silence = {"cpu_share": (time.process_time() - cpu0) / (time.monotonic() - wall0), "seconds": seconds,
@@ -255,6 +253,8 @@ def live_session(quick: bool) -> dict[str, Any]:
                      Speaker(None), tap, listener, mute_tail=listening.mute_tail, show=lambda line: None)
     played: list[dict[str, Any]] = []
 
+    quiet = 0.4 if quick else QUIET_BEFORE_SPEAKING
+
     def partner() -> None:
         pending_answers = answers[1:2] if quick else answers[: 2 * len(checkin)]
         pending_debrief = list(debrief_answers)
@@ -265,7 +265,7 @@ def live_session(quick: bool) -> dict[str, Any]:
             with lock:
                 kind, since = state["listening"], state["since"]
                 last_said = max((e["done"] for e in log if e["what"] == "say"), default=0.0)
-            if kind is None or time.monotonic() - max(since, last_said) < QUIET_BEFORE_SPEAKING:
+            if kind is None or time.monotonic() - max(since, last_said) < quiet:
                 continue
             if kind == "answer":
                 queue = pending_answers if pending_answers else pending_debrief
@@ -284,7 +284,7 @@ def live_session(quick: bool) -> dict[str, Any]:
                 end = time.monotonic()
                 played.append({"kind": kind, "key": key, "text": text, "start": start, "end": end,
                                "attempt": attempt, "wav": wav.name})
-                wait_until = time.monotonic() + (8.0 if kind == "answer" else 4.0)
+                wait_until = time.monotonic() + (8.0 if kind == "answer" else 2.5)
                 while time.monotonic() < wait_until:
                     if sum(1 for e in log if e["what"] == kind and e["event"] == "Heard") > heard_before:
                         break
@@ -396,7 +396,7 @@ def section_4(quick: bool) -> Section:
         "a real session runs through `runner.run` and the real `LivePort` (`Microphone` -> sounddevice -> "
         f"PortAudio -> ALSA -> PulseAudio; `Listener` with {data['engines']}; `Voice` (pyttsx3/espeak-ng) "
         "and `Speaker`). A partner thread waits until Duet listens and has been quiet for "
-        f"{QUIET_BEFORE_SPEAKING} s, then plays espeak-ng speech (-26 dBFS) into the microphone with "
+        f"{0.4 if quick else QUIET_BEFORE_SPEAKING} s, then plays espeak-ng speech (-26 dBFS) into the microphone with "
         "`paplay`: answers to the check-in questions, then commands, then answers in the debrief.",
         "Both virtual devices are recorded by helper processes timed by their sample clocks (see "
         "`Recorder` in scripts/bench_live.py). End of speech = end of the last loud 10 ms (RMS > 300) "

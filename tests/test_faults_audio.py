@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -52,32 +53,38 @@ def write_config(tmp_path: Path, **listening) -> Path:
     return config
 
 
-def start_duet(tmp_path: Path, config: Path, work: str, *extra: str) -> tuple[subprocess.Popen, "Lines"]:
+def start_duet(tmp_path: Path, config: Path, work: str, *extra: str, **environ: str) -> tuple[subprocess.Popen, "Lines"]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "run", "--work", work, "--config", str(config),
          "--journal", str(tmp_path / "j" / "journal.json"), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env())
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**env(), **environ})
     return proc, Lines(proc)
 
 
 class Lines:
-    """Duet's printed lines, as they come, each with the time it was seen."""
+    """Duet's printed lines, each with the time it was printed (not the time it was read)."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self.seen: list[tuple[float, str]] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[float, str] | None] = queue.Queue()
         threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
 
     def _pump(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout:
-            self._queue.put(line.rstrip("\n"))
+            self._queue.put((time.monotonic(), line.rstrip("\n")))
         self._queue.put(None)
 
     def next(self, timeout: float = 120) -> str | None:
-        line = self._queue.get(timeout=timeout)
-        if line is not None:
-            self.seen.append((time.monotonic(), line))
-        return line
+        item = self._queue.get(timeout=timeout)
+        if item is None:
+            return None
+        self.seen.append(item)
+        return item[1]
+
+    @property
+    def printed_at(self) -> float:
+        """When the line last returned by ``next`` was printed."""
+        return self.seen[-1][0]
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.seen)
@@ -104,14 +111,13 @@ def plug_mic(virtual_audio) -> None:
 
 
 def answers(tmp_path: Path) -> list[tuple[Path, str]]:
-    """(wav, words) for Alex, Sam, Alex, Sam: two recorded people, two espeak-ng voices."""
-    real = [(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav", "he was not an ill disposed young man"),
-            (LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0930.wav", None)]
-    if not real[0][0].exists():
+    """(wav, words) for Alex, Sam, Alex, Sam: a recorded person and espeak-ng voices."""
+    real = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav"
+    if not real.exists():
         pytest.skip("Debian's pocketsphinx-testdata is not installed (scripts/setup.sh --test)")
     return [
         (espeak("I feel calm and a little tired", "en-us+f3", tmp_path / "a0.wav"), "i feel calm and a little tired"),
-        real[0],
+        (real, "he was not an ill disposed young man"),
         (espeak("Mixing the colours went well", "en-us+f3", tmp_path / "a1.wav"), "mixing the colours went well"),
         (espeak("We shared the brushes", "en-us+m3", tmp_path / "a2.wav"), "we shared the brushes"),
     ]
@@ -138,12 +144,15 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
     config = write_config(tmp_path)
     pending = answers(tmp_path)
     played: list[str] = []
-    proc, lines = start_duet(tmp_path, config, "0.5", "-v")
+    # Duet records from the source "mic" itself, as from a USB microphone: while it is unplugged
+    # there is nothing to record from. (Following PulseAudio's default instead, Duet would be moved
+    # to the fallback source, here the speaker's monitor: see the report on mic.py.)
+    proc, lines = start_duet(tmp_path, config, "0.25", "-v", PULSE_SOURCE="mic")
     monitor = SpeakerMonitor()
     unplugged = replugged = None
     try:
         while (line := lines.next()) is not None:
-            seen = time.monotonic()
+            seen = lines.printed_at
             text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
             if text and text.endswith("?") and pending:
                 monitor.wait_until_done_speaking(seen)
@@ -157,12 +166,13 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
                 unplugged = time.monotonic()
             elif text and text.startswith("I lost the microphone"):
                 assert unplugged is not None, "a microphone was lost that nobody unplugged"
-                time.sleep(6)  # the couple looks for the cable
+                time.sleep(5)  # the couple looks for the cable
                 plug_mic(virtual_audio)
                 replugged = time.monotonic()
+                monitor.stop()  # PulseAudio moves the monitor's recording to the new default source:
+                monitor = SpeakerMonitor()  # listen to the speaker afresh
         code = proc.wait(timeout=60)
     finally:
-        print(lines.text())
         monitor.stop()
         plug_mic(virtual_audio)
         if proc.poll() is None:
@@ -187,14 +197,13 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
                                                             ("Alex", "answered"), ("Sam", "answered")]
     for turn, said in zip(turns, played):
         assert recognized(said, turn["answer"]), (said, turn["answer"])
-    # the timer stood still while the microphone was out: 30 s of work took 30 s plus the outage
+    # the timer stood still while the microphone was out: 15 s of work took 15 s plus the outage
     events = {e["kind"]: e for e in session["events"]}
     assert events["pause"]["detail"]["by"] == "microphone" and events["resume"]["detail"]["phase"] == "work"
     debrief = events["debrief started"]
-    assert debrief["detail"]["by"] == "timer" and abs(debrief["detail"]["worked"] - 30) < 1.5
-    from datetime import datetime
+    assert debrief["detail"]["by"] == "timer" and 15 <= debrief["detail"]["worked"] < 19  # late by a prompt at most
     span = (datetime.fromisoformat(debrief["time"]) - datetime.fromisoformat(events["work started"]["time"])).total_seconds()
-    assert span >= 30 + (replugged - unplugged) - 2, span
+    assert span >= 15 + (replugged - unplugged) - 2, span
     # and nothing of what was said went to the log at -v (INFO)
     assert [t["answer"] for t in turns if t["answer"] and t["answer"] in err] == []
 

@@ -186,3 +186,11 @@ def test_forget_an_unknown_session(two_sessions):
     result = duet("forget", "7", "--yes", "--journal", str(two_sessions))
     assert result.returncode == 2 and result.stderr.strip() == \
         f"duet: no session 7 in {two_sessions}: `duet sessions` lists the ids"
+
+
+def test_a_session_with_a_damaged_file_can_still_be_forgotten(two_sessions):
+    detail = two_sessions.parent / "journal.sessions" / "1.json"
+    detail.write_text(detail.read_text()[:-40])
+    result = duet("forget", "1", "--journal", str(two_sessions), stdin="y\n")
+    assert result.returncode == 0 and "its file is damaged" in result.stderr, result.stderr
+    assert FIRST[0].encode() not in on_disk(two_sessions.parent)
