@@ -9,7 +9,7 @@ because the model itself is loaded once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 SAMPLE_RATE = 16_000
 """Samples per second of all audio given to a recognizer."""
@@ -64,3 +64,21 @@ class Recognizer(Protocol):
 
     def stream(self) -> RecognitionStream:
         """Start recognizing a new utterance."""
+
+
+class BufferedStream:
+    """A stream for engines that decode a whole utterance at once (Whisper, pocketsphinx).
+
+    ``accept`` only buffers (so no partial text); ``finish`` hands the audio to ``decode``.
+    """
+
+    def __init__(self, decode: Callable[[bytes], Transcript]) -> None:
+        self._decode = decode
+        self._audio = bytearray()
+
+    def accept(self, pcm: bytes) -> str | None:
+        self._audio += pcm
+        return None
+
+    def finish(self) -> Transcript:
+        return self._decode(bytes(self._audio))

@@ -38,7 +38,7 @@ import threading
 
 from pocketsphinx import Decoder
 
-from assistant.asr import SAMPLE_RATE, Transcript, Word
+from assistant.asr import SAMPLE_RATE, BufferedStream, Transcript, Word
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ class PocketsphinxRecognizer:
         if grammar is not None:
             self._use_grammar(grammar)
 
-    def stream(self) -> PocketsphinxStream:
+    def stream(self) -> BufferedStream:
         """A new utterance; decoding happens in ``finish()`` (see the module docstring)."""
-        return PocketsphinxStream(self)
+        return BufferedStream(self.decode)
 
     def decode(self, pcm: bytes) -> Transcript:
         """Recognize one whole utterance of 16 kHz mono int16 PCM."""
@@ -114,23 +114,6 @@ class PocketsphinxRecognizer:
         confs = [w.confidence for w in words if w.confidence is not None]
         confidence = sum(confs) / len(confs) if confs else None
         return Transcript(text, confidence, words, self.name)
-
-
-class PocketsphinxStream:
-    """Buffers one utterance; ``finish()`` decodes it."""
-
-    def __init__(self, recognizer: PocketsphinxRecognizer) -> None:
-        self._recognizer = recognizer
-        self._audio = bytearray()
-
-    def accept(self, pcm: bytes) -> str | None:
-        """Buffer audio. No partial text: the decode happens once, in ``finish()``."""
-        self._audio += pcm
-        return None
-
-    def finish(self) -> Transcript:
-        """Decode everything accepted so far."""
-        return self._recognizer.decode(bytes(self._audio))
 
 
 def jsgf(phrases: list[str]) -> str:

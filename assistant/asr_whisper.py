@@ -34,7 +34,7 @@ import re
 import threading
 from pathlib import Path
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript, Word
+from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript, Word
 from assistant.models import ModelError
 from assistant.wav import pcm_to_float
 
@@ -74,9 +74,9 @@ class WhisperRecognizer:
                                    cpu_threads=threads, num_workers=1)
         self._lock = threading.Lock()
 
-    def stream(self) -> WhisperStream:
+    def stream(self) -> BufferedStream:
         """Buffer one utterance; it is transcribed in ``finish()``."""
-        return WhisperStream(self)
+        return BufferedStream(self.transcribe)
 
     def transcribe(self, pcm: bytes) -> Transcript:
         """Transcribe one utterance of 16 kHz mono int16 PCM."""
@@ -90,20 +90,6 @@ class WhisperRecognizer:
         return _transcript([s for s in segments if _is_speech(s)], self.name)
 
 
-class WhisperStream:
-    """Collects audio; Whisper needs the whole utterance."""
-
-    def __init__(self, recognizer: WhisperRecognizer) -> None:
-        self._recognizer = recognizer
-        self._audio = bytearray()
-
-    def accept(self, pcm: bytes) -> str | None:
-        """Buffer audio; Whisper gives no partial text."""
-        self._audio += pcm
-        return None
-
-    def finish(self) -> Transcript:
-        return self._recognizer.transcribe(bytes(self._audio))
 
 
 def bundled_model_dir() -> Path:
