@@ -67,6 +67,7 @@ def _print_json(data: Any) -> None:
 def _write_private(path: Path, text: str) -> None:
     """Exports are as intimate as the journal: created 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
 

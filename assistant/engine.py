@@ -356,6 +356,7 @@ class SessionEngine:
 
     def _begin_debrief(self, by: str) -> None:
         now = self.clock.now()
+        self.timer.pause(now)  # the work is done: the debrief is not work time
         self._event("debrief started", by=by, worked=round(self.timer.elapsed(now), 3))
         self.begin_debrief()
         self.seq = next((i for i, q in enumerate(self.plan) if q.phase == "debrief"), len(self.plan))
@@ -437,7 +438,8 @@ class SessionEngine:
         self.resume()
         self._paused_by_mic = False
         now = self.clock.now()
-        self.timer.resume(now)
+        if self.state == "work":
+            self.timer.resume(now)
         self._event("resume", phase=self.state)
         self._say(phrasing.RESUMED)
         if self.state == "work":
@@ -477,7 +479,8 @@ class SessionEngine:
 
     def _pause(self, announcement: str = phrasing.PAUSED) -> None:
         self.pause()
-        self.timer.pause(self.clock.now())
+        if self._phase_before_pause == "work":
+            self.timer.pause(self.clock.now())
         self._event("pause", phase=self._phase_before_pause, by="microphone" if self._paused_by_mic else "command")
         self._say(announcement)
         self._checkpoint()

@@ -50,8 +50,10 @@ def test_a_whole_session_lands_in_the_journal(tmp_path):
     h.send(Heard("start the debrief"))
     assert h.state == "debrief"
     for i in range(DEBRIEF):
+        h.clock.advance(30)  # the debrief takes time, which is not work time
         actions = h.send(Heard(f"answer {i}"))
     assert h.state == "done" and isinstance(actions[-1], Finished)
+    assert "You worked for 10 minutes" in said(actions)[-1]
     assert "Your next step: answer 6." in said(actions)[-1]
     session = h.session()
     assert session["status"] == "done" and session["next_step"] == "answer 6"
@@ -225,3 +227,15 @@ def test_microphone_lost_during_a_question_asks_it_again_when_back(tmp_path):
     h.send(MicrophoneLost())
     assert said(h.send(MicrophoneBack()))[-1] == "Ana, what do you intend for today?"
     assert [t["answer"] for t in h.session()["turns"]] == ["calm"]
+
+
+def test_pauses_outside_the_work_phase_do_not_touch_the_timer(tmp_path):
+    h = Harness(tmp_path)
+    h.send(Heard("pause"))
+    h.clock.advance(300)
+    h.send(Heard("resume"))
+    answer_checkin(h)
+    start = h.clock.now()
+    assert h.engine.awaiting.until == start + 60  # first checkpoint; the timer is running
+    h.clock.advance_to(start + 1350)
+    assert said(h.send(Tick())) == ["Halfway there. 22 minutes left."]
