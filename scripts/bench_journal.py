@@ -26,7 +26,7 @@ ANSWER = ("I feel calm and a little tired but I really want to finish the blue s
 
 
 def _turn(seq: int, question: Any) -> Any:
-    from assistant.records import Turn, TurnStatus
+    from assistant.session.records import Turn, TurnStatus
 
     words = [{"text": w, "start": round(0.4 * i, 3), "end": round(0.4 * i + 0.35, 3), "confidence": 0.93}
              for i, w in enumerate(ANSWER.split())]
@@ -37,8 +37,8 @@ def _turn(seq: int, question: Any) -> Any:
 
 def _record_session(journal: Any, config: Any, timings: dict[str, list[float]] | None = None) -> int:
     """One whole session through the API: every answer, 3 notes, the usual events, progress."""
-    from assistant.engine import question_plan, rotate_roles
-    from assistant.records import Note, SessionEvent
+    from assistant.session.engine import question_plan, rotate_roles
+    from assistant.session.records import Note, SessionEvent
 
     roles = rotate_roles(config.partners, journal.last_leader())
 
@@ -189,7 +189,7 @@ def one_file_design(sizes: list[int], inserts: int) -> dict[str, Any]:
     """For comparison: every session in one TinyDB file (Duet's first design), one answer's cost."""
     from tinydb import TinyDB
 
-    from assistant.storage import DurableJSONStorage
+    from assistant.journal.storage import DurableJSONStorage
 
     out = []
     with tempfile.TemporaryDirectory(prefix="duet-bench-onefile-") as tmp:

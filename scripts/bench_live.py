@@ -160,15 +160,16 @@ def _wav(folder: Path, name: str, text: str, voice: str) -> Path:
 def live_session(quick: bool) -> dict[str, Any]:
     """Child (pointed at the private daemon): a session with a partner; every timestamp."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from assistant.clock import MonotonicClock
+    from assistant.session.clock import MonotonicClock
     from assistant.config import load_config
-    from assistant.engine import ResumePoint, SessionEngine, rotate_roles
+    from assistant.session.engine import SessionEngine, rotate_roles
+    from assistant.session.records import ResumePoint
     from assistant.journal import Journal
-    from assistant.listener import Listener
-    from assistant.live import LivePort, open_engines
-    from assistant.mic import Microphone
-    from assistant.runner import new_session, run
-    from assistant.voice import Speaker, Voice
+    from assistant.speech.listener import Listener
+    from assistant.speech.live import LivePort, open_engines
+    from assistant.speech.mic import Microphone
+    from assistant.session.runner import new_session, run
+    from assistant.speech.voice import Speaker, Voice
 
     base = load_config()
     checkin = ["How are you feeling?"] if quick else list(base.checkin.questions)

@@ -140,7 +140,7 @@ never a whole command phrase."""
 
 def _engine_specs(quick: bool) -> list[dict[str, Any]]:
     """Every engine available here, English first; vosk models not installed are listed as such."""
-    from assistant.models import DEFAULT_VOSK_MODEL, MODELS_DIR, _ENGLISH
+    from assistant.speech.models import DEFAULT_VOSK_MODEL, MODELS_DIR, _ENGLISH
 
     specs: list[dict[str, Any]] = [
         {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads)", "english": True},
@@ -171,12 +171,12 @@ def _engine_specs(quick: bool) -> list[dict[str, Any]]:
 
 def _open(spec: dict[str, Any], grammar: list[str]) -> Any:
     if spec["key"] == "whisper":
-        from assistant.asr_whisper import WhisperRecognizer
+        from assistant.speech.asr_whisper import WhisperRecognizer
         return WhisperRecognizer(threads=2)
     if spec["key"].startswith("pocketsphinx"):
-        from assistant.asr_pocketsphinx import PocketsphinxRecognizer
+        from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
         return PocketsphinxRecognizer(grammar if spec.get("grammar") else None)
-    from assistant.asr_vosk import VoskRecognizer
+    from assistant.speech.asr_vosk import VoskRecognizer
     return VoskRecognizer(Path(spec["path"]), grammar if spec.get("grammar") else None)
 
 
@@ -193,7 +193,7 @@ def _transcribe(recognizer: Any, pcm: bytes) -> tuple[str, float]:
 def speech_engines(quick: bool, repeats: int) -> dict[str, Any]:
     """Child: load each engine ``repeats`` times, transcribe the recordings ``repeats`` times."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from assistant.commands import work_grammar
+    from assistant.session.commands import work_grammar
     from assistant.config import load_config
 
     config = load_config()
@@ -344,7 +344,7 @@ def _speed_names(data: dict[str, Any]) -> set[str]:
 
 
 def _section_2(data: dict[str, Any]) -> Section:
-    from assistant.wer import corpus_wer, normalize
+    from assistant.speech.wer import corpus_wer, normalize
 
     s = Section(2, "Accuracy on real recorded speech")
     transcribed = {name for e in data["engines"] if e["english"] and not e.get("grammar")
@@ -429,9 +429,9 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(engine: str) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from assistant.commands import CommandParser, work_grammar
+    from assistant.session.commands import CommandParser, work_grammar
     from assistant.config import load_config
-    from assistant.models import open_recognizer
+    from assistant.speech.engines import open_recognizer
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)
@@ -443,7 +443,7 @@ def _worker_init(engine: str) -> None:
 
 def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
     """Run the real Listener's command loop over ``pcm``; every utterance it hands back."""
-    from assistant.listener import Listener
+    from assistant.speech.listener import Listener
 
     config, parser = _WORKER["config"], _WORKER["parser"]
     mic = bc.ArrayMic(pcm)
@@ -466,7 +466,7 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
 
 def _segments(pcm: bytes) -> list[tuple[float, float]]:
     """(start, end) of the utterances the command endpointer finds in ``pcm``."""
-    from assistant.vad import Endpointer, SpeechEnded
+    from assistant.speech.vad import Endpointer, SpeechEnded
 
     config = _WORKER["config"]
     endpointer = Endpointer(aggressiveness=config.listening.vad_aggressiveness,
@@ -500,7 +500,7 @@ def _chatter(task: dict[str, Any]) -> dict[str, Any]:
 
 def command_phrases(config: Any) -> list[dict[str, Any]]:
     """Every configured work-phase phrase, numbers filled in for ``{n}``, with its command."""
-    from assistant.commands import WORK_INTENTS, number_words
+    from assistant.session.commands import WORK_INTENTS, number_words
 
     out = []
     k = 0
@@ -526,9 +526,9 @@ def _synthesize(jobs: list[tuple[str, str, int]]) -> list[np.ndarray]:
 
 
 def section_3(quick: bool) -> Section:
-    from assistant.commands import work_grammar
+    from assistant.session.commands import work_grammar
     from assistant.config import load_config
-    from assistant.models import find_vosk_model
+    from assistant.speech.models import find_vosk_model
 
     s = Section(3, "Command spotting")
     config = load_config()

@@ -73,14 +73,14 @@ class RealTimeMic:
     def __init__(self) -> None:
         import numpy as np
 
-        from assistant.vad import FRAME_SAMPLES
+        from assistant.speech.vad import FRAME_SAMPLES
 
         rng = np.random.default_rng(3)
         self._pcm = bc.to_int16(rng.standard_normal(FRAME_SAMPLES) * bc.dbfs_to_rms(-60)).tobytes()
         self._next = time.monotonic() + 0.03
 
     def read(self, timeout: float) -> Any:
-        from assistant.mic import Frame
+        from assistant.speech.mic import Frame
 
         now = time.monotonic()
         if self._next - now > timeout:
@@ -97,8 +97,8 @@ class ListeningPort:
     real-time microphone, as the live port does, so deadlines are checked between frames."""
 
     def __init__(self, clock: Any) -> None:
-        from assistant.asr_pocketsphinx import PocketsphinxRecognizer
-        from assistant.listener import Listener
+        from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
+        from assistant.speech.listener import Listener
 
         self.clock = clock
         self.said: list[tuple[float, str]] = []
@@ -109,13 +109,13 @@ class ListeningPort:
         self.said.append((self.clock.now(), text))
 
     def listen_answer(self, action: Any) -> Any:
-        from assistant.events import Heard
+        from assistant.session.events import Heard
 
         return Heard(text="calm and ready", confidence=0.9)
 
     def listen_commands(self, action: Any) -> Any:
-        from assistant.events import Tick
-        from assistant.live import LONG_WAIT
+        from assistant.session.events import Tick
+        from assistant.speech.live import LONG_WAIT
 
         until = action.until if action.until is not None else time.monotonic() + LONG_WAIT
         self.listener.next_command(until)
@@ -124,9 +124,9 @@ class ListeningPort:
 
 def real_phase(seconds: float) -> dict[str, Any]:
     """Child: one session with a real ``seconds``-long work phase on the monotonic clock."""
-    from assistant.clock import MonotonicClock
+    from assistant.session.clock import MonotonicClock
     from assistant.journal import Journal
-    from assistant.runner import new_session, run
+    from assistant.session.runner import new_session, run
 
     config = _config(seconds)
     clock = MonotonicClock()
@@ -150,10 +150,10 @@ def real_phase(seconds: float) -> dict[str, Any]:
 
 def simulated_phase(minutes: float = 60.0) -> dict[str, Any]:
     """A ``minutes``-long work phase rehearsed on the simulated clock, with pause and extension."""
-    from assistant.clock import SimulatedClock
+    from assistant.session.clock import SimulatedClock
     from assistant.journal import Journal
-    from assistant.rehearsal import ScriptLine, ScriptedPort
-    from assistant.runner import new_session, run
+    from assistant.session.rehearsal import ScriptLine, ScriptedPort
+    from assistant.session.runner import new_session, run
 
     config = _config(minutes * 60)
     config = config.model_copy(update={"work": config.work.model_copy(update={"announce_remaining": [10, 2]})})

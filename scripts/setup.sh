@@ -27,5 +27,5 @@ fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".$extras"
+.venv/bin/python -m pip install -qq -e ".$extras"  # -qq: errors only (setuptools prints an editable-install notice)
 echo "setup: ready. Run: .venv/bin/duet run   (or: .venv/bin/duet --help)"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from assistant.clock import SimulatedClock
+from assistant.session.clock import SimulatedClock
 from assistant.config import Config
-from assistant.events import Heard, ListenForAnswer, ListenForCommands
+from assistant.session.events import Heard, ListenForAnswer, ListenForCommands
 from assistant.journal import Journal
-from assistant.runner import new_session, run
+from assistant.session.runner import new_session, run
 
 
 class KillablePort:

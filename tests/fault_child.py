@@ -27,11 +27,11 @@ import signal
 import sys
 from pathlib import Path
 
-from assistant.clock import SimulatedClock
+from assistant.session.clock import SimulatedClock
 from assistant.config import load_config
-from assistant.events import Heard, ListenForAnswer, ListenForCommands
+from assistant.session.events import Heard, ListenForAnswer, ListenForCommands
 from assistant.journal import Journal, SessionRecorder
-from assistant.runner import new_session, run
+from assistant.session.runner import new_session, run
 
 
 def _report_records() -> None:

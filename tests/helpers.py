@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.clock import SimulatedClock
+from assistant.session.clock import SimulatedClock
 from assistant.config import Config
-from assistant.events import Action, Say
+from assistant.session.events import Action, Say
 from assistant.journal import Journal
-from assistant.runner import new_session
+from assistant.session.runner import new_session
 
 
 def config(**overrides: Any) -> Config:

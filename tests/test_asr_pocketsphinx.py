@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr import SAMPLE_RATE, Transcript
-from assistant.asr_pocketsphinx import PocketsphinxRecognizer, jsgf, normalize_phrase
-from assistant.wav import duration, read_wav
-from assistant.wer import corpus_wer
+from assistant.speech.asr import SAMPLE_RATE, Transcript
+from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer, jsgf, normalize_phrase
+from assistant.speech.wav import duration, read_wav
+from assistant.speech.wer import corpus_wer
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 

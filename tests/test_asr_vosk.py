@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
-from assistant.asr_vosk import VoskRecognizer
-from assistant.models import ModelError
-from assistant.wav import duration, read_wav
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
+from assistant.speech.asr_vosk import VoskRecognizer
+from assistant.speech.models import ModelError
+from assistant.speech.wav import duration, read_wav
 
 GRAMMAR = ["안녕하세요", "감사합니다", "오늘 날씨"]
 """Korean phrases whose words are all in the model's vocabulary (hello / thank you / today's

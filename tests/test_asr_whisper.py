@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
-from assistant.asr_whisper import WhisperRecognizer, bundled_model_dir
-from assistant.models import ModelError
-from assistant.wav import duration, float_to_pcm, read_wav
-from assistant.wer import corpus_wer, wer
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
+from assistant.speech.asr_whisper import WhisperRecognizer, bundled_model_dir
+from assistant.speech.models import ModelError
+from assistant.speech.wav import duration, float_to_pcm, read_wav
+from assistant.speech.wer import corpus_wer, wer
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.commands import CommandParser, Intent, number_words, parse_number
+from assistant.session.commands import CommandParser, Intent, number_words, parse_number
 from assistant.config import CommandsConfig
 
 
@@ -65,7 +65,7 @@ def test_numbers_round_trip():
 
 
 def test_the_work_grammar_leaves_out_question_commands(parser):
-    from assistant.commands import WORK_INTENTS
+    from assistant.session.commands import WORK_INTENTS
 
     work = parser.grammar_phrases(WORK_INTENTS)
     assert "start the debrief" in work and "add five minutes" in work

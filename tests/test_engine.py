@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.events import Finished, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
+from assistant.session.events import Finished, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
 from assistant.journal import Journal
 from tests.helpers import Harness, config, said
 
@@ -204,7 +204,7 @@ def test_questions_and_milestones_come_from_config(tmp_path):
 
 
 def test_losing_the_microphone_pauses_until_it_is_back(tmp_path):
-    from assistant.events import MicrophoneBack, MicrophoneLost
+    from assistant.session.events import MicrophoneBack, MicrophoneLost
 
     h = Harness(tmp_path)
     answer_checkin(h)
@@ -220,7 +220,7 @@ def test_losing_the_microphone_pauses_until_it_is_back(tmp_path):
 
 
 def test_microphone_lost_during_a_question_asks_it_again_when_back(tmp_path):
-    from assistant.events import MicrophoneBack, MicrophoneLost
+    from assistant.session.events import MicrophoneBack, MicrophoneLost
 
     h = Harness(tmp_path)
     h.send(Heard("calm"))

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.clock import SimulatedClock
-from assistant.events import Heard
+from assistant.session.clock import SimulatedClock
+from assistant.session.events import Heard
 from assistant.journal import Journal, JournalError
-from assistant.runner import new_session, resume_session
+from assistant.session.runner import new_session, resume_session
 from tests.helpers import config
 from tests.rig import ROOT
 

@@ -38,14 +38,14 @@ def child(journal: str, workdir: str) -> None:
     """The session; prints one JSON line: what was said and recognized, and the memory samples."""
     import subprocess as sp
 
-    from assistant.clock import SimulatedClock
-    from assistant.commands import CommandParser
+    from assistant.session.clock import SimulatedClock
+    from assistant.session.commands import CommandParser
     from assistant.config import Config
-    from assistant.events import Heard, ListenForAnswer, ListenForCommands, Silence, Tick
+    from assistant.session.events import Heard, ListenForAnswer, ListenForCommands, Silence, Tick
     from assistant.journal import Journal
-    from assistant.models import open_recognizer
-    from assistant.runner import new_session, run
-    from assistant.wav import read_wav
+    from assistant.speech.engines import open_recognizer
+    from assistant.session.runner import new_session, run
+    from assistant.speech.wav import read_wav
 
     config = Config(partners=["Ana", "Ben"]).with_work_minutes(HOURS * 60)
     answers_engine = open_recognizer("whisper", threads=2)

@@ -26,7 +26,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 # "write:NAME" (inside the first write of journal file NAME, after its temporary file is written).
 WRAPPER = textwrap.dedent("""
     import os, sys, time
-    from assistant import rehearsal
+    from assistant.session import rehearsal
     where, _, arg = os.environ["DUET_BLOCK"].partition(":")
     count = {}
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.asr import SAMPLE_RATE, Transcript
-from assistant.listener import Listener
-from assistant.mic import Microphone
-from assistant.wav import read_wav, write_wav
+from assistant.speech.asr import SAMPLE_RATE, Transcript
+from assistant.speech.listener import Listener
+from assistant.speech.mic import Microphone
+from assistant.speech.wav import read_wav, write_wav
 from tests.rig import VirtualAudio
 
 pytestmark = pytest.mark.audio

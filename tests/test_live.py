@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.models import find_vosk_model
-from assistant.wer import corpus_wer
+from assistant.speech.models import find_vosk_model
+from assistant.speech.wer import corpus_wer
 from tests.partner import Answer, Partner, espeak
 from tests.rig import ROOT
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.machine import STATES, TRANSITIONS, MachineError, attach
+from assistant.session.machine import STATES, TRANSITIONS, MachineError, attach
 
 
 class Model:

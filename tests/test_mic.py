@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.asr import SAMPLE_RATE
-from assistant.mic import (Frame, Microphone, MicrophoneLost, NoMicrophone, find_device,
+from assistant.speech.asr import SAMPLE_RATE
+from assistant.speech.mic import (Frame, Microphone, MicrophoneLost, NoMicrophone, find_device,
                            list_devices)
-from assistant.wav import read_wav, write_wav
+from assistant.speech.wav import read_wav, write_wav
 from tests.rig import VirtualAudio
 
 pytestmark = pytest.mark.audio
@@ -113,7 +113,7 @@ def test_a_slow_reader_loses_the_oldest_blocks_and_it_is_logged(
         stalled_until = time.monotonic() + 1.0
         while time.monotonic() < stalled_until:  # a reader busy with something else
             time.sleep(0.1)
-        with caplog.at_level(logging.WARNING, logger="assistant.mic"):
+        with caplog.at_level(logging.WARNING, logger="assistant.speech.mic"):
             frames = [small.read(1.0) for _ in range(12)]
 
     assert small.dropped_blocks >= 10

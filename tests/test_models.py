@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr_pocketsphinx import PocketsphinxRecognizer
-from assistant.models import (MODELS_DIR, ModelError, check_vosk_model, describe_engines,
-                              find_vosk_model, open_recognizer, resolve_engine, vosk_label)
+from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
+from assistant.speech.models import MODELS_DIR, ModelError, check_vosk_model, find_vosk_model, vosk_label
+from assistant.speech.engines import describe_engines, open_recognizer, resolve_engine
 
 FIX = "python scripts/download_model.py"
 

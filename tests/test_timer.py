@@ -1,4 +1,4 @@
-from assistant.timer import WorkTimer
+from assistant.session.timer import WorkTimer
 
 
 def timer(minutes=45, halfway=True, left=(10, 2)):

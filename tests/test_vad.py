@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.asr import SAMPLE_RATE
-from assistant.vad import FRAME_BYTES, Endpointer, SpeechChunk, SpeechEnded, SpeechStarted
-from assistant.wav import read_wav
+from assistant.speech.asr import SAMPLE_RATE
+from assistant.speech.vad import FRAME_BYTES, Endpointer, SpeechChunk, SpeechEnded, SpeechStarted
+from assistant.speech.wav import read_wav
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 BYTES_PER_SECOND = 2 * SAMPLE_RATE

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.asr import SAMPLE_RATE
-from assistant.wav import WavError, duration, pcm_to_float, read_wav, write_wav
+from assistant.speech.asr import SAMPLE_RATE
+from assistant.speech.wav import WavError, duration, pcm_to_float, read_wav, write_wav
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox/"
                 "sense_and_sensibility_01_austen_64kb-0880.wav")

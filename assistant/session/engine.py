@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assistant import phrasing
-from assistant.clock import Clock
-from assistant.commands import Command, CommandParser, Intent
+from assistant.session import phrasing
+from assistant.session.clock import Clock
+from assistant.session.commands import Command, CommandParser, Intent
 from assistant.config import Config
-from assistant.events import (
+from assistant.session.events import (
     Action,
     Event,
     Finished,
@@ -30,9 +30,9 @@ from assistant.events import (
     Silence,
     Tick,
 )
-from assistant.machine import attach
-from assistant.records import Note, SessionEvent, Turn, TurnStatus
-from assistant.timer import WorkTimer
+from assistant.session.machine import attach
+from assistant.session.records import Note, ResumePoint, Roles, SessionEvent, Turn, TurnStatus
+from assistant.session.timer import WorkTimer
 
 log = logging.getLogger(__name__)
 
@@ -58,28 +58,6 @@ class Question:
     partner: str
     """A partner's name, or ``both``."""
     text: str
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Who does what this session."""
-
-    leader: str
-    """Leads the vision; asked first."""
-    logistics: str
-
-
-@dataclass
-class ResumePoint:
-    """Where an interrupted session stopped (read from the journal)."""
-
-    phase: str
-    """``checkin``, ``work``, ``debrief`` or ``recap``."""
-    next_seq: int
-    """Index in the question plan of the first question not yet answered."""
-    work: dict[str, Any] = field(default_factory=dict)
-    """The work timer's last saved state: ``length``, ``elapsed``, ``announced``."""
-    notes: int = 0
 
 
 def rotate_roles(partners: list[str], last_leader: str | None) -> Roles:

@@ -17,11 +17,11 @@ from typing import Callable
 
 import click
 
-from assistant.asr import Recognizer, Transcript
-from assistant.clock import MonotonicClock
-from assistant.commands import work_grammar
+from assistant.speech.asr import Recognizer, Transcript
+from assistant.session.clock import MonotonicClock
+from assistant.session.commands import work_grammar
 from assistant.config import Config
-from assistant.events import (
+from assistant.session.events import (
     Event,
     Heard,
     ListenForAnswer,
@@ -31,10 +31,10 @@ from assistant.events import (
     Silence,
     Tick,
 )
-from assistant.listener import Listener
-from assistant.mic import Microphone
-from assistant.mic import MicrophoneLost as MicLostError
-from assistant.voice import NoSpeaker, Speaker, Voice, VoiceError
+from assistant.speech.listener import Listener
+from assistant.speech.mic import Microphone
+from assistant.speech.mic import MicrophoneLost as MicLostError
+from assistant.speech.voice import NoSpeaker, Speaker, Voice, VoiceError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Engines:
 
 def open_engines(config: Config, answers: str | None = None, commands: str | None = None) -> Engines:
     """Load both engines once per run (model loading is the slow part)."""
-    from assistant.models import open_recognizer
+    from assistant.speech.engines import open_recognizer
 
     grammar = work_grammar(config.commands, config.listening.wake_word)
     speech = config.speech
@@ -172,7 +172,7 @@ def open_speaker(config: Config) -> Speaker | None:
 def live_port(config: Config, engines: Engines | None = None) -> tuple[MonotonicClock, LivePort]:
     """Open microphone, speaker, voice and engines for a live session."""
     if engines is None:
-        from assistant.models import describe_engines
+        from assistant.speech.engines import describe_engines
 
         speech = config.speech
         for role, line in describe_engines(speech.answers, speech.commands, speech.vosk_model):

@@ -38,7 +38,7 @@ import threading
 
 from pocketsphinx import Decoder
 
-from assistant.asr import SAMPLE_RATE, BufferedStream, Transcript, Word
+from assistant.speech.asr import SAMPLE_RATE, BufferedStream, Transcript, Word
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from typing import Any, Callable, NoReturn
 
 import click
 
-from assistant import export
-from assistant.clock import SimulatedClock
+from assistant.journal import export
+from assistant.session.clock import SimulatedClock
 from assistant.config import Config, load_config
 from assistant.errors import DuetError
 from assistant.journal import Journal, default_journal_path
-from assistant.runner import ACTIVE, Terminated
+from assistant.session.runner import ACTIVE, Terminated
 
 log = logging.getLogger("assistant")
 
@@ -142,8 +142,8 @@ def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_
 @json_option
 def rehearse(script: Path, work_minutes: float | None, config: Config, journal_path: Path, as_json: bool) -> None:
     """Run a whole session from a script of answers and commands, on a simulated clock."""
-    from assistant.rehearsal import ScriptedPort, load_script
-    from assistant.runner import new_session, run
+    from assistant.session.rehearsal import ScriptedPort, load_script
+    from assistant.session.runner import new_session, run
 
     lines = load_script(script)
     if work_minutes is not None:
@@ -177,7 +177,7 @@ def _echo_line(clock: SimulatedClock) -> Callable[[str, str], None]:
 @json_option
 def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as_json: bool) -> None:
     """Continue an interrupted session from the question where it stopped."""
-    from assistant.runner import resume_session, run
+    from assistant.session.runner import resume_session, run
 
     with Journal(journal_path) as journal:
         if ref == "latest":
@@ -186,11 +186,11 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
                 raise DuetError(f"no interrupted session in {journal_path}: nothing to resume")
             ref = str(found)
         if script is None:
-            from assistant.live import live_port
+            from assistant.speech.live import live_port
 
             clock, port = live_port(config)
         else:
-            from assistant.rehearsal import ScriptedPort, load_script
+            from assistant.session.rehearsal import ScriptedPort, load_script
 
             clock = SimulatedClock()
             port = ScriptedPort(load_script(script), clock, echo=None if as_json else _echo_line(clock))
@@ -208,8 +208,8 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
 @common_options
 def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> None:
     """Run a live session through the microphone and speaker."""
-    from assistant.live import live_port
-    from assistant.runner import new_session, run
+    from assistant.speech.live import live_port
+    from assistant.session.runner import new_session, run
 
     if work_minutes is not None:
         config = config.with_work_minutes(work_minutes)
@@ -231,7 +231,7 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
 @json_option
 def transcribe(wav: Path, engine: str | None, config: Config, journal_path: Path, as_json: bool) -> None:
     """Transcribe a WAV file (any rate or channels) with a speech engine."""
-    from assistant.transcribe import transcribe_file
+    from assistant.cli.transcribe import transcribe_file
 
     transcript = transcribe_file(wav, engine or config.speech.answers, config, progress=not as_json)
     if as_json:
@@ -249,9 +249,9 @@ def transcribe(wav: Path, engine: str | None, config: Config, journal_path: Path
 @common_options
 def say_cmd(ref: str, config: Config, journal_path: Path) -> None:
     """Read a session's transcript aloud."""
-    from assistant.live import open_speaker
-    from assistant.readback import spoken_lines
-    from assistant.voice import Voice
+    from assistant.speech.live import open_speaker
+    from assistant.cli.readback import spoken_lines
+    from assistant.speech.voice import Voice
 
     with Journal(journal_path) as journal:
         session = journal.get(ref)
@@ -268,7 +268,7 @@ def say_cmd(ref: str, config: Config, journal_path: Path) -> None:
 @json_option
 def doctor(config: Config, journal_path: Path, as_json: bool) -> None:
     """Check audio devices, input level, speech engines, voice and journal."""
-    from assistant.doctor import run_checks
+    from assistant.cli.doctor import run_checks
 
     checks = run_checks(config, journal_path)
     if as_json:

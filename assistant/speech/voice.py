@@ -29,7 +29,7 @@ import sounddevice as sd
 import soxr
 
 from assistant.errors import DuetError
-from assistant.mic import OPEN_STREAMS, find_device
+from assistant.speech.mic import OPEN_STREAMS, find_device
 
 log = logging.getLogger(__name__)
 

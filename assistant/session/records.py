@@ -1,4 +1,5 @@
-"""What the journal keeps: one dataclass per kind of record, plain enough to be JSON."""
+"""What a session records and the journal keeps: one dataclass per kind of record, plain enough
+to be JSON. They live with the session core, so the journal depends on them and not the reverse."""
 
 from __future__ import annotations
 
@@ -70,3 +71,25 @@ class SessionEvent:
     time: str
     """ISO time."""
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Who does what this session."""
+
+    leader: str
+    """Leads the vision; asked first."""
+    logistics: str
+
+
+@dataclass
+class ResumePoint:
+    """Where an interrupted session stopped (read from the journal)."""
+
+    phase: str
+    """``checkin``, ``work``, ``debrief`` or ``recap``."""
+    next_seq: int
+    """Index in the question plan of the first question not yet answered."""
+    work: dict[str, Any] = field(default_factory=dict)
+    """The work timer's last saved state: ``length``, ``elapsed``, ``announced``."""
+    notes: int = 0

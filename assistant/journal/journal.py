@@ -34,10 +34,9 @@ import platformdirs
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from assistant.engine import ResumePoint, Roles
 from assistant.errors import DuetError
-from assistant.records import Note, SessionEvent, SessionStatus, Turn
-from assistant.storage import (
+from assistant.session.records import Note, ResumePoint, Roles, SessionEvent, SessionStatus, Turn
+from assistant.journal.storage import (
     DurableJSONStorage,
     JournalError,
     Watcher,

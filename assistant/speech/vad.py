@@ -29,7 +29,7 @@ from typing import Literal, Union
 import numpy as np
 import webrtcvad
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH
 
 log = logging.getLogger(__name__)
 

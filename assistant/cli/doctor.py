@@ -40,7 +40,7 @@ def run_checks(config: Config, journal_path: Path) -> list[Check]:
 
 
 def check_devices(kind: str, wanted: str | int | None) -> Check:
-    from assistant.mic import find_device, list_devices
+    from assistant.speech.mic import find_device, list_devices
 
     name = "microphone" if kind == "input" else "speaker"
     try:
@@ -53,7 +53,7 @@ def check_devices(kind: str, wanted: str | int | None) -> Check:
 
 def check_level(config: Config) -> Check:
     """Listen for a few seconds: a dead-silent microphone is muted or unplugged."""
-    from assistant.mic import Microphone
+    from assistant.speech.mic import Microphone
 
     try:
         with Microphone(config.listening.input_device) as mic:
@@ -75,7 +75,7 @@ def check_level(config: Config) -> Check:
 
 
 def check_engines(config: Config) -> list[Check]:
-    from assistant.models import describe_engines
+    from assistant.speech.engines import describe_engines
 
     try:
         lines = describe_engines(config.speech.answers, config.speech.commands, config.speech.vosk_model)
@@ -85,7 +85,7 @@ def check_engines(config: Config) -> list[Check]:
 
 
 def check_voice(config: Config) -> Check:
-    from assistant.voice import Voice
+    from assistant.speech.voice import Voice
 
     started = time.monotonic()
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ import logging
 import time
 from typing import Callable, Iterator, Protocol
 
-from assistant.asr import Recognizer, RecognitionStream, Transcript
-from assistant.mic import Frame
-from assistant.vad import Endpointer, Event, SpeechChunk, SpeechEnded, SpeechStarted
+from assistant.speech.asr import Recognizer, RecognitionStream, Transcript
+from assistant.speech.mic import Frame
+from assistant.speech.vad import Endpointer, Event, SpeechChunk, SpeechEnded, SpeechStarted
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
 from assistant.config import Config
 from assistant.errors import DuetError
 
@@ -14,8 +14,8 @@ CHUNK = SAMPLE_RATE * SAMPLE_WIDTH  # one second of audio per step
 
 
 def transcribe_file(path: Path, engine: str, config: Config, progress: bool = True) -> Transcript:
-    from assistant.models import open_recognizer
-    from assistant.wav import WavError, read_wav
+    from assistant.speech.engines import open_recognizer
+    from assistant.speech.wav import WavError, read_wav
 
     try:
         pcm = read_wav(path)

@@ -2,7 +2,7 @@
 
 ``transitions`` enforces the table: a trigger that is not allowed from the current state raises
 ``MachineError`` instead of quietly doing something odd. Draw it with
-``python -m assistant.machine out.png`` (needs the graphviz extras of ``transitions``).
+``python -m assistant.session.machine out.png`` (needs the graphviz extras of ``transitions``).
 
     idle -> checkin -> work -> debrief -> recap -> done
     checkin | work | debrief -> paused -> back to where it was

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant import export
+from assistant.journal import export
 
 
 def spoken_lines(session: dict[str, Any]) -> list[str]:

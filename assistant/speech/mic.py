@@ -39,7 +39,7 @@ import numpy as np
 import sounddevice as sd
 import soxr
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH
 from assistant.errors import DuetError
 
 log = logging.getLogger(__name__)

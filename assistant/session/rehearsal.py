@@ -21,9 +21,9 @@ from typing import Callable
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from assistant.clock import SimulatedClock
+from assistant.session.clock import SimulatedClock
 from assistant.errors import DuetError
-from assistant.events import Event, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
+from assistant.session.events import Event, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
 
 log = logging.getLogger(__name__)
 

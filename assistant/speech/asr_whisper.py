@@ -34,9 +34,9 @@ import re
 import threading
 from pathlib import Path
 
-from assistant.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript, Word
-from assistant.models import ModelError
-from assistant.wav import pcm_to_float
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript, Word
+from assistant.speech.models import ModelError
+from assistant.speech.wav import pcm_to_float
 
 log = logging.getLogger(__name__)
 
