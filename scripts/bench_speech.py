@@ -140,7 +140,7 @@ never a whole command phrase."""
 
 def _engine_specs(quick: bool) -> list[dict[str, Any]]:
     """Every engine available here, English first; vosk models not installed are listed as such."""
-    from assistant.speech.models import DEFAULT_VOSK_MODEL, MODELS_DIR, _ENGLISH
+    from assistant.speech.models import _ENGLISH, DEFAULT_VOSK_MODEL, MODELS_DIR
 
     specs: list[dict[str, Any]] = [
         {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads)", "english": True},
@@ -193,8 +193,8 @@ def _transcribe(recognizer: Any, pcm: bytes) -> tuple[str, float]:
 def speech_engines(quick: bool, repeats: int) -> dict[str, Any]:
     """Child: load each engine ``repeats`` times, transcribe the recordings ``repeats`` times."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from assistant.session.commands import work_grammar
     from assistant.config import load_config
+    from assistant.session.commands import work_grammar
 
     config = load_config()
     grammar = work_grammar(config.commands, config.listening.wake_word)
@@ -429,8 +429,8 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(engine: str) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from assistant.session.commands import CommandParser, work_grammar
     from assistant.config import load_config
+    from assistant.session.commands import CommandParser, work_grammar
     from assistant.speech.engines import open_recognizer
 
     config = load_config()
@@ -526,8 +526,8 @@ def _synthesize(jobs: list[tuple[str, str, int]]) -> list[np.ndarray]:
 
 
 def section_3(quick: bool) -> Section:
-    from assistant.session.commands import work_grammar
     from assistant.config import load_config
+    from assistant.session.commands import work_grammar
     from assistant.speech.models import find_vosk_model
 
     s = Section(3, "Command spotting")

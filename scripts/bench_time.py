@@ -124,8 +124,8 @@ class ListeningPort:
 
 def real_phase(seconds: float) -> dict[str, Any]:
     """Child: one session with a real ``seconds``-long work phase on the monotonic clock."""
-    from assistant.session.clock import MonotonicClock
     from assistant.journal import Journal
+    from assistant.session.clock import MonotonicClock
     from assistant.session.runner import new_session, run
 
     config = _config(seconds)
@@ -150,9 +150,9 @@ def real_phase(seconds: float) -> dict[str, Any]:
 
 def simulated_phase(minutes: float = 60.0) -> dict[str, Any]:
     """A ``minutes``-long work phase rehearsed on the simulated clock, with pause and extension."""
-    from assistant.session.clock import SimulatedClock
     from assistant.journal import Journal
-    from assistant.session.rehearsal import ScriptLine, ScriptedPort
+    from assistant.session.clock import SimulatedClock
+    from assistant.session.rehearsal import ScriptedPort, ScriptLine
     from assistant.session.runner import new_session, run
 
     config = _config(minutes * 60)

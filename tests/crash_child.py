@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from assistant.session.clock import SimulatedClock
 from assistant.config import Config
-from assistant.session.events import Heard, ListenForAnswer, ListenForCommands
 from assistant.journal import Journal
+from assistant.session.clock import SimulatedClock
+from assistant.session.events import Heard, ListenForAnswer, ListenForCommands
 from assistant.session.runner import new_session, run
 
 

@@ -27,10 +27,10 @@ import signal
 import sys
 from pathlib import Path
 
-from assistant.session.clock import SimulatedClock
 from assistant.config import load_config
-from assistant.session.events import Heard, ListenForAnswer, ListenForCommands
 from assistant.journal import Journal, SessionRecorder
+from assistant.session.clock import SimulatedClock
+from assistant.session.events import Heard, ListenForAnswer, ListenForCommands
 from assistant.session.runner import new_session, run
 
 

@@ -1,15 +1,60 @@
-"""Small builders shared by the engine, journal and CLI tests."""
+"""Small builders shared by the tests: configs, an engine harness, a rehearsal script, and the
+real recordings of Debian's ``pocketsphinx-testdata``."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from assistant.session.clock import SimulatedClock
+import pytest
+
 from assistant.config import Config
-from assistant.session.events import Action, Say
 from assistant.journal import Journal
+from assistant.session.clock import SimulatedClock
+from assistant.session.events import Action, Say
 from assistant.session.runner import new_session
+from assistant.speech.wav import read_wav
+
+DATA = Path("/usr/share/pocketsphinx/test/data")
+"""Real recordings with transcripts (Debian ``pocketsphinx-testdata``)."""
+LIBRIVOX = DATA / "librivox"
+
+SCRIPT = textwrap.dedent("""\
+    - say: "calm and a bit tired"
+    - say: "finish the sky"
+    - say: "excited"
+    - say: "skip"
+    - {at: "12:00", say: "how much time is left"}
+    - {at: "13:00", say: "I wonder how much time is left on the parking meter"}
+    - {at: "14:00", say: "take a note buy more cobalt blue"}
+    - {at: "20:30", say: "start the debrief"}
+    - say: "we shared the brushes well"
+    - say: "the light changed"
+    - silence: true
+    - say: "pass"
+    - say: "mixing colours"
+    - say: "calm"
+    - say: "paint the clouds"
+""")
+"""A whole rehearsed session: answers, a skip, commands, talk, a silence and a pass."""
+
+
+def librivox_files() -> list[tuple[Path, str]]:
+    """(WAV, transcript) of each LibriVox utterance; fails the test when the package is missing."""
+    if not LIBRIVOX.is_dir():
+        pytest.fail("apt-get install pocketsphinx-testdata (real recordings for the tests)")
+    pairs = []
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        text, _, name = line.rpartition("(")
+        text = text.replace("<s>", "").replace("</s>", "").strip()
+        pairs.append((LIBRIVOX / f"{name.strip(' )')}.wav", text))
+    return pairs
+
+
+def librivox() -> list[tuple[bytes, str]]:
+    """(16 kHz mono PCM, transcript) of each LibriVox utterance."""
+    return [(read_wav(path), text) for path, text in librivox_files()]
 
 
 def config(**overrides: Any) -> Config:

@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 
 from assistant.speech.asr import SAMPLE_RATE, Transcript
-from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer, jsgf, normalize_phrase
+from assistant.speech.asr_pocketsphinx import (
+    PocketsphinxRecognizer,
+    jsgf,
+    normalize_phrase,
+)
 from assistant.speech.wav import duration, read_wav
 from assistant.speech.wer import corpus_wer
+from tests import helpers
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 
@@ -67,15 +72,7 @@ def say(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def librivox() -> list[tuple[bytes, str]]:
-    folder = DATA / "librivox"
-    if not folder.is_dir():
-        pytest.fail("apt-get install pocketsphinx-testdata (real recordings for the tests)")
-    pairs = []
-    for line in (folder / "transcription").read_text().splitlines():
-        text, _, name = line.rpartition("(")
-        text = text.replace("<s>", "").replace("</s>", "").strip()
-        pairs.append((read_wav(folder / f"{name.strip(' )')}.wav"), text))
-    return pairs
+    return helpers.librivox()
 
 
 def recognize(recognizer: PocketsphinxRecognizer, pcm: bytes, chunk: int = 3200) -> Transcript:

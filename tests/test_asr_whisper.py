@@ -15,6 +15,7 @@ from assistant.speech.asr_whisper import WhisperRecognizer, bundled_model_dir
 from assistant.speech.models import ModelError
 from assistant.speech.wav import duration, float_to_pcm, read_wav
 from assistant.speech.wer import corpus_wer, wer
+from tests import helpers
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 
@@ -26,15 +27,7 @@ def whisper() -> WhisperRecognizer:
 
 @pytest.fixture(scope="module")
 def librivox() -> list[tuple[bytes, str]]:
-    folder = DATA / "librivox"
-    if not folder.is_dir():
-        pytest.fail("apt-get install pocketsphinx-testdata (real recordings for the tests)")
-    pairs = []
-    for line in (folder / "transcription").read_text().splitlines():
-        text, _, name = line.rpartition("(")
-        text = text.replace("<s>", "").replace("</s>", "").strip()
-        pairs.append((read_wav(folder / f"{name.strip(' )')}.wav"), text))
-    return pairs
+    return helpers.librivox()
 
 
 @pytest.fixture(scope="module")

@@ -1,34 +1,16 @@
 """The duet command line, run as a user runs it (a subprocess)."""
 
 import json
-import re
 import os
+import re
 import stat
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
+from tests.helpers import SCRIPT
 from tests.rig import ROOT
-
-SCRIPT = textwrap.dedent("""\
-    - say: "calm and a bit tired"
-    - say: "finish the sky"
-    - say: "excited"
-    - say: "skip"
-    - {at: "12:00", say: "how much time is left"}
-    - {at: "13:00", say: "I wonder how much time is left on the parking meter"}
-    - {at: "14:00", say: "take a note buy more cobalt blue"}
-    - {at: "20:30", say: "start the debrief"}
-    - say: "we shared the brushes well"
-    - say: "the light changed"
-    - silence: true
-    - say: "pass"
-    - say: "mixing colours"
-    - say: "calm"
-    - say: "paint the clouds"
-""")
 
 
 def duet(*args, cwd=ROOT):

@@ -1,7 +1,7 @@
 import pytest
 
-from assistant.session.commands import CommandParser, Intent, number_words, parse_number
 from assistant.config import CommandsConfig
+from assistant.session.commands import CommandParser, Intent, number_words, parse_number
 
 
 @pytest.fixture

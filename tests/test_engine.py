@@ -2,8 +2,15 @@
 
 import pytest
 
-from assistant.session.events import Finished, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
 from assistant.journal import Journal
+from assistant.session.events import (
+    Finished,
+    Heard,
+    ListenForAnswer,
+    ListenForCommands,
+    Silence,
+    Tick,
+)
 from tests.helpers import Harness, config, said
 
 CHECKIN = 4  # two partners x two check-in questions

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.journal import Journal, JournalError
 from assistant.session.clock import SimulatedClock
 from assistant.session.events import Heard
-from assistant.journal import Journal, JournalError
 from assistant.session.runner import new_session, resume_session
 from tests.helpers import config
 from tests.rig import ROOT

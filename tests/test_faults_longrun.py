@@ -38,13 +38,19 @@ def child(journal: str, workdir: str) -> None:
     """The session; prints one JSON line: what was said and recognized, and the memory samples."""
     import subprocess as sp
 
+    from assistant.config import Config
+    from assistant.journal import Journal
     from assistant.session.clock import SimulatedClock
     from assistant.session.commands import CommandParser
-    from assistant.config import Config
-    from assistant.session.events import Heard, ListenForAnswer, ListenForCommands, Silence, Tick
-    from assistant.journal import Journal
-    from assistant.speech.engines import open_recognizer
+    from assistant.session.events import (
+        Heard,
+        ListenForAnswer,
+        ListenForCommands,
+        Silence,
+        Tick,
+    )
     from assistant.session.runner import new_session, run
+    from assistant.speech.engines import open_recognizer
     from assistant.speech.wav import read_wav
 
     config = Config(partners=["Ana", "Ben"]).with_work_minutes(HOURS * 60)

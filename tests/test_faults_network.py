@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SCRIPT
 from tests.rig import ROOT
 
 GUARD = textwrap.dedent('''
@@ -54,22 +55,6 @@ NETWORK_MODULES = {"socket", "ssl", "urllib", "http", "requests", "httpx", "aioh
 ALLOWED = {Path("scripts/download_model.py")}
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
-SCRIPT = textwrap.dedent("""\
-    - say: "calm and a bit tired"
-    - say: "finish the sky"
-    - say: "excited"
-    - say: "skip"
-    - {at: "12:00", say: "how much time is left"}
-    - {at: "14:00", say: "take a note buy more cobalt blue"}
-    - {at: "20:30", say: "start the debrief"}
-    - say: "we shared the brushes well"
-    - say: "the light changed"
-    - silence: true
-    - say: "pass"
-    - say: "mixing colours"
-    - say: "calm"
-    - say: "paint the clouds"
-""")
 
 
 @pytest.fixture

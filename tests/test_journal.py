@@ -6,9 +6,9 @@ import stat
 
 import pytest
 
-from assistant.session.events import Heard
 from assistant.journal import Journal, JournalError
 from assistant.journal.storage import SCHEMA_VERSION
+from assistant.session.events import Heard
 from tests.helpers import Harness
 
 

@@ -18,23 +18,16 @@ import pytest
 
 from assistant.speech.models import find_vosk_model
 from assistant.speech.wer import corpus_wer
+from tests.helpers import librivox_files
 from tests.partner import Answer, Partner, espeak
 from tests.rig import ROOT
-
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 
 
 def recordings() -> list[Answer]:
     """Real recorded speech with its transcript (Debian's pocketsphinx-testdata)."""
-    lines = (LIBRIVOX / "transcription").read_text().splitlines()
-    found = []
-    for line in lines:
-        words, _, name = line.rpartition("(")
-        text = words.replace("<s>", "").replace("</s>", "").strip()
-        found.append(Answer(LIBRIVOX / f"{name.rstrip(')').strip()}.wav", text, real=True))
-    return found
+    return [Answer(path, text, real=True) for path, text in librivox_files()]
 
 
 def synthesized(tmp_path: Path, texts: list[str], voice: str, tag: str) -> list[Answer]:

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
-from assistant.speech.mic import (Frame, Microphone, MicrophoneLost, NoMicrophone, find_device,
-                           list_devices)
+from assistant.speech.devices import find_device, list_devices
+from assistant.speech.mic import Frame, Microphone, MicrophoneLost, NoMicrophone
 from assistant.speech.wav import read_wav, write_wav
 from tests.rig import VirtualAudio
 

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
-from assistant.speech.models import MODELS_DIR, ModelError, check_vosk_model, find_vosk_model, vosk_label
 from assistant.speech.engines import describe_engines, open_recognizer, resolve_engine
+from assistant.speech.models import (
+    MODELS_DIR,
+    ModelError,
+    check_vosk_model,
+    find_vosk_model,
+    vosk_label,
+)
 
 FIX = "python scripts/download_model.py"
 

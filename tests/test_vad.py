@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
-from assistant.speech.vad import FRAME_BYTES, Endpointer, SpeechChunk, SpeechEnded, SpeechStarted
+from assistant.speech.vad import (
+    FRAME_BYTES,
+    Endpointer,
+    SpeechChunk,
+    SpeechEnded,
+    SpeechStarted,
+)
 from assistant.speech.wav import read_wav
 
 DATA = Path("/usr/share/pocketsphinx/test/data")

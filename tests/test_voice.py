@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 import soxr
 
-from assistant.speech.voice import NoSpeaker, Speaker, Voice, VoiceError, _read_render, list_voices
+from assistant.speech.voice import (
+    NoSpeaker,
+    Speaker,
+    Voice,
+    VoiceError,
+    _read_render,
+    list_voices,
+)
 from tests.rig import VirtualAudio
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ def run_checks(config: Config, journal_path: Path) -> list[Check]:
 
 
 def check_devices(kind: str, wanted: str | int | None) -> Check:
-    from assistant.speech.mic import find_device, list_devices
+    from assistant.speech.devices import find_device, list_devices
 
     name = "microphone" if kind == "input" else "speaker"
     try:

@@ -17,11 +17,10 @@ from typing import Any, Callable, NoReturn
 
 import click
 
-from assistant.journal import export
-from assistant.session.clock import SimulatedClock
 from assistant.config import Config, load_config
 from assistant.errors import DuetError
-from assistant.journal import Journal, default_journal_path
+from assistant.journal import Journal, default_journal_path, export
+from assistant.session.clock import SimulatedClock
 from assistant.session.runner import ACTIVE, Terminated
 
 log = logging.getLogger("assistant")
@@ -208,8 +207,8 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
 @common_options
 def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> None:
     """Run a live session through the microphone and speaker."""
-    from assistant.speech.live import live_port
     from assistant.session.runner import new_session, run
+    from assistant.speech.live import live_port
 
     if work_minutes is not None:
         config = config.with_work_minutes(work_minutes)
@@ -225,7 +224,7 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
 
 @cli.command()
 @click.argument("wav", type=click.Path(path_type=Path))
-@click.option("--engine", type=click.Choice(["auto", "vosk", "whisper", "pocketsphinx"]), default=None,
+@click.option("--engine", type=click.Choice(["auto", "vosk", "whisper", "moonshine", "pocketsphinx"]), default=None,
               help="Recognizer (default: the config's answer engine).")
 @common_options
 @json_option
@@ -249,8 +248,8 @@ def transcribe(wav: Path, engine: str | None, config: Config, journal_path: Path
 @common_options
 def say_cmd(ref: str, config: Config, journal_path: Path) -> None:
     """Read a session's transcript aloud."""
-    from assistant.speech.live import open_speaker
     from assistant.cli.readback import spoken_lines
+    from assistant.speech.live import open_speaker
     from assistant.speech.voice import Voice
 
     with Journal(journal_path) as journal:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
 from assistant.config import Config
 from assistant.errors import DuetError
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
 
 CHUNK = SAMPLE_RATE * SAMPLE_WIDTH  # one second of audio per step
 

@@ -35,7 +35,6 @@ from tinydb import TinyDB
 from tinydb.table import Document
 
 from assistant.errors import DuetError
-from assistant.session.records import Note, ResumePoint, Roles, SessionEvent, SessionStatus, Turn
 from assistant.journal.storage import (
     DurableJSONStorage,
     JournalError,
@@ -46,6 +45,14 @@ from assistant.journal.storage import (
     private_dir,
     recovery_hint,
     remove_files,
+)
+from assistant.session.records import (
+    Note,
+    ResumePoint,
+    Roles,
+    SessionEvent,
+    SessionStatus,
+    Turn,
 )
 
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ handed to the log the moment it is heard, so a crash loses nothing that was said
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from assistant.config import Config
 from assistant.session import phrasing
 from assistant.session.clock import Clock
 from assistant.session.commands import Command, CommandParser, Intent
-from assistant.config import Config
 from assistant.session.events import (
     Action,
     Event,
@@ -31,7 +31,14 @@ from assistant.session.events import (
     Tick,
 )
 from assistant.session.machine import attach
-from assistant.session.records import Note, ResumePoint, Roles, SessionEvent, Turn, TurnStatus
+from assistant.session.records import (
+    Note,
+    ResumePoint,
+    Roles,
+    SessionEvent,
+    Turn,
+    TurnStatus,
+)
 from assistant.session.timer import WorkTimer
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,24 @@ from pathlib import Path
 from typing import Callable
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from assistant.session.clock import SimulatedClock
 from assistant.errors import DuetError
-from assistant.session.events import Event, Heard, ListenForAnswer, ListenForCommands, Silence, Tick
+from assistant.session.clock import SimulatedClock
+from assistant.session.events import (
+    Event,
+    Heard,
+    ListenForAnswer,
+    ListenForCommands,
+    Silence,
+    Tick,
+)
 
 log = logging.getLogger(__name__)
 

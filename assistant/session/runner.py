@@ -14,10 +14,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from assistant.session.clock import Clock
 from assistant.config import Config
+from assistant.session.clock import Clock
 from assistant.session.engine import SessionEngine, SessionLog, rotate_roles
-from assistant.session.events import Event, Finished, Heard, ListenForAnswer, ListenForCommands, Say
+from assistant.session.events import (
+    Event,
+    Finished,
+    Heard,
+    ListenForAnswer,
+    ListenForCommands,
+    Say,
+)
 from assistant.session.records import ResumePoint, Roles, SessionEvent
 from assistant.session.rehearsal import ScriptedPort
 

@@ -24,7 +24,12 @@ from pathlib import Path
 import vosk
 
 from assistant.speech.asr import SAMPLE_RATE, Transcript, Word
-from assistant.speech.models import ModelError, check_vosk_model, download_command, vosk_label
+from assistant.speech.models import (
+    ModelError,
+    check_vosk_model,
+    download_command,
+    vosk_label,
+)
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,13 @@ import re
 import threading
 from pathlib import Path
 
-from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript, Word
+from assistant.speech.asr import (
+    SAMPLE_RATE,
+    SAMPLE_WIDTH,
+    BufferedStream,
+    Transcript,
+    Word,
+)
 from assistant.speech.models import ModelError
 from assistant.speech.wav import pcm_to_float
 

@@ -16,12 +16,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from assistant.speech.asr import Recognizer
-from assistant.speech.models import (DEFAULT_VOSK_MODEL, MODELS_DIR, ModelError, check_vosk_model,
-                                     find_vosk_model, vosk_label)
+from assistant.speech.models import (
+    DEFAULT_VOSK_MODEL,
+    MODELS_DIR,
+    ModelError,
+    check_vosk_model,
+    find_vosk_model,
+    vosk_label,
+)
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "vosk", "whisper", "pocketsphinx")
+ENGINES = ("auto", "vosk", "whisper", "moonshine", "pocketsphinx")
 
 
 def resolve_engine(engine: str, *, grammar: bool, vosk_model: str | None = None,
@@ -42,7 +48,7 @@ def open_recognizer(engine: str, *, grammar: list[str] | None = None,
                     vosk_model: str | None = None, threads: int = 2,
                     models_dir: Path = MODELS_DIR,
                     env: Mapping[str, str] = os.environ) -> Recognizer:
-    """Load the engine asked for (``auto``, ``vosk``, ``whisper`` or ``pocketsphinx``).
+    """Load the engine asked for (``auto``, ``vosk``, ``whisper``, ``moonshine`` or ``pocketsphinx``).
 
     ``auto`` falls back to the built-in engine, with a logged warning, when the vosk model it
     found cannot be loaded; asking for ``vosk`` by name raises ``ModelError`` instead.
@@ -57,11 +63,14 @@ def open_recognizer(engine: str, *, grammar: list[str] | None = None,
                 raise
             log.warning("%s; using the built-in engine instead", err)
             chosen = "pocketsphinx" if grammar is not None else "whisper"
+    if chosen in ("whisper", "moonshine") and grammar is not None:
+        raise ValueError(f"{chosen} has no grammar mode; use vosk or pocketsphinx for commands")
     if chosen == "whisper":
-        if grammar is not None:
-            raise ValueError("whisper has no grammar mode; use vosk or pocketsphinx for commands")
         from assistant.speech.asr_whisper import WhisperRecognizer
         return WhisperRecognizer(threads=threads)
+    if chosen == "moonshine":
+        from assistant.speech.asr_moonshine import MoonshineRecognizer
+        return MoonshineRecognizer()
     from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
     return PocketsphinxRecognizer(grammar)
 
@@ -116,4 +125,4 @@ def _describe(role: str, engine: str, path: Path | None, problem: str | None, fi
     return f"{line}; for more accurate commands download a vosk model: {fix}"
 
 
-_BUILT_IN = {"whisper": "whisper:tiny.en", "pocketsphinx": "pocketsphinx:en-us"}
+_BUILT_IN = {"whisper": "whisper:tiny.en", "moonshine": "moonshine:base-en", "pocketsphinx": "pocketsphinx:en-us"}

@@ -19,9 +19,16 @@ import logging
 import time
 from typing import Callable, Iterator, Protocol
 
-from assistant.speech.asr import Recognizer, RecognitionStream, Transcript
+from assistant.config import ListeningConfig
+from assistant.speech.asr import RecognitionStream, Recognizer, Transcript
 from assistant.speech.mic import Frame
-from assistant.speech.vad import Endpointer, Event, SpeechChunk, SpeechEnded, SpeechStarted
+from assistant.speech.vad import (
+    Endpointer,
+    Event,
+    SpeechChunk,
+    SpeechEnded,
+    SpeechStarted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +80,18 @@ class Listener:
         self._max_command = max_command
         self._aggressiveness = vad_aggressiveness
         self._clock = clock
+
+    @classmethod
+    def from_config(cls, mic: FrameSource, answer_recognizer: Recognizer,
+                    command_recognizer: Recognizer, listening: ListeningConfig,
+                    clock: Callable[[], float] = time.monotonic) -> "Listener":
+        """A listener with the configured pauses, limits and VAD mode (``listening:``)."""
+        return cls(mic, answer_recognizer, command_recognizer,
+                   trailing_silence=listening.trailing_silence,
+                   command_silence=listening.command_silence,
+                   max_answer=listening.max_answer,
+                   vad_aggressiveness=listening.vad_aggressiveness,
+                   clock=clock)
 
     def capture_answer(self, timeout: float,
                        on_partial: Callable[[str], None] | None = None) -> Transcript | None:

@@ -17,10 +17,9 @@ from typing import Callable
 
 import click
 
-from assistant.speech.asr import Recognizer, Transcript
+from assistant.config import Config
 from assistant.session.clock import MonotonicClock
 from assistant.session.commands import work_grammar
-from assistant.config import Config
 from assistant.session.events import (
     Event,
     Heard,
@@ -31,6 +30,7 @@ from assistant.session.events import (
     Silence,
     Tick,
 )
+from assistant.speech.asr import Recognizer, Transcript
 from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.mic import MicrophoneLost as MicLostError
@@ -181,15 +181,7 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
     listening = config.listening
     mic = Microphone(listening.input_device)
     mic.open()
-    listener = Listener(
-        mic,
-        engines.answers,
-        engines.commands,
-        trailing_silence=listening.trailing_silence,
-        command_silence=listening.command_silence,
-        max_answer=listening.max_answer,
-        vad_aggressiveness=listening.vad_aggressiveness,
-    )
+    listener = Listener.from_config(mic, engines.answers, engines.commands, listening)
     voice = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume)
     port = LivePort(
         voice, open_speaker(config), mic, listener, mute_tail=listening.mute_tail, partial=_show_partial()

@@ -31,22 +31,18 @@ import shutil
 import subprocess
 import threading
 import time
-import weakref
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import sounddevice as sd
 import soxr
 
-from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH
 from assistant.errors import DuetError
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH
+from assistant.speech.devices import OPEN_STREAMS, find_device, stream_format
 
 log = logging.getLogger(__name__)
-
-OPEN_STREAMS: "weakref.WeakSet[Any]" = weakref.WeakSet()
-"""Streams of ours that are open; PortAudio is re-initialized only while this is empty."""
-
 
 class NoMicrophone(DuetError):
     """No input device, or none matches the configured name; the message lists what exists."""
@@ -74,69 +70,6 @@ class Frame:
     def start_time(self) -> float:
         """``time.monotonic()`` at which the block's first sample was captured."""
         return self.end_time - self.duration
-
-
-# -- devices ---------------------------------------------------------------------------------
-
-
-def find_device(device: str | int | None, kind: Literal["input", "output"]) -> tuple[int, str]:
-    """Resolve a device given by index, name (exact, else case-insensitive substring) or None.
-
-    Returns (PortAudio index, name). Raises LookupError with a one-line message naming the
-    devices that do exist. PortAudio lists devices once, when it starts; if nothing matches, the
-    list is refreshed once (the sound server may have started after Duet, or a device may have
-    been plugged in) before giving up.
-    """
-    try:
-        return _find_device(device, kind)
-    except LookupError:
-        if not refresh_devices():
-            raise
-        return _find_device(device, kind)
-
-
-def list_devices(kind: Literal["input", "output"]) -> list[str]:
-    """Names of the devices that can record (``input``) or play (``output``)."""
-    return [name for _, name in _devices(kind)]
-
-
-def refresh_devices() -> bool:
-    """Re-scan PortAudio's devices, unless a stream of ours is open (it would be closed)."""
-    if len(OPEN_STREAMS):
-        return False
-    log.debug("re-initializing PortAudio to re-scan devices")
-    sd._terminate()  # noqa: SLF001 - sounddevice's documented way to re-scan devices
-    sd._initialize()  # noqa: SLF001
-    return True
-
-
-def _devices(kind: str) -> list[tuple[int, str]]:
-    channels = f"max_{kind}_channels"
-    try:
-        return [(i, d["name"]) for i, d in enumerate(sd.query_devices()) if d[channels] > 0]
-    except sd.PortAudioError as err:
-        raise LookupError(f"the audio system does not answer ({err})") from None
-
-
-def _find_device(device: str | int | None, kind: str) -> tuple[int, str]:
-    found = _devices(kind)
-    names = ", ".join(f"{i}: {n}" for i, n in found) or "none"
-    if not found:
-        raise LookupError(f"no {kind} device found (PortAudio lists none)")
-    if device is None:
-        try:
-            default = sd.query_devices(kind=kind)
-            return int(default["index"]), str(default["name"])
-        except (sd.PortAudioError, ValueError):
-            return found[0]
-    if isinstance(device, int) or (isinstance(device, str) and device.isdigit()):
-        match = [d for d in found if d[0] == int(device)]
-    else:
-        match = [d for d in found if d[1] == device] or \
-                [d for d in found if device.lower() in d[1].lower()]
-    if not match:
-        raise LookupError(f"no {kind} device matches {device!r}; available: {names}")
-    return match[0]
 
 
 # -- PulseAudio watch ------------------------------------------------------------------------
@@ -395,18 +328,7 @@ class Microphone:
 
     def _capture_format(self) -> tuple[int, int]:
         """(rate, channels) to open the device with: 16 kHz mono when it takes it."""
-        info = sd.query_devices(self._index)
-        rates = [self._capture_rate] if self._capture_rate else \
-            [SAMPLE_RATE, int(info["default_samplerate"])]
-        for rate in rates:
-            for channels in (1, min(2, int(info["max_input_channels"]))):
-                try:
-                    sd.check_input_settings(self._index, channels=channels, dtype="int16",
-                                            samplerate=rate)
-                    return rate, channels
-                except sd.PortAudioError:
-                    continue
-        return rates[-1], 1
+        return stream_format(self._index, "input", self._capture_rate or SAMPLE_RATE)
 
     def _start(self) -> None:
         """Open the stream and wait for its first block; MicrophoneLost if either fails."""

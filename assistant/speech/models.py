@@ -4,15 +4,12 @@ to fix it. Engines import ``ModelError`` from here; the picker (``engines.py``) 
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from assistant.errors import DuetError
-
-log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 """The repository's ``models/`` folder, where downloaded vosk models are unpacked."""

@@ -29,7 +29,7 @@ import sounddevice as sd
 import soxr
 
 from assistant.errors import DuetError
-from assistant.speech.mic import OPEN_STREAMS, find_device
+from assistant.speech.devices import OPEN_STREAMS, find_device, stream_format
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +221,4 @@ class Speaker:
 
     def _format(self, rate: int) -> tuple[int, int]:
         """(rate, channels) the device takes: the samples' own when it can."""
-        info = sd.query_devices(self._index)
-        for out_rate in (rate, int(info["default_samplerate"])):
-            for channels in (1, min(2, int(info["max_output_channels"]))):
-                try:
-                    sd.check_output_settings(self._index, channels=channels, dtype="int16",
-                                             samplerate=out_rate)
-                    return out_rate, channels
-                except sd.PortAudioError:
-                    continue
-        return int(info["default_samplerate"]), 1
+        return stream_format(self._index, "output", rate)
