@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -148,7 +149,7 @@ def rehearse(script: Path, work_minutes: float | None, config: Config, journal_p
     lines = load_script(script)
     now = schedule_cli.wall_now()
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes, now)
-    clock = SimulatedClock(start_wall=now)
+    clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
     echo = None if as_json else _echo_line(clock)
     with Journal(journal_path) as journal:
         engine = new_session(config, journal, clock, rhythm)
