@@ -199,3 +199,22 @@ def test_phrasing_of_the_schedule():
     assert phrasing.starts_in(timedelta(minutes=9, seconds=59)) == "Your session starts in ten minutes."
     assert phrasing.starts_in(timedelta(minutes=1)) == "Your session starts in one minute."
     assert phrasing.starts_in(timedelta(seconds=10)) == "Your session starts now."
+
+
+def test_the_engine_says_the_lines_it_is_given(tmp_path):
+    from assistant.journal import Journal
+    from assistant.session.clock import SimulatedClock
+    from assistant.session.records import Rhythm
+    from assistant.session.rehearsal import ScriptedPort
+    from assistant.session.runner import new_session, run
+    from tests.helpers import config
+
+    rhythm = Rhythm(planned="This is your planned Saturday session.", next_planned="See you Saturday at 10.")
+    clock = SimulatedClock()
+    with Journal(tmp_path / "journal.json") as journal:
+        engine = new_session(config(work={"minutes": 1}), journal, clock, rhythm)
+        port = ScriptedPort([], clock)
+        assert run(engine, port) == "done"
+    said = [str(line["text"]) for line in port.transcript.lines if line["who"] == "Duet"]
+    assert said[0].startswith("Welcome, Ana and Ben. This is your planned Saturday session. This session Ana leads")
+    assert said[-1].endswith("Well done. See you Saturday at 10.")

@@ -24,8 +24,10 @@ import pytest
 import recurring_ical_events
 
 from assistant.cli.main import main
+from assistant.journal import Journal
 from assistant.journal.rhythm import occurrences
 from assistant.journal.schedule import Schedule, schedule_path
+from assistant.session.records import Roles
 from tests.rig import ROOT
 from tests.test_cli import SCRIPT
 
@@ -169,6 +171,9 @@ def test_remind_inside_and_outside_the_window_once_per_session(journal, quiet):
     ok(duet("schedule", "add", "saturday 10:00", "--every", "week", "--journal", journal, now="2026-12-01T09:00"))
     remind = ("remind", "--config", quiet, "--journal", journal)
     assert ok(duet(*remind, "--now", "2026-12-05T09:40")) == ""  # twenty minutes ahead: nothing
+    with Journal(Path(journal)) as running:  # a session is running: Duet does not talk over it
+        running.begin(["Alex", "Sam"], Roles("Alex", "Sam"), "2026-12-05T08:45:00+00:00", 2700)
+        assert ok(duet(*remind, "--now", "2026-12-05T09:50")) == ""
     inside = duet(*remind, "--now", "2026-12-05T09:50")
     assert ok(inside) == "Your session starts in ten minutes.\n"
     assert "printed instead of spoken" in inside.stderr  # no speaker: printed only

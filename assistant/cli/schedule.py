@@ -41,7 +41,7 @@ from assistant.journal.rhythm import (
 )
 from assistant.journal.schedule import Schedule, schedule_path
 from assistant.session import phrasing
-from assistant.session.records import Rhythm
+from assistant.session.records import Rhythm, SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +114,20 @@ def _same(a: Occurrence, b: Occurrence | None) -> bool:
 # ---- remind
 
 
-def due_reminder(schedule: Schedule, now: datetime) -> Occurrence | None:
-    """The planned session starting within ``REMIND_WITHIN`` that was not announced yet."""
+def due_reminder(schedule: Schedule, journal_path: Path, now: datetime) -> Occurrence | None:
+    """The planned session starting within ``REMIND_WITHIN`` that was not announced yet; None
+    while a session is running (the couple has started: Duet must not talk over it)."""
     if not schedule.path.exists():
         return None
     soon = sorted((o for p in schedule.plans() for o in occurrences(p, now, now + REMIND_WITHIN)),
                   key=lambda o: o.start)
-    return next((o for o in soon if not schedule.was_reminded(o)), None)
+    due = next((o for o in soon if not schedule.was_reminded(o)), None)
+    if due is not None and journal_path.exists():
+        with Journal(journal_path) as journal:
+            if any(s["status"] == SessionStatus.IN_PROGRESS.value for s in journal.list_sessions()):
+                log.info("a session is running: no reminder")
+                return None
+    return due
 
 
 def _speak(config: Config, text: str) -> None:
@@ -329,7 +336,7 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
         """
         now = wall_now(now_text)
         store = Schedule(schedule_path(journal_path))
-        due = due_reminder(store, now)
+        due = due_reminder(store, journal_path, now)
         if due is None or not store.mark_reminded(due, now):
             if as_json:
                 _print_json({"reminder": None})
