@@ -256,3 +256,30 @@ def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_
     session = duet("rehearse", str(script), "--journal", journal, "--work", "1")
     assert session.returncode == 0 and "the schedule is ignored for this session" in session.stderr
     assert path.read_bytes() == before
+
+
+@pytest.mark.audio
+def test_remind_speaks_with_duets_voice(virtual_audio, journal, tmp_path):
+    import wave
+
+    import numpy as np
+    import soxr
+
+    from assistant.speech.voice import Voice
+    from tests.test_mic import loud_seconds
+    from tests.test_voice import _wait_for_more_audio, _wait_until_recording
+
+    ok(duet("schedule", "add", "2026-12-05 18:30", "--journal", journal, now="2026-12-01T09:00"))
+    recording = tmp_path / "heard.wav"
+    recorder = virtual_audio.record_speaker(recording)
+    _wait_until_recording(recording)
+    result = duet("remind", "--journal", journal, "--now", "2026-12-05T18:20")
+    _wait_for_more_audio(recording, seconds=0.5)
+    recorder.terminate()
+    recorder.wait(timeout=5)
+    assert ok(result) == "Your session starts in ten minutes.\n" and "printed instead" not in result.stderr
+    with wave.open(str(recording), "rb") as wav:
+        heard = wav.readframes(wav.getnframes())
+    samples, rate = Voice().render("Your session starts in ten minutes.")
+    expected = soxr.resample(samples.astype(np.float32), rate, 16000).astype("<i2").tobytes()
+    assert loud_seconds(heard) >= 0.8 * loud_seconds(expected) > 0.5
