@@ -172,6 +172,8 @@ def test_planned_vs_held_kept_moved_missed_pending_unplanned():
     assert statuses == [("2026-12-05", "kept", 1, 40), ("2026-12-12", "moved", 2, 1860),
                         ("2026-12-19", "missed", None, None), ("2026-12-26", "kept", 4, -30),
                         ("2027-01-02", "pending", None, None)]
+    assert planned_vs_held([p], [*held, {"id": 9, "started_at": "not a time"}],
+                           datetime(2027, 1, 3, 12, 0, tzinfo=BERLIN)).occurrences == result.occurrences
     summary = result.to_json()
     assert (summary["kept"], summary["moved"], summary["missed"], summary["pending"]) == (2, 1, 1, 1)
     assert summary["unplanned"] == [3]

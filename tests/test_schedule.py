@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+from click.testing import CliRunner
 
-from assistant.cli.main import main
+from assistant.cli.main import cli, main
 from assistant.journal import Journal
 from assistant.journal.rhythm import occurrences
 from assistant.journal.schedule import Schedule, schedule_path
@@ -56,6 +57,15 @@ def quiet(tmp_path: Path) -> str:
     return str(path)
 
 
+def quick(*args: str, now: str | None = None) -> str:
+    """In-process (click's runner) for steps that set a test up or are quick checks; each command
+    under test also runs at least once as a subprocess, as a user runs it."""
+    result = CliRunner().invoke(cli, list(args), env={"TZ": "Europe/Berlin", "DUET_NOW": now},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def ok(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -65,8 +75,8 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
     out = ok(duet("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60",
                   "--journal", journal, now="2026-12-01T09:00"))
     assert "Planned session 1: every Saturday at 10:00 from 2026-12-05, 60 minutes of work" in out
-    added = json.loads(ok(duet("schedule", "add", "2027-01-31 18:30", "--every", "month", "--json",
-                               "--journal", journal, now="2026-12-01T09:00")))
+    added = json.loads(quick("schedule", "add", "2027-01-31 18:30", "--every", "month", "--json",
+                             "--journal", journal, now="2026-12-01T09:00"))
     assert added["plan"]["every"] == "month" and added["plan"]["minutes"] == 45  # the config's work.minutes
     assert [o["start"][:10] for o in added["next"]] == ["2027-01-31", "2027-02-28", "2027-03-31"]
 
@@ -86,7 +96,7 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
 
     assert "Removed planned session 2" in ok(duet("schedule", "remove", "2", "--journal", journal,
                                                   now="2026-12-01T09:00"))
-    after = json.loads(ok(duet("schedule", "--json", "--journal", journal, now="2026-12-01T09:00")))
+    after = json.loads(quick("schedule", "--json", "--journal", journal, now="2026-12-01T09:00"))
     assert [p["id"] for p in after["plans"]] == [1]
 
 
@@ -127,11 +137,11 @@ def test_each_bad_input_is_one_line_with_exit_code_2(journal, tmp_path, monkeypa
 
 def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal, tmp_path):
     now = "2026-10-01T09:00"
-    ok(duet("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60", "--journal", journal, now=now))
-    ok(duet("schedule", "add", "2027-01-31 18:30", "--every", "month", "--journal", journal, now=now))
-    ok(duet("schedule", "add", "tomorrow 7pm", "--every", "2weeks", "--journal", journal, now=now))
-    ok(duet("schedule", "add", "2026-10-30 08:15", "--journal", journal, now=now))
-    ok(duet("schedule", "remove", "3", "--journal", journal, now="2026-11-20T12:00"))  # ends; its past stays
+    quick("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60", "--journal", journal, now=now)
+    quick("schedule", "add", "2027-01-31 18:30", "--every", "month", "--journal", journal, now=now)
+    quick("schedule", "add", "tomorrow 7pm", "--every", "2weeks", "--journal", journal, now=now)
+    quick("schedule", "add", "2026-10-30 08:15", "--journal", journal, now=now)
+    quick("schedule", "remove", "3", "--journal", journal, now="2026-11-20T12:00")  # ends; its past stays
     ics = tmp_path / "duet.ics"
     ics.write_text("someone else's file")
     os.chmod(ics, 0o644)
@@ -168,21 +178,21 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
 
 
 def test_remind_inside_and_outside_the_window_once_per_session(journal, quiet):
-    ok(duet("schedule", "add", "saturday 10:00", "--every", "week", "--journal", journal, now="2026-12-01T09:00"))
+    quick("schedule", "add", "saturday 10:00", "--every", "week", "--journal", journal, now="2026-12-01T09:00")
     remind = ("remind", "--config", quiet, "--journal", journal)
-    assert ok(duet(*remind, "--now", "2026-12-05T09:40")) == ""  # twenty minutes ahead: nothing
+    assert quick(*remind, "--now", "2026-12-05T09:40") == ""  # twenty minutes ahead: nothing
     with Journal(Path(journal)) as running:  # a session is running: Duet does not talk over it
         running.begin(["Alex", "Sam"], Roles("Alex", "Sam"), "2026-12-05T08:45:00+00:00", 2700)
-        assert ok(duet(*remind, "--now", "2026-12-05T09:50")) == ""
+        assert quick(*remind, "--now", "2026-12-05T09:50") == ""
     inside = duet(*remind, "--now", "2026-12-05T09:50")
     assert ok(inside) == "Your session starts in ten minutes.\n"
     assert "printed instead of spoken" in inside.stderr  # no speaker: printed only
-    assert ok(duet(*remind, "--now", "2026-12-05T09:55")) == ""  # already announced
-    assert ok(duet(*remind, "--now", "2026-12-05T10:01")) == ""  # it has started
+    assert quick(*remind, "--now", "2026-12-05T09:55") == ""  # already announced
+    assert quick(*remind, "--now", "2026-12-05T10:01") == ""  # it has started
     later = json.loads(ok(duet(*remind, "--json", "--now", "2026-12-12T09:53")))
     assert later["reminder"] == "Your session starts in seven minutes."
     assert later["session"]["start"] == "2026-12-12T10:00:00+01:00"
-    assert json.loads(ok(duet(*remind, "--json", "--now", "2026-12-12T09:54"))) == {"reminder": None}
+    assert json.loads(quick(*remind, "--json", "--now", "2026-12-12T09:54")) == {"reminder": None}
 
 
 def test_remind_with_no_schedule_is_silent_and_creates_nothing(tmp_path, quiet):
@@ -192,7 +202,7 @@ def test_remind_with_no_schedule_is_silent_and_creates_nothing(tmp_path, quiet):
 
 
 def test_systemd_units_parse_verify_and_run_duet_remind(journal, quiet, tmp_path):
-    ok(duet("schedule", "add", "2026-12-05 18:30", "--journal", journal, now="2026-12-01T09:00"))
+    quick("schedule", "add", "2026-12-05 18:30", "--journal", journal, now="2026-12-01T09:00")
     units = tmp_path / "systemd" / "user"
     out = ok(duet("schedule", "export", "--systemd", str(units), "--config", quiet, "--journal", journal))
     assert "systemctl --user enable --now duet-remind.timer" in out
@@ -222,8 +232,8 @@ def test_systemd_units_parse_verify_and_run_duet_remind(journal, quiet, tmp_path
 def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(journal, tmp_path):
     script = tmp_path / "script.yaml"
     script.write_text(SCRIPT)
-    ok(duet("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60", "--journal", journal,
-            now="2026-12-01T09:00"))
+    quick("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60", "--journal", journal,
+          now="2026-12-01T09:00")
     planned = duet("rehearse", str(script), "--journal", journal, now="2026-12-05T10:20")
     out = ok(planned)
     assert "Welcome, Alex and Sam. This is your planned Saturday session." in out
@@ -239,8 +249,7 @@ def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(jo
     history = json.loads(ok(duet("schedule", "--history", "--json", "--journal", journal, now="2026-12-20T12:00")))
     assert (history["kept"], history["moved"], history["missed"]) == (1, 0, 1)
     assert history["unplanned"] == [2] and history["occurrences"][0]["offset_minutes"] == 20
-    assert "Kept 1, moved 0, missed 1" in ok(duet("schedule", "--history", "--journal", journal,
-                                                  now="2026-12-20T12:00"))
+    assert "Kept 1, moved 0, missed 1" in quick("schedule", "--history", "--journal", journal, now="2026-12-20T12:00")
 
 
 def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_path):
@@ -269,7 +278,7 @@ def test_remind_speaks_with_duets_voice(virtual_audio, journal, tmp_path):
     from tests.test_mic import loud_seconds
     from tests.test_voice import _wait_for_more_audio, _wait_until_recording
 
-    ok(duet("schedule", "add", "2026-12-05 18:30", "--journal", journal, now="2026-12-01T09:00"))
+    quick("schedule", "add", "2026-12-05 18:30", "--journal", journal, now="2026-12-01T09:00")
     recording = tmp_path / "heard.wav"
     recorder = virtual_audio.record_speaker(recording)
     _wait_until_recording(recording)

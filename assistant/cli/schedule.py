@@ -32,6 +32,7 @@ from assistant.journal.rhythm import (
     NEAR,
     Occurrence,
     Plan,
+    PlannedVsHeld,
     local_zone,
     near,
     occurrences,
@@ -241,11 +242,10 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
         if ctx.invoked_subcommand is not None:
             return
         now = wall_now(now_text)
-        store = Schedule(schedule_path(journal_path))
         if history:
-            _show_history(store, journal_path, now, as_json)
+            _show_history(journal_path, now, as_json)
         else:
-            _show_plan(store, now, as_json)
+            _show_plan(Schedule(schedule_path(journal_path)), now, as_json)
 
     @schedule.command(name="add")
     @click.argument("when")
@@ -390,10 +390,15 @@ def _offset(minutes: int) -> str:
     return f"{round(minutes / 1440):+d} days"
 
 
-def _show_history(store: Schedule, journal_path: Path, now: datetime, as_json: bool) -> None:
+def history(journal_path: Path, now: datetime) -> PlannedVsHeld:
+    """Planned against held for one journal and its schedule (what `duet insights` can show)."""
     with Journal(journal_path) as journal:
         sessions = journal.list_sessions()
-    result = planned_vs_held(store.plans(include_removed=True), sessions, now)
+    return planned_vs_held(Schedule(schedule_path(journal_path)).plans(include_removed=True), sessions, now)
+
+
+def _show_history(journal_path: Path, now: datetime, as_json: bool) -> None:
+    result = history(journal_path, now)
     if as_json:
         _print_json(result.to_json())
         return
