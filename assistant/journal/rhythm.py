@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Iterator
@@ -313,11 +314,13 @@ def planned_vs_held(plans: Iterable[Plan], sessions: Iterable[dict[str, Any]], n
                   key=lambda s: s[1])
     planned = sorted((o for p in plans for o in occurrences(p, p.start - timedelta(seconds=1), now + timedelta(seconds=1))),
                      key=lambda o: o.start)
+    times = [at for _, at in held]
     match: dict[int, tuple[int, str]] = {}
     used: set[int] = set()
     for status, window in (("kept", NEAR), ("moved", MOVED)):
-        pairs = sorted(((abs(at - o.start), i, sid) for i, o in enumerate(planned) for sid, at in held
-                        if abs(at - o.start) <= window), key=lambda pair: pair[0])
+        pairs = sorted(((abs(at - o.start), i, sid) for i, o in enumerate(planned)
+                        for sid, at in held[bisect_left(times, o.start - window):bisect_right(times, o.start + window)]),
+                       key=lambda pair: pair[0])
         for _, i, sid in pairs:
             if i not in match and sid not in used:
                 match[i] = (sid, status)
