@@ -30,7 +30,7 @@ from assistant.journal.rhythm import occurrences
 from assistant.journal.schedule import Schedule, schedule_path
 from assistant.session.records import Roles
 from tests.rig import ROOT
-from tests.test_cli import SCRIPT
+from tests.helpers import SCRIPT
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
