@@ -141,6 +141,8 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
     quick("schedule", "add", "2027-01-31 18:30", "--every", "month", "--journal", journal, now=now)
     quick("schedule", "add", "tomorrow 7pm", "--every", "2weeks", "--journal", journal, now=now)
     quick("schedule", "add", "2026-10-30 08:15", "--journal", journal, now=now)
+    # Sunday 02:30: skipped on 2027-03-28 (clocks forward), twice on 2027-10-31 (clocks back)
+    quick("schedule", "add", "2027-03-21 02:30", "--every", "week", "--journal", journal, now=now)
     quick("schedule", "remove", "3", "--journal", journal, now="2026-11-20T12:00")  # ends; its past stays
     ics = tmp_path / "duet.ics"
     ics.write_text("someone else's file")
@@ -166,8 +168,10 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
                     for e in recurring_ical_events.of(cal).between(start, end))
     ours = sorted((p.uid, o.start.astimezone(timezone.utc)) for p in plans.values() for o in occurrences(p, start, end))
     assert theirs == ours
+    night = {o.start.isoformat() for p in plans.values() if p.start.hour == 2 for o in occurrences(p, start, end)}
+    assert {"2027-03-28T03:30:00+02:00", "2027-10-31T02:30:00+02:00"} <= night  # RFC 5545: on by the gap; the first
     assert len(ours) > 70
-    local = {o.start.astimezone(BERLIN).strftime("%H:%M") for p in plans.values() if p.every == "week"
+    local = {o.start.astimezone(BERLIN).strftime("%H:%M") for p in plans.values() if p.start.hour == 10
              for o in occurrences(p, start, end)}
     assert local == {"10:00"}  # the same wall-clock time in summer and in winter
     month_ends = [o.start.date().isoformat() for p in plans.values() if p.every == "month"
