@@ -160,7 +160,8 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
         assert event.decoded("DURATION") == plans[uid].length
         alarm = event.walk("VALARM")[0]
         assert alarm["ACTION"] == "DISPLAY" and alarm.decoded("TRIGGER").total_seconds() == -600
-    weekly = next(e for e in events.values() if e["RRULE"]["FREQ"] == ["WEEKLY"] and "INTERVAL" not in e["RRULE"])
+    weekly = events[next(uid for uid, p in plans.items() if p.every == "week" and p.start.hour == 10)]
+    assert weekly["RRULE"] == {"FREQ": ["WEEKLY"]}
     assert weekly.decoded("DTSTART") == datetime(2026, 10, 3, 10, 0, tzinfo=BERLIN)
 
     start, end = datetime(2026, 9, 1, tzinfo=timezone.utc), datetime(2027, 12, 31, tzinfo=timezone.utc)
