@@ -97,6 +97,8 @@ def test_a_whole_rehearsed_session_and_the_data_commands_use_no_network(guarded,
         ["export", "last", "--format", "html", "-o", str(tmp_path / "s.html"), "--journal", journal],
         ["rehearse", str(script), "--journal", journal, "--work", "1"],
         ["forget", "1", "--yes", "--journal", journal],
+        ["schedule", "add", "saturday 10:00", "--every", "week", "--journal", journal],
+        ["schedule", "export", "-o", str(tmp_path / "plan.ics"), "--journal", journal],
     ]
     for args in steps:
         result = guarded("-m", "assistant", *args)

@@ -12,11 +12,13 @@ import logging
 import os
 import signal
 import sys
+from datetime import timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 import click
 
+from assistant.cli import schedule as schedule_cli
 from assistant.config import Config, load_config
 from assistant.errors import DuetError
 from assistant.journal import Journal, default_journal_path, export
@@ -145,12 +147,12 @@ def rehearse(script: Path, work_minutes: float | None, config: Config, journal_p
     from assistant.session.runner import new_session, run
 
     lines = load_script(script)
-    if work_minutes is not None:
-        config = config.with_work_minutes(work_minutes)
-    clock = SimulatedClock()
+    now = schedule_cli.wall_now()
+    config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes, now)
+    clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
     echo = None if as_json else _echo_line(clock)
     with Journal(journal_path) as journal:
-        engine = new_session(config, journal, clock)
+        engine = new_session(config, journal, clock, rhythm)
         port = ScriptedPort(lines, clock, echo=echo)
         status = run(engine, port)
         session_id = engine.log.session_id
@@ -210,12 +212,11 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
     from assistant.session.runner import new_session, run
     from assistant.speech.live import live_port
 
-    if work_minutes is not None:
-        config = config.with_work_minutes(work_minutes)
+    config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes)
     with Journal(journal_path) as journal:
         clock, port = live_port(config)
         try:
-            engine = new_session(config, journal, clock)
+            engine = new_session(config, journal, clock, rhythm)
             status = run(engine, port)
         finally:
             port.mic.close()
@@ -325,6 +326,10 @@ def _confirm(question: str) -> bool:
             raise err.__context__ from None
         raise DuetError("nothing was forgotten: no answer to the question (no input); "
                         "add --yes to forget without asking") from None
+
+
+for _command in schedule_cli.commands(common_options, json_option):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from assistant.session.machine import attach
 from assistant.session.records import (
     Note,
     ResumePoint,
+    Rhythm,
     Roles,
     SessionEvent,
     Turn,
@@ -99,12 +100,15 @@ class SessionEngine:
         *,
         previous_next_step: str | None = None,
         resume: ResumePoint | None = None,
+        rhythm: Rhythm | None = None,
     ) -> None:
         self.config = config
         self.log = log
         self.clock = clock
         self.roles = roles
         self.previous_next_step = previous_next_step
+        self.rhythm = rhythm or Rhythm()
+        """The schedule's lines for this session (planned check-in, next planned session)."""
         self.commands = CommandParser(config.commands, config.listening.wake_word)
         self.plan = question_plan(config, roles)
         self.seq = resume.next_seq if resume else 0
@@ -147,7 +151,8 @@ class SessionEngine:
         if self._resume is None:
             self._say(
                 phrasing.greeting(
-                    self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step
+                    self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step,
+                    planned=self.rhythm.planned,
                 )
             )
             self.begin_checkin()
@@ -357,7 +362,8 @@ class SessionEngine:
             self.begin_recap()
         worked = self.timer.elapsed(self.clock.now())
         self._say(
-            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step)
+            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step,
+                           next_planned=self.rhythm.next_planned)
         )
         self.finish()
         self.log.close("done", self._summary(worked))

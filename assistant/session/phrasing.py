@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 
 def duration(seconds: float) -> str:
     """Spoken length: '27 minutes', '1 minute and 30 seconds', '45 seconds'."""
@@ -27,11 +29,12 @@ def together(question: str) -> str:
     return addressed("Both of you", question)
 
 
-def greeting(partners: list[str], leader: str, logistics: str, next_step: str | None) -> str:
-    text = (
-        f"Welcome, {partners[0]} and {partners[1]}. "
-        f"This session {leader} leads the vision and {logistics} handles logistics."
-    )
+def greeting(partners: list[str], leader: str, logistics: str, next_step: str | None,
+             planned: str | None = None) -> str:
+    text = f"Welcome, {partners[0]} and {partners[1]}. "
+    if planned:
+        text += f"{planned} "
+    text += f"This session {leader} leads the vision and {logistics} handles logistics."
     if next_step:
         text += f" Last time you planned this next step: {next_step}."
     return text + " Let's check in."
@@ -78,7 +81,8 @@ MIC_BACK = "The microphone is back. Let's carry on."
 STOPPED = "Stopping the session here. Everything you said is saved."
 
 
-def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str | None) -> str:
+def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str | None,
+          next_planned: str | None = None) -> str:
     parts = [
         "That's our session.",
         f"{leader} led the vision and {logistics} handled logistics.",
@@ -88,4 +92,44 @@ def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str
     if next_step:
         parts.append(f"Your next step: {next_step}.")
     parts.append("Thank you both for the care and effort you put in today. Well done.")
+    if next_planned:
+        parts.append(next_planned)
     return " ".join(parts)
+
+
+# ---- the schedule (phrased by the caller, handed to the engine as a ``records.Rhythm``)
+
+NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def clock_time(when: datetime) -> str:
+    """'10' for 10:00, '18:30' for half past six in the evening (24-hour, as it was planned)."""
+    return f"{when.hour}" if when.minute == 0 else f"{when.hour}:{when.minute:02d}"
+
+
+def planned_session(start: datetime) -> str:
+    """Check-in line for a session that was planned (``start`` in local time)."""
+    return f"This is your planned {start:%A} session."
+
+
+def see_you(start: datetime, now: datetime) -> str:
+    """Recap line naming the next planned session: 'See you Saturday at 10.' (local times)."""
+    days = (start.date() - now.date()).days
+    if days == 0:
+        day = "later today"
+    elif days == 1:
+        day = "tomorrow"
+    elif days <= 7:  # a week ahead is still 'Saturday'
+        day = f"{start:%A}"
+    else:
+        day = f"on {start:%A}, {start.day} {start:%B}"
+    return f"See you {day} at {clock_time(start)}."
+
+
+def starts_in(delta: timedelta) -> str:
+    """``duet remind``: 'Your session starts in ten minutes.'"""
+    minutes = max(0, round(delta.total_seconds() / 60))
+    if minutes == 0:
+        return "Your session starts now."
+    count = NUMBER_WORDS[minutes] if minutes < len(NUMBER_WORDS) else str(minutes)
+    return f"Your session starts in {count} minute{'s' * (minutes != 1)}."

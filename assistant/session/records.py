@@ -93,3 +93,14 @@ class ResumePoint:
     work: dict[str, Any] = field(default_factory=dict)
     """The work timer's last saved state: ``length``, ``elapsed``, ``announced``."""
     notes: int = 0
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """What the couple's schedule says about this session, phrased before it starts (the engine
+    never reads the schedule or the calendar)."""
+
+    planned: str | None = None
+    """Said at check-in when this is a planned session ("This is your planned Saturday session.")."""
+    next_planned: str | None = None
+    """Said at the end of the recap ("See you Saturday at 10.")."""

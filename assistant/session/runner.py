@@ -25,7 +25,7 @@ from assistant.session.events import (
     ListenForCommands,
     Say,
 )
-from assistant.session.records import ResumePoint, Roles, SessionEvent
+from assistant.session.records import ResumePoint, Rhythm, Roles, SessionEvent
 from assistant.session.rehearsal import ScriptedPort
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,14 @@ class Active:
 ACTIVE = Active()
 
 
-def new_session(config: Config, journal: Store, clock: Clock) -> SessionEngine:
-    """A fresh session with rotated roles and last time's next step, opened in the journal."""
+def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | None = None) -> SessionEngine:
+    """A fresh session with rotated roles and last time's next step, opened in the journal;
+    ``rhythm`` carries what the schedule says about it (phrased by the caller)."""
     roles = rotate_roles(config.partners, journal.last_leader())
     previous_step = journal.last_next_step()
     recorder = journal.begin(config.partners, roles, clock.wall().isoformat(), config.work.minutes * 60)
     ACTIVE.session_id = recorder.session_id
-    return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step)
+    return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step, rhythm=rhythm)
 
 
 def resume_session(config: Config, journal: Store, clock: Clock, ref: str | int) -> SessionEngine:

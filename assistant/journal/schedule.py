@@ -1,0 +1,141 @@
+"""The schedule: the couple's planned sessions, in a private file beside the journal.
+
+For a journal at ``journal.json`` the schedule is ``journal.schedule.json`` (like the
+``journal.sessions/`` folder): written through ``storage.DurableJSONStorage``, so it is 0600,
+crash-safe and refused with one line when damaged. It holds two tables: ``plans`` (what
+``duet schedule add`` planned; a removed plan keeps its past for planned-against-held) and
+``reminded`` (occurrences ``duet remind`` has announced, so none is announced twice).
+
+Every change is a read-modify-write under ``<file>.lock`` (a timer's ``duet remind`` may run
+while the user adds a plan). Reading never creates a file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfoNotFoundError
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from assistant.errors import DuetError
+from assistant.journal.rhythm import Occurrence, Plan
+from assistant.journal.storage import DurableJSONStorage, JournalError, leftovers, private_dir, recovery_hint, remove_files
+
+REMEMBER_REMINDERS = timedelta(days=2)
+"""Announced reminders older than this are forgotten (the file stays small)."""
+
+
+def schedule_path(journal_path: Path) -> Path:
+    """``journal.json`` -> ``journal.schedule.json``, in the journal's folder."""
+    return journal_path.with_name(journal_path.stem + ".schedule.json")
+
+
+class Schedule:
+    """The planned sessions of one journal."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).expanduser()
+
+    # ---- reading
+
+    def plans(self, include_removed: bool = False) -> list[Plan]:
+        """The plans, oldest first (removed ones too when asked: their past still counts)."""
+        with self._db() as db:
+            plans = [self._plan(doc) for doc in db.table("plans").all()]
+        return sorted((p for p in plans if include_removed or p.removed_at is None), key=lambda p: p.id)
+
+    def was_reminded(self, occurrence: Occurrence) -> bool:
+        with self._db() as db:
+            return any(doc.get("key") == _key(occurrence) for doc in db.table("reminded").all())
+
+    # ---- writing
+
+    def add(self, start: datetime, every: str | None, minutes: float) -> Plan:
+        """Plan a session; the same time and recurrence twice is refused."""
+        with self._locked() as db:
+            table = db.table("plans")
+            for doc in table.all():
+                plan = self._plan(doc)
+                if plan.removed_at is None and plan.start == start and plan.every == every:
+                    raise DuetError(f"that session is already planned (id {plan.id}): `duet schedule` lists the plan")
+            new_id = max((doc.doc_id for doc in table.all()), default=0) + 1
+            plan = Plan(id=new_id, start=start, every=every, minutes=minutes, uid=f"{uuid.uuid4()}@duet")
+            table.insert(Document(plan.to_json(), doc_id=new_id))
+        return plan
+
+    def remove(self, plan_id: int, now: datetime) -> Plan:
+        """End a plan: no session after ``now``; the ones before still count as planned."""
+        with self._locked() as db:
+            table = db.table("plans")
+            doc = table.get(doc_id=plan_id)
+            if doc is None or doc.get("removed_at"):
+                raise DuetError(f"no planned session {plan_id} in {self.path}: `duet schedule` lists the ids")
+            plan = self._plan(doc)
+            if plan.start > now:  # never happened: nothing to keep
+                table.remove(doc_ids=[plan_id])
+            else:
+                table.update({"removed_at": now.isoformat()}, doc_ids=[plan_id])
+        return plan
+
+    def mark_reminded(self, occurrence: Occurrence, now: datetime) -> bool:
+        """Record an announced reminder; False if another process announced it first."""
+        with self._locked() as db:
+            table = db.table("reminded")
+            if any(doc.get("key") == _key(occurrence) for doc in table.all()):
+                return False
+            old = [doc.doc_id for doc in table.all() if _older(doc, now - REMEMBER_REMINDERS)]
+            if old:
+                table.remove(doc_ids=old)
+            table.insert({"key": _key(occurrence), "at": now.isoformat()})
+        return True
+
+    # ---- internals
+
+    @contextmanager
+    def _db(self) -> Iterator[TinyDB]:
+        db = TinyDB(self.path, storage=DurableJSONStorage)
+        try:
+            db.storage.read()  # a damaged file: one line, and the file is left alone
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[TinyDB]:
+        private_dir(self.path.parent)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            remove_files(leftovers(self.path.parent, self.path.name))
+            with self._db() as db:
+                yield db
+                if not db.storage.flush():
+                    raise JournalError(f"cannot save the schedule {self.path}: the disk is full; free some space "
+                                       "and run the command again")
+        finally:
+            os.close(fd)
+
+    def _plan(self, doc: Document) -> Plan:
+        try:
+            return Plan.from_json({**doc, "id": doc.doc_id})
+        except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as err:
+            raise JournalError(f"schedule {self.path}: planned session {doc.doc_id} is damaged ({err}) and was left "
+                               f"untouched: {recovery_hint(self.path)}") from None
+
+
+def _key(occurrence: Occurrence) -> str:
+    return f"{occurrence.plan.uid or occurrence.plan.id}/{occurrence.start.isoformat()}"
+
+
+def _older(doc: dict[str, Any], limit: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(doc["at"]) < limit
+    except (KeyError, TypeError, ValueError):
+        return True
