@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -138,9 +139,12 @@ def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_
 @cli.command()
 @click.argument("script", type=click.Path(path_type=Path))
 @click.option("--work", "work_minutes", type=float, default=None, help="Work-phase length in minutes.")
+@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Hold the session on this day (YYYY-MM-DD, at 10:00 local time), to build a history.")
 @common_options
 @json_option
-def rehearse(script: Path, work_minutes: float | None, config: Config, journal_path: Path, as_json: bool) -> None:
+def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None, config: Config,
+             journal_path: Path, as_json: bool) -> None:
     """Run a whole session from a script of answers and commands, on a simulated clock."""
     from assistant.session.rehearsal import ScriptedPort, load_script
     from assistant.session.runner import new_session, run
@@ -148,7 +152,8 @@ def rehearse(script: Path, work_minutes: float | None, config: Config, journal_p
     lines = load_script(script)
     if work_minutes is not None:
         config = config.with_work_minutes(work_minutes)
-    clock = SimulatedClock()
+    start = on_date.replace(hour=10).astimezone(timezone.utc) if on_date else None
+    clock = SimulatedClock(start)
     echo = None if as_json else _echo_line(clock)
     with Journal(journal_path) as journal:
         engine = new_session(config, journal, clock)
@@ -326,6 +331,12 @@ def _confirm(question: str) -> bool:
             raise err.__context__ from None
         raise DuetError("nothing was forgotten: no answer to the question (no input); "
                         "add --yes to forget without asking") from None
+
+
+from assistant.cli.insights import commands as _insight_commands  # noqa: E402 (after the shared options)
+
+for _command in _insight_commands(common_options, json_option, _print_json):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -35,11 +35,12 @@ from tinydb import TinyDB
 from tinydb.table import Document
 
 from assistant.errors import DuetError
-from assistant.session.records import Note, ResumePoint, Roles, SessionEvent, SessionStatus, Turn
+from assistant.session.records import Cheer, Note, ResumePoint, Roles, SessionEvent, SessionStatus, Turn
 from assistant.journal.storage import (
     DurableJSONStorage,
     JournalError,
     Watcher,
+    _load,
     backup_path,
     leftovers,
     link_backup,
@@ -113,6 +114,34 @@ class Journal:
         session["events"] = [dict(e) for e in detail.table("events").all()]
         detail.close()
         return session
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every session whole (as ``get`` gives it), oldest first, read in one pass: for insights,
+        search and the report. A damaged session file is skipped with a warning (``get`` says why)."""
+        running = self._someone_running()
+        out = []
+        for doc in self._docs():
+            try:
+                tables = _load(self.session_file(doc.doc_id)) or {}
+            except JournalError as err:
+                log.warning("session %d left out: %s", doc.doc_id, err)
+                continue
+            session = {"id": doc.doc_id, **doc}
+            if session["status"] == SessionStatus.IN_PROGRESS.value and not running:
+                session["status"] = SessionStatus.INTERRUPTED.value
+                progress = tables.get("progress", {}).get("1", {})
+                session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
+            session["turns"] = sorted(tables.get("turns", {}).values(), key=lambda t: t["seq"])
+            session["notes"] = list(tables.get("notes", {}).values())
+            session["events"] = list(tables.get("events", {}).values())
+            out.append(session)
+        return out
+
+    def cheer(self, session_id: int, started: datetime) -> Cheer:
+        """What session ``session_id`` can celebrate, from the sessions before it (``celebrate``)."""
+        from assistant.journal.celebrate import cheer
+
+        return cheer([s for s in self.history() if s["id"] < session_id], session_id, started)
 
     def last_leader(self) -> str | None:
         """Who led the most recent session (rotation starts from them)."""

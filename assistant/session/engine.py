@@ -31,7 +31,7 @@ from assistant.session.events import (
     Tick,
 )
 from assistant.session.machine import attach
-from assistant.session.records import Note, ResumePoint, Roles, SessionEvent, Turn, TurnStatus
+from assistant.session.records import Cheer, Note, ResumePoint, Roles, SessionEvent, Turn, TurnStatus
 from assistant.session.timer import WorkTimer
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,14 @@ class SessionEngine:
         *,
         previous_next_step: str | None = None,
         resume: ResumePoint | None = None,
+        cheer: Cheer | None = None,
     ) -> None:
         self.config = config
         self.log = log
         self.clock = clock
         self.roles = roles
         self.previous_next_step = previous_next_step
+        self.cheer = cheer or Cheer()
         self.commands = CommandParser(config.commands, config.listening.wake_word)
         self.plan = question_plan(config, roles)
         self.seq = resume.next_seq if resume else 0
@@ -140,7 +142,8 @@ class SessionEngine:
         if self._resume is None:
             self._say(
                 phrasing.greeting(
-                    self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step
+                    self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step,
+                    self.cheer.greeting,
                 )
             )
             self.begin_checkin()
@@ -350,7 +353,8 @@ class SessionEngine:
             self.begin_recap()
         worked = self.timer.elapsed(self.clock.now())
         self._say(
-            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step)
+            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step,
+                           self.cheer.recap)
         )
         self.finish()
         self.log.close("done", self._summary(worked))

@@ -93,3 +93,14 @@ class ResumePoint:
     work: dict[str, Any] = field(default_factory=dict)
     """The work timer's last saved state: ``length``, ``elapsed``, ``announced``."""
     notes: int = 0
+
+
+@dataclass(frozen=True)
+class Cheer:
+    """What this session celebrates: one earned sentence each, worked out from the journal
+    before the session starts (the engine only says them)."""
+
+    greeting: str | None = None
+    """Said in the greeting: about the sessions before this one."""
+    recap: str | None = None
+    """Said in the recap: about the sessions so far, this one included (it is done by then)."""
