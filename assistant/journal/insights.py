@@ -308,26 +308,30 @@ def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT) -> dict[str
     out = {}
     for kind, keys in (("worked_well", WORKED_WELL), ("challenges", CHALLENGED)):
         where: dict[str, list[int]] = defaultdict(list)
+        said: Counter[str] = Counter()
         for s in sessions:
             found: set[str] = set()
             for t in answered(s):
                 if asks(t["question"], keys):
-                    found |= w.phrases(t["answer"])
+                    terms = w.phrases(t["answer"])
+                    said.update(terms)
+                    found |= terms
             for term in found:
                 where[term].append(s["id"])
-        out[kind] = _top_terms(where, limit)
+        out[kind] = _top_terms(where, said, limit)
     return out
 
 
-def _top_terms(where: dict[str, list[int]], limit: int) -> list[dict[str, Any]]:
-    """Most sessions first; a phrase before its words; a word hidden when a phrase holding it
-    came from exactly the same sessions (it says nothing more)."""
-    ranked = sorted(where.items(), key=lambda kv: (-len(kv[1]), -kv[0].count(" "), kv[0]))
+def _top_terms(where: dict[str, list[int]], said: Counter[str], limit: int) -> list[dict[str, Any]]:
+    """Most sessions first, then most answers; a phrase before its words when they tie; a word
+    left out when a phrase holding it came from the very same answers (it says nothing more)."""
+    ranked = sorted(where.items(), key=lambda kv: (-len(kv[1]), -said[kv[0]], -kv[0].count(" "), kv[0]))
     shown: list[dict[str, Any]] = []
     for term, ids in ranked:
-        if " " not in term and any(term in row["term"].split() and row["sessions"] == ids for row in shown):
+        if " " not in term and any(term in row["term"].split() and row["sessions"] == ids
+                                   and row["answers"] == said[term] for row in shown):
             continue
-        shown.append({"term": term, "sessions": ids, "count": len(ids)})
+        shown.append({"term": term, "sessions": ids, "count": len(ids), "answers": said[term]})
         if len(shown) == limit:
             break
     return shown
