@@ -94,8 +94,8 @@ def test_the_page_reads_right_and_asks_for_nothing(opened, page_file):
 
 
 @pytest.mark.parametrize("chart,labels", [
-    ("weeks", ["2026-W23", "2026-W24", "2026-W25", "sessions"]),
-    ("minutes", ["#1 06-01", "#3 06-16", "planned", "worked"]),
+    ("weeks", ["2026-W23", "2026-W24", "2026-W25", "sessions per week"]),
+    ("minutes", ["#1 06-01", "#3 06-16", "planned", "worked", "minutes per session"]),
     ("voices", [ANA, BEN, "words"]),
     ("feelings", ["calm", "joyful", "anxious", "tone"]),
     ("themes", ["blue sky", "clouds", "what worked well", "what challenged you"]),

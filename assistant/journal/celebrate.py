@@ -24,6 +24,9 @@ from assistant.session import phrasing
 from assistant.session.records import Cheer
 
 DONE = "done"
+NEEDS_WHOLE = 2
+"""Only the last two sessions' answers matter here (a step carried out, what worked well); for
+the others the journal's index (dates, status, minutes worked) is enough."""
 
 
 def milestone(count: int) -> bool:

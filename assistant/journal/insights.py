@@ -93,6 +93,17 @@ def asks(question: str, keys: tuple[str, ...]) -> bool:
     return any(k in q for k in keys)
 
 
+class Tokens(dict[int, list[str]]):
+    """Each answer split into words once (keyed by the turn's identity, so only while the
+    sessions are alive): every section reads the same words."""
+
+    def of(self, turn: dict[str, Any]) -> list[str]:
+        found = self.get(id(turn))
+        if found is None:
+            found = self[id(turn)] = w.tokens(turn.get("answer") or "")
+        return found
+
+
 def since(sessions: list[dict[str, Any]], day: date | None) -> list[dict[str, Any]]:
     return [s for s in sessions if day is None or local_day(s["started_at"]) >= day]
 
@@ -113,15 +124,16 @@ def analyse(sessions: list[dict[str, Any]], today: date, tones: dict[int, float 
     """All sections for these sessions (any order; analysed by date). ``tones`` may hold each
     session's tone already computed (the index keeps it from the session's close)."""
     ordered = chronological(sessions)
+    toks = Tokens()
     return Insights(
         as_of=today.isoformat(),
         sessions=[s["id"] for s in ordered],
         rhythm=rhythm(ordered, today),
         leadership=leadership(ordered),
-        voices=voices(ordered),
-        feelings=feelings(ordered, tones),
-        themes=themes(ordered),
-        next_steps=next_steps(ordered),
+        voices=voices(ordered, toks),
+        feelings=feelings(ordered, tones, toks),
+        themes=themes(ordered, toks=toks),
+        next_steps=next_steps(ordered, toks),
     )
 
 
@@ -226,18 +238,20 @@ def _why(run: list[dict[str, Any]]) -> str:
     return "; ".join(dict.fromkeys(reasons))
 
 
-def voices(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+def voices(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> dict[str, Any]:
     """Words per partner in their answers; skipped and unanswered questions per partner."""
+    toks = Tokens() if toks is None else toks
     count: Counter[str] = Counter()
     spoke_in: dict[str, list[int]] = defaultdict(list)
     quiet: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: {"skipped": [], "no answer": []})
     for s in sessions:
         for t in s.get("turns", []):
             if t["status"] == "answered":
-                n = len(w.tokens(t.get("answer", "")))
+                n = len(toks.of(t))
                 count[t["partner"]] += n
-                if n and s["id"] not in spoke_in[t["partner"]]:
-                    spoke_in[t["partner"]].append(s["id"])
+                spoken_in = spoke_in[t["partner"]]
+                if n and (not spoken_in or spoken_in[-1] != s["id"]):
+                    spoken_in.append(s["id"])
             elif t["status"] in ("skipped", "no answer"):
                 quiet[(t["partner"], t["question"])][t["status"]].append(s["id"])
     partners = [p for p in partners_of(sessions)]
@@ -253,15 +267,20 @@ def voices(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | None = None) -> dict[str, Any]:
+def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | None = None,
+             toks: Tokens | None = None) -> dict[str, Any]:
     """Feeling words per partner and session (by group), and each session's tone with the trend."""
+    toks = Tokens() if toks is None else toks
     partners = partners_of(sessions)
     timeline = []
     groups: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in partners}
     tone_rows = []
     for s in sessions:
+        said: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for t in answered(s):
+            said[t["partner"]] += w.feeling_words(toks.of(t))
         for p in partners:
-            named = [pair for t in answered(s, p) for pair in w.feeling_words(t["answer"])]
+            named = said.get(p)
             if named:
                 timeline.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "partner": p,
                                  "words": [word for word, _ in named],
@@ -270,7 +289,7 @@ def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | No
                 row = groups[p].setdefault(group, {"count": 0, "words": Counter(), "sessions": []})
                 row["count"] += 1
                 row["words"][word] += 1
-                if s["id"] not in row["sessions"]:
+                if not row["sessions"] or row["sessions"][-1] != s["id"]:
                     row["sessions"].append(s["id"])
         score = tones[s["id"]] if tones is not None and s["id"] in tones else session_tone(s)
         if score is not None:
@@ -303,8 +322,9 @@ def trend(values: list[float]) -> dict[str, Any]:
     return {"direction": direction, "change": round(change, 3), "sessions": n}
 
 
-def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT) -> dict[str, Any]:
+def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT, toks: Tokens | None = None) -> dict[str, Any]:
     """Words and two-word phrases that come back across sessions, per kind of question."""
+    toks = Tokens() if toks is None else toks
     out = {}
     for kind, keys in (("worked_well", WORKED_WELL), ("challenges", CHALLENGED)):
         where: dict[str, list[int]] = defaultdict(list)
@@ -313,7 +333,7 @@ def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT) -> dict[str
             found: set[str] = set()
             for t in answered(s):
                 if asks(t["question"], keys):
-                    terms = w.phrases(t["answer"])
+                    terms = w.phrases(toks.of(t))
                     said.update(terms)
                     found |= terms
             for term in found:
@@ -337,9 +357,10 @@ def _top_terms(where: dict[str, list[int]], said: Counter[str], limit: int) -> l
     return shown
 
 
-def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def next_steps(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> list[dict[str, Any]]:
     """Each planned next step and the first later session (within ``FOLLOW_WINDOW``) that followed it."""
-    stems = [_session_stems(s) for s in sessions]
+    toks = Tokens() if toks is None else toks
+    stems: dict[int, set[str]] = {}
     out = []
     for i, s in enumerate(sessions):
         step = (s.get("next_step") or "").strip()
@@ -353,6 +374,8 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row["status"] = "not followed"
         need = max(1, math.ceil(len(wanted) / 2))
         for j in later:
+            if j not in stems:
+                stems[j] = _session_stems(sessions[j], toks)
             matched = sorted(wanted & stems[j])
             if wanted and len(matched) >= need:
                 row.update(followed_in=sessions[j]["id"], followed_on=local_day(sessions[j]["started_at"]).isoformat(),
@@ -362,11 +385,11 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _session_stems(session: dict[str, Any]) -> set[str]:
+def _session_stems(session: dict[str, Any], toks: Tokens) -> set[str]:
     """Stemmed content words of a session's answers (before its own next step) and notes."""
-    texts = [t["answer"] for t in answered(session) if t["partner"] != "both"]
-    texts += [n["text"] for n in session.get("notes", [])]
-    return {w.stem(word) for text in texts for word in w.content_words(text)}
+    split = [toks.of(t) for t in answered(session) if t["partner"] != "both"]
+    split += [w.tokens(n["text"]) for n in session.get("notes", [])]
+    return {w.stem(word) for words in split for word in w.content_words(words)}
 
 
 # ---- search

@@ -139,9 +139,25 @@ class Journal:
 
     def cheer(self, session_id: int, started: datetime) -> Cheer:
         """What session ``session_id`` can celebrate, from the sessions before it (``celebrate``)."""
-        from assistant.journal.celebrate import cheer
+        from assistant.journal.celebrate import NEEDS_WHOLE, cheer
 
-        return cheer([s for s in self.history() if s["id"] < session_id], session_id, started)
+        try:
+            past = sorted((s for s in self.list_sessions() if s["id"] < session_id),
+                          key=lambda s: (s["started_at"], s["id"]))
+            whole = {s["id"] for s in past[-NEEDS_WHOLE:]}  # the index says the rest: no need to read every file
+            return cheer([self._whole(s) if s["id"] in whole else s | {"turns": [], "notes": [], "events": []}
+                          for s in past], session_id, started)
+        except Exception as err:  # noqa: BLE001 - a celebration is never worth a session
+            log.warning("nothing celebrated this time: %s", err)
+            return Cheer()
+
+    def _whole(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """A session with its answers, or its summary alone if its file cannot be read."""
+        try:
+            return self.get(summary["id"])
+        except JournalError as err:
+            log.warning("session %d left out of the celebration: %s", summary["id"], err)
+            return summary | {"turns": [], "notes": [], "events": []}
 
     def last_leader(self) -> str | None:
         """Who led the most recent session (rotation starts from them)."""
@@ -400,6 +416,7 @@ class SessionRecorder:
                 f"{self.session_id} could not be saved; free some space, then `duet resume {self.session_id}` "
                 "asks again from the first unsaved question"
             )
+        summary = summary | self._tone()
         self.journal.sessions.update({"status": status, "ended_at": _now_iso()} | summary, doc_ids=[self.session_id])
         if not self.journal.db.storage.flush():
             raise JournalError(
@@ -408,6 +425,17 @@ class SessionRecorder:
             )
         self.db.close()
         self.journal._release()
+
+    def _tone(self) -> dict[str, Any]:
+        """The session's tone, scored once here and kept in the index, so that insights over a
+        thousand sessions need not score every answer again (``insights.session_tone``)."""
+        try:
+            from assistant.journal.insights import session_tone
+
+            return {"tone": session_tone({"turns": self.db.table("turns").all()})}
+        except Exception as err:  # noqa: BLE001 - a missing tone must never cost the session
+            log.warning("the session's tone was not scored (%s); insights will score it when read", err)
+            return {}
 
     def resume_point(self) -> ResumePoint:
         """Where the session stopped: after the last recorded answer, with the timer as last saved."""

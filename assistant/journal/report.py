@@ -21,7 +21,9 @@ from assistant.journal.insights import Insights
 
 PALETTE = ["#3b6ea5", "#d9822b", "#5a9e6f", "#b8505a", "#7d6bb0", "#8a8a8a"]
 SESSION_BARS = 40
-"""Up to this many sessions, minutes are drawn per session; beyond, per week."""
+"""Up to this many sessions, minutes are drawn per session; beyond, per week (or month, year)."""
+MAX_BARS = 60
+"""Most bars in a chart over time: beyond, weeks are grouped by month, then by year."""
 
 CSS = """
 :root{--ink:#222;--muted:#666;--line:#ddd;--accent:#3b6ea5;--bg:#fff}
@@ -178,7 +180,7 @@ def _session(s: dict[str, Any]) -> str:
 
 def _charts(result: Insights) -> str:
     charts: list[tuple[str, str, Callable[[Insights], Any]]] = [
-        ("weeks", "Sessions per week", _chart_weeks),
+        ("weeks", "Sessions over time", _chart_weeks),
         ("minutes", "Minutes worked", _chart_minutes),
         ("voices", "Share of the words spoken", _chart_voices),
         ("feelings", "Feelings and tone", _chart_feelings),
@@ -226,16 +228,33 @@ def _ticks(ax: Any, labels: list[str], most: int = 12) -> None:
     ax.set_xticks(range(0, len(labels), step), [_label(x) for x in labels[::step]], rotation=45, ha="right")
 
 
+def buckets(result: Insights) -> tuple[str, list[tuple[str, list[int]]]]:
+    """Sessions by week, or by month or year when there are too many weeks to draw as bars:
+    (unit, [(label, session ids)])."""
+    weeks = result.rhythm["weeks"]
+    if len(weeks) <= MAX_BARS:
+        return "week", [(row["week"], row["sessions"]) for row in weeks]
+    by_month: dict[str, list[int]] = {}
+    for row in weeks:  # a week belongs to the month its Monday is in
+        by_month.setdefault(row["monday"][:7], []).extend(row["sessions"])
+    if len(by_month) <= MAX_BARS:
+        return "month", list(by_month.items())
+    by_year: dict[str, list[int]] = {}
+    for month, ids in by_month.items():
+        by_year.setdefault(month[:4], []).extend(ids)
+    return "year", list(by_year.items())
+
+
 def _chart_weeks(result: Insights) -> str | None:
-    rows = result.rhythm["weeks"]
-    if not rows:
+    if not result.rhythm["weeks"]:
         return None
+    unit, rows = buckets(result)
 
     def draw(fig: Any) -> None:
         ax = fig.subplots()
-        ax.bar(range(len(rows)), [len(r["sessions"]) for r in rows], color=PALETTE[0])
-        _ticks(ax, [r["week"] for r in rows])
-        ax.set_ylabel("sessions")
+        ax.bar(range(len(rows)), [len(ids) for _, ids in rows], color=PALETTE[0])
+        _ticks(ax, [label for label, _ in rows])
+        ax.set_ylabel(f"sessions per {unit}")
         ax.yaxis.get_major_locator().set_params(integer=True)
 
     return _svg(draw, (6, 3), "weeks")
@@ -245,15 +264,16 @@ def _chart_minutes(result: Insights) -> str | None:
     per = result.rhythm["per_session"]
     if not per:
         return None
+    unit = "session"
     if len(per) <= SESSION_BARS:
         labels = [f"#{p['session']} {p['date'][5:]}" for p in per]
         worked, planned = [p["worked"] for p in per], [p["planned"] for p in per]
     else:
-        by_week = {r["week"]: r["sessions"] for r in result.rhythm["weeks"]}
+        unit, rows = buckets(result)
         index = {p["session"]: p for p in per}
-        labels = list(by_week)
-        worked = [sum(index[i]["worked"] for i in ids) for ids in by_week.values()]
-        planned = [sum(index[i]["planned"] for i in ids) for ids in by_week.values()]
+        labels = [label for label, _ in rows]
+        worked = [sum(index[i]["worked"] for i in ids) for _, ids in rows]
+        planned = [sum(index[i]["planned"] for i in ids) for _, ids in rows]
 
     def draw(fig: Any) -> None:
         ax = fig.subplots()
@@ -261,7 +281,7 @@ def _chart_minutes(result: Insights) -> str | None:
         ax.bar(x, planned, color="#d6dde6", label="planned")
         ax.bar(x, worked, width=0.5, color=PALETTE[2], label="worked")
         _ticks(ax, labels)
-        ax.set_ylabel("minutes" + (" per week" if len(per) > SESSION_BARS else ""))
+        ax.set_ylabel(f"minutes per {unit}")
         ax.legend(frameon=False, loc="upper left")
 
     return _svg(draw, (6, 3), "minutes")

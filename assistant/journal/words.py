@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 STOP_WORDS = frozenset("""
 a about above after again against all almost also am an and any are aren't around as at
@@ -61,20 +61,26 @@ FEELING_GROUP = {word: group for group, words in FEELINGS.items() for word in wo
 
 def tokens(text: str) -> list[str]:
     """Lower-case words (with their apostrophes: "don't" stays one word)."""
-    return [t.replace("’", "'") for t in WORD.findall(text.lower())]
+    return WORD.findall(text.lower().replace("’", "'"))
 
 
-def content_words(text: str) -> list[str]:
-    """Tokens without stop words, numbers or one-letter words, in order."""
-    return [t for t in tokens(text) if t not in STOP_WORDS and len(t) > 1 and not t.isdigit()]
+@lru_cache(maxsize=65536)
+def is_content(token: str) -> bool:
+    """Not a stop word, a number or a single letter."""
+    return token not in STOP_WORDS and len(token) > 1 and not token.isdigit()
 
 
-def phrases(text: str) -> set[str]:
+def content_words(text: str | list[str]) -> list[str]:
+    """Tokens (of a text, or already split) without stop words, numbers or one-letter words."""
+    return [t for t in (tokens(text) if isinstance(text, str) else text) if is_content(t)]
+
+
+def phrases(text: str | list[str]) -> set[str]:
     """Content words and pairs of content words that stand side by side ("blue sky")."""
     found: set[str] = set()
     run: list[str] = []
-    for token in tokens(text) + [""]:
-        if token and token not in STOP_WORDS and len(token) > 1 and not token.isdigit():
+    for token in (tokens(text) if isinstance(text, str) else text) + [""]:
+        if token and is_content(token):
             found.add(token)
             if run:
                 found.add(f"{run[-1]} {token}")
@@ -84,6 +90,7 @@ def phrases(text: str) -> set[str]:
     return found
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem for matching: painted, painting, paints -> paint; skies -> sky."""
     for suffix, replace in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
@@ -92,10 +99,12 @@ def stem(word: str) -> str:
     return word
 
 
-def feeling_words(text: str) -> list[tuple[str, str]]:
+def feeling_words(text: str | list[str]) -> list[tuple[str, str]]:
     """(word, group) for each feeling word named and not negated, in order."""
     found = []
-    words = tokens(text)
+    words = tokens(text) if isinstance(text, str) else text
+    if FEELING_GROUP.keys().isdisjoint(words):
+        return found
     for i, word in enumerate(words):
         group = FEELING_GROUP.get(word)
         if group and not NEGATIONS.intersection(words[max(0, i - 3):i]):
