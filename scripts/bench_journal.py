@@ -334,7 +334,7 @@ def section_6(quick: bool) -> Section:
 
 def _insights_rows(s: Section, quick: bool) -> None:
     """`duet insights` and `duet report` on 1,000 sessions, end to end."""
-    data = bc.run_child("bench_journal", "insights_timing", {"sessions": 1000, "repeats": 2 if quick else 5},
+    data = bc.run_child("bench_journal", "insights_timing", {"sessions": 1000, "repeats": 1 if quick else 5},
                         timeout=900)
     for name, label, target in (("insights", "`duet insights --json`", 1.0), ("report", "`duet report`", 5.0)):
         wall, cpu = median(data[f"{name}_s"]), median(data[f"{name}_cpu_s"])

@@ -90,6 +90,8 @@ def test_history_reads_every_session_whole_like_get(history):
     with Journal(history["path"]) as journal:
         assert journal.get(2) == sessions[1]
     assert sessions[2]["status"] == "interrupted" and sessions[2]["started_at"].startswith("2026-03-24")
+    # the tone is scored when a session closes and kept in the index; an interrupted one has none yet
+    assert sessions[0]["tone"] == insights.session_tone(sessions[0]) and "tone" not in sessions[2]
 
 
 def test_rhythm_counts_weeks_streaks_minutes_and_interruptions(history):
@@ -234,3 +236,23 @@ def test_ordinals_and_full_stops():
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
     assert phrasing.sentence("Right.") == "Right." and phrasing.sentence(" go on ") == "go on."
     assert phrasing.sentence("Really?") == "Really?"
+
+
+def test_long_histories_are_drawn_by_month_then_by_year():
+    from datetime import timedelta
+
+    from assistant.journal.report import buckets
+
+    def spread(n: int, days: int) -> list[dict]:
+        start = datetime(2020, 1, 6, 10).astimezone()
+        return [{"id": i + 1, "started_at": (start + timedelta(days=days * i)).isoformat(), "status": "done",
+                 "partners": ["Ana", "Ben"], "leader": "Ana", "worked": 60.0, "planned_work": 60.0}
+                for i in range(n)]
+
+    unit, rows = buckets(insights.analyse(spread(50, 7), TODAY))
+    assert unit == "week" and len(rows) == 50
+    unit, rows = buckets(insights.analyse(spread(100, 7), TODAY))
+    assert unit == "month" and rows[0][0] == "2020-01" and sum(len(ids) for _, ids in rows) == 100
+    unit, rows = buckets(insights.analyse(spread(400, 10), TODAY))
+    assert unit == "year" and [label for label, _ in rows][:2] == ["2020", "2021"]
+    assert sum(len(ids) for _, ids in rows) == 400

@@ -280,7 +280,7 @@ def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | No
         for t in answered(s):
             said[t["partner"]] += w.feeling_words(toks.of(t))
         for p in partners:
-            named = said.get(p)
+            named = said.get(p, [])
             if named:
                 timeline.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "partner": p,
                                  "words": [word for word, _ in named],
