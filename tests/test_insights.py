@@ -256,3 +256,14 @@ def test_long_histories_are_drawn_by_month_then_by_year():
     unit, rows = buckets(insights.analyse(spread(400, 10), TODAY))
     assert unit == "year" and [label for label, _ in rows][:2] == ["2020", "2021"]
     assert sum(len(ids) for _, ids in rows) == 400
+
+
+def test_a_damaged_session_file_is_left_out_not_fatal(history, tmp_path):
+    import shutil
+
+    folder = Path(history["path"]).parent
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    (copy / "journal.sessions" / "2.json").write_text('{"turns": {"1": ')
+    with Journal(copy / "journal.json") as journal:
+        assert [s["id"] for s in journal.history()] == [1, 3, 5, 6]

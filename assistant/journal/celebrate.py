@@ -24,6 +24,8 @@ from assistant.session import phrasing
 from assistant.session.records import Cheer
 
 DONE = "done"
+QUOTE_WORDS = 25
+"""Longest answer read back as what worked well (a long one is better read in the journal)."""
 NEEDS_WHOLE = 2
 """Only the last two sessions' answers matter here (a step carried out, what worked well); for
 the others the journal's index (dates, status, minutes worked) is enough."""
@@ -59,7 +61,8 @@ def greeting_options(past: list[dict[str, Any]], today: Any) -> list[str]:
             options.append(phrasing.cheer_step_done(row["step"]))
     if past:
         worked_well = [t for t in insights.answered(past[-1])
-                       if t["partner"] != "both" and insights.asks(t["question"], insights.WORKED_WELL)]
+                       if t["partner"] != "both" and insights.asks(t["question"], insights.WORKED_WELL)
+                       and len(t["answer"].split()) <= QUOTE_WORDS]
         if worked_well:
             turn = worked_well[len(past) % len(worked_well)]
             options.append(phrasing.cheer_worked_well(turn["partner"], turn["answer"]))

@@ -204,7 +204,9 @@ def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
 
 
 def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Who led; runs where the leader stayed the same from one session (by id) to the next."""
+    """Who led; runs where the leader stayed the same from one session (by id) to the next (a
+    forgotten session in between, changed partners); sessions resumed after an interruption (they
+    keep the leader they began with)."""
     led: dict[str, list[int]] = defaultdict(list)
     for s in sessions:
         led[s["leader"]].append(s["id"])
@@ -220,6 +222,7 @@ def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         "led": {p: {"count": len(ids), "sessions": ids} for p, ids in led.items()},
         "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run], "why": _why(run)}
                         for run in runs],
+        "resumed": [s["id"] for s in sessions if any(e["kind"] == "resumed" for e in s.get("events", []))],
     }
 
 

@@ -40,11 +40,11 @@ from assistant.journal.storage import (
     DurableJSONStorage,
     JournalError,
     Watcher,
-    _load,
     backup_path,
     leftovers,
     link_backup,
     private_dir,
+    read_fast,
     recovery_hint,
     remove_files,
 )
@@ -122,7 +122,7 @@ class Journal:
         out = []
         for doc in self._docs():
             try:
-                tables = _load(self.session_file(doc.doc_id)) or {}
+                tables = read_fast(self.session_file(doc.doc_id)) or {}
             except JournalError as err:
                 log.warning("session %d left out: %s", doc.doc_id, err)
                 continue

@@ -201,7 +201,7 @@ def _charts(result: Insights) -> str:
 
 def _label(text: object) -> str:
     """Text as matplotlib shows it literally (no math mode)."""
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    return str(text).replace("$", r"\$")
 
 
 def _svg(draw: Callable[[Any], None], size: tuple[float, float], salt: str) -> str:
