@@ -282,7 +282,7 @@ def _chart_minutes(result: Insights) -> str | None:
         ax.bar(x, worked, width=0.5, color=PALETTE[2], label="worked")
         _ticks(ax, labels)
         ax.set_ylabel(f"minutes per {unit}")
-        ax.legend(frameon=False, loc="upper left")
+        ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, borderaxespad=0)
 
     return _svg(draw, (6, 3), "minutes")
 
@@ -325,7 +325,7 @@ def _chart_feelings(result: Insights) -> str | None:
             ax.set_yticks([i + height * (len(partners) - 1) / 2 for i in range(len(groups))], groups)
             ax.invert_yaxis()
             ax.set_xlabel("times named")
-            ax.legend(frameon=False, fontsize=8)
+            ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), borderaxespad=0)
         if tone:
             ax = axes[-1]
             ax.axhline(0, color="#999", linewidth=0.8)
