@@ -140,8 +140,9 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     v = result.voices
     out.append("Voices")
     out += [f"  {p:<22} {v['words'][p]} words ({_pct(v['share'][p])})" for p in v["share"]]
-    out += [f"  {q['partner']} went quiet on \"{q['question']}\": {q['skipped']} skipped, {q['unanswered']} "
-            f"unanswered {_ids(q['sessions'])}" for q in v["quiet"][:6]]
+    for q in v["quiet"][:6]:
+        counts = [f"{n} {what}" for n, what in ((q["skipped"], "skipped"), (q["unanswered"], "unanswered")) if n]
+        out.append(f"  {q['partner']} went quiet on \"{q['question']}\": {', '.join(counts)} {_ids(q['sessions'])}")
     out.append("")
     f = result.feelings
     out.append("Feelings")
