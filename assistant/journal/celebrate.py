@@ -4,7 +4,8 @@ Worked out from the journal before a session starts, and handed to the engine as
 engine stays pure). Every number in a sentence is a count of what the journal holds:
 
 - greeting (about the sessions before this one): hours worked together (rounded down, "more
-  than" unless exact); the previous session carried out the step planned in the one before it;
+  than" unless exact); the previous session followed up the step planned in the one before it
+  (judged as in ``insights.next_steps``: its words came back);
   what a partner said worked well last time; the current streak of weeks (2 or more); the number
   of completed sessions when it is a milestone.
 - recap (said only when this session is done, so it counts): the number of completed sessions

@@ -118,7 +118,7 @@ def cheer_hours(hours: int, exact: bool) -> str:
 
 
 def cheer_step_done(step: str) -> str:
-    return f"Last time you carried out the step you had planned before: {sentence(step)}"
+    return f"Last time you followed up on the step you had planned before: {sentence(step)}"
 
 
 def cheer_worked_well(partner: str, answer: str) -> str:
