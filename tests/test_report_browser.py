@@ -140,3 +140,4 @@ def test_phone_and_print_layouts_with_screenshots(browser, page_file):
     assert page.locator("#filter").is_hidden() and page.locator("article.session").first.is_visible()
     page.close()
     assert (ARTIFACTS / "report.png").stat().st_size > 20_000
+    shutil.copyfile(page_file, ARTIFACTS / "report.html")  # the page itself, beside its pictures
