@@ -118,6 +118,8 @@ class Config(Settings):
     """The two partners, by the names Duet calls them."""
     journal: Path | None = None
     """Journal file; None: the user's data directory."""
+    celebrate: bool = True
+    """Greeting and recap each say one earned sentence from the journal (a streak, a milestone...)."""
     checkin: CheckinConfig = CheckinConfig()
     work: WorkConfig = WorkConfig()
     debrief: DebriefConfig = DebriefConfig()

@@ -109,7 +109,8 @@ def _disk_floor(folder: Path, payload: bytes, times: int) -> list[float]:
     return out
 
 
-def _build(folder: Path, n: int, template_index: dict[str, Any], template_file: Path) -> Path:
+def _build(folder: Path, n: int, template_index: dict[str, Any], template_file: Path,
+           dates: list[str] | None = None) -> Path:
     from tinydb.table import Document
 
     from assistant.journal import Journal
@@ -117,7 +118,8 @@ def _build(folder: Path, n: int, template_index: dict[str, Any], template_file: 
     path = folder / "journal.json"
     journal = Journal(path)
     leaders = template_index["partners"]
-    docs = [Document(dict(template_index, leader=leaders[i % 2], logistics=leaders[(i + 1) % 2]), doc_id=i)
+    docs = [Document(dict(template_index, leader=leaders[i % 2], logistics=leaders[(i + 1) % 2],
+                          **({"started_at": dates[i - 1]} if dates else {})), doc_id=i)
             for i in range(1, n + 1)]
     journal.sessions.insert_multiple(docs)
     journal.folder.mkdir(mode=0o700, exist_ok=True)
@@ -185,6 +187,65 @@ def journal_sizes(sizes: list[int], repeats: int, reads: int) -> dict[str, Any]:
     return out
 
 
+def _spread_dates(n: int) -> list[str]:
+    """n session dates, 2 to 9 days apart (a fixed pattern), like a couple's calendar over years."""
+    from datetime import datetime, timedelta, timezone
+
+    day, out = datetime(2016, 1, 4, 10, tzinfo=timezone.utc), []
+    for i in range(n):
+        out.append(day.isoformat())
+        day += timedelta(days=2 + (i * 7919) % 8)
+    return out
+
+
+def insights_timing(sessions: int, repeats: int) -> dict[str, Any]:
+    """``duet insights --json`` and ``duet report`` on a journal of N sessions, as a user runs them
+    (a fresh Python each time, startup and imports included), and where the time goes."""
+    import resource
+    import subprocess
+    from datetime import date
+
+    from assistant.config import load_config
+    from assistant.journal import Journal
+    from assistant.journal.insights import analyse
+    from assistant.journal.report import render_report
+
+    out: dict[str, Any] = {"sessions": sessions}
+    with tempfile.TemporaryDirectory(prefix="duet-bench-insights-") as tmp:
+        tmp_path = Path(tmp)
+        template = Journal(tmp_path / "template" / "journal.json")
+        sid = _record_session(template, load_config())
+        index_doc = dict(template.sessions.get(doc_id=sid))
+        template_file = template.session_file(sid)
+        template.close()
+        (tmp_path / "n").mkdir()
+        path = _build(tmp_path / "n", sessions, index_doc, template_file, _spread_dates(sessions))
+        env = {**os.environ, "PYTHONPATH": str(bc.ROOT)}
+        for name, args in (("insights", ["insights", "--json"]), ("report", ["report", "-o", str(tmp_path / "r.html")]),
+                           ("sessions", ["sessions", "--json"])):
+            times, cpu = [], []
+            for _ in range(repeats):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "assistant", *args, "--journal", str(path)], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=bc.ROOT)
+                times.append(time.perf_counter() - t0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            out[f"{name}_s"], out[f"{name}_cpu_s"] = times, cpu
+        out["report_bytes"] = (tmp_path / "r.html").stat().st_size
+        t0 = time.process_time()
+        with Journal(path) as journal:
+            history = journal.history()
+        t1 = time.process_time()
+        result = analyse(history, date.today(), {s["id"]: s["tone"] for s in history if "tone" in s})
+        t2 = time.process_time()
+        render_report(history, result)
+        t3 = time.process_time()
+        out["parts_s"] = {"read": t1 - t0, "analyse": t2 - t1, "render": t3 - t2}
+    return out
+
+
 def one_file_design(sizes: list[int], inserts: int) -> dict[str, Any]:
     """For comparison: every session in one TinyDB file (Duet's first design), one answer's cost."""
     from tinydb import TinyDB
@@ -249,6 +310,7 @@ def section_6(quick: bool) -> Section:
         s.row(f"Read back one session (get), {entry['sessions']:,} sessions", "(info)",
               f"{median(entry['get_ms']):.2f} ms", "info")
     s.tables.append(table)
+    _insights_rows(s, quick)
     floor = data["floor_ms"]
     s.row("The disk alone: one durable replace of a session file (write, fsync, rename, fsync folder)",
           "(info)",
@@ -270,6 +332,27 @@ def section_6(quick: bool) -> Section:
     return s
 
 
+def _insights_rows(s: Section, quick: bool) -> None:
+    """`duet insights` and `duet report` on 1,000 sessions, end to end."""
+    data = bc.run_child("bench_journal", "insights_timing", {"sessions": 1000, "repeats": 1 if quick else 5},
+                        timeout=900)
+    for name, label, target in (("insights", "`duet insights --json`", 1.0), ("report", "`duet report`", 5.0)):
+        wall, cpu = median(data[f"{name}_s"]), median(data[f"{name}_cpu_s"])
+        s.row(f"{label}, 1,000 sessions (the whole command, as run)", f"<= {target:g} s",
+              f"{wall:.2f} s ({cpu:.2f} s of CPU)", verdict(wall <= target))
+    s.row("`duet sessions --json`, 1,000 sessions (Python startup and the index alone, for scale)", "(info)",
+          f"{median(data['sessions_s']):.2f} s ({median(data['sessions_cpu_s']):.2f} s of CPU)", "info")
+    parts = data["parts_s"]
+    s.notes.append(
+        f"Insights and report: a journal of 1,000 copies of the session above, 2 to 9 days apart (about "
+        f"{1000 * 5.5 / 365:.0f} years of sessions), each command run as a user runs it (a fresh Python: startup "
+        f"and imports included; on this shared machine wall time exceeds CPU time when others' work runs). "
+        f"CPU inside: reading every session {parts['read']:.2f} s (about 20 MB of JSON, mostly word timings), "
+        f"the analysis {parts['analyse']:.2f} s, the page with its five charts {parts['render']:.2f} s "
+        f"(matplotlib's import included; {data['report_bytes'] / 1e6:.1f} MB). Each session's tone is scored "
+        "once when it closes and kept in the index; only sessions without one (interrupted) are scored when read.")
+
+
 def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / 1024 / 1024:.1f} MB"
@@ -277,4 +360,5 @@ def _size(n: int) -> str:
 
 
 if __name__ == "__main__" and "--child" in sys.argv:
-    bc.child_main({"journal_sizes": journal_sizes, "one_file_design": one_file_design})
+    bc.child_main({"journal_sizes": journal_sizes, "one_file_design": one_file_design,
+                   "insights_timing": insights_timing})

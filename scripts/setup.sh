@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(espeak-ng libportaudio2 libasound2-plugins)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(pulseaudio pulseaudio-utils sox alsa-utils pocketsphinx-testdata)
+    packages+=(pulseaudio pulseaudio-utils sox alsa-utils pocketsphinx-testdata chromium)
     extras="[test]"
 fi
 

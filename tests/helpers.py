@@ -85,3 +85,36 @@ class Harness:
 
     def session(self) -> dict[str, Any]:
         return self.journal.get(self.engine.log.session_id)
+
+
+def rehearse_on(journal_path: Path, script: str, day: str, cfg: Config | None = None,
+                interrupt_at_work: bool = False) -> tuple[int, list[str]]:
+    """One whole rehearsed session held on ``day`` (YYYY-MM-DD, 10:00 local), through the same
+    code as ``duet rehearse --date``, into a real journal file; returns its id and what Duet said.
+
+    ``interrupt_at_work`` stops it (as Ctrl-C would) when the work phase begins, leaving an
+    interrupted session behind.
+    """
+    from datetime import datetime, timezone
+
+    import yaml
+
+    from assistant.session.rehearsal import ScriptedPort, ScriptLine
+    from assistant.session.runner import run
+
+    lines = [ScriptLine.model_validate(e if isinstance(e, dict) else {"say": e}) for e in yaml.safe_load(script)]
+    clock = SimulatedClock(datetime.fromisoformat(day).replace(hour=10).astimezone(timezone.utc))
+    with Journal(journal_path) as journal:
+        engine = new_session(cfg or config(), journal, clock)
+        port = ScriptedPort(lines, clock)
+        if interrupt_at_work:
+            def stop(action: Any) -> Any:
+                raise KeyboardInterrupt
+            port.listen_commands = stop  # type: ignore[method-assign]
+            try:
+                run(engine, port)
+            except KeyboardInterrupt:
+                pass
+        else:
+            run(engine, port)
+        return engine.log.session_id, [str(line["text"]) for line in port.transcript.lines if line["who"] == "Duet"]

@@ -29,8 +29,8 @@ from assistant.journal import Journal
 from assistant.journal.rhythm import occurrences
 from assistant.journal.schedule import Schedule, schedule_path
 from assistant.session.records import Roles
-from tests.rig import ROOT
 from tests.helpers import SCRIPT
+from tests.rig import ROOT
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

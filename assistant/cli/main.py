@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -139,15 +139,18 @@ def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_
 @cli.command()
 @click.argument("script", type=click.Path(path_type=Path))
 @click.option("--work", "work_minutes", type=float, default=None, help="Work-phase length in minutes.")
+@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Hold the session on this day (YYYY-MM-DD, at 10:00 local time), to build a history.")
 @common_options
 @json_option
-def rehearse(script: Path, work_minutes: float | None, config: Config, journal_path: Path, as_json: bool) -> None:
+def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None, config: Config,
+             journal_path: Path, as_json: bool) -> None:
     """Run a whole session from a script of answers and commands, on a simulated clock."""
     from assistant.session.rehearsal import ScriptedPort, load_script
     from assistant.session.runner import new_session, run
 
     lines = load_script(script)
-    now = schedule_cli.wall_now()
+    now = on_date.replace(hour=10).astimezone() if on_date else schedule_cli.wall_now()
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes, now)
     clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
     echo = None if as_json else _echo_line(clock)
@@ -328,7 +331,10 @@ def _confirm(question: str) -> bool:
                         "add --yes to forget without asking") from None
 
 
-for _command in schedule_cli.commands(common_options, json_option):
+from assistant.cli.insights import commands as _insight_commands  # noqa: E402 (after the shared options)
+
+for _command in [*schedule_cli.commands(common_options, json_option),
+                 *_insight_commands(common_options, json_option, _print_json)]:
     cli.add_command(_command)
 
 

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable
 
 FORMATS = ("md", "html", "json", "text")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Exports and reports are as intimate as the journal: created (or made) 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def render(session: dict[str, Any], fmt: str) -> str:

@@ -43,10 +43,12 @@ from assistant.journal.storage import (
     leftovers,
     link_backup,
     private_dir,
+    read_fast,
     recovery_hint,
     remove_files,
 )
 from assistant.session.records import (
+    Cheer,
     Note,
     ResumePoint,
     Roles,
@@ -120,6 +122,50 @@ class Journal:
         session["events"] = [dict(e) for e in detail.table("events").all()]
         detail.close()
         return session
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every session whole (as ``get`` gives it), oldest first, read in one pass: for insights,
+        search and the report. A damaged session file is skipped with a warning (``get`` says why)."""
+        running = self._someone_running()
+        out = []
+        for doc in self._docs():
+            try:
+                tables = read_fast(self.session_file(doc.doc_id)) or {}
+            except JournalError as err:
+                log.warning("session %d left out: %s", doc.doc_id, err)
+                continue
+            session = {"id": doc.doc_id, **doc}
+            if session["status"] == SessionStatus.IN_PROGRESS.value and not running:
+                session["status"] = SessionStatus.INTERRUPTED.value
+                progress = tables.get("progress", {}).get("1", {})
+                session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
+            session["turns"] = sorted(tables.get("turns", {}).values(), key=lambda t: t["seq"])
+            session["notes"] = list(tables.get("notes", {}).values())
+            session["events"] = list(tables.get("events", {}).values())
+            out.append(session)
+        return out
+
+    def cheer(self, session_id: int, started: datetime) -> Cheer:
+        """What session ``session_id`` can celebrate, from the sessions before it (``celebrate``)."""
+        from assistant.journal.celebrate import NEEDS_WHOLE, cheer
+
+        try:
+            past = sorted((s for s in self.list_sessions() if s["id"] < session_id),
+                          key=lambda s: (s["started_at"], s["id"]))
+            whole = {s["id"] for s in past[-NEEDS_WHOLE:]}  # the index says the rest: no need to read every file
+            return cheer([self._whole(s) if s["id"] in whole else s | {"turns": [], "notes": [], "events": []}
+                          for s in past], session_id, started)
+        except Exception as err:  # noqa: BLE001 - a celebration is never worth a session
+            log.warning("nothing celebrated this time: %s", err)
+            return Cheer()
+
+    def _whole(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """A session with its answers, or its summary alone if its file cannot be read."""
+        try:
+            return self.get(summary["id"])
+        except JournalError as err:
+            log.warning("session %d left out of the celebration: %s", summary["id"], err)
+            return summary | {"turns": [], "notes": [], "events": []}
 
     def last_leader(self) -> str | None:
         """Who led the most recent session (rotation starts from them)."""
@@ -378,6 +424,7 @@ class SessionRecorder:
                 f"{self.session_id} could not be saved; free some space, then `duet resume {self.session_id}` "
                 "asks again from the first unsaved question"
             )
+        summary = summary | self._tone()
         self.journal.sessions.update({"status": status, "ended_at": _now_iso()} | summary, doc_ids=[self.session_id])
         if not self.journal.db.storage.flush():
             raise JournalError(
@@ -386,6 +433,17 @@ class SessionRecorder:
             )
         self.db.close()
         self.journal._release()
+
+    def _tone(self) -> dict[str, Any]:
+        """The session's tone, scored once here and kept in the index, so that insights over a
+        thousand sessions need not score every answer again (``insights.session_tone``)."""
+        try:
+            from assistant.journal.insights import session_tone
+
+            return {"tone": session_tone({"turns": self.db.table("turns").all()})}
+        except Exception as err:  # noqa: BLE001 - a missing tone must never cost the session
+            log.warning("the session's tone was not scored (%s); insights will score it when read", err)
+            return {}
 
     def resume_point(self) -> ResumePoint:
         """Where the session stopped: after the last recorded answer, with the timer as last saved."""

@@ -26,7 +26,14 @@ from tinydb.table import Document
 
 from assistant.errors import DuetError
 from assistant.journal.rhythm import Occurrence, Plan
-from assistant.journal.storage import DurableJSONStorage, JournalError, leftovers, private_dir, recovery_hint, remove_files
+from assistant.journal.storage import (
+    DurableJSONStorage,
+    JournalError,
+    leftovers,
+    private_dir,
+    recovery_hint,
+    remove_files,
+)
 
 REMEMBER_REMINDERS = timedelta(days=2)
 """Announced reminders older than this are forgotten (the file stays small)."""

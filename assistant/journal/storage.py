@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import orjson
 from tinydb.storages import Storage
 
 from assistant.errors import DuetError
@@ -99,6 +100,17 @@ class DurableJSONStorage(Storage):
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data))
+
+
+def read_fast(path: Path) -> dict[str, Any] | None:
+    """``_load`` for reading many files in a row (insights, the report): parsed with orjson, about
+    twice as fast as the standard library; anything unusual goes the careful way (``_load``)."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return _load(path)  # missing, empty, damaged: it says why
+    _check_ours(path, data)
+    return data
 
 
 def _load(path: Path) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ from assistant.session.events import (
 )
 from assistant.session.machine import attach
 from assistant.session.records import (
+    Cheer,
     Note,
     ResumePoint,
     Rhythm,
@@ -101,6 +102,7 @@ class SessionEngine:
         previous_next_step: str | None = None,
         resume: ResumePoint | None = None,
         rhythm: Rhythm | None = None,
+        cheer: Cheer | None = None,
     ) -> None:
         self.config = config
         self.log = log
@@ -109,6 +111,8 @@ class SessionEngine:
         self.previous_next_step = previous_next_step
         self.rhythm = rhythm or Rhythm()
         """The schedule's lines for this session (planned check-in, next planned session)."""
+        self.cheer = cheer or Cheer()
+        """What this session celebrates (from the journal, phrased before it starts)."""
         self.commands = CommandParser(config.commands, config.listening.wake_word)
         self.plan = question_plan(config, roles)
         self.seq = resume.next_seq if resume else 0
@@ -152,7 +156,7 @@ class SessionEngine:
             self._say(
                 phrasing.greeting(
                     self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step,
-                    planned=self.rhythm.planned,
+                    planned=self.rhythm.planned, cheer=self.cheer.greeting,
                 )
             )
             self.begin_checkin()
@@ -363,7 +367,7 @@ class SessionEngine:
         worked = self.timer.elapsed(self.clock.now())
         self._say(
             phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step,
-                           next_planned=self.rhythm.next_planned)
+                           cheer=self.cheer.recap, next_planned=self.rhythm.next_planned)
         )
         self.finish()
         self.log.close("done", self._summary(worked))

@@ -29,14 +29,22 @@ def together(question: str) -> str:
     return addressed("Both of you", question)
 
 
+def sentence(text: str) -> str:
+    """End a quoted answer with one full stop: "Right." stays "Right.", never "Right.."."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def greeting(partners: list[str], leader: str, logistics: str, next_step: str | None,
-             planned: str | None = None) -> str:
+             planned: str | None = None, cheer: str | None = None) -> str:
     text = f"Welcome, {partners[0]} and {partners[1]}. "
     if planned:
         text += f"{planned} "
     text += f"This session {leader} leads the vision and {logistics} handles logistics."
     if next_step:
-        text += f" Last time you planned this next step: {next_step}."
+        text += f" Last time you planned this next step: {sentence(next_step)}"
+    if cheer:
+        text += f" {cheer}"
     return text + " Let's check in."
 
 
@@ -82,7 +90,7 @@ STOPPED = "Stopping the session here. Everything you said is saved."
 
 
 def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str | None,
-          next_planned: str | None = None) -> str:
+          cheer: str | None = None, next_planned: str | None = None) -> str:
     parts = [
         "That's our session.",
         f"{leader} led the vision and {logistics} handled logistics.",
@@ -90,7 +98,9 @@ def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str
     ]
     parts[-1] += f" and took {notes} note{'s' * (notes != 1)}." if notes else "."
     if next_step:
-        parts.append(f"Your next step: {next_step}.")
+        parts.append(f"Your next step: {sentence(next_step)}")
+    if cheer:
+        parts.append(cheer)
     parts.append("Thank you both for the care and effort you put in today. Well done.")
     if next_planned:
         parts.append(next_planned)
@@ -133,3 +143,43 @@ def starts_in(delta: timedelta) -> str:
         return "Your session starts now."
     count = NUMBER_WORDS[minutes] if minutes < len(NUMBER_WORDS) else str(minutes)
     return f"Your session starts in {count} minute{'s' * (minutes != 1)}."
+
+
+# ---- celebrations: each one sentence, each true of the journal (see journal/celebrate.py)
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 11th, 22nd."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def cheer_hours(hours: int, exact: bool) -> str:
+    amount = f"{hours} hour{'s' * (hours != 1)}"
+    return f"So far you have worked together for {'' if exact else 'more than '}{amount} on this project."
+
+
+def cheer_step_done(step: str) -> str:
+    return f"Last time you followed up on the step you had planned before: {sentence(step)}"
+
+
+def cheer_worked_well(partner: str, answer: str) -> str:
+    return f"Last time {partner} said this worked well: {sentence(answer)}"
+
+
+def cheer_streak(weeks: int) -> str:
+    return f"You have met {weeks} weeks in a row."
+
+
+def cheer_completed(count: int) -> str:
+    return f"You have completed {count} sessions together."
+
+
+def cheer_nth_session(count: int) -> str:
+    if count == 1:
+        return "That was your first session together: a real beginning."
+    return f"That was your {ordinal(count)} completed session together."
+
+
+def cheer_streak_now(weeks: int) -> str:
+    return f"That makes {weeks} weeks in a row with a session."

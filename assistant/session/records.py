@@ -104,3 +104,14 @@ class Rhythm:
     """Said at check-in when this is a planned session ("This is your planned Saturday session.")."""
     next_planned: str | None = None
     """Said at the end of the recap ("See you Saturday at 10.")."""
+
+
+@dataclass(frozen=True)
+class Cheer:
+    """What this session celebrates: one earned sentence each, worked out from the journal
+    before the session starts (the engine only says them)."""
+
+    greeting: str | None = None
+    """Said in the greeting: about the sessions before this one."""
+    recap: str | None = None
+    """Said in the recap: about the sessions so far, this one included (it is done by then)."""

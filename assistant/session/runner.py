@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from assistant.config import Config
@@ -25,7 +26,7 @@ from assistant.session.events import (
     ListenForCommands,
     Say,
 )
-from assistant.session.records import ResumePoint, Rhythm, Roles, SessionEvent
+from assistant.session.records import Cheer, ResumePoint, Rhythm, Roles, SessionEvent
 from assistant.session.rehearsal import ScriptedPort
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Store(Protocol):
     def begin(self, partners: list[str], roles: Roles, started_at: str,
               planned_work: float) -> Recorder: ...
     def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, Recorder]: ...
+    def cheer(self, session_id: int, started: datetime) -> Cheer: ...
 
 
 @dataclass
@@ -78,13 +80,17 @@ ACTIVE = Active()
 
 
 def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | None = None) -> SessionEngine:
-    """A fresh session with rotated roles and last time's next step, opened in the journal;
-    ``rhythm`` carries what the schedule says about it (phrased by the caller)."""
+    """A fresh session with rotated roles, last time's next step and (unless ``celebrate`` is
+    off) what the journal gives it to celebrate, opened in the journal; ``rhythm`` carries what
+    the schedule says about it (phrased by the caller)."""
     roles = rotate_roles(config.partners, journal.last_leader())
     previous_step = journal.last_next_step()
-    recorder = journal.begin(config.partners, roles, clock.wall().isoformat(), config.work.minutes * 60)
+    started = clock.wall()
+    recorder = journal.begin(config.partners, roles, started.isoformat(), config.work.minutes * 60)
     ACTIVE.session_id = recorder.session_id
-    return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step, rhythm=rhythm)
+    cheer = journal.cheer(recorder.session_id, started) if config.celebrate else None
+    return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step,
+                         rhythm=rhythm, cheer=cheer)
 
 
 def resume_session(config: Config, journal: Store, clock: Clock, ref: str | int) -> SessionEngine:

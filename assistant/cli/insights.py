@@ -1,0 +1,176 @@
+"""``duet insights``, ``duet search`` and ``duet report``: the journal over time.
+
+The commands are built by ``commands()`` with the shared options of ``main`` handed in, so this
+module does not import ``main`` (which registers them: no import cycle).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from assistant.config import Config
+from assistant.errors import DuetError
+from assistant.journal import Journal, words
+from assistant.journal import insights as ins
+from assistant.journal.export import write_private
+
+log = logging.getLogger(__name__)
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def load(journal_path: Path, since: date | None) -> list[dict[str, Any]]:
+    """Every session (whole) from ``since`` on, oldest first."""
+    t0 = time.perf_counter()
+    with Journal(journal_path) as journal:
+        sessions = ins.since(journal.history(), since)
+    log.info("read %d sessions in %.2f s", len(sessions), time.perf_counter() - t0)
+    return sessions
+
+
+def stored_tones(sessions: list[dict[str, Any]]) -> dict[int, float | None]:
+    """Tones the index already holds (scored when each session closed)."""
+    return {s["id"]: s["tone"] for s in sessions if "tone" in s}
+
+
+def commands(common_options: Decorator, json_option: Decorator,
+             print_json: Callable[[Any], None]) -> list[click.Command]:
+    """The three commands, dressed with ``main``'s shared options."""
+    since_option = click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                                help="Only sessions on or after this day (YYYY-MM-DD).")
+
+    @click.command(name="insights")
+    @since_option
+    @common_options
+    @json_option
+    def insights_cmd(since: datetime | None, config: Config, journal_path: Path, as_json: bool) -> None:
+        """Patterns across sessions: rhythm, leadership, voices, feelings, themes, next steps."""
+        sessions = load(journal_path, since.date() if since else None)
+        result = ins.analyse(sessions, date.today(), stored_tones(sessions))
+        if as_json:
+            print_json(result.to_json())
+        else:
+            click.echo(render_text(result, journal_path, since))
+
+    @click.command(name="search")
+    @click.argument("terms", metavar="WORDS...", nargs=-1, required=True)
+    @common_options
+    @json_option
+    def search_cmd(terms: tuple[str, ...], config: Config, journal_path: Path, as_json: bool) -> None:
+        """Answers and notes that hold all the WORDS, in every session."""
+        query = " ".join(terms)
+        if not words.tokens(query):
+            raise DuetError("search for at least one word (letters or digits), e.g. duet search cobalt blue")
+        hits = ins.search(load(journal_path, None), query)
+        if as_json:
+            print_json(hits)
+            return
+        if not hits:
+            click.echo(f"Nothing in {journal_path} holds: {query}")
+            return
+        for hit in hits:
+            who = f"{hit['partner']}, {hit['question']}" if hit["kind"] == "answer" else "note"
+            click.echo(f"session {hit['session']}  {hit['date']}  {who}\n    {hit['text']}")
+        click.echo(f"{len(hits)} found in {len({h['session'] for h in hits})} session(s).")
+
+    @click.command(name="report")
+    @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("duet-report.html"),
+                  show_default=True, help="HTML file to write (created 0600).")
+    @since_option
+    @common_options
+    def report_cmd(output: Path, since: datetime | None, config: Config, journal_path: Path) -> None:
+        """Write one self-contained HTML page: charts, patterns and every session's transcript."""
+        from assistant.journal.report import render_report
+
+        sessions = load(journal_path, since.date() if since else None)
+        result = ins.analyse(sessions, date.today(), stored_tones(sessions))
+        page = render_report(sessions, result)
+        try:
+            write_private(output, page)
+        except OSError as err:
+            raise DuetError(f"cannot write {output}: {err.strerror}; choose another path with -o") from None
+        click.echo(f"Wrote {output} ({len(sessions)} session{'s' * (len(sessions) != 1)})", err=True)
+
+    return [insights_cmd, search_cmd, report_cmd]
+
+
+# ---- the terminal view
+
+
+def _ids(ids: list[int], limit: int = 8) -> str:
+    shown = ", ".join(map(str, ids[:limit]))
+    return f"[{shown}{', ...' if len(ids) > limit else ''}]"
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.0f} %"
+
+
+def render_text(result: ins.Insights, journal_path: Path, since: datetime | None) -> str:
+    """Plain text, one section per theme; session ids in brackets (``--json`` has them all)."""
+    r = result.rhythm
+    if not r["sessions"]:
+        where = f" since {since:%Y-%m-%d}" if since else ""
+        return f"No sessions{where} in {journal_path} yet: run `duet run` (or `duet rehearse`) first."
+    out = [f"Duet insights: {r['sessions']} session{'s' * (r['sessions'] != 1)}, "
+           f"{r['weeks'][0]['week']} to {r['weeks'][-1]['week']} (as of {result.as_of})", ""]
+    streak = r["streak"]
+    out += ["Rhythm",
+            f"  weeks with a session   {r['weeks_with_sessions']} of {len(r['weeks'])}",
+            f"  current streak         {streak['current']['weeks']} week(s) {_ids(streak['current']['sessions'])}",
+            f"  longest streak         {streak['longest']['weeks']} week(s), {streak['longest']['from']} to "
+            f"{streak['longest']['to']}",
+            f"  worked                 {r['minutes_worked']:.0f} of {r['minutes_planned']:.0f} planned minutes "
+            f"({_pct(r['worked_share_of_planned'])}); {r['average_worked']:.0f} min a session on average",
+            f"  interrupted            {len(r['interrupted'])} {_ids(r['interrupted'])}"
+            + (f"; resumed {_ids(r['resumed'])}" if r["resumed"] else ""),
+            ""]
+    lead = result.leadership
+    out.append("Leadership")
+    out += [f"  {p:<22} led {v['count']} {_ids(v['sessions'])}" for p, v in lead["led"].items()]
+    out += [f"  no rotation: {run['leader']} led {_ids(run['sessions'])}: {run['why']}" for run in lead["not_rotated"]]
+    out.append("")
+    v = result.voices
+    out.append("Voices")
+    out += [f"  {p:<22} {v['words'][p]} words ({_pct(v['share'][p])})" for p in v["share"]]
+    for q in v["quiet"][:6]:
+        counts = [f"{n} {what}" for n, what in ((q["skipped"], "skipped"), (q["unanswered"], "unanswered")) if n]
+        out.append(f"  {q['partner']} went quiet on \"{q['question']}\": {', '.join(counts)} {_ids(q['sessions'])}")
+    out.append("")
+    f = result.feelings
+    out.append("Feelings")
+    for p, groups in f["by_partner"].items():
+        named = ", ".join(f"{g} {row['count']} ({', '.join(list(row['words'])[:3])})" for g, row in groups.items())
+        out.append(f"  {p:<22} {named or 'no feeling words named'}")
+    tone = f["tone"]
+    if tone:
+        last = tone[-1]
+        trend = f["trend"]
+        direction = trend["direction"] or "too few sessions for a trend"
+        out.append(f"  tone (-1 .. +1)        last {last['tone']:+.2f} [session {last['session']}]; "
+                   f"average {sum(t['tone'] for t in tone) / len(tone):+.2f}; trend {direction}"
+                   + (f" ({trend['change']:+.2f})" if trend["change"] is not None else ""))
+    out.append("")
+    for kind, title in (("worked_well", "What worked well"), ("challenges", "What challenged you")):
+        rows = result.themes[kind]
+        out.append(title)
+        out += [f"  {row['term']:<22} {row['count']} session(s) {_ids(row['sessions'])}" for row in rows[:8]]
+        if not rows:
+            out.append("  (nothing said yet)")
+        out.append("")
+    out.append("Next steps")
+    for row in result.next_steps[-8:]:
+        if row["status"] == "followed":
+            fate = f"followed in session {row['followed_in']} ({row['followed_on']}: {', '.join(row['matched'])})"
+        else:
+            fate = row["status"]
+        out.append(f"  [{row['session']}] {row['date']}  {row['step']}  -> {fate}")
+    if not result.next_steps:
+        out.append("  (none planned yet)")
+    return "\n".join(out)

@@ -1,0 +1,89 @@
+"""Celebrate from the record: one true, earned sentence for the greeting and one for the recap.
+
+Worked out from the journal before a session starts, and handed to the engine as text (the
+engine stays pure). Every number in a sentence is a count of what the journal holds:
+
+- greeting (about the sessions before this one): hours worked together (rounded down, "more
+  than" unless exact); the previous session followed up the step planned in the one before it
+  (judged as in ``insights.next_steps``: its words came back);
+  what a partner said worked well last time; the current streak of weeks (2 or more); the number
+  of completed sessions when it is a milestone.
+- recap (said only when this session is done, so it counts): the number of completed sessions
+  with this one when it is the first or a milestone; the streak of weeks this session extends.
+
+Milestones are the 5th session and every 10th. When several sentences are true, the session's id
+picks one, so the choice varies from session to session and a rehearsal is reproducible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from assistant.journal import insights
+from assistant.session import phrasing
+from assistant.session.records import Cheer
+
+DONE = "done"
+QUOTE_WORDS = 25
+"""Longest answer read back as what worked well (a long one is better read in the journal)."""
+NEEDS_WHOLE = 2
+"""Only the last two sessions' answers matter here (a step carried out, what worked well); for
+the others the journal's index (dates, status, minutes worked) is enough."""
+
+
+def milestone(count: int) -> bool:
+    return count == 5 or (count > 0 and count % 10 == 0)
+
+
+def cheer(past: list[dict[str, Any]], session_id: int, started: datetime) -> Cheer:
+    """The sentences for session ``session_id`` starting at ``started``, from the sessions before it."""
+    past = insights.chronological(s for s in past if s["id"] != session_id)
+    today = started.astimezone().date()
+    return Cheer(greeting=_pick(greeting_options(past, today), session_id),
+                 recap=_pick(recap_options(past, session_id, started), session_id))
+
+
+def _pick(options: list[str], session_id: int) -> str | None:
+    return options[session_id % len(options)] if options else None
+
+
+def greeting_options(past: list[dict[str, Any]], today: Any) -> list[str]:
+    """Every true celebration about the sessions so far."""
+    options = []
+    worked = sum(s.get("worked") or 0.0 for s in past)
+    if worked >= 3600:
+        hours = int(worked // 3600)
+        options.append(phrasing.cheer_hours(hours, exact=worked == hours * 3600))
+    if len(past) >= 2:
+        steps = {row["session"]: row for row in insights.next_steps(past)}
+        row = steps.get(past[-2]["id"])
+        if row and row["followed_in"] == past[-1]["id"]:
+            options.append(phrasing.cheer_step_done(row["step"]))
+    if past:
+        worked_well = [t for t in insights.answered(past[-1])
+                       if t["partner"] != "both" and insights.asks(t["question"], insights.WORKED_WELL)
+                       and len(t["answer"].split()) <= QUOTE_WORDS]
+        if worked_well:
+            turn = worked_well[len(past) % len(worked_well)]
+            options.append(phrasing.cheer_worked_well(turn["partner"], turn["answer"]))
+    streak = insights.streaks(insights.weeks(past), today)["current"]["weeks"]
+    if streak >= 2:
+        options.append(phrasing.cheer_streak(streak))
+    done = sum(s["status"] == DONE for s in past)
+    if milestone(done):
+        options.append(phrasing.cheer_completed(done))
+    return options
+
+
+def recap_options(past: list[dict[str, Any]], session_id: int, started: datetime) -> list[str]:
+    """Every true celebration once this session is done."""
+    options = []
+    done = sum(s["status"] == DONE for s in past) + 1
+    if done == 1 or milestone(done):
+        options.append(phrasing.cheer_nth_session(done))
+    this = {"id": session_id, "started_at": started.isoformat()}
+    streak = insights.streaks(insights.weeks(past + [this]), started.astimezone().date())["current"]["weeks"]
+    if streak >= 2:
+        options.append(phrasing.cheer_streak_now(streak))
+    return options

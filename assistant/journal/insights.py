@@ -1,0 +1,417 @@
+"""What the journal says over time: rhythm, leadership, voices, feelings, themes, next steps.
+
+Pure: every function takes whole sessions (``Journal.history()``) and returns plain data, so the
+terminal, ``--json``, the HTML report and the spoken celebration all read the same figures.
+Nothing is invented: each figure carries the ids of the sessions it was counted from.
+
+Decisions where the record alone has to decide:
+
+- Time is local (the machine's time zone); weeks are ISO weeks (Monday to Sunday). The current
+  streak is alive while this week or last week has a session.
+- "Worked" is the work phase only (debrief time is not work time), as the journal records it.
+- Answers to the question asked of ``both`` partners are counted as ``both``, not as either voice.
+- Themes come from the questions about what worked well and what challenged (found by their
+  words: "worked well"/"went well", and "challeng"/"difficult"/"hard"), whatever their exact text.
+- A next step is *followed* by a later session (one of the next ``FOLLOW_WINDOW``, by date) when
+  at least half of the step's content words (stemmed; at least one) come back in that session's
+  answers or notes. The words that matched are kept, so a reader can judge.
+- A session's tone is the mean VADER compound score of its partners' answers. The trend is the
+  least-squares slope across sessions, times their number: "rising" or "falling" past +-0.2, else
+  "steady"; it needs at least three scored sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable
+
+from assistant.journal import words as w
+
+FOLLOW_WINDOW = 2
+"""How many later sessions may pick up a next step for it to count as followed."""
+TREND_THRESHOLD = 0.2
+"""Change in tone across the whole span that counts as rising or falling."""
+THEME_LIMIT = 12
+"""Themes listed per kind."""
+
+WORKED_WELL = ("worked well", "went well")
+CHALLENGED = ("challeng", "difficult", "hard")
+FEELING_QUESTIONS = ("feel",)
+
+
+@dataclass
+class Insights:
+    """Every figure of ``duet insights``, each with the sessions it comes from."""
+
+    as_of: str
+    """The day the streak is counted to (ISO date, local)."""
+    sessions: list[int]
+    """Ids of the sessions analysed, oldest first."""
+    rhythm: dict[str, Any]
+    """Sessions per week, streaks, minutes worked against planned, interrupted sessions."""
+    leadership: dict[str, Any]
+    """Who led how often; runs of sessions where the leader did not rotate, and why."""
+    voices: dict[str, Any]
+    """Each partner's words and share; skipped and unanswered questions per partner."""
+    feelings: dict[str, Any]
+    """Feeling words named per partner and session; each session's tone and the trend."""
+    themes: dict[str, Any]
+    """Words and phrases that come back in what worked well and what challenged."""
+    next_steps: list[dict[str, Any]]
+    """Each planned next step and the session that followed it, if one did."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---- helpers
+
+
+def local_day(iso: str) -> date:
+    return datetime.fromisoformat(iso).astimezone().date()
+
+
+def week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def chronological(sessions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(sessions, key=lambda s: (s["started_at"], s["id"]))
+
+
+def answered(session: dict[str, Any], partner: str | None = None) -> list[dict[str, Any]]:
+    return [t for t in session.get("turns", [])
+            if t["status"] == "answered" and t.get("answer") and (partner is None or t["partner"] == partner)]
+
+
+def asks(question: str, keys: tuple[str, ...]) -> bool:
+    q = question.lower()
+    return any(k in q for k in keys)
+
+
+class Tokens(dict[int, list[str]]):
+    """Each answer split into words once (keyed by the turn's identity, so only while the
+    sessions are alive): every section reads the same words."""
+
+    def of(self, turn: dict[str, Any]) -> list[str]:
+        found = self.get(id(turn))
+        if found is None:
+            found = self[id(turn)] = w.tokens(turn.get("answer") or "")
+        return found
+
+
+def since(sessions: list[dict[str, Any]], day: date | None) -> list[dict[str, Any]]:
+    return [s for s in sessions if day is None or local_day(s["started_at"]) >= day]
+
+
+def partners_of(sessions: list[dict[str, Any]]) -> list[str]:
+    """Every partner named in these sessions, in the order they first appear."""
+    seen: dict[str, None] = {}
+    for s in sessions:
+        for p in s["partners"]:
+            seen.setdefault(p, None)
+    return list(seen)
+
+
+# ---- the sections
+
+
+def analyse(sessions: list[dict[str, Any]], today: date, tones: dict[int, float | None] | None = None) -> Insights:
+    """All sections for these sessions (any order; analysed by date). ``tones`` may hold each
+    session's tone already computed (the index keeps it from the session's close)."""
+    ordered = chronological(sessions)
+    toks = Tokens()
+    return Insights(
+        as_of=today.isoformat(),
+        sessions=[s["id"] for s in ordered],
+        rhythm=rhythm(ordered, today),
+        leadership=leadership(ordered),
+        voices=voices(ordered, toks),
+        feelings=feelings(ordered, tones, toks),
+        themes=themes(ordered, toks=toks),
+        next_steps=next_steps(ordered, toks),
+    )
+
+
+def weeks(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every ISO week from the first session's to the last's, with the sessions held in it."""
+    if not sessions:
+        return []
+    by_week: dict[str, list[int]] = defaultdict(list)
+    days = [local_day(s["started_at"]) for s in sessions]
+    for s, day in zip(sessions, days):
+        by_week[week_of(day)].append(s["id"])
+    monday = min(days) - timedelta(days=min(days).weekday())
+    out = []
+    while monday <= max(days):
+        key = week_of(monday)
+        out.append({"week": key, "monday": monday.isoformat(), "sessions": by_week.get(key, [])})
+        monday += timedelta(days=7)
+    return out
+
+
+def streaks(week_rows: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """Current and longest run of consecutive weeks with at least one session."""
+    runs: list[list[dict[str, Any]]] = []
+    for i, row in enumerate(week_rows):
+        if row["sessions"]:
+            if runs and i and runs[-1][-1] is week_rows[i - 1]:
+                runs[-1].append(row)
+            else:
+                runs.append([row])
+    longest = max(runs, key=len, default=[])
+    this_monday = today - timedelta(days=today.weekday())
+    alive = {week_of(this_monday), week_of(this_monday - timedelta(days=7))}
+    current = runs[-1] if runs and runs[-1][-1]["week"] in alive else []
+
+    def describe(run: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"weeks": len(run), "from": run[0]["week"] if run else None, "to": run[-1]["week"] if run else None,
+                "sessions": [sid for row in run for sid in row["sessions"]]}
+
+    return {"current": describe(current), "longest": describe(longest)}
+
+
+def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    week_rows = weeks(sessions)
+    worked = sum(s.get("worked") or 0.0 for s in sessions)
+    planned = sum(s.get("planned_work") or 0.0 for s in sessions)
+    n = len(sessions)
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for s in sessions:
+        by_status[s["status"]].append(s["id"])
+    return {
+        "sessions": n,
+        "weeks": week_rows,
+        "weeks_with_sessions": sum(1 for row in week_rows if row["sessions"]),
+        "streak": streaks(week_rows, today),
+        "minutes_worked": round(worked / 60, 1),
+        "minutes_planned": round(planned / 60, 1),
+        "average_worked": round(worked / 60 / n, 1) if n else None,
+        "average_planned": round(planned / 60 / n, 1) if n else None,
+        "worked_share_of_planned": round(worked / planned, 3) if planned else None,
+        "per_session": [{"session": s["id"], "date": local_day(s["started_at"]).isoformat(),
+                         "worked": round((s.get("worked") or 0) / 60, 1),
+                         "planned": round((s.get("planned_work") or 0) / 60, 1), "status": s["status"]}
+                        for s in sessions],
+        "status": dict(by_status),
+        "interrupted": by_status.get("interrupted", []),
+        "resumed": [s["id"] for s in sessions if any(e["kind"] == "resumed" for e in s.get("events", []))],
+    }
+
+
+def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Who led; runs where the leader stayed the same from one session (by id) to the next (a
+    forgotten session in between, changed partners); sessions resumed after an interruption (they
+    keep the leader they began with)."""
+    led: dict[str, list[int]] = defaultdict(list)
+    for s in sessions:
+        led[s["leader"]].append(s["id"])
+    by_id = sorted(sessions, key=lambda s: s["id"])
+    runs: list[list[dict[str, Any]]] = []
+    for prev, cur in zip(by_id, by_id[1:]):
+        if cur["leader"] == prev["leader"]:
+            if runs and runs[-1][-1] is prev:
+                runs[-1].append(cur)
+            else:
+                runs.append([prev, cur])
+    return {
+        "led": {p: {"count": len(ids), "sessions": ids} for p, ids in led.items()},
+        "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run], "why": _why(run)}
+                        for run in runs],
+        "resumed": [s["id"] for s in sessions if any(e["kind"] == "resumed" for e in s.get("events", []))],
+    }
+
+
+def _why(run: list[dict[str, Any]]) -> str:
+    """Why the leader did not rotate, as far as the journal can tell."""
+    reasons = []
+    for prev, cur in zip(run, run[1:]):
+        if cur["id"] - prev["id"] > 1:
+            gap = list(range(prev["id"] + 1, cur["id"]))
+            reasons.append(f"session{'s' * (len(gap) > 1)} {', '.join(map(str, gap))} "
+                           f"{'were' if len(gap) > 1 else 'was'} forgotten")
+        elif set(cur["partners"]) != set(prev["partners"]):
+            reasons.append(f"the partners changed in session {cur['id']}")
+        else:
+            reasons.append(f"session {cur['id']} kept the leader of session {prev['id']}")
+    return "; ".join(dict.fromkeys(reasons))
+
+
+def voices(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> dict[str, Any]:
+    """Words per partner in their answers; skipped and unanswered questions per partner."""
+    toks = Tokens() if toks is None else toks
+    count: Counter[str] = Counter()
+    spoke_in: dict[str, list[int]] = defaultdict(list)
+    quiet: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: {"skipped": [], "no answer": []})
+    for s in sessions:
+        for t in s.get("turns", []):
+            if t["status"] == "answered":
+                n = len(toks.of(t))
+                count[t["partner"]] += n
+                spoken_in = spoke_in[t["partner"]]
+                if n and (not spoken_in or spoken_in[-1] != s["id"]):
+                    spoken_in.append(s["id"])
+            elif t["status"] in ("skipped", "no answer"):
+                quiet[(t["partner"], t["question"])][t["status"]].append(s["id"])
+    partners = [p for p in partners_of(sessions)]
+    spoken = sum(count[p] for p in partners)
+    return {
+        "words": {p: count[p] for p in partners} | ({"both": count["both"]} if count["both"] else {}),
+        "share": {p: (round(count[p] / spoken, 3) if spoken else None) for p in partners},
+        "sessions": {p: spoke_in.get(p, []) for p in partners},
+        "quiet": sorted(
+            ({"partner": p, "question": q, "skipped": len(v["skipped"]), "unanswered": len(v["no answer"]),
+              "sessions": sorted(set(v["skipped"] + v["no answer"]))} for (p, q), v in quiet.items()),
+            key=lambda r: (-(r["skipped"] + r["unanswered"]), r["partner"], r["question"])),
+    }
+
+
+def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | None = None,
+             toks: Tokens | None = None) -> dict[str, Any]:
+    """Feeling words per partner and session (by group), and each session's tone with the trend."""
+    toks = Tokens() if toks is None else toks
+    partners = partners_of(sessions)
+    timeline = []
+    groups: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in partners}
+    tone_rows = []
+    for s in sessions:
+        said: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for t in answered(s):
+            said[t["partner"]] += w.feeling_words(toks.of(t))
+        for p in partners:
+            named = said.get(p, [])
+            if named:
+                timeline.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "partner": p,
+                                 "words": [word for word, _ in named],
+                                 "groups": sorted({group for _, group in named})})
+            for word, group in named:
+                row = groups[p].setdefault(group, {"count": 0, "words": Counter(), "sessions": []})
+                row["count"] += 1
+                row["words"][word] += 1
+                if not row["sessions"] or row["sessions"][-1] != s["id"]:
+                    row["sessions"].append(s["id"])
+        score = tones[s["id"]] if tones is not None and s["id"] in tones else session_tone(s)
+        if score is not None:
+            tone_rows.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "tone": score})
+    return {
+        "lexicon": {g: list(ws) for g, ws in w.FEELINGS.items()},
+        "by_partner": {p: {g: {"count": r["count"], "words": dict(r["words"].most_common()), "sessions": r["sessions"]}
+                           for g, r in sorted(groups[p].items(), key=lambda kv: -kv[1]["count"])}
+                       for p in partners},
+        "timeline": timeline,
+        "tone": tone_rows,
+        "trend": trend([r["tone"] for r in tone_rows]),
+    }
+
+
+def session_tone(session: dict[str, Any]) -> float | None:
+    """The session's tone from its partners' answers (see ``words.tone``)."""
+    return w.tone([t["answer"] for t in answered(session)])
+
+
+def trend(values: list[float]) -> dict[str, Any]:
+    """rising / falling / steady from the least-squares slope; None below three values."""
+    n = len(values)
+    if n < 3:
+        return {"direction": None, "change": None, "sessions": n}
+    mean_x, mean_y = (n - 1) / 2, sum(values) / n
+    slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values)) / sum((i - mean_x) ** 2 for i in range(n))
+    change = slope * (n - 1)
+    direction = "rising" if change >= TREND_THRESHOLD else "falling" if change <= -TREND_THRESHOLD else "steady"
+    return {"direction": direction, "change": round(change, 3), "sessions": n}
+
+
+def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT, toks: Tokens | None = None) -> dict[str, Any]:
+    """Words and two-word phrases that come back across sessions, per kind of question."""
+    toks = Tokens() if toks is None else toks
+    out = {}
+    for kind, keys in (("worked_well", WORKED_WELL), ("challenges", CHALLENGED)):
+        where: dict[str, list[int]] = defaultdict(list)
+        said: Counter[str] = Counter()
+        for s in sessions:
+            found: set[str] = set()
+            for t in answered(s):
+                if asks(t["question"], keys):
+                    terms = w.phrases(toks.of(t))
+                    said.update(terms)
+                    found |= terms
+            for term in found:
+                where[term].append(s["id"])
+        out[kind] = _top_terms(where, said, limit)
+    return out
+
+
+def _top_terms(where: dict[str, list[int]], said: Counter[str], limit: int) -> list[dict[str, Any]]:
+    """Most sessions first, then most answers; a phrase before its words when they tie; a word
+    left out when a phrase holding it came from the very same answers (it says nothing more)."""
+    ranked = sorted(where.items(), key=lambda kv: (-len(kv[1]), -said[kv[0]], -kv[0].count(" "), kv[0]))
+    shown: list[dict[str, Any]] = []
+    for term, ids in ranked:
+        if " " not in term and any(term in row["term"].split() and row["sessions"] == ids
+                                   and row["answers"] == said[term] for row in shown):
+            continue
+        shown.append({"term": term, "sessions": ids, "count": len(ids), "answers": said[term]})
+        if len(shown) == limit:
+            break
+    return shown
+
+
+def next_steps(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> list[dict[str, Any]]:
+    """Each planned next step and the first later session (within ``FOLLOW_WINDOW``) that followed it."""
+    toks = Tokens() if toks is None else toks
+    stems: dict[int, set[str]] = {}
+    out = []
+    for i, s in enumerate(sessions):
+        step = (s.get("next_step") or "").strip()
+        if not step:
+            continue
+        wanted = {w.stem(word) for word in w.content_words(step)}
+        row: dict[str, Any] = {"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "step": step,
+                               "followed_in": None, "followed_on": None, "matched": [], "status": "no later session"}
+        later = list(range(i + 1, min(i + 1 + FOLLOW_WINDOW, len(sessions))))
+        if later:
+            row["status"] = "not followed"
+        need = max(1, math.ceil(len(wanted) / 2))
+        for j in later:
+            if j not in stems:
+                stems[j] = _session_stems(sessions[j], toks)
+            matched = sorted(wanted & stems[j])
+            if wanted and len(matched) >= need:
+                row.update(followed_in=sessions[j]["id"], followed_on=local_day(sessions[j]["started_at"]).isoformat(),
+                           matched=matched, status="followed")
+                break
+        out.append(row)
+    return out
+
+
+def _session_stems(session: dict[str, Any], toks: Tokens) -> set[str]:
+    """Stemmed content words of a session's answers (before its own next step) and notes."""
+    split = [toks.of(t) for t in answered(session) if t["partner"] != "both"]
+    split += [w.tokens(n["text"]) for n in session.get("notes", [])]
+    return {w.stem(word) for words in split for word in w.content_words(words)}
+
+
+# ---- search
+
+
+def search(sessions: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
+    """Answers and notes holding every word of the query (case-insensitive; a word matches the
+    start of a word, so "brush" finds "brushes"), oldest session first."""
+    wanted = w.tokens(query)
+    if not wanted:
+        return []
+    hits = []
+    for s in chronological(sessions):
+        day = local_day(s["started_at"]).isoformat()
+        items = [("answer", t["partner"], t["question"], t["answer"]) for t in answered(s)]
+        items += [("note", None, None, n["text"]) for n in s.get("notes", [])]
+        for kind, partner, question, text in items:
+            have = w.tokens(text)
+            if all(any(h.startswith(q) for h in have) for q in wanted):
+                hits.append({"session": s["id"], "date": day, "kind": kind, "partner": partner,
+                             "question": question, "text": text})
+    return hits

@@ -1,0 +1,359 @@
+"""``duet report``: the whole journal as one self-contained HTML page.
+
+One file that opens in any browser with no network: the style and the small filter script are
+inline, the charts are inline SVG drawn by matplotlib (text kept as text, so it scales, prints
+and can be searched), and a Content-Security-Policy forbids the page to load anything at all.
+Every name, question and answer is HTML-escaped; chart labels are also kept out of matplotlib's
+math mode (a ``$`` in an answer is just a dollar). A chart with nothing to draw is left out and
+the page says why, so an empty journal gives a page that says so, not empty axes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from datetime import datetime
+from typing import Any, Callable
+
+from assistant.journal import export
+from assistant.journal.insights import Insights
+
+PALETTE = ["#3b6ea5", "#d9822b", "#5a9e6f", "#b8505a", "#7d6bb0", "#8a8a8a"]
+SESSION_BARS = 40
+"""Up to this many sessions, minutes are drawn per session; beyond, per week (or month, year)."""
+MAX_BARS = 60
+"""Most bars in a chart over time: beyond, weeks are grouped by month, then by year."""
+
+CSS = """
+:root{--ink:#222;--muted:#666;--line:#ddd;--accent:#3b6ea5;--bg:#fff}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);
+ margin:0 auto;padding:1rem;max-width:60rem;line-height:1.5}
+h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.25rem;margin-top:2rem;border-bottom:2px solid var(--line)}
+h3{font-size:1.05rem;margin:.2rem 0}.muted{color:var(--muted)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.6rem;margin:1rem 0}
+.card{border:1px solid var(--line);border-radius:.5rem;padding:.6rem}.card b{display:block;font-size:1.4rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(22rem,1fr));gap:1rem}
+figure{margin:0;border:1px solid var(--line);border-radius:.5rem;padding:.5rem}
+figcaption{font-weight:600;margin-bottom:.3rem}figure svg{width:100%;height:auto;display:block}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{text-align:left;padding:.25rem .4rem;
+ border-bottom:1px solid var(--line);vertical-align:top}
+.filter{position:sticky;top:0;background:var(--bg);padding:.5rem 0;z-index:1}
+.filter input{width:100%;font-size:1rem;padding:.5rem;border:1px solid #999;border-radius:.4rem}
+article.session{border:1px solid var(--line);border-radius:.5rem;padding:.6rem .8rem;margin:.8rem 0}
+article.session dl{display:grid;grid-template-columns:max-content 1fr;gap:0 .8rem;margin:.3rem 0}
+article.session dt{color:var(--muted)}article.session dd{margin:0}
+.turn{margin:.4rem 0}.turn q{display:block;margin:.1rem 0 0 1rem;padding-left:.6rem;border-left:3px solid var(--line);
+ quotes:none}.skipped{color:var(--muted);font-style:italic}
+@media (max-width:40rem){body{padding:.6rem}.charts{grid-template-columns:1fr}h1{font-size:1.3rem}}
+@media print{.filter{display:none}body{max-width:none;padding:0}figure,article.session,.card{break-inside:avoid}
+ h2{break-after:avoid}a{color:inherit;text-decoration:none}}
+"""
+
+SCRIPT = """
+(function(){
+  var box=document.getElementById('filter'),shown=document.getElementById('shown');
+  var items=Array.prototype.slice.call(document.querySelectorAll('article.session'));
+  var texts=items.map(function(a){return a.textContent.toLowerCase();});
+  box.addEventListener('input',function(){
+    var words=box.value.toLowerCase().split(/\\s+/).filter(Boolean),n=0;
+    items.forEach(function(a,i){
+      var ok=words.every(function(w){return texts[i].indexOf(w)>=0;});
+      a.hidden=!ok;if(ok)n++;});
+    shown.textContent=n;
+  });
+})();
+"""
+
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
+       "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+
+
+def e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetime | None = None) -> str:
+    """The page: summary, charts, patterns, then every session, newest first."""
+    now = now or datetime.now().astimezone()
+    partners = list(result.voices["share"])
+    title = "Duet journal" + (f": {' and '.join(partners)}" if partners else "")
+    body = [f"<header><h1>{e(title)}</h1><p class=muted>Made {e(now.strftime('%Y-%m-%d %H:%M'))} from "
+            f"{len(sessions)} session{'s' * (len(sessions) != 1)}; nothing on this page comes from anywhere "
+            "but the journal.</p></header>"]
+    if not sessions:
+        body.append("<p>No sessions yet. Hold one with <code>duet run</code> (or try <code>duet rehearse</code>), "
+                    "then make this report again.</p>")
+    else:
+        body += [_cards(result), _charts(result), _patterns(result), _sessions(sessions)]
+    return (f"<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+            f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+            f"<meta http-equiv=Content-Security-Policy content=\"{CSP}\">"
+            f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body)
+            + (f"<script>{SCRIPT}</script>" if sessions else "") + "\n</body></html>\n")
+
+
+# ---- summary
+
+
+def _cards(result: Insights) -> str:
+    r, trend = result.rhythm, result.feelings["trend"]
+    followed = sum(row["status"] == "followed" for row in result.next_steps)
+    cards = [
+        ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {len(r['weeks'])} weeks"),
+        ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"),
+        ("current streak", f"{r['streak']['current']['weeks']} wk", f"longest {r['streak']['longest']['weeks']} wk"),
+        ("interrupted", len(r["interrupted"]), f"{len(r['resumed'])} resumed"),
+        ("next steps followed", f"{followed} of {len(result.next_steps)}", "see below"),
+        ("tone", trend["direction"] or "-", "from answers (VADER)"),
+    ]
+    return "<section class=cards>" + "".join(
+        f"<div class=card><span class=muted>{e(label)}</span><b>{e(value)}</b><small>{e(note)}</small></div>"
+        for label, value, note in cards) + "</section>"
+
+
+def _patterns(result: Insights) -> str:
+    out = ["<h2>Patterns</h2>", "<h3>Leadership</h3><table><tr><th>partner</th><th>led</th><th>sessions</th></tr>"]
+    out += [f"<tr><td>{e(p)}</td><td>{v['count']}</td><td>{e(_ids(v['sessions']))}</td></tr>"
+            for p, v in result.leadership["led"].items()]
+    out.append("</table>")
+    for run in result.leadership["not_rotated"]:
+        out.append(f"<p>No rotation: {e(run['leader'])} led sessions {e(_ids(run['sessions']))} ({e(run['why'])}).</p>")
+    quiet = result.voices["quiet"]
+    if quiet:
+        out.append("<h3>Quiet moments</h3><table><tr><th>partner</th><th>question</th><th>skipped</th>"
+                   "<th>unanswered</th><th>sessions</th></tr>")
+        out += [f"<tr><td>{e(q['partner'])}</td><td>{e(q['question'])}</td><td>{q['skipped']}</td>"
+                f"<td>{q['unanswered']}</td><td>{e(_ids(q['sessions']))}</td></tr>" for q in quiet[:10]]
+        out.append("</table>")
+    if result.next_steps:
+        out.append("<h3>Next steps</h3><table><tr><th>planned</th><th>step</th><th>what came of it</th></tr>")
+        for row in reversed(result.next_steps[-20:]):
+            fate = (f"followed in session {row['followed_in']} ({row['followed_on']}; words: "
+                    f"{', '.join(row['matched'])})" if row["status"] == "followed" else row["status"])
+            out.append(f"<tr><td>{e(row['date'])} (session {row['session']})</td><td>{e(row['step'])}</td>"
+                       f"<td>{e(fate)}</td></tr>")
+        out.append("</table>")
+    return "\n".join(out)
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(map(str, ids[:12])) + (f" and {len(ids) - 12} more" if len(ids) > 12 else "")
+
+
+# ---- sessions
+
+
+def _sessions(sessions: list[dict[str, Any]]) -> str:
+    out = ["<h2 id=sessions>Sessions</h2>",
+           "<div class=filter><input id=filter type=search placeholder='Filter sessions by any words' "
+           "aria-label='Filter sessions'><small class=muted><span id=shown>"
+           f"{len(sessions)}</span> of {len(sessions)} shown</small></div>"]
+    for s in sorted(sessions, key=lambda s: (s["started_at"], s["id"]), reverse=True):
+        out.append(_session(s))
+    return "\n".join(out)
+
+
+def _session(s: dict[str, Any]) -> str:
+    out = [f"<article class=session id=session-{s['id']}><h3>Session {s['id']}: {e(export.local_time(s['started_at']))}"
+           f"</h3><dl>"]
+    out += [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in export.header_lines(s)[1:]]
+    out.append("</dl>")
+    for title, turns in export._sections(s):
+        if turns:
+            out.append(f"<h4>{title}</h4>")
+            for t in turns:
+                answer = (f"<q>{e(t['answer'])}</q>" if t["status"] == "answered"
+                          else f"<q class=skipped>({e(t['status'])})</q>")
+                out.append(f"<div class=turn><b>{e(t['partner'])}</b>: <i>{e(t['question'])}</i>{answer}</div>")
+    if s.get("notes"):
+        out.append("<h4>Notes</h4><ul>")
+        out += [f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in s["notes"]]
+        out.append("</ul>")
+    out.append("</article>")
+    return "".join(out)
+
+
+# ---- charts
+
+
+def _charts(result: Insights) -> str:
+    charts: list[tuple[str, str, Callable[[Insights], Any]]] = [
+        ("weeks", "Sessions over time", _chart_weeks),
+        ("minutes", "Minutes worked", _chart_minutes),
+        ("voices", "Share of the words spoken", _chart_voices),
+        ("feelings", "Feelings and tone", _chart_feelings),
+        ("themes", "Top themes", _chart_themes),
+    ]
+    out, missing = ["<h2>Over time</h2><div class=charts>"], []
+    for key, caption, draw in charts:
+        svg = draw(result)
+        if svg is None:
+            missing.append(caption.lower())
+            continue
+        out.append(f"<figure id=chart-{key}><figcaption>{e(caption)}</figcaption>{svg}</figure>")
+    out.append("</div>")
+    if missing:
+        out.append(f"<p class=muted>Not drawn yet, for want of answers: {e(', '.join(missing))}.</p>")
+    return "\n".join(out)
+
+
+def _label(text: object) -> str:
+    """Text as matplotlib shows it literally (no math mode)."""
+    return str(text).replace("$", r"\$")
+
+
+def _svg(draw: Callable[[Any], None], size: tuple[float, float], salt: str) -> str:
+    """Draw on a new figure and return its SVG element (text as text, no XML prologue)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"duet-{salt}", "font.size": 9,
+                                "axes.spines.top": False, "axes.spines.right": False}):
+        fig = Figure(figsize=size, layout="constrained")
+        draw(fig)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'(<svg[^>]*?)\s(width|height)="[^"]*"', r"\1", svg, count=1)
+    svg = re.sub(r'(<svg[^>]*?)\s(width|height)="[^"]*"', r"\1", svg, count=1)
+    return svg.replace("<svg", f'<svg role="img" aria-label="{salt} chart"', 1)
+
+
+def _ticks(ax: Any, labels: list[str], most: int = 12) -> None:
+    step = max(1, -(-len(labels) // most))
+    ax.set_xticks(range(0, len(labels), step), [_label(x) for x in labels[::step]], rotation=45, ha="right")
+
+
+def buckets(result: Insights) -> tuple[str, list[tuple[str, list[int]]]]:
+    """Sessions by week, or by month or year when there are too many weeks to draw as bars:
+    (unit, [(label, session ids)])."""
+    weeks = result.rhythm["weeks"]
+    if len(weeks) <= MAX_BARS:
+        return "week", [(row["week"], row["sessions"]) for row in weeks]
+    by_month: dict[str, list[int]] = {}
+    for row in weeks:  # a week belongs to the month its Monday is in
+        by_month.setdefault(row["monday"][:7], []).extend(row["sessions"])
+    if len(by_month) <= MAX_BARS:
+        return "month", list(by_month.items())
+    by_year: dict[str, list[int]] = {}
+    for month, ids in by_month.items():
+        by_year.setdefault(month[:4], []).extend(ids)
+    return "year", list(by_year.items())
+
+
+def _chart_weeks(result: Insights) -> str | None:
+    if not result.rhythm["weeks"]:
+        return None
+    unit, rows = buckets(result)
+
+    def draw(fig: Any) -> None:
+        ax = fig.subplots()
+        ax.bar(range(len(rows)), [len(ids) for _, ids in rows], color=PALETTE[0])
+        _ticks(ax, [label for label, _ in rows])
+        ax.set_ylabel(f"sessions per {unit}")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+
+    return _svg(draw, (6, 3), "weeks")
+
+
+def _chart_minutes(result: Insights) -> str | None:
+    per = result.rhythm["per_session"]
+    if not per:
+        return None
+    unit = "session"
+    if len(per) <= SESSION_BARS:
+        labels = [f"#{p['session']} {p['date'][5:]}" for p in per]
+        worked, planned = [p["worked"] for p in per], [p["planned"] for p in per]
+    else:
+        unit, rows = buckets(result)
+        index = {p["session"]: p for p in per}
+        labels = [label for label, _ in rows]
+        worked = [sum(index[i]["worked"] for i in ids) for _, ids in rows]
+        planned = [sum(index[i]["planned"] for i in ids) for _, ids in rows]
+
+    def draw(fig: Any) -> None:
+        ax = fig.subplots()
+        x = range(len(labels))
+        ax.bar(x, planned, color="#d6dde6", label="planned")
+        ax.bar(x, worked, width=0.5, color=PALETTE[2], label="worked")
+        _ticks(ax, labels)
+        ax.set_ylabel(f"minutes per {unit}")
+        ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, borderaxespad=0)
+
+    return _svg(draw, (6, 3), "minutes")
+
+
+def _chart_voices(result: Insights) -> str | None:
+    share = {p: s for p, s in result.voices["share"].items() if s is not None}
+    if not share:
+        return None
+    words = result.voices["words"]
+
+    def draw(fig: Any) -> None:
+        ax = fig.subplots()
+        names = list(share)
+        bars = ax.barh(range(len(names)), [share[p] * 100 for p in names], color=PALETTE[: len(names)])
+        ax.set_yticks(range(len(names)), [_label(p) for p in names])
+        ax.bar_label(bars, [f"{share[p] * 100:.0f} % ({words[p]} words)" for p in names], padding=3)
+        ax.set_xlim(0, 119)
+        ax.set_xlabel("% of the words in answers")
+        ax.invert_yaxis()
+
+    return _svg(draw, (6, 1 + 0.5 * len(share)), "voices")
+
+
+def _chart_feelings(result: Insights) -> str | None:
+    f = result.feelings
+    groups = [g for g in f["lexicon"] if any(g in f["by_partner"][p] for p in f["by_partner"])]
+    tone = f["tone"]
+    if not groups and not tone:
+        return None
+
+    def draw(fig: Any) -> None:
+        axes = fig.subplots(1, int(bool(groups)) + int(bool(tone)), squeeze=False)[0]
+        if groups:
+            ax, partners = axes[0], list(f["by_partner"])
+            height = 0.8 / max(1, len(partners))
+            for k, p in enumerate(partners):
+                counts = [f["by_partner"][p].get(g, {}).get("count", 0) for g in groups]
+                ax.barh([i + k * height for i in range(len(groups))], counts, height=height,
+                        color=PALETTE[k % len(PALETTE)], label=_label(p))
+            ax.set_yticks([i + height * (len(partners) - 1) / 2 for i in range(len(groups))], groups)
+            ax.invert_yaxis()
+            ax.set_xlabel("times named")
+            ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), borderaxespad=0)
+        if tone:
+            ax = axes[-1]
+            ax.axhline(0, color="#999", linewidth=0.8)
+            ax.plot(range(len(tone)), [t["tone"] for t in tone], marker="o" if len(tone) <= 60 else None,
+                    color=PALETTE[3], label="tone")
+            _ticks(ax, [f"#{t['session']}" for t in tone], most=8)
+            ax.set_ylim(-1.05, 1.05)
+            ax.set_ylabel("tone of the answers (-1 .. +1)")
+            direction = f["trend"]["direction"]
+            ax.set_title(f"trend: {direction}" if direction else "tone per session", fontsize=9)
+
+    return _svg(draw, (6.5, 3.2), "feelings")
+
+
+def _chart_themes(result: Insights) -> str | None:
+    kinds = [(k, t, result.themes[k][:8]) for k, t in (("worked_well", "what worked well"),
+                                                     ("challenges", "what challenged you")) if result.themes[k]]
+    if not kinds:
+        return None
+
+    def draw(fig: Any) -> None:
+        axes = fig.subplots(1, len(kinds), squeeze=False)[0]
+        for ax, (key, title, rows), color in zip(axes, kinds, (PALETTE[2], PALETTE[1])):
+            bars = ax.barh(range(len(rows)), [r["count"] for r in rows], color=color)
+            ax.set_yticks(range(len(rows)), [_label(r["term"]) for r in rows])
+            ax.bar_label(bars, [str(r["count"]) for r in rows], padding=2)
+            ax.invert_yaxis()
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("sessions")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+
+    return _svg(draw, (6.5, 1.2 + 0.3 * max(len(r) for _, _, r in kinds)), "themes")

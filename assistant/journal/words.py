@@ -1,0 +1,128 @@
+"""Words in answers: tokens, stop words, a small lexicon of feelings, and the tone of a text.
+
+Everything here is deliberately small and readable, so a couple can see why a word counted:
+
+- ``content_words`` drops the stop words below (function words, fillers, and the words every
+  answer to our questions uses: "think", "really", "today"...).
+- ``stem`` folds simple English endings ("painted", "painting", "paints" -> "paint") so that a
+  next step and a later answer can be compared; it is used for matching only, never shown.
+- ``FEELINGS`` is a short lexicon of feeling words in eight groups. A word counts only as a whole
+  word, and not when one of the three words before it negates it ("not tired", "never anxious").
+- ``tone`` is VADER's compound score (-1 .. +1), a lexicon and rules made for short informal
+  text (``vaderSentiment``, MIT, lexicon bundled: nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+STOP_WORDS = frozenset("""
+a about above after again against all almost also am an and any are aren't around as at
+back be because been before being below between both but by can can't could couldn't
+did didn't do does doesn't doing don't down during each else enough even ever every few
+for from further get gets getting got had hadn't has hasn't have haven't having he her here
+hers herself him himself his how i i'd i'll i'm i've if in into is isn't it it's its itself
+just kind least less let let's like little lot lots made make makes many may me more most
+much must my myself need needs no nor not now of off on once one only or other our ours
+ourselves out over own quite rather really same she should shouldn't so some something still
+such than that that's the their theirs them themselves then there there's these they they're
+thing things think this those though through to today too under until up upon us very was
+wasn't we we'd we'll we're we've were weren't what what's when where which while who whom why
+will with won't would wouldn't yeah yes yet you you're your yours yourself yourselves
+bit feel feeling felt went go going gone well good time okay ok um uh maybe actually
+""".split())
+"""Words that say nothing about a theme (function words, fillers, our questions' own words)."""
+
+NEGATIONS = frozenset({"not", "no", "never", "don't", "didn't", "isn't", "wasn't", "aren't", "weren't",
+                       "can't", "couldn't", "won't", "hardly", "nor", "neither"})
+
+FEELINGS: dict[str, tuple[str, ...]] = {
+    "joyful": ("happy", "glad", "joy", "joyful", "excited", "thrilled", "delighted", "cheerful", "elated",
+               "fun", "playful"),
+    "calm": ("calm", "relaxed", "peaceful", "content", "serene", "settled", "centered", "grounded", "easy"),
+    "grateful": ("grateful", "thankful", "proud", "satisfied", "fulfilled", "appreciated", "connected",
+                 "close", "loved"),
+    "energized": ("energized", "energetic", "inspired", "motivated", "curious", "creative", "eager",
+                  "focused", "alive", "hopeful"),
+    "tired": ("tired", "exhausted", "sleepy", "drained", "weary", "worn", "fatigued", "sluggish"),
+    "anxious": ("anxious", "nervous", "worried", "stressed", "tense", "overwhelmed", "uneasy", "afraid",
+                "scared", "rushed", "pressured"),
+    "frustrated": ("frustrated", "annoyed", "irritated", "angry", "impatient", "stuck", "blocked", "cross"),
+    "sad": ("sad", "down", "low", "disappointed", "lonely", "discouraged", "hurt", "upset", "flat"),
+}
+"""Feeling words by group: the pleasant four first, then the unpleasant four."""
+
+FEELING_GROUP = {word: group for group, words in FEELINGS.items() for word in words}
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words (with their apostrophes: "don't" stays one word)."""
+    return WORD.findall(text.lower().replace("’", "'"))
+
+
+@lru_cache(maxsize=65536)
+def is_content(token: str) -> bool:
+    """Not a stop word, a number or a single letter."""
+    return token not in STOP_WORDS and len(token) > 1 and not token.isdigit()
+
+
+def content_words(text: str | list[str]) -> list[str]:
+    """Tokens (of a text, or already split) without stop words, numbers or one-letter words."""
+    return [t for t in (tokens(text) if isinstance(text, str) else text) if is_content(t)]
+
+
+def phrases(text: str | list[str]) -> set[str]:
+    """Content words and pairs of content words that stand side by side ("blue sky")."""
+    found: set[str] = set()
+    run: list[str] = []
+    for token in (tokens(text) if isinstance(text, str) else text) + [""]:
+        if token and is_content(token):
+            found.add(token)
+            if run:
+                found.add(f"{run[-1]} {token}")
+            run.append(token)
+        else:
+            run = []
+    return found
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A crude stem for matching: painted, painting, paints -> paint; skies -> sky."""
+    for suffix, replace in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: len(word) - len(suffix)] + replace
+    return word
+
+
+def feeling_words(text: str | list[str]) -> list[tuple[str, str]]:
+    """(word, group) for each feeling word named and not negated, in order."""
+    found = []
+    words = tokens(text) if isinstance(text, str) else text
+    if FEELING_GROUP.keys().isdisjoint(words):
+        return found
+    for i, word in enumerate(words):
+        group = FEELING_GROUP.get(word)
+        if group and not NEGATIONS.intersection(words[max(0, i - 3):i]):
+            found.append((word, group))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def tone(answers: list[str]) -> float | None:
+    """Mean VADER compound score of the answers (-1 very negative .. +1 very positive); None if none.
+
+    Each answer is scored alone (VADER is made for short texts) and the scores averaged.
+    """
+    scored = [_analyzer().polarity_scores(a)["compound"] for a in answers if a.strip()]
+    return round(sum(scored) / len(scored), 3) if scored else None

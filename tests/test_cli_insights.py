@@ -1,0 +1,82 @@
+"""``duet rehearse --date``, ``duet insights``, ``duet search`` and ``duet report``, run as a user
+runs them (subprocesses on a real journal)."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from tests.test_cli import SCRIPT, duet
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory):
+    """Two sessions rehearsed a week apart."""
+    folder = tmp_path_factory.mktemp("dated")
+    script = folder / "script.yaml"
+    script.write_text(SCRIPT)
+    journal = str(folder / "journal.json")
+    first = duet("rehearse", str(script), "--date", "2026-05-04", "--journal", journal)
+    second = duet("rehearse", str(script), "--date", "2026-05-12", "--journal", journal)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    return {"journal": journal, "folder": folder, "first": first.stdout, "second": second.stdout}
+
+
+def test_rehearse_date_holds_the_session_on_that_day_and_celebrates(dated):
+    rows = json.loads(duet("sessions", "--json", "--journal", dated["journal"]).stdout)
+    assert [r["started_at"][:10] for r in rows] == ["2026-05-04", "2026-05-12"]
+    assert "That was your first session together" in dated["first"]
+    assert "That makes 2 weeks in a row with a session." in dated["second"]
+    assert "Last time Alex said this worked well: we shared the brushes well." in dated["second"]
+
+
+def test_insights_json_traces_every_figure_to_sessions(dated):
+    result = duet("insights", "--json", "--journal", dated["journal"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["sessions"] == [1, 2]
+    assert [(w["week"], w["sessions"]) for w in data["rhythm"]["weeks"]] == [("2026-W19", [1]), ("2026-W20", [2])]
+    assert data["leadership"]["led"] == {"Alex": {"count": 1, "sessions": [1]}, "Sam": {"count": 1, "sessions": [2]}}
+    assert {t["term"]: t["sessions"] for t in data["themes"]["challenges"]}["mixing colours"] == [1, 2]
+    later = json.loads(duet("insights", "--json", "--since", "2026-05-10", "--journal", dated["journal"]).stdout)
+    assert later["sessions"] == [2]
+    text = duet("insights", "--journal", dated["journal"]).stdout
+    assert "Rhythm" in text and "longest streak         2 week(s), 2026-W19 to 2026-W20" in text
+
+
+def test_search_gives_session_date_partner_and_question(dated):
+    hits = json.loads(duet("search", "cobalt", "--json", "--journal", dated["journal"]).stdout)
+    assert [(h["session"], h["date"], h["kind"], h["text"]) for h in hits] == [
+        (1, "2026-05-04", "note", "buy more cobalt blue"), (2, "2026-05-12", "note", "buy more cobalt blue")]
+    text = duet("search", "shared", "brushes", "--journal", dated["journal"]).stdout
+    assert "session 1  2026-05-04  Alex, What worked well?" in text and "2 found in 2 session(s)." in text
+
+
+def test_report_is_written_private(dated):
+    out = dated["folder"] / "report.html"
+    result = duet("report", "-o", str(out), "--journal", dated["journal"])
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    page = out.read_text()
+    assert page.count("<article class=session") == 2 and page.count("<figure") == 5
+
+
+def test_an_empty_journal_says_so(tmp_path):
+    journal = str(tmp_path / "journal.json")
+    assert "No sessions" in duet("insights", "--journal", journal).stdout
+    result = duet("report", "-o", str(tmp_path / "r.html"), "--journal", journal)
+    assert result.returncode == 0 and "No sessions yet" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["rehearse", "SCRIPT", "--date", "May 4"], "'May 4' does not match the format '%Y-%m-%d'"),
+    (["search", "?!"], "search for at least one word"),
+    (["report", "-o", "/nonexistent/dir/r.html"], "cannot write /nonexistent/dir/r.html"),
+])
+def test_bad_input_is_one_line_and_exit_2(dated, args, expected):
+    args = [str(dated["folder"] / "script.yaml") if a == "SCRIPT" else a for a in args]
+    result = duet(*args, "--journal", dated["journal"])
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,270 @@
+"""Insights, search and celebrations, on a real journal built from dated rehearsals.
+
+The history (partners Ana and Ben, 45-minute work phases):
+
+    id  day         week  leader  what happens
+    1   2026-03-02  W10   Ana     debrief at 30:00; next step "finish the blue sky"
+    2   2026-03-10  W11   Ben     full 45 min; Ana skips her intention, Ben leaves a question
+                                  unanswered; the sky is finished (follows step 1); next step "Right."
+    3   2026-03-24  W13   Ana     interrupted when the work phase begins
+    4   2026-03-26  W13   Ben     forgotten afterwards (so 3 and 5 are both led by Ana)
+    5   2026-03-31  W14   Ana     full; next step "paint the clouds"
+    6   2026-04-07  W15   Ben     full; talks about the clouds (follows step 5)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from assistant.journal import Journal, celebrate, insights, words
+from assistant.journal.report import render_report
+from assistant.session import phrasing
+from tests.helpers import rehearse_on
+
+TODAY = date(2026, 4, 8)
+
+
+def script(first: dict[str, str], second: dict[str, str], step: str, debrief_at: str | None = None) -> str:
+    """A session's script: the leader's answers (``first``), the other's, then the next step."""
+    def say(text: str) -> str:
+        return "- silence: true" if text == "<silence>" else f"- say: {text!r}"
+
+    lines = [say(first["feel"]), say(first["intend"]), say(second["feel"]), say(second["intend"])]
+    if debrief_at:
+        lines.append(f"- {{at: '{debrief_at}', say: 'start the debrief'}}")
+    for who in (first, second):
+        lines += [say(who["well"]), say(who["hard"]), say(who["notice"])]
+    lines.append(say(step))
+    return "\n".join(lines) + "\n"
+
+
+S1 = script(
+    dict(feel="happy and a bit tired", intend="sketch the mural outline", well="the blue sky came together",
+         hard="the wall was uneven", notice="I felt proud"),
+    dict(feel="calm", intend="mix the paints", well="mixing paints together", hard="the wall was uneven and cold",
+         notice="not tired at all, excited"),
+    "finish the blue sky", debrief_at="30:00")
+S2 = script(
+    dict(feel="nervous", intend="finish the sky today", well="the blue sky looks great",
+         hard="the uneven wall again", notice="<silence>"),
+    dict(feel="excited", intend="skip", well="we listened to each other", hard="cold hands",
+         notice="calm and grateful"),
+    "Right.")
+S3 = "- say: 'tired'\n- say: 'rest'\n- say: 'stressed'\n- say: 'tidy up'\n"
+S5 = script(
+    dict(feel="calm", intend="the trees", well="the blue sky stayed lovely", hard="the uneven wall",
+         notice="happy"),
+    dict(feel="relaxed", intend="shadows", well="laughing a lot", hard="running out of cobalt blue",
+         notice="content"),
+    "paint the clouds")
+S6 = script(
+    dict(feel="inspired", intend="paint clouds over the sky", well="the clouds", hard="cobalt blue ran out again",
+         notice="joyful"),
+    dict(feel="frustrated and tired", intend="help with clouds", well="the clouds look soft",
+         hard="my back hurt", notice="sad but proud"),
+    "varnish everything")
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = tmp_path_factory.mktemp("history") / "journal.json"
+    said = {}
+    for sid, (text, day, stop) in enumerate([(S1, "2026-03-02", False), (S2, "2026-03-10", False),
+                                             (S3, "2026-03-24", True), (S2, "2026-03-26", False),
+                                             (S5, "2026-03-31", False), (S6, "2026-04-07", False)], start=1):
+        got, said[sid] = rehearse_on(path, text, day, interrupt_at_work=stop)
+        assert got == sid
+    with Journal(path) as journal:
+        assert journal.forget(4) == [4]
+        sessions = journal.history()
+    return {"path": path, "said": said, "sessions": sessions,
+            "result": insights.analyse(sessions, TODAY)}
+
+
+def test_history_reads_every_session_whole_like_get(history):
+    sessions = history["sessions"]
+    assert [s["id"] for s in sessions] == [1, 2, 3, 5, 6]
+    with Journal(history["path"]) as journal:
+        assert journal.get(2) == sessions[1]
+    assert sessions[2]["status"] == "interrupted" and sessions[2]["started_at"].startswith("2026-03-24")
+    # the tone is scored when a session closes and kept in the index; an interrupted one has none yet
+    assert sessions[0]["tone"] == insights.session_tone(sessions[0]) and "tone" not in sessions[2]
+
+
+def test_rhythm_counts_weeks_streaks_minutes_and_interruptions(history):
+    r = history["result"].rhythm
+    assert r["sessions"] == 5
+    assert [(w["week"], w["sessions"]) for w in r["weeks"]] == [
+        ("2026-W10", [1]), ("2026-W11", [2]), ("2026-W12", []), ("2026-W13", [3]), ("2026-W14", [5]),
+        ("2026-W15", [6])]
+    assert r["streak"]["longest"] == {"weeks": 3, "from": "2026-W13", "to": "2026-W15", "sessions": [3, 5, 6]}
+    assert r["streak"]["current"]["weeks"] == 3
+    assert insights.streaks(r["weeks"], date(2026, 4, 30))["current"]["weeks"] == 0  # the streak has lapsed
+    worked = {p["session"]: p["worked"] for p in r["per_session"]}
+    assert worked[1] == 30.0 and worked[2] == 45.0 and worked[3] == 0.0
+    assert r["minutes_worked"] == pytest.approx(30 + 45 + 45 + 45, abs=0.5)
+    assert r["minutes_planned"] == 5 * 45 and r["average_planned"] == 45
+    assert r["interrupted"] == [3]
+
+
+def test_leadership_finds_the_run_a_forgotten_session_left(history):
+    lead = history["result"].leadership
+    assert lead["led"] == {"Ana": {"count": 3, "sessions": [1, 3, 5]}, "Ben": {"count": 2, "sessions": [2, 6]}}
+    assert lead["not_rotated"] == [{"leader": "Ana", "sessions": [3, 5], "why": "session 4 was forgotten"}]
+
+
+def test_voices_share_words_and_say_who_went_quiet_where(history):
+    v = history["result"].voices
+    assert v["share"]["Ana"] + v["share"]["Ben"] == pytest.approx(1.0, abs=0.002)
+    ana = sum(len(words.tokens(t["answer"])) for s in history["sessions"] for t in s["turns"]
+              if t["partner"] == "Ana" and t["status"] == "answered")
+    assert v["words"]["Ana"] == ana
+    quiet = {(q["partner"], q["question"]): q for q in v["quiet"]}
+    assert quiet[("Ana", "What do you intend for today?")] | {} == {
+        "partner": "Ana", "question": "What do you intend for today?", "skipped": 1, "unanswered": 0, "sessions": [2]}
+    assert quiet[("Ben", "What did we notice about our feelings?")]["unanswered"] == 1
+
+
+def test_feelings_use_the_lexicon_skip_negations_and_score_tone(history):
+    f = history["result"].feelings
+    ana, ben = f["by_partner"]["Ana"], f["by_partner"]["Ben"]
+    # session 1: Ben said "not tired at all, excited": excited counts, tired does not
+    first = [row for row in f["timeline"] if row["session"] == 1 and row["partner"] == "Ben"][0]
+    assert first["words"] == ["calm", "excited"]
+    assert ana["tired"]["sessions"] == [1, 3, 6] and ana["frustrated"]["words"] == {"frustrated": 1}
+    assert ana["joyful"]["sessions"] == [1, 2, 5] and ben["anxious"]["words"] == {"nervous": 1, "stressed": 1}
+    assert "tired" not in ben
+    tones = {row["session"]: row["tone"] for row in f["tone"]}
+    assert set(tones) == {1, 2, 3, 5, 6} and all(-1 <= t <= 1 for t in tones.values())
+    assert tones[5] > 0  # calm, relaxed, lovely, laughing, happy, content
+    assert f["trend"]["direction"] in ("rising", "falling", "steady") and f["trend"]["sessions"] == 5
+    assert insights.trend([0.1, 0.2]) == {"direction": None, "change": None, "sessions": 2}
+    assert insights.trend([-0.5, 0.0, 0.5])["direction"] == "rising"
+
+
+def test_themes_count_sessions_and_keep_their_ids(history):
+    t = history["result"].themes
+    well = {row["term"]: row["sessions"] for row in t["worked_well"]}
+    hard = {row["term"]: row["sessions"] for row in t["challenges"]}
+    assert well["blue sky"] == [1, 2, 5] and well["clouds"] == [6] and well["clouds look"] == [6]
+    assert "sky" not in well  # said only as part of "blue sky", in the same sessions
+    assert hard["uneven"] == [1, 2, 5] and hard["cobalt blue"] == [5, 6]
+    assert t["worked_well"][0]["term"] == "blue sky"
+    assert not {"the", "was", "we"} & (set(well) | set(hard))
+
+
+def test_next_steps_say_which_session_followed_them(history):
+    steps = {row["session"]: row for row in history["result"].next_steps}
+    assert steps[1]["status"] == "followed" and steps[1]["followed_in"] == 2 and steps[1]["matched"] == ["blue", "finish", "sky"]
+    assert steps[2]["step"] == "Right." and steps[2]["status"] == "not followed"
+    assert steps[5]["followed_in"] == 6 and steps[5]["followed_on"] == "2026-04-07" and "cloud" in steps[5]["matched"]
+    assert steps[6]["status"] == "no later session"
+    assert 3 not in steps  # interrupted before any step was planned
+
+
+def test_search_finds_answers_and_notes_with_where_they_were_said(history):
+    hits = insights.search(history["sessions"], "cobalt")
+    assert [(h["session"], h["partner"], h["question"]) for h in hits] == [
+        (5, "Ben", "What challenged us?"), (6, "Ben", "What challenged us?")]
+    assert insights.search(history["sessions"], "BLUE sky lovely")[0]["text"] == "the blue sky stayed lovely"
+    assert insights.search(history["sessions"], "paint")[0]["text"] == "mix the paints"  # a word's beginning
+    assert insights.search(history["sessions"], "zebra") == [] and insights.search(history["sessions"], "!!") == []
+
+
+def test_since_keeps_later_sessions_only(history):
+    later = insights.since(history["sessions"], date(2026, 3, 24))
+    assert [s["id"] for s in later] == [3, 5, 6]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5])
+def test_few_sessions_give_what_they_can_without_errors(history, count):
+    """0, 1 and 2 sessions; and all five, with the interrupted one and the gap of the forgotten one."""
+    sessions = history["sessions"][:count]
+    result = insights.analyse(sessions, TODAY)
+    page = render_report(sessions, result)
+    assert result.sessions == [s["id"] for s in sessions]
+    if count == 0:
+        assert result.rhythm["average_worked"] is None and result.voices["share"] == {}
+        assert "No sessions yet" in page and "<svg" not in page
+    else:
+        assert page.count("<figure") == 5 and page.count("<article class=session") == count
+        assert (result.feelings["trend"]["direction"] is None) == (count < 3)
+
+
+# ---- celebrations
+
+
+def test_the_greeting_and_recap_celebrate_what_the_journal_holds(history):
+    said = history["said"]
+    assert "That was your first session together: a real beginning." in said[1][-1]
+    assert "Last time Ben said this worked well: mixing paints together." in said[2][0]
+    assert "That makes 2 weeks in a row with a session." in said[2][-1]
+    assert "Your next step: Right. " in said[2][-1] and ".." not in said[2][-1]
+    assert "Last time you planned this next step: Right. " in said[3][0]
+
+
+def test_every_kind_of_celebration_is_offered_when_earned(history):
+    s1, s2, s3, s5, s6 = history["sessions"]
+    options = celebrate.greeting_options([s1, s2], date(2026, 3, 12))
+    assert phrasing.cheer_step_done("finish the blue sky") in options
+    assert phrasing.cheer_streak(2) in options
+    options = celebrate.greeting_options([s1, s2, s3, s5], date(2026, 4, 7))
+    worked = sum(s["worked"] for s in (s1, s2, s3, s5))
+    assert 7200 < worked < 7300  # 30 + 45 + 0 + 45 minutes, and the seconds "start the debrief" took
+    assert "So far you have worked together for more than 2 hours on this project." in options
+    started = datetime(2026, 4, 14, 10).astimezone()
+    recap = celebrate.recap_options([s1, s2, s3, s5, s6], 7, started)
+    assert recap == ["That was your 5th completed session together.", "That makes 4 weeks in a row with a session."]
+    picks = {celebrate.cheer([s1, s2, s3, s5, s6], sid, started).recap for sid in (7, 8)}
+    assert len(picks) == 2  # the session id varies the choice among true sentences
+    assert celebrate.greeting_options([], date(2026, 3, 2)) == []
+
+
+def test_celebration_can_be_turned_off(tmp_path):
+    from tests.helpers import config
+
+    quiet = config(celebrate=False)
+    _, said = rehearse_on(tmp_path / "j.json", S1, "2026-03-02", cfg=quiet)
+    _, again = rehearse_on(tmp_path / "j.json", S1, "2026-03-09", cfg=quiet)
+    assert "first session" not in said[-1] and "worked well" not in again[0] and "in a row" not in again[-1]
+
+
+def test_ordinals_and_full_stops():
+    assert [phrasing.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert phrasing.sentence("Right.") == "Right." and phrasing.sentence(" go on ") == "go on."
+    assert phrasing.sentence("Really?") == "Really?"
+
+
+def test_long_histories_are_drawn_by_month_then_by_year():
+    from datetime import timedelta
+
+    from assistant.journal.report import buckets
+
+    def spread(n: int, days: int) -> list[dict]:
+        start = datetime(2020, 1, 6, 10).astimezone()
+        return [{"id": i + 1, "started_at": (start + timedelta(days=days * i)).isoformat(), "status": "done",
+                 "partners": ["Ana", "Ben"], "leader": "Ana", "worked": 60.0, "planned_work": 60.0}
+                for i in range(n)]
+
+    unit, rows = buckets(insights.analyse(spread(50, 7), TODAY))
+    assert unit == "week" and len(rows) == 50
+    unit, rows = buckets(insights.analyse(spread(100, 7), TODAY))
+    assert unit == "month" and rows[0][0] == "2020-01" and sum(len(ids) for _, ids in rows) == 100
+    unit, rows = buckets(insights.analyse(spread(400, 10), TODAY))
+    assert unit == "year" and [label for label, _ in rows][:2] == ["2020", "2021"]
+    assert sum(len(ids) for _, ids in rows) == 400
+
+
+def test_a_damaged_session_file_is_left_out_not_fatal(history, tmp_path):
+    import shutil
+
+    folder = Path(history["path"]).parent
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    (copy / "journal.sessions" / "2.json").write_text('{"turns": {"1": ')
+    with Journal(copy / "journal.json") as journal:
+        assert [s["id"] for s in journal.history()] == [1, 3, 5, 6]
