@@ -255,6 +255,10 @@ def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(jo
     assert (history["kept"], history["moved"], history["missed"]) == (1, 0, 1)
     assert history["unplanned"] == [2] and history["occurrences"][0]["offset_minutes"] == 20
     assert "Kept 1, moved 0, missed 1" in quick("schedule", "--history", "--journal", journal, now="2026-12-20T12:00")
+    insights = json.loads(ok(duet("insights", "--json", "--journal", journal, now="2026-12-20T12:00")))
+    assert (insights["planned"]["kept"], insights["planned"]["missed"], insights["planned"]["unplanned"]) == (1, 1, [2])
+    text = ok(duet("insights", "--journal", journal, now="2026-12-20T12:00"))
+    assert "kept 1, moved 0, missed 1" in text
 
 
 def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_path):

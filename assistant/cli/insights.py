@@ -34,6 +34,37 @@ def load(journal_path: Path, since: date | None) -> list[dict[str, Any]]:
     return sessions
 
 
+def planned_against_held(journal_path: Path, sessions: list[dict[str, Any]],
+                         since: datetime | None) -> dict[str, Any] | None:
+    """Each planned time up to now and what became of it (kept, moved, missed), or None when
+    the couple has never planned a session (``duet schedule add``)."""
+    from assistant.cli.schedule import wall_now
+    from assistant.journal.rhythm import planned_vs_held
+    from assistant.journal.schedule import Schedule, schedule_path
+
+    path = schedule_path(journal_path)
+    if not path.exists():
+        return None
+    now = wall_now()
+    plan = planned_vs_held(Schedule(path).plans(include_removed=True), sessions, now).to_json()
+    if since is not None:
+        plan["occurrences"] = [o for o in plan["occurrences"] if o["start"][:10] >= f"{since:%Y-%m-%d}"]
+    return plan
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    """The 'Plan' section of the text output."""
+    rows = plan["occurrences"]
+    counts = {s: sum(o["status"] == s for o in rows) for s in ("kept", "moved", "missed", "pending")}
+    lines = ["Plan (duet schedule)",
+             f"  planned sessions so far  {len(rows)}: kept {counts['kept']}, moved {counts['moved']}, "
+             f"missed {counts['missed']}" + (f", pending {counts['pending']}" if counts["pending"] else ""),
+             f"  unplanned sessions       {len(plan['unplanned'])} {_ids(plan['unplanned'])}"]
+    lines += [f"  {o['start'][:16].replace('T', ' ')}  {o['status']:<8}"
+              + (f" session {o['session']}" if o.get("session") else "") for o in rows[-6:]]
+    return "\n".join(lines)
+
+
 def stored_tones(sessions: list[dict[str, Any]]) -> dict[int, float | None]:
     """Tones the index already holds (scored when each session closed)."""
     return {s["id"]: s["tone"] for s in sessions if "tone" in s}
@@ -53,10 +84,13 @@ def commands(common_options: Decorator, json_option: Decorator,
         """Patterns across sessions: rhythm, leadership, voices, feelings, themes, next steps."""
         sessions = load(journal_path, since.date() if since else None)
         result = ins.analyse(sessions, date.today(), stored_tones(sessions))
+        plan = planned_against_held(journal_path, sessions, since)
         if as_json:
-            print_json(result.to_json())
+            print_json({**result.to_json(), "planned": plan})
         else:
             click.echo(render_text(result, journal_path, since))
+            if plan is not None:
+                click.echo(render_plan(plan))
 
     @click.command(name="search")
     @click.argument("terms", metavar="WORDS...", nargs=-1, required=True)
