@@ -52,6 +52,8 @@ class Recorder(SessionLog, Protocol):
 class Store(Protocol):
     """What starting or resuming a session needs from the journal (``journal.Journal``)."""
 
+    def lock(self) -> None:
+        """Take the journal for this session: everything read after it is current."""
     def last_leader(self) -> str | None: ...
     def last_next_step(self) -> str | None: ...
     def begin(self, partners: list[str], roles: Roles, started_at: str,
@@ -71,7 +73,11 @@ ACTIVE = Active()
 
 
 def new_session(config: Config, journal: Store, clock: Clock) -> SessionEngine:
-    """A fresh session with rotated roles and last time's next step, opened in the journal."""
+    """A fresh session with rotated roles and last time's next step, opened in the journal.
+
+    The journal is locked first, so what is read (last leader, next step) is what is current.
+    """
+    journal.lock()
     roles = rotate_roles(config.partners, journal.last_leader())
     previous_step = journal.last_next_step()
     recorder = journal.begin(config.partners, roles, clock.wall().isoformat(), config.work.minutes * 60)
