@@ -84,6 +84,8 @@ INDEX_FIELDS: dict[str, type | tuple[type, ...]] = {
     "started_at": str, "status": str, "partners": list, "leader": str, "logistics": str,
 }
 """What every session document of the index must have (anything else is not ours)."""
+IDS_TABLE = "ids"
+"""The index's record of the highest id ever given (``forget`` keeps it)."""
 LOCK_WAIT = 2.0
 """Seconds a writer waits for the lock: a reader's probe or a ``forget`` holds it for moments, a
 session for its whole length."""
@@ -246,7 +248,10 @@ class Journal:
             if confirm is not None:
                 confirm([])
             return []
-        self._acquire()
+        try:
+            self._acquire()
+        except OSError as err:
+            raise JournalError(f"nothing was forgotten: {os_error(err)}") from None
         try:
             docs = self._docs() if everything else [self._find(ref)]
             if confirm is not None and not confirm([self._summary(d, running=False, damaged_ok=True) for d in docs]):
@@ -276,6 +281,8 @@ class Journal:
         try:
             remove_files([backup_path(self.path), backup_path(self.path).with_name(self.path.name + ".bak.new")])
             with self.db.storage.without_backup():
+                # ids are never given again: a new session is not mistaken for a forgotten one
+                self.db.table(IDS_TABLE).upsert(Document({"last": self._free_id() - 1}, doc_id=1))
                 self.sessions.remove(doc_ids=ids)
             if not self.db.storage.flush():
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
@@ -341,8 +348,12 @@ class Journal:
                     )
 
     def _free_id(self) -> int:
-        """The next session id: after every id in the index and every session file on disk."""
+        """The next session id: after every id in the index, every session file on disk, and
+        every id forgotten."""
         used = [doc.doc_id for doc in self.sessions.all()]
+        last = (self.db.table(IDS_TABLE).get(doc_id=1) or {}).get("last")
+        if isinstance(last, int) and not isinstance(last, bool):
+            used.append(last)
         if self.folder.is_dir():
             used += [int(m.group(1)) for p in self.folder.iterdir() if (m := SESSION_FILE.match(p.name))]
         return max(used, default=0) + 1
