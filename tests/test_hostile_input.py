@@ -154,6 +154,14 @@ def test_an_odd_lock_file(home, odd):
     assert state(home) == before
 
 
+@pytest.mark.parametrize("odd", ["fifo", "loop"])
+def test_an_odd_journal_file(home, odd):
+    path = home / "odd.json"
+    os.mkfifo(path) if odd == "fifo" else path.symlink_to(path)
+    for command in (["sessions"], ["rehearse", str(home / "script.yaml")], ["forget", "all", "--yes"]):
+        refused(duet(*command, "--journal", str(path)), str(path))
+
+
 def test_folders_above_the_journal_are_private_whatever_the_umask(home):
     old = os.umask(0)
     try:

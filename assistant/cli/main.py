@@ -132,8 +132,8 @@ def _journal_hint(err: OSError) -> str:
     journal = _JOURNAL.get("path")
     if journal is None or err.filename is None:
         return ""
-    place = str(os.fsdecode(err.filename))
-    if place.startswith(str(journal.parent)) or str(journal).startswith(place):
+    place, journal_at = os.path.abspath(os.fsdecode(err.filename)), os.path.abspath(journal)
+    if place.startswith(os.path.dirname(journal_at)) or journal_at.startswith(place):
         return "; or pass another journal file with --journal"
     return ""
 

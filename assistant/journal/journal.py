@@ -410,11 +410,17 @@ class Journal:
             return
         private_dir(self.path.parent)
         lock = self._lock_path()
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        odd = f"the journal's lock {lock} is not a plain file: remove it (rm -r '{lock}') when no Duet is running; " \
+              "Duet makes a new one"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as err:
+            if err.errno in (errno.EISDIR, errno.ELOOP, errno.ENXIO):  # a folder, a link, a socket
+                raise JournalError(odd) from None
+            raise
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise JournalError(f"the journal's lock {lock} is not a plain file: remove it (rm -r '{lock}') "
-                                   "when no Duet is running; Duet makes a new one")
+                raise JournalError(odd)
             self._flock(fd)
         except BaseException:
             os.close(fd)
@@ -571,7 +577,7 @@ def journal_file(path: str | os.PathLike[str]) -> Path:
     if not str(path).strip():
         raise DuetError("the journal path is empty: pass a file path with --journal (or journal: in the config)")
     path = Path(path).expanduser()
-    return path.resolve() if path.is_symlink() else path
+    return Path(os.path.realpath(path)) if path.is_symlink() else path  # a loop is left for open() to name
 
 
 def _read_only(folder: Path) -> bool:

@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import re
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,6 +109,8 @@ class DurableJSONStorage(Storage):
             _atomic_write(self.path, text, backup=self._backup)
         except OSError as err:
             if err.errno not in FULL_ERRNOS:
+                if err.filename is None:  # an fsync or a write: the line must still name the file
+                    err.filename = str(self.path)
                 raise  # one line for the user at the command line's error boundary
             if not self.unsaved and self.watcher is not None:
                 self.watcher(self.path, err)
@@ -125,12 +128,7 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
 
 def _load(path: Path) -> dict[str, Any] | None:
     """Read and check a journal file; None when there is none yet."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raw = b""
-    except IsADirectoryError:
-        raise JournalError(f"journal {path} is a folder, not a file: pass a file path with --journal") from None
+    raw = _read(path)
     if not raw.strip():
         if _has_good_backup(path):
             state = "empty" if path.exists() else "missing"
@@ -150,6 +148,25 @@ def _load(path: Path) -> dict[str, Any] | None:
         ) from None
     _check_ours(path, data)
     return data
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (none when it does not exist); a folder, a FIFO or a device is refused
+    without being opened for long (reading a FIFO would wait forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b""
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise JournalError(f"journal {path} is a folder, not a file: pass a file path with --journal")
+        if not stat.S_ISREG(kind):
+            raise JournalError(f"journal {path} is not a plain file (a FIFO or a device?): pass a file path with --journal")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 def _has_good_backup(path: Path) -> bool:
