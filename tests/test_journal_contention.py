@@ -20,7 +20,7 @@ from assistant.errors import DuetError
 from assistant.journal import Journal
 from assistant.session.clock import SimulatedClock
 from assistant.session.rehearsal import ScriptedPort, ScriptLine
-from assistant.session.runner import new_session, run
+from assistant.session.runner import new_session, resume_session, run
 from tests.helpers import config
 
 CONFIG = config(checkin={"questions": ["How are you?"]}, work={"minutes": 1},
@@ -85,15 +85,41 @@ def test_a_session_opened_before_another_ends_keeps_it_listed(tmp_path):
     assert [(s["id"], s["status"]) for s in listed(path)] == [(1, "done"), (2, "done")]
 
 
-def test_writers_and_forgets_racing_keep_every_finished_session_and_no_forgotten_one(tmp_path):
+def interrupt(path: Path, sid: int) -> None:
+    """Mark a finished session as one whose process died (as a kill leaves it)."""
+    with Journal(path) as journal:
+        journal.lock()
+        journal.sessions.update({"status": "in progress", "ended_at": None}, doc_ids=[sid])
+
+
+def test_writers_resumes_and_forgets_racing_keep_every_finished_session_and_no_forgotten_one(tmp_path):
     rng = random.Random(12)
-    for round_ in range(12):
+    totals = {"finished": 0, "resumed": 0, "forgotten": 0}
+    for round_ in range(10):
         path = tmp_path / f"r{round_}" / "journal.json"
-        seeded = {run_session(path, f"seed{round_}x{n}"): f"seed{round_}x{n}" for n in range(3)}
+        seeded = {run_session(path, f"seed{round_}x{n}"): f"seed{round_}x{n}" for n in range(4)}
+        interrupted = max(seeded)
+        interrupt(path, interrupted)
         finished: dict[int, str] = {}
         forgotten: set[int] = set()
+        resumed: list[int] = []
         busy: list[str] = []
         lock = threading.Lock()
+
+        def resumer(sid: int, delay: float) -> None:
+            journal = Journal(path)  # reads the index now, resumes a while later
+            try:
+                time.sleep(delay)
+                clock = SimulatedClock()
+                engine = resume_session(CONFIG, journal, clock, sid)
+                assert run(engine, ScriptedPort(session_script("resumed"), clock)) == "done"
+            except DuetError as err:  # busy, or forgotten first
+                assert "another Duet session is running" in str(err) or f"no session {sid}" in str(err), err
+                return
+            finally:
+                journal.close()
+            with lock:
+                resumed.append(sid)
 
         def writer(word: str, delay: float) -> None:
             try:
@@ -119,7 +145,8 @@ def test_writers_and_forgets_racing_keep_every_finished_session_and_no_forgotten
             with lock:
                 forgotten.update(done)
 
-        threads = [threading.Thread(target=writer, args=(f"new{round_}x{n}", rng.uniform(0, 0.08))) for n in range(4)]
+        threads = [threading.Thread(target=writer, args=(f"new{round_}x{n}", rng.uniform(0, 0.08))) for n in range(3)]
+        threads.append(threading.Thread(target=resumer, args=(interrupted, rng.uniform(0, 0.08))))
         threads += [threading.Thread(target=forgetter, args=(sid, rng.uniform(0, 0.08)))
                     for sid in rng.sample(sorted(seeded), 2)]
         rng.shuffle(threads)
@@ -133,7 +160,10 @@ def test_writers_and_forgets_racing_keep_every_finished_session_and_no_forgotten
         assert len(ids) == len(set(ids)), ids  # nothing duplicated
         expected = {**seeded, **finished}
         assert set(ids) == set(expected) - forgotten, (round_, ids, finished, forgotten, busy)
-        assert all(s["status"] == "done" for s in sessions)
+        status = {s["id"]: s["status"] for s in sessions}
+        assert all(status[sid] == "done" for sid in status if sid != interrupted)
+        if interrupted in status:
+            assert status[interrupted] == ("done" if resumed else "interrupted")
         data = every_byte(path.parent)
         for sid in forgotten:  # gone from every file, backups included
             assert expected[sid].encode() not in data, (round_, sid)
@@ -143,8 +173,14 @@ def test_writers_and_forgets_racing_keep_every_finished_session_and_no_forgotten
         with Journal(path) as journal:
             for sid in ids:
                 answers = [t["answer"] for t in journal.get(sid)["turns"]]
-                assert all(expected[sid] in a for a in answers if a), (sid, answers)
-        assert len(finished) + len(busy) == 4
+                words = (expected[sid], "resumed") if sid == interrupted else (expected[sid],)
+                assert all(any(w in a for w in words) for a in answers if a), (sid, answers)
+                assert len(answers) == len({t["seq"] for t in journal.get(sid)["turns"]})  # none twice
+        assert len(finished) + len(busy) == 3
+        totals["finished"] += len(finished)
+        totals["resumed"] += len(resumed)
+        totals["forgotten"] += len(forgotten)
+    assert all(count >= 6 for count in totals.values()), totals  # the races did happen, both ways
 
 
 @pytest.mark.parametrize("ref", ["1", "all"])

@@ -223,10 +223,16 @@ class Journal:
         partners = doc["partners"]
         if not (len(partners) == 2 and all(isinstance(p, str) and p.strip() for p in partners)
                 and partners[0] != partners[1] and {doc["leader"], doc["logistics"]} == set(partners)):
+            self._release()
             raise JournalError(f"session {doc.doc_id} cannot be resumed: its partners, leader or logistics in "
                                f"{self.path} were changed by hand; it can still be shown, exported or forgotten")
         recorder = SessionRecorder(self, doc.doc_id)
-        point = recorder.resume_point()
+        try:
+            point = recorder.resume_point()
+        except DuetError:
+            recorder.db.close()
+            self._release()
+            raise
         self._current = doc.doc_id
         recorder.record_event(SessionEvent(kind="resumed", time=_now_iso(), detail={"phase": point.phase}))
         return dict(doc) | {"id": doc.doc_id}, point, recorder
@@ -426,8 +432,12 @@ class Journal:
             os.close(fd)
             raise
         self._lock_fd = fd
-        self.db.storage.reload()  # whatever was read before the lock may be stale: read again
-        self._check_index()
+        try:
+            self.db.storage.reload()  # whatever was read before the lock may be stale: read again
+            self._check_index()  # (reads it, and refuses it if it was damaged meanwhile)
+        except BaseException:
+            self._release()
+            raise
         remove_files(leftovers(self.path.parent, self.path.name) + leftovers(self.folder))
 
     def _flock(self, fd: int) -> None:
