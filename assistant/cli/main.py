@@ -113,6 +113,9 @@ class DuetGroup(click.Group):
                 _interrupted(cause)
             _fail("cancelled", 1)
         except click.ClickException as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # `duet` alone: the help, as it is
+                click.echo(err.format_message(), err=True)
+                sys.exit(2)
             _fail(f"{err.format_message()} (see duet {_command_name()} --help)", 2)
         except KeyboardInterrupt as err:
             _interrupted(err)
