@@ -286,9 +286,11 @@ def test_resume_last_json_prints_json(home):
     assert json.loads(result.stdout) == {"session": 1, "status": "done"}
 
 
-def test_resuming_with_the_original_script_goes_on_after_the_lines_heard(home):
-    """Interrupted (Ctrl-C while waiting for the 4th answer), then `duet resume 2 --script` with
-    the same script, as Duet's hint says: every answer once, in order."""
+@pytest.mark.parametrize("where", ["waiting", "heard"])
+def test_resuming_with_the_original_script_goes_on_after_the_lines_heard(home, where):
+    """Interrupted (Ctrl-C while waiting for the 4th answer, or just after hearing it, before it
+    was recorded), then `duet resume 2 --script` with the same script, as Duet's hint says: every
+    answer once, in order."""
     from assistant.cli.main import _scripted_port
     from assistant.config import load_config
     from assistant.session.rehearsal import load_script
@@ -300,14 +302,22 @@ def test_resuming_with_the_original_script_goes_on_after_the_lines_heard(home):
     clock = SimulatedClock()
     engine = new_session(config, journal, clock)
     port = _scripted_port(script, load_script(script), clock, None, engine.log)
-    answer = port.listen_answer
+    answer, heard = port.listen_answer, port.on_line
 
     def interrupted(action):
         if port.heard == 3:
             raise KeyboardInterrupt
         return answer(action)
 
-    port.listen_answer = interrupted
+    def interrupted_after(count):
+        heard(count)
+        if count == 4:
+            raise KeyboardInterrupt
+
+    if where == "waiting":
+        port.listen_answer = interrupted
+    else:
+        port.on_line = interrupted_after
     with pytest.raises(KeyboardInterrupt):
         run(engine, port)
     journal.close()

@@ -609,10 +609,15 @@ def _turn_order(turn: dict[str, Any]) -> tuple[int, int]:
 
 def _script_lines(db: TinyDB) -> dict[str, int]:
     """How many lines of each rehearsal script (by digest) the recorded turns, notes and events
-    had consumed when they were written (each record carries it, in the same atomic write)."""
+    had consumed when they were written (each record carries it, in the same atomic write).
+
+    The ``interrupted`` event is left out: written on the way out, it may count a line that was
+    heard but whose answer was never recorded, which must be heard again."""
     found: dict[str, int] = {}
     for name in ("turns", "notes", "events"):
         for record in db.table(name).all():
+            if name == "events" and record.get("kind") == "interrupted":
+                continue
             mark = record.get("script")
             if isinstance(mark, dict) and isinstance(mark.get("sha"), str) and _finite(mark.get("line")):
                 found[mark["sha"]] = max(found.get(mark["sha"], 0), int(mark["line"]))
