@@ -65,9 +65,21 @@ def _journal_path(config: Config, override: str | None) -> Path:
     return Path(override or config.journal or default_journal_path()).expanduser()
 
 
+_LOG_HANDLER: list[logging.Handler] = []
+
+
 def _setup_logging(verbose: int) -> None:
+    """Logs to this run's stderr (a second run in the same process, as in tests, gets its own),
+    leaving any other handler where it is."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    root = logging.getLogger()
+    while _LOG_HANDLER:
+        root.removeHandler(_LOG_HANDLER.pop())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    _LOG_HANDLER.append(handler)
 
 
 def one_line(text: str) -> str:
