@@ -299,6 +299,7 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
         if script is None:
             from assistant.speech.live import live_port
 
+            ref = str(journal.resumable(ref))  # before the models load
             clock, port = live_port(config)
             engine = resume_session(config, journal, clock, ref)
         else:

@@ -212,14 +212,24 @@ class Journal:
         self._current = sid
         return SessionRecorder(self, sid)
 
-    def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, "SessionRecorder"]:
-        """Pick up an interrupted session: its record, where it stopped, and a recorder for it."""
+    def resumable(self, ref: str | int) -> int:
+        """The id of an interrupted session that ``resume`` would take (takes the lock first);
+        says in one line why not. Checked before a live resume loads its models."""
         self._acquire()
         doc = self._find(ref)
-        status = self._summary(doc, running=False)["status"]
+        status = self._summary(doc, running=doc.doc_id == self._current)["status"]
         if status != SessionStatus.INTERRUPTED.value:
-            self._release()
             raise DuetError(f"session {doc.doc_id} is {status}, not interrupted: only an interrupted session can be resumed")
+        return doc.doc_id
+
+    def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, "SessionRecorder"]:
+        """Pick up an interrupted session: its record, where it stopped, and a recorder for it."""
+        try:
+            doc = self.sessions.get(doc_id=self.resumable(ref))
+        except DuetError:
+            self._release()
+            raise
+        assert doc is not None
         partners = doc["partners"]
         if not (len(partners) == 2 and all(isinstance(p, str) and p.strip() for p in partners)
                 and partners[0] != partners[1] and {doc["leader"], doc["logistics"]} == set(partners)):
