@@ -9,11 +9,13 @@ read a traceback.
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,13 +24,32 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.errors import DuetError
+from assistant.errors import DuetError, check_loaded
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
 
-PositiveSeconds = Annotated[float, Field(gt=0)]
-Phrases = Annotated[list[str], Field(min_length=1)]
+MAX_WORK_MINUTES = 24 * 60
+"""The longest work phase: a day. Longer is a typo (``--work 1e9``), not a plan."""
+
+
+def _seconds(most: float, least: float = 0, *, zero: bool = False) -> Any:
+    """A finite duration in seconds, within a range that makes sense for it."""
+    low = Field(ge=least) if zero else Field(gt=least)
+    return Annotated[float, low, Field(le=most, allow_inf_nan=False)]
+
+
+def _one_line(value: str) -> str:
+    """Names and phrases are said aloud and shown in tables: no line breaks or control characters."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not hold line breaks, tabs or other control characters")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line)]
+Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line)]
+Phrases = Annotated[list[Line], Field(min_length=1)]
+Minutes = Annotated[float, Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
 
 
 class Settings(BaseModel):
@@ -43,10 +64,10 @@ class CheckinConfig(Settings):
 
 
 class WorkConfig(Settings):
-    minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 45
-    """Length of the work phase."""
+    minutes: Minutes = 45
+    """Length of the work phase, at most a day."""
     announce_halfway: bool = True
-    announce_remaining: list[Annotated[float, Field(gt=0)]] = [10, 2]
+    announce_remaining: Annotated[list[Minutes], Field(max_length=50)] = [10, 2]
     """Minutes left that are announced (a milestone at or past the whole length is skipped)."""
 
 
@@ -57,18 +78,19 @@ class DebriefConfig(Settings):
         "What did we notice about our feelings?",
     ]
     """Asked of each partner in turn."""
-    together: list[str] = ["What is our next step?"]
+    together: list[Line] = ["What is our next step?"]
     """Asked once of both; the last answer is the next step read back next session."""
 
 
 class ListeningConfig(Settings):
-    answer_timeout: PositiveSeconds = 20
-    trailing_silence: PositiveSeconds = 1.2
-    max_answer: PositiveSeconds = 90
-    command_silence: PositiveSeconds = 0.5
-    mute_tail: Annotated[float, Field(ge=0)] = 0.3
+    answer_timeout: _seconds(3600) = 20
+    """Silence before a question counts as unanswered (at most an hour)."""
+    trailing_silence: _seconds(30) = 1.2
+    max_answer: _seconds(3600) = 90
+    command_silence: _seconds(10) = 0.5
+    mute_tail: _seconds(10, zero=True) = 0.3
     vad_aggressiveness: Annotated[int, Field(ge=0, le=3)] = 2
-    wake_word: str | None = None
+    wake_word: Line | None = None
     input_device: str | int | None = None
     output_device: str | int | None = None
 
@@ -83,7 +105,7 @@ class SpeechConfig(Settings):
 class VoiceConfig(Settings):
     name: str | None = None
     rate: Annotated[int, Field(ge=60, le=400)] = 170
-    volume: Annotated[float, Field(ge=0, le=1)] = 1.0
+    volume: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
 
 
 class CommandsConfig(Settings):
@@ -111,7 +133,7 @@ class CommandsConfig(Settings):
 class Config(Settings):
     """All of Duet's settings."""
 
-    partners: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2, max_length=2)] = [
+    partners: Annotated[list[Name], Field(min_length=2, max_length=2)] = [
         "Alex",
         "Sam",
     ]
@@ -120,6 +142,13 @@ class Config(Settings):
     """Journal file; None: the user's data directory."""
     celebrate: bool = True
     """Greeting and recap each say one earned sentence from the journal (a streak, a milestone...)."""
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _journal_not_blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: give a file path, or leave the key out for the default")
+        return value
     checkin: CheckinConfig = CheckinConfig()
     work: WorkConfig = WorkConfig()
     debrief: DebriefConfig = DebriefConfig()
@@ -136,9 +165,10 @@ class Config(Settings):
         return self
 
     def with_work_minutes(self, minutes: float) -> "Config":
-        """A copy with another work-phase length (``--work``)."""
-        if minutes <= 0:
-            raise DuetError(f"--work must be more than 0 minutes, got {minutes:g}")
+        """A copy with another work-phase length (``--work``), checked like the config's."""
+        if not math.isfinite(minutes) or minutes <= 0 or minutes > MAX_WORK_MINUTES:
+            raise DuetError(f"--work must be more than 0 minutes and at most {MAX_WORK_MINUTES} (a day), "
+                            f"got {minutes:g}")
         return self.model_copy(update={"work": self.work.model_copy(update={"minutes": minutes})})
 
 
@@ -164,11 +194,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise DuetError(f"cannot read config file {path}: {err}") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise DuetError(f"{path} is nested too deeply: check its structure") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or "not valid YAML"
         raise DuetError(f"{path}: {where}{problem}; fix the YAML syntax there") from None
+    check_loaded(data, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):

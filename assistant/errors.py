@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class DuetError(Exception):
     """A problem the user can fix: its message is one line saying what is wrong and what to do.
@@ -15,3 +17,67 @@ class DuetError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+FIXES: dict[int, str] = {
+    errno.EACCES: "make it readable and writable by you (ls -ld shows who owns it)",
+    errno.EPERM: "make it readable and writable by you (ls -ld shows who owns it)",
+    errno.EROFS: "that disk is read-only: reading commands (sessions, show, export) still work; "
+                 "to record, use a writable place",
+    errno.ENAMETOOLONG: "the name is too long for the file system: choose a shorter one",
+    errno.ENOTDIR: "part of the path is a file, not a folder: choose another path",
+    errno.EISDIR: "it is a folder, not a file: pass a file path",
+    errno.ELOOP: "it is a loop of symbolic links: point the link at a real file",
+    errno.ENOENT: "its folder does not exist: create it or choose another path",
+    errno.ENOSPC: "the disk is full: free some space",
+    errno.EDQUOT: "the disk quota is used up: free some space",
+    errno.EFBIG: "the file is too large for the limits set here: free some space or raise the limit",
+    errno.EIO: "the disk reported an input/output error: check the disk",
+    errno.EBUSY: "it is busy: try again",
+}
+"""What to do about each kind of file-system error: the second half of the one line."""
+
+
+def os_error(err: OSError, hint: str = "") -> DuetError:
+    """The one line for a file-system error: which path, what went wrong, what to do.
+
+    ``hint`` adds the way around it where the caller knows one (``or pass another file with
+    --journal``). The command line's error boundary is the one caller for the journal's path.
+    """
+    where = err.filename if err.filename is not None else "a file"
+    if err.filename2 is not None:
+        where = f"{where} -> {err.filename2}"
+    what = (err.strerror or str(err)).rstrip(".")
+    fix = FIXES.get(err.errno or 0, "check the path and its permissions")
+    message = f"cannot use {where}: {what}; {fix}{hint}"
+    return DuetError(" ".join(message.split()))
+
+
+MAX_DEPTH = 32
+"""Deepest nesting accepted in a config or a script (both are a few levels deep)."""
+
+
+def check_loaded(data: object, what: str) -> None:
+    """Refuse, in one line, what a YAML file can hold but no Duet file should: nesting thousands
+    deep, and text that is not valid Unicode (lone surrogates from ``"\\ud800"`` escapes), which
+    could not be written to the journal or printed."""
+    stack: list[tuple[object, int]] = [(data, 0)]
+    seen: set[int] = set()  # YAML aliases share containers: walk each once
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DuetError(f"{what} is nested more than {MAX_DEPTH} levels deep: check its structure")
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise DuetError(f"{what} holds text that is not valid Unicode ({item.encode('utf-8', 'backslashreplace')[:40]!r}): "
+                                "write it as plain UTF-8 text") from None
+        elif id(item) in seen:
+            continue
+        elif isinstance(item, dict):
+            seen.add(id(item))
+            stack += [(k, depth + 1) for k in item] + [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, (list, tuple)):
+            seen.add(id(item))
+            stack += [(v, depth + 1) for v in item]

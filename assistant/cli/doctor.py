@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Config
-from assistant.errors import DuetError
+from assistant.errors import DuetError, os_error
 
 LEVEL_SECONDS = 3.0
 QUIET_DBFS = -60.0
@@ -109,4 +109,6 @@ def check_journal(path: Path) -> Check:
             count = len(journal.list_sessions())
     except DuetError as err:
         return Check("journal", False, str(err))
+    except OSError as err:
+        return Check("journal", False, str(os_error(err)))
     return Check("journal", True, f"{path} ({count} session{'s' * (count != 1)}, mode 600)")

@@ -1,7 +1,13 @@
 """The ``duet`` command line: prints for people, ``--json`` prints for programs.
 
-Every problem the user can fix (``DuetError``) ends as one line on stderr and exit code 2;
-Ctrl-C ends with 130 after saying how to resume.
+Every problem the user can fix ends as one line on stderr and exit code 2, turned into that line
+in one place, the group's error boundary (``DuetGroup.main``): a ``DuetError`` as it is, any
+file-system error (``OSError``) as the path, what went wrong and the fix (``errors.os_error``),
+never a traceback. Ctrl-C ends with 130 after saying how to resume.
+
+The journal's rule (see ``journal.py``): commands that write (``run``, ``rehearse``, ``resume``,
+``forget``) take the journal's lock before they read anything from it; commands that only read
+(``sessions``, ``show``, ``export``, ``say``) take no lock and create nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import click
 
 from assistant.cli import schedule as schedule_cli
 from assistant.config import Config, load_config
-from assistant.errors import DuetError
+from assistant.errors import DuetError, os_error
 from assistant.journal import Journal, default_journal_path, export
 from assistant.session.clock import SimulatedClock
 from assistant.session.runner import ACTIVE, Terminated
@@ -36,14 +42,16 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                   help="Configuration file (default: config.yaml of the installation).")
-    @click.option("--journal", "journal_path", type=click.Path(path_type=Path), default=None,
+    @click.option("--journal", "journal_path", type=str, default=None,
                   help="Journal file (default: the config's, else the user's data folder).")
     @click.option("-v", "--verbose", count=True, help="More log output (-vv: debug, shows transcripts).")
     @functools.wraps(func)
-    def wrapper(*args: Any, config_path: Path | None, journal_path: Path | None, verbose: int, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, config_path: Path | None, journal_path: str | None, verbose: int, **kwargs: Any) -> Any:
         _setup_logging(verbose)
         config = load_config(config_path)
-        return func(*args, config=config, journal_path=_journal_path(config, journal_path), **kwargs)
+        path = _journal_path(config, journal_path)
+        _JOURNAL["path"] = path
+        return func(*args, config=config, journal_path=path, **kwargs)
 
     return wrapper
 
@@ -52,31 +60,104 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(func)
 
 
-def _journal_path(config: Config, override: Path | None) -> Path:
+def _journal_path(config: Config, override: str | None) -> Path:
+    if override is not None and not override.strip():
+        raise DuetError("--journal is empty: pass a file path, or leave it out for the default journal")
     return Path(override or config.journal or default_journal_path()).expanduser()
 
 
+_LOG_HANDLER: list[logging.Handler] = []
+
+
 def _setup_logging(verbose: int) -> None:
+    """Logs to this run's stderr (a second run in the same process, as in tests, gets its own),
+    leaving any other handler where it is."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    root = logging.getLogger()
+    while _LOG_HANDLER:
+        root.removeHandler(_LOG_HANDLER.pop())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    _LOG_HANDLER.append(handler)
+
+
+def one_line(text: str) -> str:
+    """Text from outside (a name, a path, a hand-edited record) shown on one line: control
+    characters such as line breaks are written as escapes."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
 
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Exports are as intimate as the journal: created 0600."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _write_private(path: Path, text: str, force: bool) -> None:
+    """Exports are as intimate as the journal: created 0600. An existing file is replaced only
+    with ``--force``."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise DuetError(f"{path} exists: add --force to replace it, or choose another file with -o") from None
     os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
+# ---- the error boundary
+
+
+class DuetGroup(click.Group):
+    """The ``duet`` group, whose ``main`` is the one place where errors become one line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except DuetError as err:
+            _fail(str(err), err.exit_code)
+        except OSError as err:
+            _fail(str(os_error(err, _journal_hint(err))), 2)
+        except click.exceptions.Abort as err:
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, KeyboardInterrupt):
+                _interrupted(cause)
+            _fail("cancelled", 1)
+        except click.ClickException as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # `duet` alone: the help, as it is
+                click.echo(err.format_message(), err=True)
+                sys.exit(2)
+            _fail(f"{err.format_message()} (see duet {_command_name()} --help)", 2)
+        except KeyboardInterrupt as err:
+            _interrupted(err)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"duet: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
+_JOURNAL: dict[str, Path] = {}
+"""The journal path of the command being run (the error boundary names the way around it)."""
+
+
+def _journal_hint(err: OSError) -> str:
+    """For a path of the journal (its folder, index, sessions, lock): the way around it."""
+    journal = _JOURNAL.get("path")
+    if journal is None or err.filename is None:
+        return ""
+    place, journal_at = os.path.abspath(os.fsdecode(err.filename)), os.path.abspath(journal)
+    if place.startswith(os.path.dirname(journal_at)) or journal_at.startswith(place):
+        return "; or pass another journal file with --journal"
+    return ""
+
+
 # ---- the commands
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DuetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="duet")
 def cli() -> None:
     """Duet: an offline voice companion for couples who create together."""
@@ -96,10 +177,10 @@ def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
         click.echo(f"No sessions yet in {journal_path}.")
         return
     click.echo(f"{'id':>4}  {'date':16}  {'length':>7}  {'leader':12}  status")
-    for row in rows:
+    for row in rows:  # one line per session, whatever a hand-edited record holds
         click.echo(
-            f"{row['id']:>4}  {export.local_time(row['started_at']):16}  {export.minutes(row.get('worked')):>7}"
-            f"  {row['leader'][:12]:12}  {row['status']}"
+            f"{row['id']:>4}  {one_line(export.local_time(row['started_at'])):16}  {export.minutes(row.get('worked')):>7}"
+            f"  {one_line(row['leader'])[:12]:12}  {one_line(row['status'])}"
         )
 
 
@@ -121,8 +202,9 @@ def show(ref: str, config: Config, journal_path: Path, as_json: bool) -> None:
 @click.argument("ref", default="last")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @common_options
-def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_path: Path) -> None:
+def export_cmd(ref: str, fmt: str, output: Path | None, force: bool, config: Config, journal_path: Path) -> None:
     """Export a session as Markdown, HTML or JSON."""
     with Journal(journal_path) as journal:
         document = export.render(journal.get(ref), fmt)
@@ -130,7 +212,7 @@ def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_
         click.echo(document, nl=False)
         return
     try:
-        _write_private(output, document)
+        _write_private(output, document, force)
     except OSError as err:
         raise DuetError(f"cannot write {output}: {err.strerror}; choose another path with -o") from None
     click.echo(f"Wrote {output}", err=True)
@@ -146,7 +228,7 @@ def export_cmd(ref: str, fmt: str, output: Path | None, config: Config, journal_
 def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None, config: Config,
              journal_path: Path, as_json: bool) -> None:
     """Run a whole session from a script of answers and commands, on a simulated clock."""
-    from assistant.session.rehearsal import ScriptedPort, load_script
+    from assistant.session.rehearsal import load_script
     from assistant.session.runner import new_session, run
 
     lines = load_script(script)
@@ -155,14 +237,37 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
     clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
     echo = None if as_json else _echo_line(clock)
     with Journal(journal_path) as journal:
+        journal.lock()  # then read (last leader, next step), then write
         engine = new_session(config, journal, clock, rhythm)
-        port = ScriptedPort(lines, clock, echo=echo)
+        port = _scripted_port(script, lines, clock, echo, engine.log)
         status = run(engine, port)
         session_id = engine.log.session_id
+    _report_unreached(port)
     if as_json:
         _print_json({"session": session_id, "status": status, "transcript": port.transcript.lines})
     else:
         click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
+
+
+def _scripted_port(script: Path, lines: list[Any], clock: SimulatedClock, echo: Callable[[str, str], None] | None,
+                   recorder: Any, first_line: int = 0, worked: float = 0.0) -> Any:
+    """A rehearsal port whose every line heard is marked in the session's next record."""
+    from assistant.session.rehearsal import ScriptedPort, script_digest
+
+    digest = script_digest(script)
+
+    def heard(count: int) -> None:
+        recorder.script = {"sha": digest, "line": count}
+
+    heard(first_line)
+    return ScriptedPort(lines, clock, echo=echo, first_line=first_line, worked=worked, on_line=heard)
+
+
+def _report_unreached(port: Any) -> None:
+    if port.unreached:
+        times = ", ".join(f"{int(t) // 60}:{int(t) % 60:02d}" for t in port.unreached[:3])
+        log.warning("%d timed script line(s) (at %s%s) were not reached: the work phase had ended",
+                    len(port.unreached), times, ", ..." if len(port.unreached) > 3 else "")
 
 
 def _echo_line(clock: SimulatedClock) -> Callable[[str, str], None]:
@@ -183,7 +288,13 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
     """Continue an interrupted session from the question where it stopped."""
     from assistant.session.runner import resume_session, run
 
+    lines = None
+    if script is not None:
+        from assistant.session.rehearsal import load_script, script_digest
+
+        lines = load_script(script)
     with Journal(journal_path) as journal:
+        journal.lock()  # then read (which session, where it stopped), then write
         if ref == "latest":
             found = journal.latest_interrupted()
             if found is None:
@@ -192,18 +303,25 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
         if script is None:
             from assistant.speech.live import live_port
 
+            ref = str(journal.resumable(ref))  # before the models load
             clock, port = live_port(config)
+            engine = resume_session(config, journal, clock, ref)
         else:
-            from assistant.session.rehearsal import ScriptedPort, load_script
-
             clock = SimulatedClock()
-            port = ScriptedPort(load_script(script), clock, echo=None if as_json else _echo_line(clock))
-        engine = resume_session(config, journal, clock, ref)
+            engine = resume_session(config, journal, clock, ref)
+            point = engine.resumed_from
+            heard = point.script_lines.get(script_digest(script), 0) if point else 0  # the same script: go on
+            worked = float(point.work.get("elapsed", 0.0)) if point else 0.0
+            port = _scripted_port(script, lines or [], clock, None if as_json else _echo_line(clock),
+                                  engine.log, first_line=heard, worked=worked)
         status = run(engine, port)
+        session_id = engine.log.session_id
+    if script is not None:
+        _report_unreached(port)
     if as_json:
-        _print_json({"session": int(ref), "status": status})
+        _print_json({"session": session_id, "status": status})
     else:
-        click.echo(f"\nSession {ref} {status}; saved in {journal_path}")
+        click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
 
 
 @cli.command(name="run")
@@ -217,6 +335,7 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
 
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes)
     with Journal(journal_path) as journal:
+        journal.lock()  # before the models load: then read, then write
         clock, port = live_port(config)
         try:
             engine = new_session(config, journal, clock, rhythm)
@@ -303,7 +422,8 @@ def forget(ref: str, yes: bool, config: Config, journal_path: Path) -> None:
                 count = f"{answers} answer{'s' * (answers != 1)}"
             except DuetError:  # a damaged session file can still be forgotten
                 count = "its file is damaged"
-            what = f"session {one['id']} ({export.local_time(one['started_at'])}, led by {one['leader']}, {count})"
+            when, leader = one_line(export.local_time(one["started_at"])), one_line(one["leader"])
+            what = f"session {one['id']} ({when}, led by {leader}, {count})"
         else:
             what = f"every session in {journal_path} ({len(sessions)})"
         return yes or _confirm(f"Forget {what} and every copy of it, backups included? This cannot be undone.")
@@ -345,22 +465,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit then fails the write (kept in memory)
-    try:
-        cli.main(standalone_mode=False)
-    except DuetError as err:
-        click.echo(f"duet: {err}", err=True)
-        sys.exit(err.exit_code)
-    except click.exceptions.Abort as err:
-        cause = err.__cause__ or err.__context__
-        if isinstance(cause, KeyboardInterrupt):
-            _interrupted(cause)
-        click.echo("duet: cancelled", err=True)
-        sys.exit(1)
-    except click.ClickException as err:
-        click.echo(f"duet: {err.format_message()} (see duet {_command_name()} --help)", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt as err:
-        _interrupted(err)
+    cli.main()  # errors become one line in DuetGroup.main
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

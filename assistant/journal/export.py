@@ -32,14 +32,27 @@ def to_json(session: dict[str, Any]) -> str:
 
 
 def local_time(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An ISO UTC time shown in the machine's local time zone."""
+    """An ISO UTC time shown in the machine's local time zone; a date edited into something that
+    is not a date is shown as it is."""
     if not iso:
         return "-"
-    return datetime.fromisoformat(iso).astimezone().strftime(fmt)
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime(fmt)
+    except (ValueError, TypeError, OverflowError, OSError):
+        return str(iso)
 
 
 def minutes(seconds: float | None) -> str:
-    return f"{(seconds or 0) / 60:.0f} min"
+    try:
+        return f"{(seconds or 0) / 60:.0f} min"
+    except (TypeError, ValueError, OverflowError):
+        return "- min"
+
+
+def _md(value: object) -> str:
+    """Text for Markdown: HTML in it shown, not run (Markdown viewers pass raw HTML through),
+    and on one line so it stays inside its quote or list item."""
+    return " ".join(html.escape(str(value), quote=False).split())
 
 
 def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
@@ -79,16 +92,16 @@ def text(session: dict[str, Any]) -> str:
 
 
 def markdown(session: dict[str, Any]) -> str:
-    out = [f"# Duet session {session['id']}: {local_time(session['started_at'])}", ""]
-    out += [f"- **{key}:** {value}" for key, value in header_lines(session)]
+    out = [f"# Duet session {session['id']}: {_md(local_time(session['started_at']))}", ""]
+    out += [f"- **{key}:** {_md(value)}" for key, value in header_lines(session)]
     for title, turns in _sections(session):
         if turns:
             out += ["", f"## {title}", ""]
             for t in turns:
-                out += [f"**{t['partner']}**: *{t['question']}*", "", f"> {_answer(t)}", ""]
+                out += [f"**{_md(t['partner'])}**: *{_md(t['question'])}*", "", f"> {_md(_answer(t))}", ""]
     if session.get("notes"):
         out += ["", "## Notes", ""]
-        out += [f"- {n['at'] / 60:.0f} min: {n['text']}" for n in session["notes"]]
+        out += [f"- {n['at'] / 60:.0f} min: {_md(n['text'])}" for n in session["notes"]]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -13,18 +13,35 @@ Durability and privacy are the storage's job (``storage.DurableJSONStorage``): e
 disk when its method returns, or, when the disk is full, kept in memory and saved by the next
 write that finds room (the user is told once, through ``notify``).
 
-A running session holds an exclusive lock on ``journal.json.lock``; a session still marked
-"in progress" whose lock nobody holds was interrupted (a crash, a kill, a power cut) and can be
-resumed. Whoever takes the lock first removes what a killed write may have left behind
-(temporary files), and ``forget`` deletes a session with every copy of it, backups included.
+One rule keeps concurrent commands from undoing each other: **take the lock, then read, then
+write**. Everything that writes (a session starting, resuming or ending, ``forget``) first takes
+the exclusive lock on ``journal.json.lock`` (``lock()``), then reads the index afresh from disk,
+and only then writes it; it never writes back a copy read before the lock. A running session holds
+the lock to its end. Commands that only read take no lock and create nothing, so they work on
+read-only media; they only peek at the lock (a shared, non-blocking probe) to tell a running
+session from an interrupted one: a session still marked "in progress" whose lock nobody holds was
+interrupted (a crash, a kill, a power cut) and can be resumed. Whoever takes the lock first
+removes what a killed write may have left behind (temporary files).
+
+``forget`` removes the session's index entry first, in one atomic write that keeps no backup of
+the old index, and only then its files: a failure leaves either the whole session or nothing of
+it in the index, and the one-line error says which.
+
+A journal path that is a symbolic link is followed: the index, its backups, the lock and the
+session files all live beside the link's target (a journal kept in a synced folder stays whole
+there), and the link itself stays a link.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
+import math
 import os
 import re
+import stat
+import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +51,7 @@ import platformdirs
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from assistant.errors import DuetError
+from assistant.errors import DuetError, os_error
 from assistant.journal.storage import (
     DurableJSONStorage,
     JournalError,
@@ -55,6 +72,9 @@ from assistant.session.records import (
     SessionEvent,
     SessionStatus,
     Turn,
+    clean_note,
+    clean_summary,
+    clean_turn,
 )
 
 log = logging.getLogger(__name__)
@@ -66,6 +86,11 @@ INDEX_FIELDS: dict[str, type | tuple[type, ...]] = {
     "started_at": str, "status": str, "partners": list, "leader": str, "logistics": str,
 }
 """What every session document of the index must have (anything else is not ours)."""
+IDS_TABLE = "ids"
+"""The index's record of the highest id ever given (``forget`` keeps it)."""
+LOCK_WAIT = 2.0
+"""Seconds a writer waits for the lock: a reader's probe or a ``forget`` holds it for moments, a
+session for its whole length."""
 
 
 def default_journal_path() -> Path:
@@ -82,7 +107,7 @@ class Journal:
     """Read and write the sessions of one journal."""
 
     def __init__(self, path: Path, notify: Callable[[str], None] | None = None) -> None:
-        self.path = Path(path).expanduser()
+        self.path = journal_file(path)
         self.folder = self.path.with_name(self.path.stem + ".sessions")
         self.notify = notify or (lambda message: log.warning("%s", message))
         """How the user is told that saving stopped (full disk) and started again."""
@@ -91,6 +116,8 @@ class Journal:
         self.db = _open_db(self.path, self._watch)
         self.sessions = self.db.table("sessions")
         self._lock_fd: int | None = None
+        self._current: int | None = None
+        """The session this process runs (while it holds the lock)."""
         self._check_index()
 
     def close(self) -> None:
@@ -109,16 +136,20 @@ class Journal:
 
     def list_sessions(self) -> list[dict[str, Any]]:
         """All sessions, oldest first, with their status as it stands now."""
-        running = self._someone_running()
-        return [self._summary(doc, running) for doc in self._docs()]
+        running = self._running()
+        return [self._summary(doc, running(doc.doc_id)) for doc in self._docs()]
 
     def get(self, ref: str | int) -> dict[str, Any]:
-        """A whole session (turns, notes, events) by id or ``last``."""
+        """A whole session (turns, notes, events) by id or ``last``.
+
+        Records edited by hand are shown as well as they can be (see ``records.clean_*``), never
+        refused: a session must stay readable and forgettable whatever was done to its file.
+        """
         doc = self._find(ref)
-        session = self._summary(doc, self._someone_running())
+        session = self._summary(doc, self._running()(doc.doc_id))
         detail = self.detail(doc.doc_id)
-        session["turns"] = sorted((dict(t) for t in detail.table("turns").all()), key=lambda t: t["seq"])
-        session["notes"] = [dict(n) for n in detail.table("notes").all()]
+        session["turns"] = sorted((clean_turn(t) for t in detail.table("turns").all()), key=_turn_order)
+        session["notes"] = [clean_note(n) for n in detail.table("notes").all()]
         session["events"] = [dict(e) for e in detail.table("events").all()]
         detail.close()
         return session
@@ -174,7 +205,8 @@ class Journal:
 
     def last_next_step(self) -> str | None:
         """The next step planned in the most recent session that planned one."""
-        return next((doc["next_step"] for doc in reversed(self._docs()) if doc.get("next_step")), None)
+        return next((doc["next_step"] for doc in reversed(self._docs())
+                     if isinstance(doc.get("next_step"), str) and doc["next_step"]), None)
 
     def latest_interrupted(self) -> int | None:
         interrupted = [s["id"] for s in self.list_sessions() if s["status"] == SessionStatus.INTERRUPTED.value]
@@ -195,6 +227,15 @@ class Journal:
 
     # ---- writing
 
+    def lock(self) -> None:
+        """Take the journal's lock for this process, then read the index afresh.
+
+        Every command that writes calls this before it reads anything it will write back (a
+        starting session reads the last leader and next step only after it), so a ``forget`` or
+        a session that ended meanwhile is never undone by a stale copy. Held until ``close``.
+        """
+        self._acquire()
+
     def begin(self, partners: list[str], roles: Roles, started_at: str, planned_work: float) -> "SessionRecorder":
         """Open a new session (locks the journal for this process)."""
         self._acquire()
@@ -214,18 +255,41 @@ class Journal:
                 doc_id=self._free_id(),
             )
         )
+        self._current = sid
         return SessionRecorder(self, sid)
+
+    def resumable(self, ref: str | int) -> int:
+        """The id of an interrupted session that ``resume`` would take (takes the lock first);
+        says in one line why not. Checked before a live resume loads its models."""
+        self._acquire()
+        doc = self._find(ref)
+        status = self._summary(doc, running=doc.doc_id == self._current)["status"]
+        if status != SessionStatus.INTERRUPTED.value:
+            raise DuetError(f"session {doc.doc_id} is {status}, not interrupted: only an interrupted session can be resumed")
+        return doc.doc_id
 
     def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, "SessionRecorder"]:
         """Pick up an interrupted session: its record, where it stopped, and a recorder for it."""
-        self._acquire()
-        doc = self._find(ref)
-        status = self._summary(doc, running=False)["status"]
-        if status != SessionStatus.INTERRUPTED.value:
+        try:
+            doc = self.sessions.get(doc_id=self.resumable(ref))
+        except DuetError:
             self._release()
-            raise DuetError(f"session {doc.doc_id} is {status}, not interrupted: only an interrupted session can be resumed")
+            raise
+        assert doc is not None
+        partners = doc["partners"]
+        if not (len(partners) == 2 and all(isinstance(p, str) and p.strip() for p in partners)
+                and partners[0] != partners[1] and {doc["leader"], doc["logistics"]} == set(partners)):
+            self._release()
+            raise JournalError(f"session {doc.doc_id} cannot be resumed: its partners, leader or logistics in "
+                               f"{self.path} were changed by hand; it can still be shown, exported or forgotten")
         recorder = SessionRecorder(self, doc.doc_id)
-        point = recorder.resume_point()
+        try:
+            point = recorder.resume_point()
+        except DuetError:
+            recorder.db.close()
+            self._release()
+            raise
+        self._current = doc.doc_id
         recorder.record_event(SessionEvent(kind="resumed", time=_now_iso(), detail={"phase": point.phase}))
         return dict(doc) | {"id": doc.doc_id}, point, recorder
 
@@ -233,47 +297,94 @@ class Journal:
         """Delete one session (an id or ``last``) or ``all``, with every copy: backups too.
 
         Refused while a session runs. ``confirm`` is asked, with the lock held (so nothing can
-        start meanwhile), about the sessions that would go; False keeps them. The session's files
-        go first, then its index entry; the index's backup is then replaced by the new index, so
-        nothing of the session is left. Returns the ids forgotten.
+        start meanwhile), about the sessions that would go; False keeps them. The index entry goes
+        first (one atomic write that keeps no backup of the old index), then the session's files:
+        a failure before the index is written leaves everything, a failure after it leaves the
+        session out of the index and names the files still to delete. Where there is no journal
+        at all, nothing is created. Returns the ids forgotten.
         """
-        self._acquire()
+        everything = str(ref).lower() == "all"
+        if not self.path.exists() and not self.folder.exists():  # a mistyped path: create nothing
+            if not everything:
+                self._find(ref)  # says there is no such session
+            if confirm is not None:
+                confirm([])
+            return []
         try:
-            everything = str(ref).lower() == "all"
+            self._acquire()
+        except OSError as err:
+            raise JournalError(f"nothing was forgotten: {os_error(err)}") from None
+        try:
             docs = self._docs() if everything else [self._find(ref)]
-            if confirm is not None and not confirm([self._summary(d, running=False) for d in docs]):
+            if confirm is not None and not confirm([self._summary(d, running=False, damaged_ok=True) for d in docs]):
                 return []
+            self._check_deletable()
             if everything:
                 self._forget_everything()
                 return [doc.doc_id for doc in docs]
             sid = docs[0].doc_id
-            remove_files(self.session_files(sid))
-            self.sessions.remove(doc_ids=[sid])
-            if not self.db.storage.flush():
-                raise JournalError(f"cannot forget session {sid}: the disk holding {self.path} is full; "
-                                   "free some space and run the command again")
-            if self.path.exists():
-                link_backup(self.path)  # the previous index (with this session in it) is gone too
-                remove_files(leftovers(self.path.parent, self.path.name))
+            self._forget_entries([sid], f"session {sid}")
+            self._delete(self.session_files(sid), f"session {sid}")
             return [sid]
         finally:
             self._release()
 
     # ---- internals
 
+    def _check_deletable(self) -> None:
+        """Refuse before anything is deleted when a folder of the journal cannot be changed."""
+        for folder in (self.path.parent, self.folder):
+            if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+                code = errno.EROFS if _read_only(folder) else errno.EACCES
+                raise JournalError("nothing was forgotten: " + str(os_error(OSError(code, os.strerror(code), str(folder)))))
+
+    def _forget_entries(self, ids: list[int], what: str) -> None:
+        """Take sessions out of the index: its backup (which holds them) goes, then one atomic write."""
+        try:
+            remove_files([backup_path(self.path), backup_path(self.path).with_name(self.path.name + ".bak.new")])
+            with self.db.storage.without_backup():
+                # ids are never given again: a new session is not mistaken for a forgotten one
+                self.db.table(IDS_TABLE).upsert(Document({"last": self._free_id() - 1}, doc_id=1))
+                self.sessions.remove(doc_ids=ids)
+            if not self.db.storage.flush():
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+        except OSError as err:
+            self.db.storage.discard()
+            raise JournalError(f"nothing was forgotten, {what} is still whole: {os_error(err)}") from None
+        if self.path.exists():
+            link_backup(self.path)  # the backup is the new index: no copy of the entry is left
+        remove_files(leftovers(self.path.parent, self.path.name))
+
+    def _delete(self, files: list[Path], what: str) -> None:
+        """Delete a forgotten session's files (its index entry is already gone)."""
+        try:
+            remove_files(files)
+        except OSError as err:
+            left = [str(p) for p in files if p.exists() or p.is_symlink()]
+            raise JournalError(
+                f"{what} is out of the index of {self.path}, but {len(left)} of its files could not be deleted "
+                f"({err.strerror or err}): delete them by hand: rm -f " + " ".join(f"'{p}'" for p in left)
+            ) from None
+
     def _forget_everything(self) -> None:
+        """Index first (its backup, then the file itself: one atomic unlink), then every session file."""
+        try:
+            remove_files([backup_path(self.path), backup_path(self.path).with_name(self.path.name + ".bak.new")])
+            remove_files([self.path])
+        except OSError as err:
+            raise JournalError(f"nothing was forgotten: {os_error(err)}") from None
+        self.db.close()
+        self.db = _open_db(self.path, self._watch)
+        self.sessions = self.db.table("sessions")
+        files = leftovers(self.path.parent, self.path.name)
         if self.folder.is_dir():
-            remove_files([p for p in self.folder.iterdir() if SESSION_FILE.match(p.name)])
-            remove_files(leftovers(self.folder))
+            files += [p for p in self.folder.iterdir() if SESSION_FILE.match(p.name)] + leftovers(self.folder)
+        self._delete(files, "every session")
+        if self.folder.is_dir():
             try:
                 self.folder.rmdir()
             except OSError:
                 log.warning("%s holds files that are not Duet's; they were left there", self.folder)
-        self.db.close()
-        remove_files([self.path, backup_path(self.path), backup_path(self.path).with_name(self.path.name + ".bak.new"),
-                      *leftovers(self.path.parent, self.path.name)])
-        self.db = _open_db(self.path, self._watch)
-        self.sessions = self.db.table("sessions")
 
     def _watch(self, path: Path, err: OSError | None) -> None:
         """Tell the user once when saving stops (full disk), and once when all is saved again."""
@@ -299,8 +410,12 @@ class Journal:
                     )
 
     def _free_id(self) -> int:
-        """The next session id: after every id in the index and every session file on disk."""
+        """The next session id: after every id in the index, every session file on disk, and
+        every id forgotten."""
         used = [doc.doc_id for doc in self.sessions.all()]
+        last = (self.db.table(IDS_TABLE).get(doc_id=1) or {}).get("last")
+        if isinstance(last, int) and not isinstance(last, bool):
+            used.append(last)
         if self.folder.is_dir():
             used += [int(m.group(1)) for p in self.folder.iterdir() if (m := SESSION_FILE.match(p.name))]
         return max(used, default=0) + 1
@@ -323,17 +438,27 @@ class Journal:
             raise DuetError(f"no session {sid} in {self.path}: `duet sessions` lists the ids")
         return doc
 
-    def _summary(self, doc: Document, running: bool) -> dict[str, Any]:
-        data = {"id": doc.doc_id, **doc}
+    def _summary(self, doc: Document, running: bool, damaged_ok: bool = False) -> dict[str, Any]:
+        data = clean_summary({"id": doc.doc_id, **doc})
         if data["status"] == SessionStatus.IN_PROGRESS.value and not running:
             data["status"] = SessionStatus.INTERRUPTED.value
-            data["worked"] = self._progress(doc.doc_id).get("work", {}).get("elapsed", data["worked"])
+            work = self._progress(doc.doc_id, damaged_ok).get("work")
+            elapsed = work.get("elapsed") if isinstance(work, dict) else None
+            if _finite(elapsed):
+                data["worked"] = elapsed
         return data
 
-    def _progress(self, session_id: int) -> dict[str, Any]:
+    def _progress(self, session_id: int, damaged_ok: bool = False) -> dict[str, Any]:
+        """A session's saved progress; a damaged file is refused with its recovery line, except
+        when the session is being forgotten (``damaged_ok``): then it gives nothing."""
         if not self.session_file(session_id).exists():
             return {}
-        detail = self.detail(session_id)
+        try:
+            detail = self.detail(session_id)
+        except JournalError:
+            if damaged_ok:
+                return {}
+            raise
         progress = detail.table("progress").get(doc_id=1) or {}
         detail.close()
         return dict(progress)
@@ -342,35 +467,79 @@ class Journal:
         return self.path.with_name(self.path.name + ".lock")
 
     def _acquire(self) -> None:
-        """Take the journal's lock, then clear what killed writes left behind."""
+        """Take the journal's lock, read the index afresh, then clear what killed writes left."""
         if self._lock_fd is not None:
             return
         private_dir(self.path.parent)
-        fd = os.open(self._lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = self._lock_path()
+        odd = f"the journal's lock {lock} is not a plain file: remove it (rm -r '{lock}') when no Duet is running; " \
+              "Duet makes a new one"
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as err:
+            if err.errno in (errno.EISDIR, errno.ELOOP, errno.ENXIO):  # a folder, a link, a socket
+                raise JournalError(odd) from None
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise JournalError(odd)
+            self._flock(fd)
+        except BaseException:
             os.close(fd)
-            raise DuetError(f"another Duet session is running on {self.path}: finish it first") from None
+            raise
         self._lock_fd = fd
+        try:
+            self.db.storage.reload()  # whatever was read before the lock may be stale: read again
+            self._check_index()  # (reads it, and refuses it if it was damaged meanwhile)
+        except BaseException:
+            self._release()
+            raise
         remove_files(leftovers(self.path.parent, self.path.name) + leftovers(self.folder))
 
+    def _flock(self, fd: int) -> None:
+        """Wait a moment for the lock (a reader's probe, a forget), not for a whole session."""
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DuetError(f"another Duet session is running on {self.path} (or a forget): "
+                                    "finish it first") from None
+                time.sleep(0.02)
+
+    def _running(self) -> Callable[[int], bool]:
+        """Which sessions are running now: with the lock held, only this process's own one."""
+        if self._lock_fd is not None:
+            current = self._current
+            return lambda sid: sid == current
+        other = self._someone_running()
+        return lambda sid: other
+
     def _release(self) -> None:
+        self._current = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
     def _someone_running(self) -> bool:
-        """True while a session (in this process or another) holds the journal's lock."""
-        if self._lock_fd is not None:
-            return True
+        """True while a session (in this process or another) holds the journal's lock.
+
+        A shared probe on a read-only descriptor: it works on read-only media, and two readers
+        probing at once do not see each other as a session.
+        """
         try:
-            fd = os.open(self._lock_path(), os.O_RDWR)
+            fd = os.open(self._lock_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             return False
+        except OSError:
+            return True  # cannot tell: do not call a session interrupted that may be running
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
+            return True
+        except OSError:
             return True
         finally:
             os.close(fd)
@@ -391,16 +560,23 @@ class SessionRecorder:
         self.db = journal.detail(session_id)
         self.unsaved = 0
         """Records kept in memory because the disk had no room."""
+        self.script: dict[str, Any] | None = None
+        """In a rehearsal, ``{"sha": script digest, "line": lines heard so far}``: written into
+        every record, in the same atomic write, so a resume with the same script knows exactly
+        which lines were already heard."""
 
     def record_turn(self, turn: Turn) -> None:
-        self._write(lambda: self.db.table("turns").insert(turn.to_json()))
+        self._write(lambda: self.db.table("turns").insert(self._marked(turn.to_json())))
         log.debug("recorded turn %d (%s): %r", turn.seq, turn.status.value, turn.answer)
 
     def record_note(self, note: Note) -> None:
-        self._write(lambda: self.db.table("notes").insert(asdict(note)))
+        self._write(lambda: self.db.table("notes").insert(self._marked(asdict(note))))
 
     def record_event(self, event: SessionEvent) -> None:
-        self._write(lambda: self.db.table("events").insert(asdict(event)))
+        self._write(lambda: self.db.table("events").insert(self._marked(asdict(event))))
+
+    def _marked(self, record: dict[str, Any]) -> dict[str, Any]:
+        return record if self.script is None else record | {"script": dict(self.script)}
 
     def save_progress(self, progress: dict[str, Any]) -> None:
         self._write(lambda: self.db.table("progress").upsert(Document(progress, doc_id=1)))
@@ -446,15 +622,20 @@ class SessionRecorder:
             return {}
 
     def resume_point(self) -> ResumePoint:
-        """Where the session stopped: after the last recorded answer, with the timer as last saved."""
+        """Where the session stopped: after the last recorded answer, with the timer as last saved.
+
+        What was edited by hand is checked here, at the edge: a value that makes no sense
+        refuses the resume with one line naming the file, rather than resuming somewhere wrong.
+        """
         progress = dict(self.db.table("progress").get(doc_id=1) or {})
-        next_seq = max((t["seq"] for t in self.db.table("turns").all()), default=-1) + 1
-        return ResumePoint(
-            phase=progress.get("phase", "checkin"),
-            next_seq=max(next_seq, int(progress.get("next_seq", 0))),
-            work=progress.get("work", {}),
-            notes=len(self.db.table("notes")),
-        )
+        seqs = [t.get("seq") for t in self.db.table("turns").all()]
+        path = self.journal.session_file(self.session_id)
+        try:
+            return ResumePoint.from_records(progress, seqs, len(self.db.table("notes")),
+                                            script_lines=_script_lines(self.db))
+        except ValueError as err:
+            raise JournalError(f"session {self.session_id} cannot be resumed: {path} has {err} (edited by hand?); "
+                               f"it can still be shown, exported or forgotten") from None
 
     def _write(self, write: Callable[[], object]) -> None:
         self.journal.db.storage.flush()  # the index entry of this session first, if it is waiting
@@ -467,3 +648,45 @@ class SessionRecorder:
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def journal_file(path: str | os.PathLike[str]) -> Path:
+    """The journal's real file: ``~`` expanded, a symbolic link followed to its target."""
+    if not str(path).strip():
+        raise DuetError("the journal path is empty: pass a file path with --journal (or journal: in the config)")
+    path = Path(path).expanduser()
+    return Path(os.path.realpath(path)) if path.is_symlink() else path  # a loop is left for open() to name
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _turn_order(turn: dict[str, Any]) -> tuple[int, int]:
+    """By ``seq``; a turn whose ``seq`` was lost (edited by hand) goes last."""
+    seq = turn.get("seq")
+    return (0, seq) if isinstance(seq, int) and not isinstance(seq, bool) else (1, 0)
+
+
+def _script_lines(db: TinyDB) -> dict[str, int]:
+    """How many lines of each rehearsal script (by digest) the recorded turns, notes and events
+    had consumed when they were written (each record carries it, in the same atomic write).
+
+    The ``interrupted`` event is left out: written on the way out, it may count a line that was
+    heard but whose answer was never recorded, which must be heard again."""
+    found: dict[str, int] = {}
+    for name in ("turns", "notes", "events"):
+        for record in db.table(name).all():
+            if name == "events" and record.get("kind") == "interrupted":
+                continue
+            mark = record.get("script")
+            if isinstance(mark, dict) and isinstance(mark.get("sha"), str) and _finite(mark.get("line")):
+                found[mark["sha"]] = max(found.get(mark["sha"], 0), int(mark["line"]))
+    return found

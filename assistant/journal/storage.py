@@ -18,9 +18,11 @@ import errno
 import json
 import os
 import re
+import stat
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 from tinydb.storages import Storage
@@ -55,6 +57,7 @@ class DurableJSONStorage(Storage):
         self.unsaved = False
         """True while the latest version is only in memory (the disk was full)."""
         self._cache: dict[str, Any] | None = None
+        self._backup = True
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         if self._cache is None:
@@ -76,18 +79,40 @@ class DurableJSONStorage(Storage):
         if not self.unsaved:
             self._cache = None
 
+    def reload(self) -> None:
+        """Read the file again at the next read: another process may have changed it.
+
+        Called when the journal's lock is taken: from then on nobody else writes, so what is
+        read is what will be written back. A version still waiting for room is kept.
+        """
+        if not self.unsaved:
+            self._cache = None
+
+    def discard(self) -> None:
+        """Forget a version that could not be saved: the file on disk is the truth again."""
+        self._cache = None
+        self.unsaved = False
+
+    @contextmanager
+    def without_backup(self) -> Iterator[None]:
+        """Writes that keep no ``.bak`` of the version they replace (``forget``: no copy left)."""
+        self._backup = False
+        try:
+            yield
+        finally:
+            self._backup = True
+
     def _save(self) -> None:
         assert self._cache is not None
         text = json.dumps(self._cache, ensure_ascii=False, separators=(",", ":"))
         try:
             private_dir(self.path.parent)
-            _atomic_write(self.path, text)
+            _atomic_write(self.path, text, backup=self._backup)
         except OSError as err:
             if err.errno not in FULL_ERRNOS:
-                raise JournalError(
-                    f"cannot write journal {self.path}: {err.strerror or err}; "
-                    "check that its folder exists and is writable, or pass another file with --journal"
-                ) from None
+                if err.filename is None:  # an fsync or a write: the line must still name the file
+                    err.filename = str(self.path)
+                raise  # one line for the user at the command line's error boundary
             if not self.unsaved and self.watcher is not None:
                 self.watcher(self.path, err)
             self.unsaved = True
@@ -115,14 +140,7 @@ def read_fast(path: Path) -> dict[str, Any] | None:
 
 def _load(path: Path) -> dict[str, Any] | None:
     """Read and check a journal file; None when there is none yet."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raw = b""
-    except IsADirectoryError:
-        raise JournalError(f"journal {path} is a folder, not a file: pass a file path with --journal") from None
-    except OSError as err:
-        raise JournalError(f"cannot read journal {path}: {err.strerror or err}; check its permissions") from None
+    raw = _read(path)
     if not raw.strip():
         if _has_good_backup(path):
             state = "empty" if path.exists() else "missing"
@@ -142,6 +160,25 @@ def _load(path: Path) -> dict[str, Any] | None:
         ) from None
     _check_ours(path, data)
     return data
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (none when it does not exist); a folder, a FIFO or a device is refused
+    without being opened for long (reading a FIFO would wait forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b""
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise JournalError(f"journal {path} is a folder, not a file: pass a file path with --journal")
+        if not stat.S_ISREG(kind):
+            raise JournalError(f"journal {path} is not a plain file (a FIFO or a device?): pass a file path with --journal")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 def _has_good_backup(path: Path) -> bool:
@@ -185,7 +222,7 @@ def recovery_hint(path: Path) -> str:
     return f"move it away (mv '{path}' '{path}.damaged') to start a new journal"
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str, backup: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
@@ -193,7 +230,7 @@ def _atomic_write(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
+        if backup and path.exists():
             link_backup(path)
         os.replace(tmp, path)
     except BaseException:
@@ -246,7 +283,17 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def private_dir(folder: Path) -> None:
-    """Create the journal's folder 0700 (an existing folder is left as the user set it)."""
-    if not folder.exists():
-        folder.mkdir(parents=True, mode=0o700)
-        os.chmod(folder, 0o700)  # whatever the umask
+    """Create the journal's folder, and every folder above it that is missing, 0700 whatever
+    the umask (folders that exist are left as the user set them)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+        os.chmod(path, 0o700)

@@ -123,6 +123,8 @@ class SessionEngine:
         self.last_said = ""
         self.awaiting: Listening | None = None
         self._resume = resume
+        self.resumed_from = resume
+        """Where a resumed session picked up (None: a new session)."""
         self._out: list[Action] = []
         self._phase_before_pause = ""
         self._dictating_note = False

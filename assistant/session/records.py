@@ -3,6 +3,7 @@ to be JSON. They live with the session core, so the journal depends on them and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -82,6 +83,11 @@ class Roles:
     logistics: str
 
 
+PHASES = ("checkin", "work", "debrief", "recap")
+MAX_WORK_SECONDS = 7 * 24 * 3600.0
+"""Longest work timer a resumed session may carry (a day's phase plus any extensions)."""
+
+
 @dataclass
 class ResumePoint:
     """Where an interrupted session stopped (read from the journal)."""
@@ -93,6 +99,83 @@ class ResumePoint:
     work: dict[str, Any] = field(default_factory=dict)
     """The work timer's last saved state: ``length``, ``elapsed``, ``announced``."""
     notes: int = 0
+    script_lines: dict[str, int] = field(default_factory=dict)
+    """Lines of each rehearsal script (by digest) already heard: resuming with the same script
+    carries on after them instead of replaying it."""
+
+    @classmethod
+    def from_records(cls, progress: dict[str, Any], seqs: list[Any], notes: int,
+                     script_lines: dict[str, int] | None = None) -> "ResumePoint":
+        """Check what the journal holds (it may have been edited by hand) and build the point.
+
+        Raises ``ValueError`` naming the first value that makes no sense.
+        """
+        if not all(_count(s) for s in seqs):
+            raise ValueError("a turn without a valid 'seq'")
+        phase = progress.get("phase", "checkin")
+        if phase not in PHASES:
+            raise ValueError(f"a progress 'phase' that is not one of {', '.join(PHASES)}")
+        saved_seq = progress.get("next_seq", 0)
+        if not _count(saved_seq):
+            raise ValueError("a progress 'next_seq' that is not a count")
+        work = progress.get("work", {})
+        if not isinstance(work, dict):
+            raise ValueError("a progress 'work' that is not a mapping")
+        length, elapsed = work.get("length", 1.0), work.get("elapsed", 0.0)
+        if not (_number(length) and 0 < length <= MAX_WORK_SECONDS):
+            raise ValueError("a work 'length' that is not a number of seconds up to a week")
+        if not (_number(elapsed) and 0 <= elapsed <= MAX_WORK_SECONDS):
+            raise ValueError("a work 'elapsed' that is not a number of seconds up to a week")
+        announced = work.get("announced", [])
+        if not (isinstance(announced, list) and all(isinstance(a, str) for a in announced)):
+            raise ValueError("a work 'announced' that is not a list of names")
+        next_seq = max(seqs, default=-1) + 1
+        return cls(phase=phase, next_seq=max(next_seq, saved_seq), work=work, notes=notes,
+                   script_lines=dict(script_lines or {}))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def clean_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """An index entry as it can be shown, whatever was edited into it by hand."""
+    out = dict(doc)
+    out["partners"] = [_text(p) for p in doc.get("partners", [])]
+    for key in ("started_at", "status", "leader", "logistics"):
+        out[key] = _text(doc.get(key))
+    for key in ("ended_at", "next_step"):
+        out[key] = None if doc.get(key) is None else _text(doc.get(key))
+    for key in ("worked", "planned_work"):
+        out[key] = doc.get(key) if _number(doc.get(key)) else None
+    return out
+
+
+def clean_turn(turn: dict[str, Any]) -> dict[str, Any]:
+    """A turn as it can be shown: a lost ``seq`` becomes None, every text field a string."""
+    out = dict(turn)
+    out["seq"] = turn.get("seq") if _count(turn.get("seq")) else None
+    for key in ("phase", "partner", "question", "answer", "asked_at", "answered_at"):
+        out[key] = _text(turn.get(key))
+    out["status"] = _text(turn.get("status")) or TurnStatus.ANSWERED.value
+    return out
+
+
+def clean_note(note: dict[str, Any]) -> dict[str, Any]:
+    """A note as it can be shown: its time into the work phase a number, its text a string."""
+    out = dict(note)
+    out["text"] = _text(note.get("text"))
+    out["at"] = note.get("at") if _number(note.get("at")) else 0.0
+    out["time"] = _text(note.get("time"))
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,18 @@ Timed lines belong to the work phase: a command, or ordinary talk that must not 
 Untimed lines answer questions; during the work phase they wait for the debrief (the work
 phase then runs to its end), except while paused, where they are heard at once ("resume").
 When the script runs out, remaining questions go unanswered.
+
+``at`` is a real time into the work phase: "MM:SS" (seconds below 60), "H:MM:SS", or a number of
+seconds, at most a day. Resuming a session with the script it was rehearsed with carries on after
+the lines already heard (each record in the journal carries how many were).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.errors import DuetError
+from assistant.errors import DuetError, check_loaded
 from assistant.session.clock import SimulatedClock
 from assistant.session.events import (
     Event,
@@ -42,6 +49,9 @@ log = logging.getLogger(__name__)
 
 SPEAKING_RATE = 2.5
 """Words per second of a rehearsed answer: how far the simulated clock moves while it is said."""
+MAX_AT = 24 * 3600.0
+"""A timed line is at most a day into the work phase (the longest work phase)."""
+TIME = re.compile(r"^(?:(\d{1,2}):)?(\d{1,4}):(\d{1,2}(?:\.\d+)?)$|^(\d{1,5}(?:\.\d+)?)$")
 
 
 class ScriptLine(BaseModel):
@@ -57,9 +67,14 @@ class ScriptLine(BaseModel):
     @field_validator("at", mode="before")
     @classmethod
     def _parse_at(cls, value: object) -> float | None:
-        if value is None or isinstance(value, (int, float)):
-            return value
-        return parse_offset(str(value))
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"{value!r} is not a time: write MM:SS, e.g. 12:30")
+        seconds = float(value) if isinstance(value, (int, float)) else parse_offset(value)
+        if not (math.isfinite(seconds) and 0 <= seconds <= MAX_AT):
+            raise ValueError(f"{value!r} is not a time from 0:00 to 24:00:00 into the work phase: write MM:SS, e.g. 12:30")
+        return seconds
 
     @model_validator(mode="after")
     def _one_thing(self) -> "ScriptLine":
@@ -71,17 +86,22 @@ class ScriptLine(BaseModel):
 
 
 def parse_offset(text: str) -> float:
-    """'12:00' -> 720.0, '1:02:03' -> 3723.0, '90' -> 90.0."""
-    try:
-        parts = [float(p) for p in text.strip().split(":")]
-    except ValueError:
-        raise ValueError(f"'{text}' is not a time: write MM:SS, e.g. 12:30") from None
-    if len(parts) > 3 or any(p < 0 for p in parts):
-        raise ValueError(f"'{text}' is not a time: write MM:SS, e.g. 12:30")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
-    return seconds
+    """'12:00' -> 720.0, '1:02:03' -> 3723.0, '90' -> 90.0; '99:99', '-1:00', 'nan' are refused."""
+    match = TIME.match(text.strip())
+    bad = f"{text!r} is not a time: write MM:SS, e.g. 12:30"
+    if match is None:
+        raise ValueError(bad)
+    hours, minutes, seconds, plain = match.groups()
+    if plain is not None:
+        return float(plain)
+    if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+        raise ValueError(bad)
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def script_digest(path: Path) -> str:
+    """What identifies a script's content (a resume with the same script skips what was heard)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def load_script(path: Path) -> list[ScriptLine]:
@@ -90,8 +110,11 @@ def load_script(path: Path) -> list[ScriptLine]:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DuetError(f"rehearsal script {path} not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
         raise DuetError(f"cannot read rehearsal script {path}: {str(err).splitlines()[0]}") from None
+    except RecursionError:
+        raise DuetError(f"rehearsal script {path} is nested too deeply: a script is a flat list of lines") from None
+    check_loaded(data, f"rehearsal script {path}")
     if not isinstance(data, list):
         raise DuetError(f"{path}: a rehearsal script is a YAML list of lines such as '- say: hello'")
     lines = []
@@ -125,12 +148,22 @@ class ScriptedPort:
         clock: SimulatedClock,
         *,
         echo: Callable[[str, str], None] | None = None,
+        first_line: int = 0,
+        worked: float = 0.0,
+        on_line: Callable[[int], None] | None = None,
     ) -> None:
-        self.lines = list(lines)
+        self.lines = list(lines)[first_line:]
         self.clock = clock
         self.echo = echo or (lambda who, text: None)
         self.transcript = Transcript([])
         self.work_started: float | None = None
+        self.heard = first_line
+        """Lines of the script used up so far (a resumed rehearsal starts after those heard)."""
+        self.worked = worked
+        """Work time already done (a resumed session): timed lines keep their place."""
+        self.on_line = on_line or (lambda heard: None)
+        self.unreached: list[float] = []
+        """Times of the timed lines dropped because the work phase had ended."""
 
     def say(self, text: str) -> None:
         self._emit("Duet", text)
@@ -140,16 +173,16 @@ class ScriptedPort:
         line = self.lines[0] if self.lines else None
         if line is None or line.silence or line.at is not None:
             if line is not None and line.silence:
-                self.lines.pop(0)
+                self._next()
             self.clock.advance(action.timeout)
             self._emit(action.partner or "you", "(silence)")
             return Silence()
-        self.lines.pop(0)
+        self._next()
         return self._speak(action.partner or "you", line.say or "")
 
     def listen_commands(self, action: ListenForCommands) -> Event:
         if action.phase == "work" and self.work_started is None:
-            self.work_started = self.clock.now()
+            self.work_started = self.clock.now() - self.worked
         line = self.lines[0] if self.lines else None
         if line is not None and line.at is not None:
             target = (self.work_started or 0.0) + line.at
@@ -157,13 +190,13 @@ class ScriptedPort:
                 self.clock.advance_to(action.until)
                 return Tick()
             self.clock.advance_to(target)
-            self.lines.pop(0)
+            self._next()
             return self._speak("you", line.say or "")
         if action.until is not None:
             self.clock.advance_to(action.until)
             return Tick()
         if line is not None and line.say is not None:  # paused: heard at once
-            self.lines.pop(0)
+            self._next()
             return self._speak("you", line.say)
         raise DuetError("the rehearsal script ended while the session was paused: add a line 'say: resume'")
 
@@ -175,8 +208,15 @@ class ScriptedPort:
     def _drop_passed_timed_lines(self) -> None:
         """Timed lines left when the work phase is over were never reached."""
         while self.work_started is not None and self.lines and self.lines[0].at is not None:
-            line = self.lines.pop(0)
-            log.warning("script line at %s was not reached: the work phase had ended", line.at)
+            line = self._next()
+            self.unreached.append(line.at or 0.0)
+            log.info("script line at %s was not reached: the work phase had ended", line.at)
+
+    def _next(self) -> ScriptLine:
+        line = self.lines.pop(0)
+        self.heard += 1
+        self.on_line(self.heard)
+        return line
 
     def _emit(self, who: str, text: str) -> None:
         self.transcript.add(who, text, self.clock.now())

@@ -60,6 +60,8 @@ class Recorder(SessionLog, Protocol):
 class Store(Protocol):
     """What starting or resuming a session needs from the journal (``journal.Journal``)."""
 
+    def lock(self) -> None:
+        """Take the journal for this session: everything read after it is current."""
     def last_leader(self) -> str | None: ...
     def last_next_step(self) -> str | None: ...
     def begin(self, partners: list[str], roles: Roles, started_at: str,
@@ -82,7 +84,11 @@ ACTIVE = Active()
 def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | None = None) -> SessionEngine:
     """A fresh session with rotated roles, last time's next step and (unless ``celebrate`` is
     off) what the journal gives it to celebrate, opened in the journal; ``rhythm`` carries what
-    the schedule says about it (phrased by the caller)."""
+    the schedule says about it (phrased by the caller).
+
+    The journal is locked first, so what is read (last leader, next step) is what is current.
+    """
+    journal.lock()
     roles = rotate_roles(config.partners, journal.last_leader())
     previous_step = journal.last_next_step()
     started = clock.wall()

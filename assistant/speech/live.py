@@ -176,7 +176,7 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
 
         speech = config.speech
         for role, line in describe_engines(speech.answers, speech.commands, speech.vosk_model):
-            click.echo(f"{role}: {line}")
+            click.echo(f"{role}: {line}", err=True)  # stdout stays clean for --json
         engines = open_engines(config)
     listening = config.listening
     mic = Microphone(listening.input_device)
