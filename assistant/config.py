@@ -63,7 +63,8 @@ class DebriefConfig(Settings):
 
 class ListeningConfig(Settings):
     answer_timeout: PositiveSeconds = 20
-    trailing_silence: PositiveSeconds = 1.2
+    trailing_silence: PositiveSeconds = 0.5
+    max_pause: PositiveSeconds = 3.5
     max_answer: PositiveSeconds = 90
     command_silence: PositiveSeconds = 0.5
     mute_tail: Annotated[float, Field(ge=0)] = 0.3

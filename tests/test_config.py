@@ -10,7 +10,8 @@ def test_shipped_config_is_the_working_default():
     shipped = load_config(DEFAULT_CONFIG)
     assert shipped.work.minutes == 45 and shipped.work.announce_remaining == [10, 2]
     assert shipped.debrief.questions == Config().debrief.questions
-    assert shipped.listening.trailing_silence == 1.2
+    assert shipped.listening.trailing_silence == 0.5
+    assert shipped.listening.max_pause == 3.5
 
 
 def test_an_empty_file_is_all_defaults(tmp_path):
@@ -30,7 +31,7 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("partners: [Ana]", "'partners': List should have at least 2 items"),
         ("partners: [Ana, '']", "'partners.1'"),
         ("partners: [Ana, ana]", "the two partners need different names"),
-        ("speech: {answers: cloud}", "'speech.answers': Input should be 'auto', 'vosk', 'whisper' or 'pocketsphinx'"),
+        ("speech: {answers: cloud}", "'speech.answers': Input should be 'auto', 'vosk', 'whisper', 'moonshine' or 'pocketsphinx'"),
         ("commands: {extend: [add minutes]}", "every extend phrase needs {n}"),
         ("work: [45", "line 1"),
         ("- just a list", "the top level must be a mapping"),
