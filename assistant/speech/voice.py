@@ -145,6 +145,8 @@ class Voice:
         self._lock = threading.Lock()
         self._pending: dict[str, Future] = {}
         self._executor: ThreadPoolExecutor | None = None
+        self.short_renders = 0
+        """Renders that came out short and were redone (for the benchmark and the log)."""
 
     def render(self, text: str) -> tuple[np.ndarray, int]:
         """(samples, sample_rate): read-only mono int16 samples of ``text`` spoken."""
@@ -200,6 +202,7 @@ class Voice:
                      if r != rate or expected.is_short(i, len(samples), r)]
             if not short:
                 break
+            self.short_renders += len(short)
             log.warning("a render came out short (%s); rendering again",
                         ", ".join(f"{len(rendered[i][0]) / rendered[i][1]:.2f} s of "
                                   f"{expected.seconds(i):.2f} s" for i in short))
