@@ -34,7 +34,7 @@ def test_unfinished_answers(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "I feel rested.", "We finished the frame", "Nothing went wrong today.", "Me too.",
     "I liked it.", "The blue was perfect!", "Can we stop early?", "Calm", "Skip",
-    "We did more than we planned.",
+    "We did more than we planned.", "It was better than it was.", "10 of clubs.", "33-4-692.",
 ])
 def test_finished_answers(text: str) -> None:
     assert not sounds_unfinished(text)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[a-z']+")
+_WORD = re.compile(r"[a-z0-9']+")
 
 DANGLING_WORDS = frozenset("""
 and but so or nor because cause 'cause cos since although though while whereas if unless until
@@ -94,4 +94,6 @@ def sounds_unfinished(text: str) -> bool:
         return False
     if closed and last in FINISHING_WORDS:
         return False
+    if closed and len(words) >= 3 and words[-3] in ("than", "as"):
+        return False  # "... than he was.", "... as we did."
     return True
