@@ -88,7 +88,7 @@ def pauses(n: int) -> list[float]:
 def synthetic_answers(quick: bool) -> list[PausedAnswer]:
     pairs = [(p, v) for i, p in enumerate(PAUSED) for j, v in enumerate(VOICES) if (i + j) % 4 < 3]
     if quick:
-        pairs = pairs[::6]
+        pairs = pairs[::9]
     out = []
     for k, ((first, second), voice) in enumerate(pairs):
         gap = pauses(len(pairs))[(k * 7) % len(pairs)]
@@ -113,7 +113,7 @@ def real_answers(quick: bool) -> list[PausedAnswer]:
     recs = [r for r in bc.real_recordings() if r.group == "LibriVox"]
     out = []
     gaps = pauses(2 * len(recs))
-    for n, rec in enumerate(recs[:2] if quick else recs):
+    for n, rec in enumerate(recs[:1] if quick else recs):
         x = bc.pcm_array(rec.pcm)
         words = whisper.transcribe(rec.pcm).words
         total = len(x) / SAMPLE_RATE
@@ -178,10 +178,10 @@ def _finished_wavs(folder: Path, quick: bool) -> list[tuple[Path, str]]:
     """Finished answers as WAV files: espeak-ng voices, and real recordings (LibriVox, cards)."""
     items: list[tuple[np.ndarray, str]] = []
     synth = [(t, v) for i, t in enumerate(FINISHED) for j, v in enumerate(VOICES) if (i + j) % 2 == 0]
-    for text, voice in synth[:2] if quick else synth:
+    for text, voice in synth[:1] if quick else synth:
         items.append((bc.scale_to(bc.trim(bc.espeak(text, voice, 160))), f"{voice}: {text}"))
     real = [r for r in bc.real_recordings() if r.group in ("LibriVox", "cards")]
-    for r in real[:2] if quick else real:
+    for r in real[:1] if quick else real:
         items.append((bc.scale_to(bc.pcm_array(r.pcm)), f"{r.group} {r.name}: {r.text}"))
     out = []
     for i, (x, label) in enumerate(items):
@@ -318,7 +318,7 @@ def renders(quick: bool) -> dict[str, Any]:
     out = []
     for text in texts:
         lengths = []
-        for _ in range(3 if quick else 50):
+        for _ in range(2 if quick else 50):
             samples, rate = voice.render(text)
             lengths.append(len(samples) / rate)
         out.append({"words": len(text.split()), "lengths": lengths})
