@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterator, Protocol
 
 from assistant.config import ListeningConfig
@@ -135,7 +136,14 @@ class Listener:
                 return self._past(deadline)
             return silence_from is not None and endpointer.time - silence_from >= needed
 
-        for event in self._events(endpointer, done):
+        heard_at = 0.0  # stream time of the last audio the endpointer gave the answer
+        for event in self._events(endpointer, done, frames=True):
+            if event is None:  # between frames: a pause past the tail has begun?
+                if endpointer.in_speech and endpointer.time > heard_at:
+                    answer.speculate()  # transcribe during the rest of the pause
+                continue
+            if not isinstance(event, SpeechEnded):
+                heard_at = endpointer.time
             if isinstance(event, SpeechStarted):
                 log.debug("answer %s (onset at stream time %.2f s)",
                           "resumed" if answer.started else "started", event.onset_time)
@@ -193,12 +201,16 @@ class Listener:
     def _past(self, deadline: float) -> bool:
         return self._clock() >= deadline
 
-    def _events(self, endpointer: Endpointer, done: Callable[[], bool]) -> Iterator[Event]:
-        """Endpointer events from the microphone until ``done()`` (checked between frames)."""
+    def _events(self, endpointer: Endpointer, done: Callable[[], bool],
+                frames: bool = False) -> Iterator[Event | None]:
+        """Endpointer events from the microphone until ``done()`` (checked between frames);
+        with ``frames``, also None after each frame's events."""
         while not done():
             frame = self._mic.read(_POLL)
             if frame is not None:
                 yield from endpointer.feed(frame.pcm)
+                if frames:
+                    yield None
 
 
 def _final(stream: RecognitionStream | Transcript, kind: str, ended: SpeechEnded | float,
@@ -216,6 +228,16 @@ def _final(stream: RecognitionStream | Transcript, kind: str, ended: SpeechEnded
     return transcript
 
 
+_BACKGROUND: list[ThreadPoolExecutor] = []
+
+
+def _background() -> ThreadPoolExecutor:
+    """One worker thread for early transcriptions (the engines release the GIL while decoding)."""
+    if not _BACKGROUND:
+        _BACKGROUND.append(ThreadPoolExecutor(1, thread_name_prefix="duet-early-asr"))
+    return _BACKGROUND[0]
+
+
 class _Answer:
     """One answer's audio across its stretches, and its transcript so far.
 
@@ -231,6 +253,7 @@ class _Answer:
         self._stream: RecognitionStream | None = None
         self._stretches = 0
         self._last_partial = ""
+        self._early: tuple[int, Future[Transcript]] | None = None  # (audio length, transcript)
 
     @property
     def started(self) -> bool:
@@ -251,8 +274,27 @@ class _Answer:
             self._last_partial = partial
             self._on_partial(partial)
 
+    def speculate(self) -> None:
+        """Start transcribing the answer so far in the background (once per pause): if the
+        pause turns out to end the stretch, ``transcribe`` takes this result, so the decode ran
+        while the pause was still being waited out."""
+        if self._early is not None and self._early[0] == len(self._audio):
+            return
+        audio = bytes(self._audio)
+        self._early = (len(audio), _background().submit(self._decode, audio))
+
+    def _decode(self, audio: bytes) -> Transcript:
+        stream = self._recognizer.stream()
+        stream.accept(audio)
+        return stream.finish()
+
     def transcribe(self) -> Transcript:
         """The whole answer so far, transcribed."""
+        if self._early is not None and self._early[0] == len(self._audio):
+            try:
+                return self._early[1].result()
+            except Exception:  # noqa: BLE001 - decoded again below, and raised there
+                log.debug("early transcription failed", exc_info=True)
         if self._stretches == 1 and self._stream is not None:
             stream, self._stream = self._stream, None
             return stream.finish()
