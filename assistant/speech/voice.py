@@ -195,7 +195,11 @@ class Voice:
             raise VoiceError("nothing to say: the text is empty")
         sentences = [text]  # one child renders one text: queueing several in it hangs pyttsx3
         expected = _Expected(sentences, self._settings)
-        rendered = self._render_child(sentences)
+        try:
+            rendered = self._render_child(sentences)
+        except BaseException:
+            expected.close()
+            raise
         rate = rendered[0][1]
         for attempt in range(RETRIES + 1):
             short = [i for i, (samples, r) in enumerate(rendered)
@@ -270,6 +274,13 @@ class _Expected:
                     data = None
             self._out[i] = data
         return self._out[i]
+
+    def close(self) -> None:
+        """Stop any espeak-ng run still going (the render failed)."""
+        for proc in self._procs:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     def _rate(self, data: bytes) -> int:
         return int.from_bytes(data[24:28], "little")
