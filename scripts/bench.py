@@ -6,9 +6,9 @@
     python scripts/bench.py --only 3,6      # some sections only
     python scripts/bench.py --json out.json # also every raw figure, as JSON
 
-Seven sections: recognition speed, accuracy on real recorded speech, command spotting, latency
+Eight sections: recognition speed, accuracy on real recorded speech, command spotting, latency
 through the real audio path (a private PulseAudio daemon), the cost of listening, the journal,
-and timekeeping. Every figure in the report was measured in this run; what could not be
+timekeeping, and turn-taking. Every figure in the report was measured in this run; what could not be
 measured here (an engine that is not installed) says so. Each section shows its targets beside
 the measured figures; a missed target is reported, not hidden, and does not fail the run. The
 run fails (exit 1) only when a section could not be measured at all.
@@ -37,6 +37,7 @@ TITLES = {
     5: "Cost of listening",
     6: "Journal",
     7: "Timekeeping",
+    8: "Turn-taking",
 }
 
 
@@ -99,6 +100,9 @@ def _run(number: int, quick: bool, clock_job: object) -> list[Section]:
         elif number == 6:
             from bench_journal import section_6
             out = [section_6(quick)]
+        elif number == 8:
+            from bench_turns import section_8
+            out = [section_8(quick)]
         else:
             from bench_time import section_7
             out = [section_7(quick, clock_job)]

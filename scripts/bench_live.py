@@ -438,7 +438,8 @@ def section_4(quick: bool) -> Section:
                    "(a command the grammar recognizer missed is played again in another voice).")
     s.notes.append("Where the time goes: a command ends only after `listening.command_silence` of silence "
                    "(0.5 s in config.yaml), so 'acts' cannot be below that plus recognition; an answer ends "
-                   "after `trailing_silence` (1.2 s) and is then transcribed by the answer engine. The reply "
+                   "after `trailing_silence` (0.5 s) when it sounds finished, up to `max_pause` (3.5 s) when "
+                   "not (turns.py; section 8), and is transcribed during the pause. The reply "
                    "is rendered by a pyttsx3 child process before it plays.")
     return s
 

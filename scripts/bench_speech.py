@@ -143,7 +143,11 @@ def _engine_specs(quick: bool) -> list[dict[str, Any]]:
     from assistant.speech.models import _ENGLISH, DEFAULT_VOSK_MODEL, MODELS_DIR
 
     specs: list[dict[str, Any]] = [
-        {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads)", "english": True},
+        {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads, beam 5: the default)",
+         "english": True},
+        {"key": "whisper-beam1", "label": "whisper:tiny.en beam 1 (greedy; same model and threads)",
+         "english": True, "full_only": True},
+        {"key": "moonshine", "label": "moonshine:base-en (moonshine-cpp)", "english": True, "full_only": True},
         {"key": "pocketsphinx", "label": "pocketsphinx:en-us free-form", "english": True},
         {"key": "pocketsphinx-grammar", "label": "pocketsphinx:en-us grammar (command phrases)",
          "english": True, "grammar": True},
@@ -170,9 +174,12 @@ def _engine_specs(quick: bool) -> list[dict[str, Any]]:
 
 
 def _open(spec: dict[str, Any], grammar: list[str]) -> Any:
-    if spec["key"] == "whisper":
+    if spec["key"].startswith("whisper"):
         from assistant.speech.asr_whisper import WhisperRecognizer
-        return WhisperRecognizer(threads=2)
+        return WhisperRecognizer(threads=2, beam_size=1 if spec["key"] == "whisper-beam1" else None)
+    if spec["key"] == "moonshine":
+        from assistant.speech.asr_moonshine import MoonshineRecognizer
+        return MoonshineRecognizer()
     if spec["key"].startswith("pocketsphinx"):
         from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
         return PocketsphinxRecognizer(grammar if spec.get("grammar") else None)
@@ -212,6 +219,16 @@ def speech_engines(quick: bool, repeats: int) -> dict[str, Any]:
         if korean and quick:
             entry["skipped"] = "skipped in --quick (about 0.9 x real time here)"
             continue
+        if spec.get("full_only") and quick:
+            entry["skipped"] = "skipped in --quick (compared in the full run)"
+            continue
+        if spec["key"] == "moonshine":
+            from assistant.speech.models import ModelError
+            try:
+                _open(spec, grammar)
+            except ModelError as err:
+                entry["skipped"] = f"not measurable here: {err}"
+                continue
         loads = []
         recognizer = None
         for _ in range(1 if korean else repeats):
@@ -368,6 +385,9 @@ def _section_2(data: dict[str, Any]) -> Section:
     for e in data["engines"]:
         if not e["english"] or e.get("grammar"):
             continue
+        if e.get("skipped"):
+            detail.rows.append([e["label"], *[""] * len(groups), "", e["skipped"]])
+            continue
         if e.get("absent"):
             name = e["label"].split(":", 1)[1].split(" ")[0]
             pub = VOSK_PUBLISHED.get(name)
@@ -404,8 +424,10 @@ def _section_2(data: dict[str, Any]) -> Section:
     worst = Table("Per recording (reference / whisper / pocketsphinx)", ["recording", "reference",
                                                                          "whisper:tiny.en",
                                                                          "pocketsphinx free-form"])
-    by_label = {e["label"].split(" ")[0]: e.get("texts", {}) for e in data["engines"]
-                if e["english"] and not e.get("grammar") and not e.get("absent")}
+    by_label: dict[str, dict[str, str]] = {}
+    for e in data["engines"]:  # the first of a name is the default (whisper beam 5)
+        if e["english"] and not e.get("grammar") and not e.get("absent") and not e.get("skipped"):
+            by_label.setdefault(e["label"].split(" ")[0], e.get("texts", {}))
     for r in recs:
         worst.rows.append([r["name"], r["text"], by_label.get("whisper:tiny.en", {}).get(r["name"], ""),
                            by_label.get("pocketsphinx:en-us", {}).get(r["name"], "")])

@@ -32,6 +32,8 @@ class Answer:
     """What is said in it (for scoring the transcript)."""
     real: bool = False
     """A recording of a real person (not synthesized)."""
+    second: str = ""
+    """For an answer with a pause inside: what is said after the pause."""
 
 
 def espeak(text: str, voice: str, path: Path) -> Path:
@@ -44,6 +46,8 @@ class SpeakerMonitor:
 
     def __init__(self) -> None:
         self.last_loud = 0.0
+        self.loud: list[float] = []
+        """Monotonic time of every loud 20 ms block heard on the speaker."""
         self._proc = subprocess.Popen(
             ["parec", "-d", "speaker.monitor", "--raw", "--rate=16000", "--channels=1", "--format=s16le",
              "--latency-msec=20"],
@@ -57,6 +61,7 @@ class SpeakerMonitor:
             samples = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype=np.int16).astype(np.float64)
             if samples.size and np.sqrt(np.mean(samples**2)) > LOUD:
                 self.last_loud = time.monotonic()
+                self.loud.append(self.last_loud)
 
     def wait_until_done_speaking(self, since: float, timeout: float = 30.0) -> None:
         """Wait for Duet to speak (after ``since``) and then fall quiet."""
@@ -82,6 +87,10 @@ class Partner:
     command_delay: float = 1.0
     lines: list[str] = field(default_factory=list)
     played: list[Answer] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    """(start, end) monotonic time of each answer's playback into the microphone."""
+    heard_loud: list[float] = field(default_factory=list)
+    """When Duet's speaker was loud (from the monitor), for checking turn-taking afterwards."""
 
     def run(self, proc: subprocess.Popen, timeout: float) -> int:
         """Play the session with Duet's process; returns its exit code."""
@@ -99,7 +108,9 @@ class Partner:
                     monitor.wait_until_done_speaking(seen)
                     answer = pending.pop(0)
                     self.played.append(answer)
+                    start = time.monotonic()
                     self.audio.play_into_mic(answer.wav)
+                    self.spans.append((start, time.monotonic()))
                 elif text and "work phase starts now" in text:
                     monitor.wait_until_done_speaking(seen)
                     time.sleep(self.command_delay)  # a moment of work before the command
@@ -107,6 +118,7 @@ class Partner:
             return proc.wait(timeout=30)
         finally:
             monitor.stop()
+            self.heard_loud = list(monitor.loud)
             if proc.poll() is None:
                 proc.kill()
 

@@ -130,3 +130,30 @@ def test_a_folder_without_the_model_is_a_model_error(tmp_path):
         WhisperRecognizer(tmp_path)
     assert "\n" not in str(err.value) and str(tmp_path) in str(err.value)
 
+
+
+def test_the_bundled_model_is_loaded_from_an_int8_copy_made_once(tmp_path) -> None:
+    """CTranslate2 converting float16 to int8 while loading peaked ~120 MB above what it keeps;
+    the int8 copy loads without that, and transcribes real speech as well."""
+    from assistant.speech.asr_whisper import bundled_model_dir
+    from assistant.speech.whisper_int8 import int8_model_dir
+
+    source = bundled_model_dir()
+    copy = int8_model_dir(source, tmp_path)
+    assert copy != source and (copy / "model.bin").stat().st_size < 0.6 * (source / "model.bin").stat().st_size
+    assert int8_model_dir(source, tmp_path) == copy  # made once
+    from assistant.speech.asr_whisper import WhisperRecognizer
+    from tests.helpers import librivox
+
+    recognizer = WhisperRecognizer(copy)
+    pcm, text = librivox()[0]
+    assert corpus_wer([(text, recognizer.transcribe(pcm).text)]) <= 0.1
+
+
+def test_a_failed_int8_conversion_falls_back_to_the_model_as_shipped(tmp_path) -> None:
+    from assistant.speech.whisper_int8 import int8_model_dir
+
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "model.bin").write_bytes(b"not a model")
+    assert int8_model_dir(broken, tmp_path / "cache") == broken

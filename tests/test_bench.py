@@ -1,7 +1,7 @@
 """The benchmark script keeps working: ``scripts/bench.py --quick`` measures every section.
 
 No timing is asserted here (the machine is shared and its speed varies): only that each of the
-seven sections was measured and reports figures, and that the run itself succeeded.
+eight sections was measured and reports figures, and that the run itself succeeded.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SECTIONS = {
     5: "Cost of listening",
     6: "Journal",
     7: "Timekeeping",
+    8: "Turn-taking",
 }
 
 

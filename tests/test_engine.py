@@ -246,3 +246,15 @@ def test_pauses_outside_the_work_phase_do_not_touch_the_timer(tmp_path):
     assert h.engine.awaiting.until == start + 60  # first checkpoint; the timer is running
     h.clock.advance_to(start + 1350)
     assert said(h.send(Tick())) == ["Halfway there. 22 minutes left."]
+
+
+def test_listening_for_an_answer_names_the_next_prompt_so_it_can_be_rendered_ahead(tmp_path):
+    """While a partner answers, the port may render what comes next; it must be what is said."""
+    h = Harness(tmp_path)
+    ahead = h.engine.awaiting.ahead
+    assert len(ahead) == 1
+    actions = h.send(Heard("calm and a bit tired"))
+    assert said(actions) == list(ahead)  # exactly the prompt that was rendered ahead
+    for _ in range(CHECKIN - 2):
+        h.send(Heard("fine"))
+    assert h.engine.awaiting.ahead == ()  # the last check-in answer leads into the work phase

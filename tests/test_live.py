@@ -14,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.models import find_vosk_model
+from assistant.speech.wav import read_wav, write_wav
 from assistant.speech.wer import corpus_wer
 from tests.helpers import librivox_files
 from tests.partner import Answer, Partner, espeak
@@ -117,3 +120,47 @@ def test_a_live_session_with_vosk(tmp_path, virtual_audio):
     answers = [alex[0], real[1], alex[1], real[4], real[2]]
     config = write_config(tmp_path, "vosk", "vosk", ["How are you feeling?"], ["What worked well?"])
     check_session(run_session(tmp_path, virtual_audio, config, answers), max_wer_real=0.25, max_wer_synth=0.4)
+
+
+def paused(tmp_path: Path, name: str, first: str, second: str, voice: str, pause: float) -> Answer:
+    """An answer with a thinking pause inside: two halves with silence between."""
+    a = espeak(first, voice, tmp_path / f"{name}a.wav")
+    b = espeak(second, voice, tmp_path / f"{name}b.wav")
+    halves = [np.frombuffer(read_wav(p), dtype="<i2") for p in (a, b)]
+    samples = np.concatenate([halves[0], np.zeros(int(pause * SAMPLE_RATE), dtype="<i2"), halves[1]])
+    write_wav(tmp_path / f"{name}.wav", samples.tobytes())
+    return Answer(tmp_path / f"{name}.wav", f"{first} {second}", second=second)
+
+
+def test_answers_with_a_pause_inside_land_whole_and_are_not_talked_over(tmp_path, virtual_audio):
+    """Every answer pauses 1.5-2.5 s mid-sentence: each must reach the journal whole, and Duet must
+    stay quiet while the partner is still answering. Prints the turn gaps it saw."""
+    answers = [
+        paused(tmp_path, "p0", "I was a little nervous because", "we had not painted together in weeks",
+               "en-us+f3", 2.0),
+        paused(tmp_path, "p1", "what I want today is to", "get the outline of the harbour done",
+               "en-us+m3", 2.5),
+        paused(tmp_path, "p2", "um", "the quiet hour before lunch was the best part", "en-us+f3", 1.5),
+        paused(tmp_path, "p3", "I noticed that I get tense when", "we both talk at the same time",
+               "en-us+m3", 2.0),
+        paused(tmp_path, "p4", "we should start by", "cleaning the brushes and then sketch the boats",
+               "en-us+f3", 2.0),
+    ]
+    config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"], ["What worked well?"])
+    result = run_session(tmp_path, virtual_audio, config, answers)
+    session, partner = result["session"], result["partner"]
+    turns = session["turns"]
+    gaps = []
+    for (start, end), answer in zip(partner.spans, partner.played):
+        over = [t for t in partner.heard_loud if start + 0.1 < t < end - 0.1]
+        assert not over, f"Duet spoke {over[0] - start:.1f} s into an answer of {end - start:.1f} s"
+        after = [t for t in partner.heard_loud if t > end]
+        gaps.append(after[0] - end if after else None)
+    print("turn gaps (s, end of answer playback -> Duet's next sound):",
+          ", ".join("-" if g is None else f"{g:.2f}" for g in gaps))
+    assert len(turns) == len(partner.played)
+    for answer, turn in zip(partner.played, turns):
+        second = {w for w in answer.second.lower().split() if len(w) > 3}
+        heard = set(turn["answer"].lower().replace(".", " ").replace(",", " ").split())
+        assert turn["status"] == "answered" and second & heard, (answer.text, turn["answer"])
+    assert corpus_wer([(a.text, t["answer"]) for a, t in zip(partner.played, turns)]) <= 0.3

@@ -284,11 +284,16 @@ class SessionEngine:
     def _ask(self) -> None:
         question = self.plan[self.seq]
         self.asked_at = self.clock.wall().isoformat()
-        if question.partner == "both":
-            self._say(phrasing.together(question.text))
-        else:
-            self._say(phrasing.addressed(question.partner, question.text))
+        self._say(_prompt(question))
         self._listen()
+
+    def upcoming_prompts(self) -> tuple[str, ...]:
+        """What will be said after the current question is answered: the next question of the
+        same phase, if there is one (a phase change says more, and is rare)."""
+        if self.state not in ("checkin", "debrief") or self.seq + 1 >= len(self.plan):
+            return ()
+        current, following = self.plan[self.seq], self.plan[self.seq + 1]
+        return (_prompt(following),) if following.phase == current.phase else ()
 
     def _record(self, status: TurnStatus, heard: Heard | None = None) -> None:
         question = self.plan[self.seq]
@@ -493,7 +498,8 @@ class SessionEngine:
         """Queue what to listen for next, given the state."""
         if self.state in ("checkin", "debrief"):
             q = self.plan[self.seq]
-            action: Listening = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout)
+            action: Listening = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout,
+                                                ahead=self.upcoming_prompts())
         elif self.state == "work" and self._dictating_note:
             action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout)
         elif self.state == "work":
@@ -531,3 +537,10 @@ class SessionEngine:
             timer.elapsed_before = float(resume.work.get("elapsed", 0.0))
             timer.announced = set(resume.work.get("announced", []))
         return timer
+
+
+def _prompt(question: Question) -> str:
+    """How a question is put to its partner (or to both)."""
+    if question.partner == "both":
+        return phrasing.together(question.text)
+    return phrasing.addressed(question.partner, question.text)

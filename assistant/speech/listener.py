@@ -4,7 +4,9 @@ Two ways to listen, because answers and commands differ:
 
 * ``capture_answer``: a partner answers a question. Wait for speech to begin, stream the
   utterance into the free-form (answer) recognizer with partial results for live display, and end
-  on a long pause (``trailing_silence``, 1.2 s: people pause while thinking) or ``max_answer``.
+  it when the turn is over (turns.py): on a short pause (``trailing_silence``) after an answer
+  that sounds finished, on a long one (``max_pause``) after one that does not, or at
+  ``max_answer``.
 * ``next_command``: between questions Duet only listens for a few phrases. The grammar
   recognizer is fed nothing but speech (each utterance with its pre-roll), so an hour of silence
   costs the endpointer's few microseconds per frame and no recognition at all; a short pause
@@ -17,11 +19,19 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterator, Protocol
 
 from assistant.config import ListeningConfig
-from assistant.speech.asr import RecognitionStream, Recognizer, Transcript
+from assistant.speech.asr import (
+    SAMPLE_RATE,
+    SAMPLE_WIDTH,
+    RecognitionStream,
+    Recognizer,
+    Transcript,
+)
 from assistant.speech.mic import Frame
+from assistant.speech.turns import TurnPolicy
 from assistant.speech.vad import (
     Endpointer,
     Event,
@@ -31,6 +41,10 @@ from assistant.speech.vad import (
 )
 
 log = logging.getLogger(__name__)
+
+ANSWER_TAIL = 0.3
+"""Seconds of each pause kept with an answer's stretch, so the recognizer hears the last word
+end."""
 
 _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
@@ -56,6 +70,7 @@ class Listener:
         command_silence: float = 0.5,
         max_answer: float = 60.0,
         max_command: float = 5.0,
+        max_pause: float = 3.5,
         vad_aggressiveness: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -64,7 +79,9 @@ class Listener:
             mic: an open ``Microphone`` (or another ``FrameSource``).
             answer_recognizer: free-form engine for answers.
             command_recognizer: grammar engine for command phrases.
-            trailing_silence: pause (s) that ends an answer.
+            trailing_silence: pause (s) that ends an answer that sounds finished.
+            max_pause: pause (s) that ends any answer (one that sounds unfinished is waited on
+                this long: turns.py).
             command_silence: pause (s) that ends a command.
             max_answer: longest answer (s); a longer one is cut and returned.
             max_command: longest command utterance (s); longer speech is not a command.
@@ -74,7 +91,7 @@ class Listener:
         self._mic = mic
         self._answers = answer_recognizer
         self._commands = command_recognizer
-        self._trailing_silence = trailing_silence
+        self._turns = TurnPolicy(end_pause=trailing_silence, max_pause=max(max_pause, trailing_silence))
         self._command_silence = command_silence
         self._max_answer = max_answer
         self._max_command = max_command
@@ -90,6 +107,7 @@ class Listener:
                    trailing_silence=listening.trailing_silence,
                    command_silence=listening.command_silence,
                    max_answer=listening.max_answer,
+                   max_pause=listening.max_pause,
                    vad_aggressiveness=listening.vad_aggressiveness,
                    clock=clock)
 
@@ -97,24 +115,51 @@ class Listener:
                        on_partial: Callable[[str], None] | None = None) -> Transcript | None:
         """The next answer, or None if nobody starts speaking within ``timeout`` seconds.
 
-        Also None when the recognizer made no words of the utterance. ``on_partial`` gets each
-        new partial text while the answer is spoken. Raises MicrophoneLost from the microphone.
+        The answer ends on the turn being over (turns.py): each stretch of speech ends on a
+        short pause and the answer so far is transcribed and judged; an unfinished-sounding one
+        is waited on for up to ``max_pause`` seconds, and speech that resumes joins it. Also
+        None when the recognizer made no words of it. ``on_partial`` gets each new partial text
+        while the answer is spoken. Raises MicrophoneLost from the microphone.
         """
-        endpointer = self._endpointer(self._trailing_silence, self._max_answer)
+        policy = self._turns
+        endpointer = Endpointer(aggressiveness=self._aggressiveness,
+                                trailing_silence=policy.end_pause, max_length=self._max_answer,
+                                tail=min(ANSWER_TAIL, policy.end_pause))
         deadline = self._clock() + timeout
-        stream: RecognitionStream | None = None
-        last_partial = ""
-        for event in self._events(endpointer, lambda: stream is None and self._past(deadline)):
+        answer = _Answer(self._answers, on_partial)
+        transcript: Transcript | None = None
+        silence_from: float | None = None  # stream time the current pause began
+        needed = policy.max_pause  # pause (s) that ends the turn, given the text so far
+
+        def done() -> bool:
+            if not answer.started:
+                return self._past(deadline)
+            return silence_from is not None and endpointer.time - silence_from >= needed
+
+        heard_at = 0.0  # stream time of the last audio the endpointer gave the answer
+        for event in self._events(endpointer, done, frames=True):
+            if event is None:  # between frames: a pause past the tail has begun?
+                if endpointer.in_speech and endpointer.time > heard_at:
+                    answer.speculate()  # transcribe during the rest of the pause
+                continue
+            if not isinstance(event, SpeechEnded):
+                heard_at = endpointer.time
             if isinstance(event, SpeechStarted):
-                log.debug("answer started (onset at stream time %.2f s)", event.onset_time)
-                stream = self._answers.stream()
-            assert stream is not None
-            if isinstance(event, SpeechEnded):
-                return _final(stream, "answer", event)
-            partial = stream.accept(event.pcm)
-            if on_partial is not None and partial and partial != last_partial:
-                last_partial = partial
-                on_partial(partial)
+                log.debug("answer %s (onset at stream time %.2f s)",
+                          "resumed" if answer.started else "started", event.onset_time)
+                silence_from = None
+            if not isinstance(event, SpeechEnded):
+                answer.add(event.pcm, new_stretch=isinstance(event, SpeechStarted))
+                continue
+            transcript = answer.transcribe()
+            if event.reason != "silence" or answer.seconds >= self._max_answer:
+                return _final(transcript, "answer", answer.seconds, event.reason)
+            needed = policy.pause_for(transcript.text, transcript.confidence)
+            silence_from = event.end_time - min(ANSWER_TAIL, policy.end_pause)
+            log.debug("pause after %r: the turn ends after %.1f s of silence",
+                      transcript.text, needed)
+        if transcript is not None and silence_from is not None:
+            return _final(transcript, "answer", answer.seconds, "turn over")
         log.debug("no answer within %.1f s", timeout)
         return None
 
@@ -156,20 +201,103 @@ class Listener:
     def _past(self, deadline: float) -> bool:
         return self._clock() >= deadline
 
-    def _events(self, endpointer: Endpointer, done: Callable[[], bool]) -> Iterator[Event]:
-        """Endpointer events from the microphone until ``done()`` (checked between frames)."""
+    def _events(self, endpointer: Endpointer, done: Callable[[], bool],
+                frames: bool = False) -> Iterator[Event | None]:
+        """Endpointer events from the microphone until ``done()`` (checked between frames);
+        with ``frames``, also None after each frame's events."""
         while not done():
             frame = self._mic.read(_POLL)
             if frame is not None:
                 yield from endpointer.feed(frame.pcm)
+                if frames:
+                    yield None
 
 
-def _final(stream: RecognitionStream, kind: str, ended: SpeechEnded) -> Transcript | None:
-    """Finish the recognizer's stream; None when it found no words."""
-    transcript = stream.finish()
-    seconds = ended.end_time - ended.start_time
+def _final(stream: RecognitionStream | Transcript, kind: str, ended: SpeechEnded | float,
+           reason: str = "") -> Transcript | None:
+    """Finish the recognizer's stream (or take a transcript); None when it found no words."""
+    transcript = stream if isinstance(stream, Transcript) else stream.finish()
+    if isinstance(ended, SpeechEnded):
+        seconds, reason = ended.end_time - ended.start_time, ended.reason
+    else:
+        seconds = ended
     if not transcript.text.strip():
-        log.debug("%s of %.1f s (%s): no words recognized", kind, seconds, ended.reason)
+        log.debug("%s of %.1f s (%s): no words recognized", kind, seconds, reason)
         return None
-    log.debug("%s of %.1f s (%s): %r", kind, seconds, ended.reason, transcript.text)
+    log.debug("%s of %.1f s (%s): %r", kind, seconds, reason, transcript.text)
     return transcript
+
+
+_BACKGROUND: list[ThreadPoolExecutor] = []
+
+
+def _background() -> ThreadPoolExecutor:
+    """One worker thread for early transcriptions (the engines release the GIL while decoding)."""
+    if not _BACKGROUND:
+        _BACKGROUND.append(ThreadPoolExecutor(1, thread_name_prefix="duet-early-asr"))
+    return _BACKGROUND[0]
+
+
+class _Answer:
+    """One answer's audio across its stretches, and its transcript so far.
+
+    The first stretch is transcribed by the stream that heard it (a streaming engine has done
+    most of the work already); once speech resumes, the whole answer is transcribed afresh so the
+    recognizer sees it as one utterance.
+    """
+
+    def __init__(self, recognizer: Recognizer, on_partial: Callable[[str], None] | None) -> None:
+        self._recognizer = recognizer
+        self._on_partial = on_partial
+        self._audio = bytearray()
+        self._stream: RecognitionStream | None = None
+        self._stretches = 0
+        self._last_partial = ""
+        self._early: tuple[int, Future[Transcript]] | None = None  # (audio length, transcript)
+
+    @property
+    def started(self) -> bool:
+        return self._stretches > 0
+
+    @property
+    def seconds(self) -> float:
+        return len(self._audio) / (SAMPLE_RATE * SAMPLE_WIDTH)
+
+    def add(self, pcm: bytes, new_stretch: bool) -> None:
+        if new_stretch:
+            self._stretches += 1
+            self._stream = self._recognizer.stream()
+        self._audio += pcm
+        assert self._stream is not None
+        partial = self._stream.accept(pcm)
+        if self._on_partial is not None and partial and partial != self._last_partial:
+            self._last_partial = partial
+            self._on_partial(partial)
+
+    def speculate(self) -> None:
+        """Start transcribing the answer so far in the background (once per pause): if the
+        pause turns out to end the stretch, ``transcribe`` takes this result, so the decode ran
+        while the pause was still being waited out."""
+        if self._early is not None and self._early[0] == len(self._audio):
+            return
+        audio = bytes(self._audio)
+        self._early = (len(audio), _background().submit(self._decode, audio))
+
+    def _decode(self, audio: bytes) -> Transcript:
+        stream = self._recognizer.stream()
+        stream.accept(audio)
+        return stream.finish()
+
+    def transcribe(self) -> Transcript:
+        """The whole answer so far, transcribed."""
+        if self._early is not None and self._early[0] == len(self._audio):
+            try:
+                return self._early[1].result()
+            except Exception:  # noqa: BLE001 - decoded again below, and raised there
+                log.debug("early transcription failed", exc_info=True)
+        if self._stretches == 1 and self._stream is not None:
+            stream, self._stream = self._stream, None
+            return stream.finish()
+        stream = self._recognizer.stream()
+        stream.accept(bytes(self._audio))
+        return stream.finish()

@@ -110,6 +110,8 @@ class LivePort:
         if self.mic_lost:
             return self._wait_for_mic()
         self._partner = action.partner or "note"
+        if self.speaker is not None and action.ahead:
+            self.voice.prefetch(action.ahead)  # rendered while the partner speaks
         try:
             transcript = self.listener.capture_answer(action.timeout, on_partial=self.partial)
         except MicLostError:

@@ -8,6 +8,16 @@ pyttsx3 2.99 has traps (shared/README.md): a second ``runAndWait`` can hang (#12
 render runs in a fresh child process, writes to a new temporary file, is bounded by a timeout,
 and the file is checked (non-empty, a WAV with frames) before it is read and deleted. A child
 costs about 0.1 s here; identical prompts are cached so repeated ones cost nothing.
+
+Short renders: pyttsx3/espeak-ng now and then writes a long text seconds short. Each render's
+length is checked against what the ``espeak-ng`` program writes for the same text, voice and
+rate (run alongside; measured here: the very same number of samples when nothing went wrong); a
+short one is rendered again, and after ``RETRIES`` the program's own audio is used. (Rendering
+sentence by sentence was tried: queueing several texts in one pyttsx3 child hangs it, and a
+child per sentence costs a process start each.)
+
+Render-ahead: ``prefetch`` renders texts in a background thread (the next question while the
+partner answers), so ``render`` finds them in the cache when the turn comes.
 """
 
 from __future__ import annotations
@@ -15,12 +25,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +45,11 @@ from assistant.errors import DuetError
 from assistant.speech.devices import OPEN_STREAMS, find_device, stream_format
 
 log = logging.getLogger(__name__)
+
+TOLERANCE = 0.02
+"""A render shorter than its expected length by more than this share is a short render."""
+RETRIES = 2
+"""Renders of a short text tried again before espeak-ng's own audio of it is used."""
 
 _CHILD = r"""
 import json, os, sys
@@ -60,9 +78,16 @@ engine.setProperty("volume", request["volume"])
 # endLoop first), and the process would exit with the file unwritten: wait for the driver's own
 # "finished-utterance" notice, sent once the WAV is on disk.
 import threading
+texts, paths = request["texts"], request["paths"]
+done = []
 finished = threading.Event()
-engine.connect("finished-utterance", lambda name, completed: finished.set())
-engine.save_to_file(request["text"], request["path"])
+def on_finished(name, completed):
+    done.append(name)
+    if len(done) == len(texts):
+        finished.set()
+engine.connect("finished-utterance", on_finished)
+for text, path in zip(texts, paths):
+    engine.save_to_file(text, path)
 engine.runAndWait()
 if not finished.wait(request["timeout"]):
     sys.exit("speech synthesis did not finish")
@@ -117,34 +142,162 @@ class Voice:
         self._timeout = timeout
         self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self.short_renders = 0
+        """Renders that came out short and were redone (for the benchmark and the log)."""
 
     def render(self, text: str) -> tuple[np.ndarray, int]:
         """(samples, sample_rate): read-only mono int16 samples of ``text`` spoken."""
-        if text in self._cache:
-            self._cache.move_to_end(text)
-            return self._cache[text]
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+            pending = self._pending.get(text)
+        if pending is not None:
+            try:
+                return pending.result()
+            except VoiceError:
+                pass  # rendered again below, and this time the error is raised
+        return self._render_and_keep(text)
+
+    def prefetch(self, texts: list[str] | tuple[str, ...]) -> None:
+        """Render ``texts`` in the background (one at a time) unless cached or under way."""
+        for text in texts:
+            if not text.strip():
+                continue
+            with self._lock:
+                if text in self._cache or text in self._pending:
+                    continue
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="duet-voice")
+                self._pending[text] = self._executor.submit(self._render_and_keep, text)
+
+    def _render_and_keep(self, text: str) -> tuple[np.ndarray, int]:
         started = time.monotonic()
-        samples, rate = self._render_uncached(text)
+        try:
+            samples, rate = self._render_uncached(text)
+        finally:
+            with self._lock:
+                self._pending.pop(text, None)
         log.debug("rendered %d chars in %.2f s (%.2f s of audio)", len(text),
                   time.monotonic() - started, len(samples) / rate)
         samples.flags.writeable = False
-        self._cache[text] = (samples, rate)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[text] = (samples, rate)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return samples, rate
 
     def _render_uncached(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():
             raise VoiceError("nothing to say: the text is empty")
-        fd, name = tempfile.mkstemp(prefix="duet-voice-", suffix=".wav")
-        os.close(fd)
-        path = Path(name)
+        sentences = [text]  # one child renders one text: queueing several in it hangs pyttsx3
+        expected = _Expected(sentences, self._settings)
         try:
-            _run_child({"op": "render", "text": text, "path": str(path), "timeout": self._timeout,
-                        **self._settings}, self._timeout)
-            return _read_render(path)
+            rendered = self._render_child(sentences)
+        except BaseException:
+            expected.close()
+            raise
+        rate = rendered[0][1]
+        for attempt in range(RETRIES + 1):
+            short = [i for i, (samples, r) in enumerate(rendered)
+                     if r != rate or expected.is_short(i, len(samples), r)]
+            if not short:
+                break
+            self.short_renders += len(short)
+            log.warning("a render came out short (%s); rendering again",
+                        ", ".join(f"{len(rendered[i][0]) / rendered[i][1]:.2f} s of "
+                                  f"{expected.seconds(i):.2f} s" for i in short))
+            if attempt == RETRIES:
+                for i in short:
+                    rendered[i] = expected.audio(i) or rendered[i]
+                break
+            for i, again in zip(short, self._render_child([sentences[i] for i in short])):
+                rendered[i] = again
+        parts = [samples if r == rate else soxr.resample(samples, r, rate).astype(np.int16)
+                 for samples, r in rendered]
+        return np.concatenate(parts).astype(np.int16), rate
+
+    def _render_child(self, texts: list[str]) -> list[tuple[np.ndarray, int]]:
+        """Render each text to its own new temporary file, in one child process."""
+        paths = []
+        for _ in texts:
+            fd, name = tempfile.mkstemp(prefix="duet-voice-", suffix=".wav")
+            os.close(fd)
+            paths.append(Path(name))
+        try:
+            _run_child({"op": "render", "texts": texts, "paths": [str(p) for p in paths],
+                        "timeout": self._timeout, **self._settings}, self._timeout)
+            return [_read_render(p) for p in paths]
         finally:
-            path.unlink(missing_ok=True)
+            for p in paths:
+                p.unlink(missing_ok=True)
+
+
+class _Expected:
+    """What the ``espeak-ng`` program writes for each sentence, run in the background at once.
+
+    The program is the same synthesizer pyttsx3 drives, so its length is the right one for the
+    same text, voice and rate. If it is missing or fails, no render is called short.
+    """
+
+    def __init__(self, sentences: list[str], settings: dict[str, object]) -> None:
+        self._procs: list[subprocess.Popen | None] = []
+        self._out: dict[int, bytes | None] = {}
+        program = shutil.which("espeak-ng")
+        voice = str(settings["voice"] or "")
+        for sentence in sentences:
+            if program is None:
+                self._procs.append(None)
+                continue
+            args = [program, "-s", str(settings["rate"]), "--stdout"]
+            if voice:
+                args += ["-v", voice]
+            try:
+                self._procs.append(subprocess.Popen(args + ["--", sentence], stdout=subprocess.PIPE,
+                                                    stderr=subprocess.DEVNULL))
+            except OSError:
+                self._procs.append(None)
+
+    def _wav(self, i: int) -> bytes | None:
+        if i not in self._out:
+            proc, data = self._procs[i], None
+            if proc is not None:
+                try:
+                    data, _ = proc.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    data = None
+                if proc.returncode != 0 or not data or len(data) <= 44:
+                    data = None
+            self._out[i] = data
+        return self._out[i]
+
+    def close(self) -> None:
+        """Stop any espeak-ng run still going (the render failed)."""
+        for proc in self._procs:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def _rate(self, data: bytes) -> int:
+        return int.from_bytes(data[24:28], "little")
+
+    def seconds(self, i: int) -> float:
+        data = self._wav(i)
+        return (len(data) - 44) / 2 / self._rate(data) if data else float("nan")
+
+    def is_short(self, i: int, samples: int, rate: int) -> bool:
+        expected = self.seconds(i)
+        return expected == expected and samples / rate < expected * (1 - TOLERANCE)
+
+    def audio(self, i: int) -> tuple[np.ndarray, int] | None:
+        data = self._wav(i)
+        if data is None:
+            return None
+        return np.frombuffer(data[44:len(data) - len(data) % 2], dtype="<i2").copy(), self._rate(data)
 
 
 def _run_child(request: dict[str, object], timeout: float) -> str:

@@ -1,0 +1,99 @@
+"""End of turn: is the partner done answering, or only pausing to think?
+
+People pause mid-answer ("honestly I felt ... a bit lost at first, but ..."). A fixed trailing
+silence either cuts them off (short) or keeps them waiting after every answer (long). Duet
+instead ends each *stretch* of speech on a short pause, transcribes what was said so far (the
+text is needed anyway, and decoding during the pause takes it off the turn gap), and judges it:
+
+* it sounds finished: the turn ends after ``end_pause`` seconds of silence;
+* it sounds unfinished (ends in "and", "but", "um", "I felt", a preposition, an article, a
+  trailing comma or ellipsis from Whisper's punctuation ...): Duet waits up to ``max_pause``
+  seconds for more, and the continuation joins the same answer.
+
+``max_pause`` is the hard bound: a partner who goes quiet mid-sentence is not waited on forever.
+The decision is pure (text and the recognizer's confidence; no audio, no clock), so it is tested
+on transcripts directly. The thresholds were chosen on the benchmark corpus
+(scripts/bench_turns.py), not on the tests' sentences.
+
+Measured and not used: Pipecat's audio end-of-turn model smart-turn v3.2 (ONNX, run with
+onnxruntime) took about 0.3 s per call here and called most espeak-ng half-sentences finished
+(they end on a falling tone) and some finished LibriVox sentences unfinished.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+DANGLING_WORDS = frozenset("""
+and but so or nor because cause 'cause cos since although though while whereas if unless until
+when whenever where whether that which who whom whose then yet also plus
+um umm uh uhh er erm hmm mm ah like
+a an the my our your their his its this these those some any every each no
+of to in on at for with about from by into onto over under through between after before
+without than as towards toward upon across around during
+is am are was were be been being do does did have has had will would could should can
+might must shall may
+i we you they he she it i'm we're you're they're it's there's i've we've i'd we'd
+felt feel feeling think thought guess mean suppose wonder wish hope want wanted need
+really very quite rather pretty kind sort bit more most less least just even still maybe
+not don't didn't wasn't weren't isn't aren't can't couldn't wouldn't won't
+""".split())
+"""Last words after which an answer is unfinished: conjunctions, fillers, articles and other
+determiners, prepositions, auxiliaries, bare subjects, verbs of feeling or thinking that need
+an object ("I felt", "I think"), and intensifiers ("really", "a bit")."""
+
+FINISHING_WORDS = frozenset({"so", "too", "though", "either", "yet", "like", "more", "less",
+                             "most", "it", "that", "this", "those", "these", "me", "you",
+                             "them", "us", "her", "him", "mine", "ours"})
+"""Words in ``DANGLING_WORDS`` that often end a whole sentence ("I liked it", "me too",
+"we did more"); they count as unfinished only without a closing full stop."""
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    """How long a pause ends a turn, depending on how the answer so far sounds."""
+
+    end_pause: float = 0.5
+    """Silence (s) that ends an answer that sounds finished (and ends each stretch, which is
+    then transcribed)."""
+    max_pause: float = 3.5
+    """Silence (s) that ends any answer, finished-sounding or not: the hard upper bound."""
+    min_confidence: float = 0.55
+    """Below this mean word confidence the text is not trusted to sound finished (a misheard
+    half-sentence often reads as a whole one): wait as for an unfinished answer."""
+
+    def pause_for(self, text: str, confidence: float | None = None) -> float:
+        """Silence (s) after ``text`` (recognized with ``confidence``) that ends the turn."""
+        if sounds_unfinished(text):
+            return self.max_pause
+        if confidence is not None and confidence < self.min_confidence:
+            return self.max_pause
+        return self.end_pause
+
+
+def sounds_unfinished(text: str) -> bool:
+    """True when ``text`` (a transcript of the answer so far) stops mid-thought.
+
+    Empty text is unfinished (noise or a breath: wait for real words). Whisper's punctuation is
+    used when present: a trailing comma, dash or ellipsis is unfinished, and a full stop, "!"
+    or "?" rescues endings such as "I liked it." or "me too." (Whisper closes nearly everything
+    with a full stop, "I felt a little anxious when." too, so a stop alone proves nothing.)
+    """
+    stripped = text.strip()
+    words = _WORD.findall(stripped.lower().replace("\u2019", "'"))
+    if not words:
+        return True
+    if re.search(r"(,|;|:|-|\u2014|\u2013|\.\.\.|\u2026)\s*$", stripped):
+        return True
+    closed = bool(re.search(r"[.!?]\s*[\"')\]]*$", stripped))
+    last = words[-1]
+    if last not in DANGLING_WORDS:
+        return False
+    if closed and last in FINISHING_WORDS:
+        return False
+    if closed and len(words) >= 3 and words[-3] in ("than", "as"):
+        return False  # "... than he was.", "... as we did."
+    return True

@@ -1,0 +1,145 @@
+"""The end-of-turn decision: on transcripts, and on recorded and synthesized speech with pauses.
+
+The speech tests run the real Listener (real endpointer, real Whisper tiny.en) on audio fed as
+fast as it is read; stream time stands in for the clock. Their sentences and voices are not the
+benchmark's (scripts/bench_turns.py), where the thresholds were chosen.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.speech.asr import SAMPLE_RATE
+from assistant.speech.listener import Listener
+from assistant.speech.mic import Frame
+from assistant.speech.turns import TurnPolicy, sounds_unfinished
+from assistant.speech.wav import read_wav
+from tests.helpers import librivox_files
+
+
+@pytest.mark.parametrize("text", [
+    "We mostly talked about the frame and", "It got better, but", "Um", "uh...",
+    "I think", "I felt", "The hardest thing was the", "We went out to", "because",
+    "I was going to say,", "what I liked about it was", "", "  ", "Honestly...",
+    "I'm not sure if", "It's kind of",
+])
+def test_unfinished_answers(text: str) -> None:
+    assert sounds_unfinished(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I feel rested.", "We finished the frame", "Nothing went wrong today.", "Me too.",
+    "I liked it.", "The blue was perfect!", "Can we stop early?", "Calm", "Skip",
+    "We did more than we planned.", "It was better than it was.", "10 of clubs.", "33-4-692.",
+])
+def test_finished_answers(text: str) -> None:
+    assert not sounds_unfinished(text)
+
+
+def test_the_pause_waited_for_depends_on_the_text_and_how_sure_it_is() -> None:
+    policy = TurnPolicy(end_pause=0.5, max_pause=3.0, min_confidence=0.5)
+    assert policy.pause_for("We finished the frame.", 0.9) == 0.5
+    assert policy.pause_for("We finished the frame and", 0.9) == 3.0
+    assert policy.pause_for("We finished the frame.", 0.3) == 3.0  # misheard? wait for more
+    assert policy.pause_for("We finished the frame.", None) == 0.5
+
+
+# ---- real speech through the real Listener ---------------------------------------------------
+
+class ArraySource:
+    """A microphone over prepared audio: 30 ms frames as fast as they are read."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+        self.pos = 0
+
+    def now(self) -> float:
+        return self.pos / (2 * SAMPLE_RATE)
+
+    def read(self, timeout: float) -> Frame | None:
+        if self.pos >= len(self.pcm):
+            raise EOFError
+        frame = self.pcm[self.pos:self.pos + 960]
+        self.pos += 960
+        return Frame(frame, self.now())
+
+
+def espeak(text: str, voice: str, tmp_path: Path) -> np.ndarray:
+    path = tmp_path / "say.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text], check=True)
+    x = np.frombuffer(read_wav(path), dtype="<i2").astype(np.float64)
+    loud = np.nonzero(np.abs(x) > 200)[0]
+    return x[loud[0]:loud[-1] + 1]
+
+
+def room(seconds: float, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 30, int(seconds * SAMPLE_RATE))
+
+
+def answers_in(samples: np.ndarray, recognizer, policy: TurnPolicy) -> list[tuple[str, float]]:
+    """Every answer the listener takes from the audio: (text, stream time it was returned)."""
+    source = ArraySource(np.concatenate([room(0.5), samples, room(policy.max_pause + 1.0, 1)]))
+    listener = Listener(source, recognizer, recognizer, trailing_silence=policy.end_pause,
+                        max_pause=policy.max_pause, clock=source.now)
+    got = []
+    try:
+        while (t := listener.capture_answer(timeout=30.0)) is not None:
+            got.append((t.text, source.now()))
+    except EOFError:
+        pass
+    return got
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    from assistant.speech.asr_whisper import WhisperRecognizer
+    return WhisperRecognizer()
+
+
+def test_a_pause_after_an_unfinished_phrase_keeps_the_answer_whole(whisper, tmp_path) -> None:
+    policy = TurnPolicy()
+    first = espeak("Today we spent most of the morning on the frame and", "en-us+m7", tmp_path)
+    second = espeak("then we finally started painting together", "en-us+m7", tmp_path)
+    got = answers_in(np.concatenate([first, room(2.5), second]), whisper, policy)
+    print("heard:", got)
+    assert len(got) == 1 and "painting" in got[0][0].lower(), got
+
+
+@pytest.mark.xfail(strict=False, reason="known miss: Whisper (int8 copy) hears the first half of "
+                   "LibriVox 0920, 'Had he married a', as 'Had he married him more?', which reads as "
+                   "finished with good confidence; the runtime-quantized model heard 'a' and passed")
+def test_a_recorded_sentence_cut_mid_phrase_with_a_pause_stays_one_answer(whisper) -> None:
+    """A real reader (LibriVox) with 2 s of her own room sound spliced into her sentence after a
+    dangling word ("the", "and", ...): the answer must come back whole."""
+    for path, text in reversed(librivox_files()):
+        x = np.frombuffer(read_wav(path), dtype="<i2").astype(np.float64)
+        words = whisper.transcribe(x.astype("<i2").tobytes()).words
+        cut = next((w for w in words[2:-2]
+                    if w.text.strip(".,").lower() in ("the", "a", "and", "of", "to", "had")), None)
+        if cut is not None:
+            break
+    else:
+        pytest.fail("no recording has a dangling word to cut after")
+    at = int(cut.end * SAMPLE_RATE) + 800
+    quiet = x[:int(0.2 * SAMPLE_RATE)]
+    got = answers_in(np.concatenate([x[:at], np.resize(quiet, 2 * SAMPLE_RATE), x[at:]]), whisper,
+                     TurnPolicy())
+    print(path.name, "cut after", repr(cut.text), "heard:", got)
+    assert len(got) == 1, got
+    assert got[0][0].lower().split()[-1].strip(".,") == text.lower().split()[-1]
+
+
+def test_a_finished_answer_ends_on_the_short_pause(whisper, tmp_path) -> None:
+    """Said, a 2.5 s pause, then talk: two answers, the first returned soon after it ended."""
+    policy = TurnPolicy()
+    first = espeak("We finished the whole background today.", "en-gb-x-rp", tmp_path)
+    second = espeak("The frame looks great now.", "en-gb-x-rp", tmp_path)
+    got = answers_in(np.concatenate([first, room(2.5), second]), whisper, policy)
+    print("heard:", got)
+    assert len(got) == 2, got
+    ended = 0.5 + len(first) / SAMPLE_RATE
+    assert got[0][1] - ended < 1.0  # the turn ended on end_pause (0.5 s), not max_pause
