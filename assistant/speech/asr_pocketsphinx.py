@@ -54,6 +54,9 @@ class PocketsphinxRecognizer:
     """Pocketsphinx with its bundled US English model; free-form, or whole phrases of a grammar."""
 
     name = NAME
+    text_judges_turns = False
+    """Its free-form text is too rough to tell a finished answer from a pause between phrases
+    (``listener.UNJUDGED_END_PAUSE``)."""
 
     def __init__(self, grammar: list[str] | None = None) -> None:
         self._decoder = _new_decoder(free_form=grammar is None)

@@ -50,6 +50,11 @@ _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
 
 
+UNJUDGED_END_PAUSE = 1.2
+"""Silence that ends an answer when the answer engine's text is too rough to judge the turn by
+(a recognizer with ``text_judges_turns = False``: pocketsphinx free-form, about 27 % word error)."""
+
+
 class FrameSource(Protocol):
     """Where audio comes from: a ``Microphone``, or anything that reads like one."""
 
@@ -91,6 +96,10 @@ class Listener:
         self._mic = mic
         self._answers = answer_recognizer
         self._commands = command_recognizer
+        if not getattr(answer_recognizer, "text_judges_turns", True):
+            # its text cannot tell a finished answer from a pause between phrases: keep the
+            # fixed pause that ended answers before turns were judged
+            trailing_silence = max(trailing_silence, UNJUDGED_END_PAUSE)
         self._turns = TurnPolicy(end_pause=trailing_silence, max_pause=max(max_pause, trailing_silence))
         self._command_silence = command_silence
         self._max_answer = max_answer
