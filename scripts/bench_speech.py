@@ -129,6 +129,29 @@ Good idea
 Almost there
 Not yet
 Over here
+We should pause and look
+I'll note that
+Stop, the ladder
+How much paint is left
+Add more water
+Pause for a second there, it's dripping
+Let's take a break after this row
+Note to self, buy tape
+Is there time left for lunch
+Add the blue now
+Start the engine on the mower
+Resume the painting later
+Cancel the order for the soil
+Yes I think so
+Undo the knot for me
+Continue with the green
+Repeat the pattern on the left
+Time to water the beans
+Take a look at this
+Say it again, I missed it
+End of the row
+The session musicians were late
+How much time did that take
 """.splitlines()
 """Ordinary talk of a couple at work, written for this benchmark. It includes talk that merely
 contains command words ("pause the music", "note that", "say again"), as real talk does, and is
@@ -435,10 +458,50 @@ def _worker_init(engine: str) -> None:
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)
-    _WORKER.update(
-        config=config, parser=parser,
-        recognizer=open_recognizer(engine, grammar=work_grammar(config.commands, config.listening.wake_word),
-                                   vosk_model=config.speech.vosk_model))
+    grammar = work_grammar(config.commands, config.listening.wake_word)
+    labels = None
+    if engine.startswith("spotter"):
+        from assistant.speech.spotter import CommandSpotter, command_table
+
+        table = command_table(parser, grammar)
+        if engine == "spotter-real":  # the benchmark-only phrase set spoken by real people
+            table = labels = {p: p for p in REAL_PHRASES}
+        recognizer = CommandSpotter(table, threads=1)
+        recognizer.warm()
+    else:
+        recognizer = open_recognizer(engine, grammar=grammar, vosk_model=config.speech.vosk_model)
+    _WORKER.update(config=config, parser=parser, labels=labels, recognizer=_Timed(recognizer))
+
+
+class _Timed:
+    """A recognizer whose streams record how long their last ``finish`` took (decision time)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.last = inner, inner.name, 0.0
+        self.decides_early = getattr(inner, "decides_early", False)
+
+    def stream(self) -> Any:
+        inner, outer = self.inner.stream(), self
+
+        class Stream:
+            def accept(self, pcm: bytes) -> Any:
+                return inner.accept(pcm)
+
+            def finish(self) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return inner.finish()
+                finally:
+                    outer.last = time.perf_counter() - t0
+        return Stream()
+
+
+REAL_PHRASES = ["front left", "front right", "front center", "rear left", "rear right", "rear center",
+                "side left", "side right", "ten of clubs", "four queen of clubs", "seven of clubs",
+                "five five", "eight of spades four of clubs seven of hearts", "go forward ten meters",
+                "two nine three four zero"]
+"""Benchmark-only phrases that real people say on this machine's recordings (ALSA's channel
+names, pocketsphinx-testdata's cards, go forward, TIDIGITS): the phrases are config after all."""
 
 
 def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
@@ -458,10 +521,16 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
             return heard
         if transcript is None:
             continue
-        command = parser.parse(transcript.text, require_wake_word=bool(parser.wake_word))
-        heard.append({"text": transcript.text, "confidence": transcript.confidence, "at": mic.now(),
-                      "intent": command.intent.value if command else None,
-                      "minutes": command.minutes if command else None})
+        labels = _WORKER["labels"]
+        if labels is not None:
+            intent, minutes = labels.get(transcript.text), None
+        else:
+            command = parser.parse(transcript.text, require_wake_word=bool(parser.wake_word))
+            intent = command.intent.value if command else None
+            minutes = command.minutes if command else None
+        heard.append({"text": transcript.text, "heard": transcript.heard, "confidence": transcript.confidence,
+                      "at": mic.now(), "decide_s": _WORKER["recognizer"].last,
+                      "intent": intent, "minutes": minutes})
 
 
 def _segments(pcm: bytes) -> list[tuple[float, float]]:
@@ -484,7 +553,9 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
     heard = _listen_all(pcm)
     fired = [h for h in heard if h["intent"]]
     first = fired[0] if fired else None
-    return {**task, "heard": [h["text"] for h in heard], "segments": len(segments), "covered": covered,
+    return {**task, "heard": [h["heard"] or h["text"] for h in heard], "segments": len(segments),
+            "covered": covered,
+            "latency": first["at"] - end + first["decide_s"] if first else None,
             "intent_got": first["intent"] if first else None,
             "minutes_got": first["minutes"] if first else None,
             "confidence": first["confidence"] if first else None,
@@ -520,6 +591,30 @@ def command_phrases(config: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _speech_span(level: np.ndarray, lead: float = 1.5) -> tuple[float, float]:
+    """Stream times (s) where the speech in a clip embedded ``lead`` s in starts and ends
+    (espeak-ng's own leading and trailing silence trimmed: latency counts from the last sound)."""
+    win = bc.SAMPLE_RATE // 100
+    n = len(level) // win
+    rms = np.sqrt(np.mean(np.square(level[: n * win].reshape(n, win)), axis=1))
+    loud = np.nonzero(rms > 0.05 * rms.max())[0]
+    return lead + loud[0] * win / bc.SAMPLE_RATE, lead + (loud[-1] + 1) * win / bc.SAMPLE_RATE
+
+
+def _real_tasks(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Real people saying the benchmark-only phrases (REAL_PHRASES), in every condition."""
+    tasks = []
+    for i, rec in enumerate(r for r in bc.real_recordings() if r.text in REAL_PHRASES):
+        level = bc.scale_to(bc.pcm_array(rec.pcm))
+        for cond, snr in CONDITIONS:
+            kind = "pink" if i % 2 else "white"
+            tasks.append({"phrase": rec.text, "voice": f"real:{rec.name}", "rate": 0, "condition": cond,
+                          "noise": kind if snr is not None else "floor", "intent": rec.text,
+                          "minutes": None, "pcm": bc.to_int16(bc.embed(level, snr, kind, rng)).tobytes(),
+                          "speech": _speech_span(level)})
+    return tasks
+
+
 def _synthesize(jobs: list[tuple[str, str, int]]) -> list[np.ndarray]:
     with cf.ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(lambda j: bc.espeak(*j), jobs))
@@ -553,23 +648,29 @@ def section_3(quick: bool) -> Section:
             tasks.append({"phrase": text, "voice": voice, "rate": rate, "condition": cond,
                           "noise": kind if snr is not None else "floor", "intent": p["intent"],
                           "minutes": p["minutes"], "pcm": bc.to_int16(mixed).tobytes(),
-                          "speech": (1.5, 1.5 + len(level) / bc.SAMPLE_RATE)})
+                          "speech": _speech_span(level)})
     # pocketsphinx carries state from one utterance to the next (see the notes): decode the clips
     # in a fixed shuffled order, as commands come between other utterances in a session
     random.Random(29).shuffle(tasks)
     chatter_tasks, chatter_info = _chatter_tasks(quick, rng)
-    engines = ["pocketsphinx"]
+    real_tasks = _real_tasks(rng)
+    engines = ["spotter", "pocketsphinx"]
     vosk_path = find_vosk_model(config.speech.vosk_model)
     if vosk_path is not None:
         engines.append("vosk")
     results: dict[str, dict[str, Any]] = {}
+    workers = min(2, os.cpu_count() or 1)
     for engine in engines:
         t1 = time.perf_counter()
-        with cf.ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_worker_init,
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                     initargs=(engine,)) as pool:
             spotted = list(pool.map(_spot, [dict(t) for t in tasks], chunksize=8))
             talked = list(pool.map(_chatter, [dict(t) for t in chatter_tasks]))
         results[engine] = {"spotted": spotted, "chatter": talked, "seconds": time.perf_counter() - t1}
+        if engine == "spotter" and real_tasks:
+            with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                        initargs=("spotter-real",)) as pool:
+                results[engine]["real"] = list(pool.map(_spot, [dict(t) for t in real_tasks]))
     grammar = work_grammar(config.commands, config.listening.wake_word)
     s.method = [
         f"{len(phrases)} command phrases (every work-phase phrase in `config.yaml`; `{{n}}` filled "
@@ -584,13 +685,24 @@ def section_3(quick: bool) -> Section:
         f"{config.listening.vad_aggressiveness}) -> the grammar recognizer built from "
         f"`commands.work_grammar()` ({len(grammar)} phrases, as `duet run` uses) -> `CommandParser.parse`. "
         "Recognized = the first command fired is the right one (and the right minutes for 'add'). "
-        "Clips are decoded in a fixed shuffled order, two worker processes.",
+        "Clips are decoded in a fixed shuffled order, two worker processes. The built-in spotter "
+        "(`spotter.py`: length gate, Whisper tiny.en read with and without the phrases as a prompt, "
+        "phoneme match, agreement guard; offered the utterance after 0.25 s of silence) and the old "
+        "grammar path run on the same clips in the same run. Latency: from the end of the "
+        "command's sound to the moment the decision is made (audio waited for, plus decoding "
+        "time measured here); CPU: process time of the command loop over the talk stretches.",
+        f"Real people: {len(real_tasks) // len(CONDITIONS)} recordings of people saying short phrases "
+        "(ALSA's channel names, pocketsphinx-testdata's cards, go forward, TIDIGITS) configured as a "
+        "second, benchmark-only phrase set (`REAL_PHRASES`) and mixed into the same conditions.",
         "False commands: " + chatter_info["describe"],
     ]
     for engine in engines:
         r = results[engine]
-        label = "pocketsphinx:en-us grammar" if engine == "pocketsphinx" else f"vosk:{vosk_path.name} grammar"
+        label = {"spotter": "spotter (built in)", "pocketsphinx": "pocketsphinx:en-us grammar"}.get(
+            engine) or f"vosk:{vosk_path.name} grammar"
         _report_spotting(s, label, r["spotted"], r["chatter"], chatter_info)
+        if r.get("real"):
+            _report_real(s, label, r["real"])
         s.notes.append(f"{label}: {len(r['spotted'])} clips and {chatter_info['stream_s'] / 60:.1f} "
                        f"min of chatter took {r['seconds']:.0f} s on "
                        f"{min(2, os.cpu_count() or 1)} processes (synthesis {synth_s:.0f} s).")
@@ -617,11 +729,11 @@ def _chatter_tasks(quick: bool, rng: np.random.Generator) -> tuple[list[dict[str
     else:
         pyrng = random.Random(7)
         jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in lines
-                for voice in VOICES[:6]]
+                for voice in VOICES]
     synth = _synthesize(jobs)
     pieces += [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, synth)]
-    if not quick:  # the real recordings once more, in noise
-        pieces += [(f"real:{r.name}", bc.scale_to(bc.pcm_array(r.pcm))) for r in real]
+    if not quick:  # the real recordings twice more, so they come in noise too
+        pieces += [(f"real:{r.name}", bc.scale_to(bc.pcm_array(r.pcm))) for r in real for _ in range(2)]
     order = list(range(len(pieces)))
     random.Random(11).shuffle(order)
     conditions = [None, 20.0, 10.0]
@@ -669,6 +781,7 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
     def right(t: dict[str, Any]) -> bool:
         return t["intent_got"] == t["intent"] and (t["minutes"] is None or t["minutes_got"] == t["minutes"])
 
+    worst_wrong = 0.0
     by_cond = Table(f"{label}: share of command utterances recognized, by condition",
                     ["condition", "clips", "right command", "wrong command", "no command",
                      "median confidence (right)"])
@@ -679,13 +792,18 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
         confs = [t["confidence"] for t in ok if t["confidence"] is not None]
         by_cond.rows.append([cond, len(rows), f"{len(ok) / len(rows):.1%}", f"{len(wrong) / len(rows):.1%}",
                              f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.1%}", fmt(median(confs), 2)])
-        if cond == "10 dB":
-            share = len(ok) / len(rows)
-            s.row(f"Recognized at 10 dB SNR, {label}", ">= 98 %", f"{share:.1%} of {len(rows)}",
-                  verdict(share >= 0.98))
-        elif cond in ("clean", "5 dB", "20 dB"):
-            s.row(f"Recognized {cond}, {label}", "(info)", f"{len(ok) / len(rows):.1%} of {len(rows)}", "info")
+        share = len(ok) / len(rows)
+        s.row(f"Recognized {cond}, {label}", f">= {RECALL_TARGET[cond]:.0%}", f"{share:.1%} of {len(rows)}",
+              verdict(share >= RECALL_TARGET[cond]))
+        worst_wrong = max(worst_wrong, len(wrong) / len(rows))
     s.tables.append(by_cond)
+    s.row(f"Wrong command (worst condition), {label}", "<= 0.5 %", f"{worst_wrong:.1%}",
+          verdict(worst_wrong <= 0.005))
+    lat = [t["latency"] for t in spotted if right(t) and t.get("latency") is not None]
+    if lat:
+        s.row(f"End of command -> decision, median / p95, {label}", "<= 350 / 500 ms",
+              f"{median(lat) * 1000:.0f} / {bc.pct(lat, 95) * 1000:.0f} ms",
+              verdict(median(lat) <= 0.35 and bc.pct(lat, 95) <= 0.5))
 
     causes = Table(f"{label}: why commands were missed, by condition (share of all clips)",
                    ["condition", "endpointer found no speech", "endpointer cut or split the command",
@@ -730,9 +848,12 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
     fired = [f | {"condition": c["condition"]} for c in chatter for f in c["fired"]]
     rate = len(fired) / hours if hours else float("nan")
     upper = _poisson_upper(len(fired)) / hours if hours else float("nan")
-    s.row(f"False commands per hour of talk, {label}", "<= 1",
+    s.row(f"False commands per hour of talk, {label}", "<= 1 (95 % upper bound <= 3)",
           f"{rate:.1f} /h ({len(fired)} in {hours * 60:.0f} min; 95 % upper bound {upper:.1f} /h)",
-          verdict(rate <= 1.0))
+          verdict(rate <= 1.0 and upper <= 3.0))
+    cpu = sum(c["cpu"] for c in chatter) / sum(c["seconds"] for c in chatter)
+    s.row(f"CPU while the couple talks, {label}", "<= 50 % of one core",
+          f"{cpu:.0%} ({info['speech_s'] / info['stream_s']:.0%} of the stream is talk)", verdict(cpu <= 0.5))
     false_t = Table(f"{label}: false commands fired by talk without commands",
                     ["condition", "minutes of talk", "utterances recognized as words", "false commands",
                      "per hour"])
@@ -751,7 +872,9 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
             counts.setdefault((f["text"], f["intent"]), []).append(f["confidence"] or float("nan"))
         ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
         for (text, intent), confs in ranked[:12]:
-            what.rows.append([text, intent, fmt(median(confs), 2), len(confs)])
+            words = sorted({f.get("heard") or "" for f in fired if f["text"] == text and f["intent"] == intent})
+            shown = text if not any(words) else f"{text} (words: {'; '.join(w for w in words if w)[:120]})"
+            what.rows.append([shown, intent, fmt(median(confs), 2), len(confs)])
         rest = ranked[12:]
         if rest:
             kinds = sorted({intent for (_, intent), _ in rest})
@@ -759,6 +882,27 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
                               sum(len(c) for _, c in rest)])
         s.tables.append(what)
     _threshold_table(s, label, spotted, fired, hours, right)
+
+
+RECALL_TARGET = {"clean": 0.97, "20 dB": 0.95, "10 dB": 0.90, "5 dB": 0.60}
+"""Issue 10's targets for the share of commands recognized, by condition."""
+
+
+def _report_real(s: Section, label: str, spotted: list[dict[str, Any]]) -> None:
+    """Recall on real people saying the benchmark-only phrase set, by condition."""
+    table = Table(f"{label}: real people, benchmark-only phrase set (recognized / wrong / none)",
+                  ["condition", "clips", "right", "wrong", "no command", "missed, heard as"])
+    for cond, _ in CONDITIONS:
+        rows = [t for t in spotted if t["condition"] == cond]
+        ok = [t for t in rows if t["intent_got"] == t["intent"]]
+        wrong = [t for t in rows if t["intent_got"] and t["intent_got"] != t["intent"]]
+        heard = "; ".join(f"{t['phrase']} -> {' | '.join(t['heard'])}" for t in rows
+                          if t not in ok and t["heard"])[:200]
+        table.rows.append([cond, len(rows), f"{len(ok) / len(rows):.0%}", f"{len(wrong) / len(rows):.0%}",
+                           f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.0%}", heard])
+        s.row(f"Recognized {cond}, real people (benchmark phrase set), {label}", "(info)",
+              f"{len(ok) / len(rows):.0%} of {len(rows)}", "info")
+    s.tables.append(table)
 
 
 def _threshold_table(s: Section, label: str, spotted: list[dict[str, Any]], fired: list[dict[str, Any]],

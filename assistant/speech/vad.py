@@ -175,6 +175,11 @@ class Endpointer:
         """True between ``SpeechStarted`` and ``SpeechEnded``."""
         return self._utterance is not None
 
+    @property
+    def silence(self) -> float:
+        """Seconds of silence since the last voiced frame of the current utterance (0 outside one)."""
+        return self._silent_run * FRAME_SECONDS if self._utterance is not None else 0.0
+
     def reset(self) -> None:
         """Forget everything, including stream time (a new stream begins at 0)."""
         self._frames_seen = 0
