@@ -37,6 +37,10 @@ class Match:
     """Normalized phoneme edit distance, 0 (same sound) .. 1 (nothing alike)."""
     runner_up: float
     """Distance of the nearest phrase of a *different* command: how clear the choice was."""
+    worst_word: float = 0.0
+    """Word by word: the largest distance of one phrase word to what was heard in its place
+    (1.0 when a word is missing or an extra word was heard). "how much paint is left" is close
+    to "how much time is left" as a whole, but "time" was never heard."""
 
 
 def phonemes(texts: list[str]) -> list[str]:
@@ -81,6 +85,7 @@ class SoundAlike:
         self.phrases = phrases
         names = list(phrases)
         self._sounds = list(zip(names, phonemes(names)))
+        self._words = {name: sound.split() for name, sound in self._sounds}
         self.longest_words = max((len(p.split()) for p in names), default=0)
 
     def match(self, text: str) -> Match | None:
@@ -92,4 +97,42 @@ class SoundAlike:
         best_distance, best = scored[0]
         intent = self.phrases[best]
         other = next((d for d, name in scored[1:] if self.phrases[name] != intent), 1.0)
-        return Match(best, best_distance, other)
+        return Match(best, best_distance, other, worst_word(sound.split(), self._words[best]))
+
+
+def worst_word(heard: list[str], phrase: list[str]) -> float:
+    """Align the heard words to the phrase's words (phonemes) and return the worst word's cost.
+
+    A phrase word may be heard as one or two words ("debrief" as "the brief") and two phrase
+    words as one ("time is" as "time's"); a phrase word not heard, or a heard word left over,
+    costs 1. The alignment minimizes the total cost; the result is the largest single cost on it.
+    """
+    n, m = len(phrase), len(heard)
+    inf = (float("inf"), 1.0)
+    best = [[inf] * (m + 1) for _ in range(n + 1)]  # (total, worst) per prefix pair
+    best[0][0] = (0.0, 0.0)
+
+    def step(i: int, j: int, prev: tuple[float, float], cost: float) -> None:
+        total, worst = prev[0] + cost, max(prev[1], cost)
+        if (total, worst) < best[i][j]:
+            best[i][j] = (total, worst)
+
+    def d(a: str, b: str) -> float:
+        return Levenshtein.normalized_distance(a, b)
+
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = best[i][j]
+            if here == inf:
+                continue
+            if i < n:
+                step(i + 1, j, here, 1.0)
+            if j < m:
+                step(i, j + 1, here, 1.0)
+            if i < n and j < m:
+                step(i + 1, j + 1, here, d(phrase[i], heard[j]))
+            if i < n and j + 1 < m:
+                step(i + 1, j + 2, here, d(phrase[i], heard[j] + heard[j + 1]))
+            if i + 1 < n and j < m:
+                step(i + 2, j + 1, here, d(phrase[i] + phrase[i + 1], heard[j]))
+    return best[n][m][1]
