@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gc
+import json
 import math
 import os
 import random
@@ -478,6 +479,7 @@ class _Timed:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.last = inner, inner.name, 0.0
+        self.verdicts: list[str] = []
         self.decides_early = getattr(inner, "decides_early", False)
 
     def stream(self) -> Any:
@@ -493,6 +495,9 @@ class _Timed:
                     return inner.finish()
                 finally:
                     outer.last = time.perf_counter() - t0
+                    verdict = getattr(outer.inner, "last", None)
+                    if verdict is not None:
+                        outer.verdicts.append(f"{verdict.heard} / {verdict.unbiased}: {verdict.reason}")
         return Stream()
 
 
@@ -550,9 +555,11 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
     segments = _segments(pcm)
     begin, end = task["speech"]
     covered = sum(max(0.0, min(b, end) - max(a, begin)) for a, b in segments) / (end - begin)
+    _WORKER["recognizer"].verdicts.clear()
     heard = _listen_all(pcm)
     fired = [h for h in heard if h["intent"]]
     first = fired[0] if fired else None
+    task["verdicts"] = list(_WORKER["recognizer"].verdicts)
     return {**task, "heard": [h["heard"] or h["text"] for h in heard], "segments": len(segments),
             "covered": covered,
             "latency": first["at"] - end + first["decide_s"] if first else None,
@@ -671,6 +678,8 @@ def section_3(quick: bool) -> Section:
             with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                         initargs=("spotter-real",)) as pool:
                 results[engine]["real"] = list(pool.map(_spot, [dict(t) for t in real_tasks]))
+    if os.environ.get("BENCH_SPOT_DUMP"):  # every clip's outcome, for analysis
+        Path(os.environ["BENCH_SPOT_DUMP"]).write_text(json.dumps(results, default=str))
     grammar = work_grammar(config.commands, config.listening.wake_word)
     s.method = [
         f"{len(phrases)} command phrases (every work-phase phrase in `config.yaml`; `{{n}}` filled "
@@ -896,8 +905,8 @@ def _report_real(s: Section, label: str, spotted: list[dict[str, Any]]) -> None:
         rows = [t for t in spotted if t["condition"] == cond]
         ok = [t for t in rows if t["intent_got"] == t["intent"]]
         wrong = [t for t in rows if t["intent_got"] and t["intent_got"] != t["intent"]]
-        heard = "; ".join(f"{t['phrase']} -> {' | '.join(t['heard'])}" for t in rows
-                          if t not in ok and t["heard"])[:200]
+        heard = "; ".join(f"{t['phrase']} -> {' | '.join(t['heard'] or t.get('verdicts') or ['(no speech found)'])}"
+                          for t in rows if t not in ok)[:300]
         table.rows.append([cond, len(rows), f"{len(ok) / len(rows):.0%}", f"{len(wrong) / len(rows):.0%}",
                            f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.0%}", heard])
         s.row(f"Recognized {cond}, real people (benchmark phrase set), {label}", "(info)",

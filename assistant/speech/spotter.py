@@ -230,12 +230,17 @@ def command_table(parser: CommandParser, phrases: list[str]) -> dict[str, str]:
 
 
 def _once(text: str) -> str:
-    """The text with a decoding loop ("Pause, Pause, Pause, P") collapsed to one clause."""
-    clauses = [c.strip() for c in re.split(r"[,.?!;]+", text) if c.strip()]
-    if len(clauses) > 1:
-        whole = [c for c in clauses[:-1]] + ([clauses[-1]] if clauses[-1] == clauses[0] else [])
-        if len({normalize(c) for c in whole}) == 1:
-            return clauses[0]
+    """The text with a decoding loop collapsed to its first round.
+
+    On a short command Whisper sometimes repeats itself to its length limit ("Pause, Pause,
+    Pause, P", "repeat net repeat net repeat"): a text that is one unit of up to four words said
+    over and over (the last round may be cut off) becomes that unit once.
+    """
+    words = normalize(text).split()
+    for size in range(1, min(4, len(words) // 2) + 1):
+        unit = words[:size]
+        if all(w == unit[i % size] for i, w in enumerate(words)):
+            return " ".join(unit)
     return text.strip()
 
 
