@@ -114,7 +114,8 @@ def _describe(role: str, engine: str, path: Path | None, problem: str | None, fi
     if engine not in ENGINES and engine != "spotter":
         raise ValueError(f"unknown speech engine {engine!r}; use one of {', '.join(ENGINES)}")
     if role == "commands" and engine in ("auto", "spotter"):
-        return "spotter: whisper:tiny.en transcripts matched to the phrases by sound (built in)"
+        line = "spotter: whisper:tiny.en transcripts matched to the phrases by sound (built in)"
+        return f"{line}; {problem}" if problem else line
     if engine == "spotter":
         raise ValueError("the spotter listens for commands only")
     if engine == "vosk" or (engine == "auto" and path is not None and problem is None):
@@ -126,6 +127,8 @@ def _describe(role: str, engine: str, path: Path | None, problem: str | None, fi
         return f"{line}; {problem}"
     if chosen != "pocketsphinx":
         return line
+    if role == "commands":
+        return f"{line}; the built-in spotter tells talk from commands: set speech.commands: auto"
     if path is not None:
         return f"{line}; {vosk_label(path)} is there too: set speech.{role}: auto to use it"
     return f"{line}; for more accurate commands download a vosk model: {fix}"
