@@ -60,6 +60,7 @@ class Listener:
         max_answer: float = 60.0,
         max_command: float = 5.0,
         quick_silence: float = 0.25,
+        command_vad: str = "silero",
         vad_aggressiveness: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -74,6 +75,9 @@ class Listener:
             max_command: longest command utterance (s); longer speech is not a command.
             quick_silence: with an engine that ``decides_early`` (the spotter), the utterance is
                 offered after this much silence, and a whole phrase is acted on at once.
+            command_vad: what finds speech between commands: ``silero`` (Silero VAD: found
+                every benchmark command at 10 and 5 dB SNR where webrtcvad behind its energy
+                gate found 26 % and 3 %) or ``webrtc``. Answers keep webrtcvad.
             vad_aggressiveness: webrtcvad mode 0..3.
             clock: monotonic time source for timeouts and deadlines.
         """
@@ -85,6 +89,7 @@ class Listener:
         self._max_answer = max_answer
         self._max_command = max_command
         self._quick_silence = quick_silence
+        self._command_vad = command_vad
         self._aggressiveness = vad_aggressiveness
         self._clock = clock
 
@@ -133,7 +138,8 @@ class Listener:
         (nor recognized at all). An utterance still going on at ``until`` is abandoned. Raises
         MicrophoneLost from the microphone.
         """
-        endpointer = self._endpointer(self._command_silence, self._max_command)
+        endpointer = Endpointer(aggressiveness=self._aggressiveness, trailing_silence=self._command_silence,
+                                max_length=self._max_command, detector=self._command_vad)
         stream: RecognitionStream | None = None
         cut_at: float | None = None  # stream time where long talk was last cut
         early = getattr(self._commands, "decides_early", False) and self._quick_silence < self._command_silence
