@@ -191,7 +191,7 @@ class CommandSpotter:
             said = f"{second.phrase!r} at {second.distance:.2f}" if second else "nothing"
             return Verdict(None, biased, plain,
                            f"unbiased reading disagrees ({said}): prompt-induced?", match.distance)
-        if intent == "extend" and match.phrase != second.phrase and second.distance > s.accept:
+        if intent == "extend" and match.phrase != second.phrase:
             return Verdict(None, biased, plain, "minutes not confirmed by the unbiased reading",
                            match.distance)
         return Verdict(match.phrase, biased, plain, f"matched at {match.distance:.2f}", match.distance)
@@ -212,6 +212,7 @@ class CommandSpotter:
             # Whisper needs the start token at one position across a batch: decode one by one
             results = [model.model.generate(
                 encoded, [prompt], beam_size=1, max_length=len(prompt) + 24,
+                no_repeat_ngram_size=3,  # no phrase repeats three words; a decoding loop does
                 return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1])[0]
                 for prompt in self._prompts]
         # one encoder output, two prompts: both readings come from the same audio
@@ -233,13 +234,15 @@ def _once(text: str) -> str:
     """The text with a decoding loop collapsed to its first round.
 
     On a short command Whisper sometimes repeats itself to its length limit ("Pause, Pause,
-    Pause, P", "repeat net repeat net repeat"): a text that is one unit of up to four words said
-    over and over (the last round may be cut off) becomes that unit once.
+    Pause, P", "repeat net repeat net repeat"): a text that is one unit of words said
+    over and over (the last round may be cut off, even mid-word) becomes that unit once.
     """
     words = normalize(text).split()
-    for size in range(1, min(4, len(words) // 2) + 1):
+    for size in range(1, len(words) // 2 + 1):
         unit = words[:size]
-        if all(w == unit[i % size] for i, w in enumerate(words)):
+        rounds = [w == unit[i % size] for i, w in enumerate(words[:-1])]
+        last = words[-1]
+        if all(rounds) and unit[(len(words) - 1) % size].startswith(last):
             return " ".join(unit)
     return text.strip()
 
