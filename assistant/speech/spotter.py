@@ -216,7 +216,7 @@ class CommandSpotter:
                 return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1])[0]
                 for prompt in self._prompts]
         # one encoder output, two prompts: both readings come from the same audio
-        return [(_once(self._tokenizer.decode(r.sequences_ids[0])), float(r.no_speech_prob))
+        return [(_first(_once(self._tokenizer.decode(r.sequences_ids[0]))), float(r.no_speech_prob))
                 for r in results]
 
 
@@ -245,6 +245,15 @@ def _once(text: str) -> str:
         if all(rounds) and unit[(len(words) - 1) % size].startswith(last):
             return " ".join(unit)
     return text.strip()
+
+
+def _first(text: str) -> str:
+    """The first clause of a reading. Prompted with a list of phrases, Whisper tends to go on
+    listing variants of what it heard ("Start the debrief, Start the big brief, Start that
+    debrief"); what was said is the first. Talk keeps its first clause, which must still be a
+    whole phrase on its own, and the unprompted reading must agree."""
+    clauses = [c.strip() for c in re.split(r"[,.?!;]+", text) if c.strip()]
+    return clauses[0] if clauses else ""
 
 
 def _load_whisper(threads: int):
