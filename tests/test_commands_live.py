@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,23 +101,29 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
          str(journal), "-v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     monitor = SpeakerMonitor()
     lines: list[str] = []
+    printed: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=lambda: [printed.put(line.rstrip("\n")) for line in proc.stdout] + [printed.put(None)],
+                     daemon=True).start()
 
     def until(predicate, timeout=90.0) -> str:
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            line = proc.stdout.readline()
-            if not line:
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = printed.get(timeout=left)
+            except queue.Empty:
                 break
-            lines.append(line.rstrip("\n"))
-            if predicate(lines[-1]):
-                return lines[-1]
+            if line is None:
+                break
+            lines.append(line)
+            if predicate(line):
+                return line
         raise AssertionError("Duet did not say it:\n" + "\n".join(lines))
 
     try:
-        until(lambda line: line.startswith("Duet:") and line.endswith("?"), 120)
-        monitor.wait_until_done_speaking(time.monotonic() - 2)
-        virtual_audio.play_into_mic(answer)
-        until(lambda line: "work phase starts now" in line)
+        while "work phase starts now" not in until(
+                lambda line: line.startswith("Duet:") and (line.endswith("?") or "work phase" in line), 120):
+            monitor.wait_until_done_speaking(time.monotonic() - 2)
+            virtual_audio.play_into_mic(answer)
         monitor.wait_until_done_speaking(time.monotonic() - 2)
         virtual_audio.play_into_mic(talk)
         time.sleep(1.5)
@@ -135,7 +143,8 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
         monitor.stop()
         if proc.poll() is None:
             proc.kill()
-    lines += proc.stdout.read().splitlines()
+    while (line := printed.get(timeout=10)) is not None:
+        lines.append(line)
     err = proc.stderr.read()
     assert code == 0, "\n".join(lines) + err
     # no command fired during the talk: the only commands printed (with the words heard) are ours
