@@ -98,12 +98,14 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "run", "--work", "10", "--config", str(config), "--journal",
-         str(journal), "-v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+         str(journal), "-v"], stdout=subprocess.PIPE, stderr=(tmp_path / "stderr.log").open("w"), text=True,
+        cwd=ROOT, env=env)
     monitor = SpeakerMonitor()
     lines: list[str] = []
     printed: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=lambda: [printed.put(line.rstrip("\n")) for line in proc.stdout] + [printed.put(None)],
                      daemon=True).start()
+    seen = [0.0]  # when the last line returned by until() was read: Duet speaks after printing it
 
     def until(predicate, timeout=90.0) -> str:
         end = time.monotonic() + timeout
@@ -116,15 +118,17 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
                 break
             lines.append(line)
             if predicate(line):
+                seen[0] = time.monotonic()
                 return line
-        raise AssertionError("Duet did not say it:\n" + "\n".join(lines))
+        raise AssertionError("Duet did not say it:\n" + "\n".join(lines) + "\n" +
+                             (tmp_path / "stderr.log").read_text()[-3000:])
 
     try:
         while "work phase starts now" not in until(
                 lambda line: line.startswith("Duet:") and (line.endswith("?") or "work phase" in line), 120):
-            monitor.wait_until_done_speaking(time.monotonic() - 2)
+            monitor.wait_until_done_speaking(seen[0])
             virtual_audio.play_into_mic(answer)
-        monitor.wait_until_done_speaking(time.monotonic() - 2)
+        monitor.wait_until_done_speaking(seen[0])
         virtual_audio.play_into_mic(talk)
         time.sleep(1.5)
         for command, reply, more in COMMANDS:
@@ -133,10 +137,10 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
             assert reply in shown, (command, "\n".join(lines))
             for _ in range(more):
                 until(lambda line: line.startswith("Duet:"), 30)
-            monitor.wait_until_done_speaking(time.monotonic() - 3)
+            monitor.wait_until_done_speaking(seen[0])
             time.sleep(0.5)
         until(lambda line: line.startswith("Duet:") and line.endswith("?"), 30)
-        monitor.wait_until_done_speaking(time.monotonic() - 2)
+        monitor.wait_until_done_speaking(seen[0])
         virtual_audio.play_into_mic(answer)
         code = proc.wait(timeout=60)
     finally:
@@ -145,7 +149,7 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
             proc.kill()
     while (line := printed.get(timeout=10)) is not None:
         lines.append(line)
-    err = proc.stderr.read()
+    err = (tmp_path / "stderr.log").read_text()
     assert code == 0, "\n".join(lines) + err
     # no command fired during the talk: the only commands printed (with the words heard) are ours
     acted = [re.match(r"\(command: '([^']*)'", line).group(1) for line in lines if line.startswith("(command:")]
