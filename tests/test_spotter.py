@@ -24,6 +24,7 @@ def spotter() -> CommandSpotter:
     ("Start the lead reef.", "Start the debrief", "start the debrief"),
     ("And five minutes.", "at five minutes", "add five minutes"),
     ("Pause.", "Paws", "pause"),
+    ("Add five minutes.", "and five minute", "add five minutes"),
 ])
 def test_agreeing_readings_of_a_phrase_are_a_command(spotter, biased, plain, phrase):
     assert spotter.judge([(biased, 0.1), (plain, 0.1)]).phrase == phrase

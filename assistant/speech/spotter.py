@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.session.commands import CommandParser, normalize
+from assistant.session.commands import NUMBER_WORDS, TENS, CommandParser, normalize
 from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript
 from assistant.speech.soundalike import SoundAlike
 from assistant.speech.wav import pcm_to_float
@@ -191,7 +191,7 @@ class CommandSpotter:
             said = f"{second.phrase!r} at {second.distance:.2f}" if second else "nothing"
             return Verdict(None, biased, plain,
                            f"unbiased reading disagrees ({said}): prompt-induced?", match.distance)
-        if intent == "extend" and match.phrase != second.phrase:
+        if intent == "extend" and _numbers(match.phrase) != _numbers(second.phrase):
             return Verdict(None, biased, plain, "minutes not confirmed by the unbiased reading",
                            match.distance)
         return Verdict(match.phrase, biased, plain, f"matched at {match.distance:.2f}", match.distance)
@@ -245,6 +245,11 @@ def _once(text: str) -> str:
         if all(rounds) and unit[(len(words) - 1) % size].startswith(last):
             return " ".join(unit)
     return text.strip()
+
+
+def _numbers(phrase: str) -> tuple[str, ...]:
+    """The number words of a phrase: both readings must agree on how many minutes."""
+    return tuple(w for w in phrase.split() if w in NUMBER_WORDS or w in TENS)
 
 
 def _first(text: str) -> str:
