@@ -188,7 +188,6 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
     back_at = next(t for t, line in lines.seen if "The microphone is back" in line)
     assert lost_at - unplugged < 5, "the loss took too long to notice"
     assert back_at >= replugged, "came back before the microphone did: on a monitor source?"
-    assert "a speaker's monitor, not a microphone" in err, "the fallback monitor was not offered?"
 
     session = show(tmp_path)
     assert session["status"] == "done"
