@@ -100,7 +100,7 @@ class ListeningConfig(Settings):
 
 class SpeechConfig(Settings):
     answers: Literal["auto", "vosk", "whisper", "moonshine", "pocketsphinx"] = "auto"
-    commands: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    commands: Literal["auto", "spotter", "vosk", "pocketsphinx"] = "auto"
     vosk_model: str = "vosk-model-small-en-us-0.15"
     threads: Annotated[int, Field(ge=1, le=64)] = 2
 
@@ -124,6 +124,10 @@ class CommandsConfig(Settings):
     stop: Phrases = ["stop the session", "end the session"]
     skip: Phrases = ["skip", "pass"]
     repeat_question: Phrases = ["repeat the question", "what was the question"]
+    cancel: Phrases = ["cancel that", "undo"]
+    """Within ``UNDO_WINDOW`` s of a pause, added time, debrief start or note: put it back."""
+    confirm: Phrases = ["yes", "yes stop"]
+    """The answer to "Stop the session? Say yes to stop." (only this stops)."""
 
     @field_validator("extend")
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gc
+import json
 import math
 import os
 import random
@@ -129,6 +130,29 @@ Good idea
 Almost there
 Not yet
 Over here
+We should pause and look
+I'll note that
+Stop, the ladder
+How much paint is left
+Add more water
+Pause for a second there, it's dripping
+Let's take a break after this row
+Note to self, buy tape
+Is there time left for lunch
+Add the blue now
+Start the engine on the mower
+Resume the painting later
+Cancel the order for the soil
+Yes I think so
+Undo the knot for me
+Continue with the green
+Repeat the pattern on the left
+Time to water the beans
+Take a look at this
+Say it again, I missed it
+End of the row
+The session musicians were late
+How much time did that take
 """.splitlines()
 """Ordinary talk of a couple at work, written for this benchmark. It includes talk that merely
 contains command words ("pause the music", "note that", "say again"), as real talk does, and is
@@ -457,10 +481,55 @@ def _worker_init(engine: str) -> None:
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)
-    _WORKER.update(
-        config=config, parser=parser,
-        recognizer=open_recognizer(engine, grammar=work_grammar(config.commands, config.listening.wake_word),
-                                   vosk_model=config.speech.vosk_model))
+    grammar = work_grammar(config.commands, config.listening.wake_word)
+    labels = None
+    if engine.startswith("spotter"):
+        from assistant.speech.spotter import CommandSpotter, command_table
+
+        table = command_table(parser, grammar)
+        if engine == "spotter-real":  # the benchmark-only phrase set spoken by real people
+            table = labels = {p: p for p in REAL_PHRASES}
+        recognizer = CommandSpotter(table, threads=1)
+        recognizer.warm()
+    else:
+        recognizer = open_recognizer(engine, grammar=grammar, vosk_model=config.speech.vosk_model)
+    _WORKER.update(config=config, parser=parser, labels=labels, recognizer=_Timed(recognizer),
+                   detector="silero")  # what Listener.next_command uses for every engine
+
+
+class _Timed:
+    """A recognizer whose streams record how long their last ``finish`` took (decision time)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.last = inner, inner.name, 0.0
+        self.verdicts: list[str] = []
+        self.decides_early = getattr(inner, "decides_early", False)
+
+    def stream(self) -> Any:
+        inner, outer = self.inner.stream(), self
+
+        class Stream:
+            def accept(self, pcm: bytes) -> Any:
+                return inner.accept(pcm)
+
+            def finish(self) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return inner.finish()
+                finally:
+                    outer.last = time.perf_counter() - t0
+                    verdict = getattr(outer.inner, "last", None)
+                    if verdict is not None:
+                        outer.verdicts.append(f"{verdict.heard} / {verdict.unbiased}: {verdict.reason}")
+        return Stream()
+
+
+REAL_PHRASES = ["front left", "front right", "front center", "rear left", "rear right", "rear center",
+                "side left", "side right", "ten of clubs", "four queen of clubs", "seven of clubs",
+                "five five", "eight of spades four of clubs seven of hearts", "go forward ten meters",
+                "two nine three four zero"]
+"""Benchmark-only phrases that real people say on this machine's recordings (ALSA's channel
+names, pocketsphinx-testdata's cards, go forward, TIDIGITS): the phrases are config after all."""
 
 
 def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
@@ -480,10 +549,16 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
             return heard
         if transcript is None:
             continue
-        command = parser.parse(transcript.text, require_wake_word=bool(parser.wake_word))
-        heard.append({"text": transcript.text, "confidence": transcript.confidence, "at": mic.now(),
-                      "intent": command.intent.value if command else None,
-                      "minutes": command.minutes if command else None})
+        labels = _WORKER["labels"]
+        if labels is not None:
+            intent, minutes = labels.get(transcript.text), None
+        else:
+            command = parser.parse(transcript.text, require_wake_word=bool(parser.wake_word))
+            intent = command.intent.value if command else None
+            minutes = command.minutes if command else None
+        heard.append({"text": transcript.text, "heard": transcript.heard, "confidence": transcript.confidence,
+                      "at": mic.now(), "decide_s": _WORKER["recognizer"].last,
+                      "intent": intent, "minutes": minutes})
 
 
 def _segments(pcm: bytes) -> list[tuple[float, float]]:
@@ -492,7 +567,8 @@ def _segments(pcm: bytes) -> list[tuple[float, float]]:
 
     config = _WORKER["config"]
     endpointer = Endpointer(aggressiveness=config.listening.vad_aggressiveness,
-                            trailing_silence=config.listening.command_silence, max_length=5.0)
+                            trailing_silence=config.listening.command_silence, max_length=5.0,
+                            detector=_WORKER.get("detector", "webrtc"))
     events = endpointer.feed(pcm) + endpointer.finish()
     return [(e.start_time, e.end_time) for e in events if isinstance(e, SpeechEnded)]
 
@@ -503,10 +579,14 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
     segments = _segments(pcm)
     begin, end = task["speech"]
     covered = sum(max(0.0, min(b, end) - max(a, begin)) for a, b in segments) / (end - begin)
+    _WORKER["recognizer"].verdicts.clear()
     heard = _listen_all(pcm)
     fired = [h for h in heard if h["intent"]]
     first = fired[0] if fired else None
-    return {**task, "heard": [h["text"] for h in heard], "segments": len(segments), "covered": covered,
+    task["verdicts"] = list(_WORKER["recognizer"].verdicts)
+    return {**task, "heard": [h["heard"] or h["text"] for h in heard], "segments": len(segments),
+            "covered": covered,
+            "latency": first["at"] - end + first["decide_s"] if first else None,
             "intent_got": first["intent"] if first else None,
             "minutes_got": first["minutes"] if first else None,
             "confidence": first["confidence"] if first else None,
@@ -542,6 +622,31 @@ def command_phrases(config: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _speech_span(level: np.ndarray, lead: float = 1.5) -> tuple[float, float]:
+    """Stream times (s) where the speech in a clip embedded ``lead`` s in starts and ends
+    (espeak-ng's own leading and trailing silence trimmed: latency counts from the last sound)."""
+    win = bc.SAMPLE_RATE // 100
+    n = len(level) // win
+    rms = np.sqrt(np.mean(np.square(level[: n * win].reshape(n, win)), axis=1))
+    loud = np.nonzero(rms > 0.05 * rms.max())[0]
+    return lead + loud[0] * win / bc.SAMPLE_RATE, lead + (loud[-1] + 1) * win / bc.SAMPLE_RATE
+
+
+def _real_tasks(rng: np.random.Generator, quick: bool) -> list[dict[str, Any]]:
+    """Real people saying the benchmark-only phrases (REAL_PHRASES), in every condition."""
+    tasks = []
+    found = [r for r in bc.real_recordings() if r.text in REAL_PHRASES]
+    for i, rec in enumerate(found[::3] if quick else found):
+        level = bc.scale_to(bc.pcm_array(rec.pcm))
+        for cond, snr in CONDITIONS:
+            kind = "pink" if i % 2 else "white"
+            tasks.append({"phrase": rec.text, "voice": f"real:{rec.name}", "rate": 0, "condition": cond,
+                          "noise": kind if snr is not None else "floor", "intent": rec.text,
+                          "minutes": None, "pcm": bc.to_int16(bc.embed(level, snr, kind, rng)).tobytes(),
+                          "speech": _speech_span(level)})
+    return tasks
+
+
 def _synthesize(jobs: list[tuple[str, str, int]]) -> list[np.ndarray]:
     with cf.ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(lambda j: bc.espeak(*j), jobs))
@@ -558,7 +663,7 @@ def section_3(quick: bool) -> Section:
     if quick:
         seen: set[str] = set()
         phrases = [p for p in phrases if not (p["intent"] in seen or seen.add(p["intent"]))]
-    voices = VOICES[:3] if quick else VOICES[:6]
+    voices = VOICES[:2] if quick else VOICES[:6]
     rates = [170] if quick else [140, 200]
     rng = np.random.default_rng(20240601)
     jobs = [(p["phrase"], v, r) for p in phrases for v in voices for r in rates]
@@ -575,23 +680,31 @@ def section_3(quick: bool) -> Section:
             tasks.append({"phrase": text, "voice": voice, "rate": rate, "condition": cond,
                           "noise": kind if snr is not None else "floor", "intent": p["intent"],
                           "minutes": p["minutes"], "pcm": bc.to_int16(mixed).tobytes(),
-                          "speech": (1.5, 1.5 + len(level) / bc.SAMPLE_RATE)})
+                          "speech": _speech_span(level)})
     # pocketsphinx carries state from one utterance to the next (see the notes): decode the clips
     # in a fixed shuffled order, as commands come between other utterances in a session
     random.Random(29).shuffle(tasks)
     chatter_tasks, chatter_info = _chatter_tasks(quick, rng)
-    engines = ["pocketsphinx"]
+    real_tasks = _real_tasks(rng, quick)
+    engines = ["spotter", "pocketsphinx"]
     vosk_path = find_vosk_model(config.speech.vosk_model)
     if vosk_path is not None:
         engines.append("vosk")
     results: dict[str, dict[str, Any]] = {}
+    workers = min(2, os.cpu_count() or 1)
     for engine in engines:
         t1 = time.perf_counter()
-        with cf.ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_worker_init,
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                     initargs=(engine,)) as pool:
             spotted = list(pool.map(_spot, [dict(t) for t in tasks], chunksize=8))
             talked = list(pool.map(_chatter, [dict(t) for t in chatter_tasks]))
         results[engine] = {"spotted": spotted, "chatter": talked, "seconds": time.perf_counter() - t1}
+        if engine == "spotter" and real_tasks:
+            with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                        initargs=("spotter-real",)) as pool:
+                results[engine]["real"] = list(pool.map(_spot, [dict(t) for t in real_tasks]))
+    if os.environ.get("BENCH_SPOT_DUMP"):  # every clip's outcome, for analysis
+        Path(os.environ["BENCH_SPOT_DUMP"]).write_text(json.dumps(results, default=str))
     grammar = work_grammar(config.commands, config.listening.wake_word)
     s.method = [
         f"{len(phrases)} command phrases (every work-phase phrase in `config.yaml`; `{{n}}` filled "
@@ -606,21 +719,33 @@ def section_3(quick: bool) -> Section:
         f"{config.listening.vad_aggressiveness}) -> the grammar recognizer built from "
         f"`commands.work_grammar()` ({len(grammar)} phrases, as `duet run` uses) -> `CommandParser.parse`. "
         "Recognized = the first command fired is the right one (and the right minutes for 'add'). "
-        "Clips are decoded in a fixed shuffled order, two worker processes.",
+        "Clips are decoded in a fixed shuffled order, two worker processes. The built-in spotter "
+        "(`spotter.py`: length gate, Whisper tiny.en read with and without the phrases as a prompt, "
+        "phoneme match, agreement guard; offered the utterance after 0.25 s of silence) and the old "
+        "grammar path run on the same clips in the same run. Latency: from the end of the "
+        "command's sound to the moment the decision is made (audio waited for, plus decoding "
+        "time measured here); CPU: process time of the command loop over the talk stretches.",
+        f"Real people: {len(real_tasks) // len(CONDITIONS)} recordings of people saying short phrases "
+        "(ALSA's channel names, pocketsphinx-testdata's cards, go forward, TIDIGITS) configured as a "
+        "second, benchmark-only phrase set (`REAL_PHRASES`) and mixed into the same conditions.",
         "False commands: " + chatter_info["describe"],
     ]
     for engine in engines:
         r = results[engine]
-        label = "pocketsphinx:en-us grammar" if engine == "pocketsphinx" else f"vosk:{vosk_path.name} grammar"
+        label = {"spotter": "spotter (built in)", "pocketsphinx": "pocketsphinx:en-us grammar"}.get(
+            engine) or f"vosk:{vosk_path.name} grammar"
         _report_spotting(s, label, r["spotted"], r["chatter"], chatter_info)
+        if r.get("real"):
+            _report_real(s, label, r["real"])
         s.notes.append(f"{label}: {len(r['spotted'])} clips and {chatter_info['stream_s'] / 60:.1f} "
                        f"min of chatter took {r['seconds']:.0f} s on "
                        f"{min(2, os.cpu_count() or 1)} processes (synthesis {synth_s:.0f} s).")
     if vosk_path is None:
         s.row("Recognized at 10 dB SNR, vosk (English)", ">= 98 %", "not installed", "n/a")
-    s.notes.append("The endpointer's energy gate calls a frame voiced only when it is 3 x the running "
-                   "noise floor's RMS (+9.5 dB): at 10 dB SNR most frames of a command are below it, so "
-                   "the command is not detected or is cut (table 'why commands were missed').")
+    s.notes.append("The command endpointer now finds speech with Silero VAD (above the absolute -50 dBFS "
+                   "floor) for every engine: webrtcvad behind its energy gate (3 x the running noise "
+                   "floor) found a whole command in 26 % of 10 dB clips and 3 % of 5 dB clips, Silero in "
+                   "all of them (66 clips each, 3 voices; measured while choosing).")
     s.notes.append("pocketsphinx's result for the same audio depends on the utterance decoded before it: "
                    "its cepstral mean normalization starts from the previous utterance's estimate (one "
                    "espeak 'skip' decoded as 'give us' on a fresh decoder, then as 'skip' on every later "
@@ -639,11 +764,11 @@ def _chatter_tasks(quick: bool, rng: np.random.Generator) -> tuple[list[dict[str
     else:
         pyrng = random.Random(7)
         jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in lines
-                for voice in VOICES[:6]]
+                for voice in VOICES]
     synth = _synthesize(jobs)
     pieces += [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, synth)]
-    if not quick:  # the real recordings once more, in noise
-        pieces += [(f"real:{r.name}", bc.scale_to(bc.pcm_array(r.pcm))) for r in real]
+    if not quick:  # the real recordings twice more, so they come in noise too
+        pieces += [(f"real:{r.name}", bc.scale_to(bc.pcm_array(r.pcm))) for r in real for _ in range(2)]
     order = list(range(len(pieces)))
     random.Random(11).shuffle(order)
     conditions = [None, 20.0, 10.0]
@@ -691,6 +816,7 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
     def right(t: dict[str, Any]) -> bool:
         return t["intent_got"] == t["intent"] and (t["minutes"] is None or t["minutes_got"] == t["minutes"])
 
+    worst_wrong = 0.0
     by_cond = Table(f"{label}: share of command utterances recognized, by condition",
                     ["condition", "clips", "right command", "wrong command", "no command",
                      "median confidence (right)"])
@@ -701,13 +827,18 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
         confs = [t["confidence"] for t in ok if t["confidence"] is not None]
         by_cond.rows.append([cond, len(rows), f"{len(ok) / len(rows):.1%}", f"{len(wrong) / len(rows):.1%}",
                              f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.1%}", fmt(median(confs), 2)])
-        if cond == "10 dB":
-            share = len(ok) / len(rows)
-            s.row(f"Recognized at 10 dB SNR, {label}", ">= 98 %", f"{share:.1%} of {len(rows)}",
-                  verdict(share >= 0.98))
-        elif cond in ("clean", "5 dB", "20 dB"):
-            s.row(f"Recognized {cond}, {label}", "(info)", f"{len(ok) / len(rows):.1%} of {len(rows)}", "info")
+        share = len(ok) / len(rows)
+        s.row(f"Recognized {cond}, {label}", f">= {RECALL_TARGET[cond]:.0%}", f"{share:.1%} of {len(rows)}",
+              verdict(share >= RECALL_TARGET[cond]))
+        worst_wrong = max(worst_wrong, len(wrong) / len(rows))
     s.tables.append(by_cond)
+    s.row(f"Wrong command (worst condition), {label}", "<= 0.5 %", f"{worst_wrong:.1%}",
+          verdict(worst_wrong <= 0.005))
+    lat = [t["latency"] for t in spotted if right(t) and t.get("latency") is not None]
+    if lat:
+        s.row(f"End of command -> decision, median / p95, {label}", "<= 350 / 500 ms",
+              f"{median(lat) * 1000:.0f} / {bc.pct(lat, 95) * 1000:.0f} ms",
+              verdict(median(lat) <= 0.35 and bc.pct(lat, 95) <= 0.5))
 
     causes = Table(f"{label}: why commands were missed, by condition (share of all clips)",
                    ["condition", "endpointer found no speech", "endpointer cut or split the command",
@@ -752,9 +883,12 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
     fired = [f | {"condition": c["condition"]} for c in chatter for f in c["fired"]]
     rate = len(fired) / hours if hours else float("nan")
     upper = _poisson_upper(len(fired)) / hours if hours else float("nan")
-    s.row(f"False commands per hour of talk, {label}", "<= 1",
+    s.row(f"False commands per hour of talk, {label}", "<= 1 (95 % upper bound <= 3)",
           f"{rate:.1f} /h ({len(fired)} in {hours * 60:.0f} min; 95 % upper bound {upper:.1f} /h)",
-          verdict(rate <= 1.0))
+          verdict(rate <= 1.0 and upper <= 3.0))
+    cpu = sum(c["cpu"] for c in chatter) / sum(c["seconds"] for c in chatter)
+    s.row(f"CPU while the couple talks, {label}", "<= 50 % of one core",
+          f"{cpu:.0%} ({info['speech_s'] / info['stream_s']:.0%} of the stream is talk)", verdict(cpu <= 0.5))
     false_t = Table(f"{label}: false commands fired by talk without commands",
                     ["condition", "minutes of talk", "utterances recognized as words", "false commands",
                      "per hour"])
@@ -773,7 +907,9 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
             counts.setdefault((f["text"], f["intent"]), []).append(f["confidence"] or float("nan"))
         ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
         for (text, intent), confs in ranked[:12]:
-            what.rows.append([text, intent, fmt(median(confs), 2), len(confs)])
+            words = sorted({f.get("heard") or "" for f in fired if f["text"] == text and f["intent"] == intent})
+            shown = text if not any(words) else f"{text} (words: {'; '.join(w for w in words if w)[:120]})"
+            what.rows.append([shown, intent, fmt(median(confs), 2), len(confs)])
         rest = ranked[12:]
         if rest:
             kinds = sorted({intent for (_, intent), _ in rest})
@@ -781,6 +917,27 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
                               sum(len(c) for _, c in rest)])
         s.tables.append(what)
     _threshold_table(s, label, spotted, fired, hours, right)
+
+
+RECALL_TARGET = {"clean": 0.97, "20 dB": 0.95, "10 dB": 0.90, "5 dB": 0.60}
+"""Issue 10's targets for the share of commands recognized, by condition."""
+
+
+def _report_real(s: Section, label: str, spotted: list[dict[str, Any]]) -> None:
+    """Recall on real people saying the benchmark-only phrase set, by condition."""
+    table = Table(f"{label}: real people, benchmark-only phrase set (recognized / wrong / none)",
+                  ["condition", "clips", "right", "wrong", "no command", "missed, heard as"])
+    for cond, _ in CONDITIONS:
+        rows = [t for t in spotted if t["condition"] == cond]
+        ok = [t for t in rows if t["intent_got"] == t["intent"]]
+        wrong = [t for t in rows if t["intent_got"] and t["intent_got"] != t["intent"]]
+        heard = "; ".join(f"{t['phrase']} -> {' | '.join(t['heard'] or t.get('verdicts') or ['(no speech found)'])}"
+                          for t in rows if t not in ok)[:300]
+        table.rows.append([cond, len(rows), f"{len(ok) / len(rows):.0%}", f"{len(wrong) / len(rows):.0%}",
+                           f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.0%}", heard])
+        s.row(f"Recognized {cond}, real people (benchmark phrase set), {label}", "(info)",
+              f"{len(ok) / len(rows):.0%} of {len(rows)}", "info")
+    s.tables.append(table)
 
 
 def _threshold_table(s: Section, label: str, spotted: list[dict[str, Any]], fired: list[dict[str, Any]],

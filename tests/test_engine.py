@@ -173,6 +173,9 @@ def test_stop_ends_the_session_as_aborted_from_any_phase(tmp_path):
         for text in extra:
             h.send(Heard(text))
         actions = h.send(Heard("stop the session"))
+        if h.state != "aborted":  # in the work phase (or paused) it asks first
+            assert said(actions) == ["Stop the session? Say yes to stop."]
+            actions = h.send(Heard("yes"))
         assert h.state == "aborted" and actions[-1] == Finished("aborted")
         assert h.session()["status"] == "aborted"
         assert h.send(Heard("resume")) == []
@@ -258,3 +261,57 @@ def test_listening_for_an_answer_names_the_next_prompt_so_it_can_be_rendered_ahe
     for _ in range(CHECKIN - 2):
         h.send(Heard("fine"))
     assert h.engine.awaiting.ahead == ()  # the last check-in answer leads into the work phase
+
+
+def test_stop_in_work_asks_first_and_only_a_yes_stops(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    assert said(h.send(Heard("stop the session"))) == ["Stop the session? Say yes to stop."]
+    assert said(h.send(Heard("pause"))) == ["Not stopping; carrying on."]
+    assert h.state == "work"
+    assert said(h.send(Heard("yes"))) == []  # a stray yes, no question open: talk
+    h.send(Heard("end the session"))
+    h.clock.advance(20)  # too late for the yes
+    h.send(Heard("yes"))
+    assert h.state == "work"
+    h.send(Heard("stop the session"))
+    h.clock.advance(3)
+    assert h.send(Heard("yes"))[-1] == Finished("aborted")
+
+
+def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_both(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    tick_until(h, h.clock.now() + 12 * 60)
+    h.send(Heard("pause"))
+    h.clock.advance(5)
+    assert said(h.send(Heard("cancel that"))) == ["Cancelled the pause; carrying on."]
+    assert h.state == "work" and not h.engine.timer.paused
+    length = h.engine.timer.length
+    h.send(Heard("add five minutes"))
+    assert said(h.send(Heard("undo"))) == ["Cancelled: the added time is taken off again."]
+    assert h.engine.timer.length == length
+    h.send(Heard("take a note buy more cobalt blue"))
+    assert said(h.send(Heard("cancel that"))) == ["Cancelled that note."]
+    assert h.engine.notes_taken == 0
+    h.send(Heard("start the debrief"))
+    assert h.state == "debrief"
+    h.clock.advance(4)
+    actions = h.send(Heard("cancel that"))  # heard by the answer engine during the question
+    assert h.state == "work" and said(actions) == ["Cancelled the debrief; back to work."]
+    assert not h.engine.timer.paused
+    kinds = [e["kind"] for e in h.session()["events"]]
+    assert kinds[1:] == ["pause", "cancel", "extend", "cancel", "cancel", "debrief started", "cancel"]
+    assert [e["detail"].get("undone") for e in h.session()["events"] if e["kind"] == "cancel"] == [
+        "pause", "extend", "note", "debrief"]
+    assert not h.session()["turns"][CHECKIN:], "the debrief question was not answered"
+
+
+def test_cancel_after_the_window_changes_nothing(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    h.send(Heard("add five minutes"))
+    length = h.engine.timer.length
+    h.clock.advance(16)
+    assert said(h.send(Heard("cancel that"))) == ["There is nothing to cancel."]
+    assert h.engine.timer.length == length

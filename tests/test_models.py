@@ -183,15 +183,18 @@ def test_vosk_model_from_the_environment_is_opened(tmp_path):
 def test_describe_built_in_engines_says_how_to_get_vosk(tmp_path):
     lines = dict(describe_engines(models_dir=tmp_path, env={}))
     assert lines["answers"] == "whisper:tiny.en (built in)"
-    assert lines["commands"].startswith("pocketsphinx:en-us (built in)")
-    assert f"{FIX} vosk-model-small-en-us-0.15" in lines["commands"]
+    assert lines["commands"].startswith("spotter: whisper:tiny.en")
+    assert "(built in)" in lines["commands"]
+    lines = dict(describe_engines("auto", "pocketsphinx", models_dir=tmp_path, env={}))
+    assert "set speech.commands: auto" in lines["commands"]
 
 
 def test_describe_with_a_vosk_model(tmp_path):
     fake_model(tmp_path / "vosk-model-small-en-us-0.15")
-    assert describe_engines(models_dir=tmp_path, env={}) == [
+    assert describe_engines("auto", "vosk", models_dir=tmp_path, env={}) == [
         ("answers", "vosk:vosk-model-small-en-us-0.15"),
         ("commands", "vosk:vosk-model-small-en-us-0.15")]
+    assert dict(describe_engines(models_dir=tmp_path, env={}))["commands"].startswith("spotter:")
     lines = dict(describe_engines("whisper", "pocketsphinx", models_dir=tmp_path, env={}))
     assert lines["answers"] == "whisper:tiny.en (built in)"
     assert "set speech.commands: auto" in lines["commands"]

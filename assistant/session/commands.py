@@ -25,11 +25,13 @@ class Intent(str, Enum):
     STOP = "stop"
     SKIP = "skip"
     REPEAT_QUESTION = "repeat_question"
+    CANCEL = "cancel"
+    CONFIRM = "confirm"
 
 
 WORK_INTENTS = frozenset(
     {Intent.START_DEBRIEF, Intent.TIME_LEFT, Intent.PAUSE, Intent.RESUME, Intent.EXTEND, Intent.NOTE,
-     Intent.REPEAT, Intent.STOP}
+     Intent.REPEAT, Intent.STOP, Intent.CANCEL, Intent.CONFIRM}
 )
 """What can be said while working or paused (skip and repeat-the-question belong to questions,
 which are heard by the free-form answer engine)."""

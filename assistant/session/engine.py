@@ -46,6 +46,10 @@ from assistant.session.timer import WorkTimer
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 60.0
+UNDO_WINDOW = 15.0
+"""Seconds after a pause, added time, debrief start or note in which "cancel that" puts it back."""
+CONFIRM_WINDOW = 15.0
+"""Seconds after "Stop the session?" in which a yes stops it."""
 """Seconds between saves of the work timer, so a crashed session resumes close to where it was."""
 
 
@@ -130,6 +134,9 @@ class SessionEngine:
         self._dictating_note = False
         self._paused_by_mic = False
         self._next_checkpoint = 0.0
+        self._undo: tuple[float, str, dict[str, Any]] | None = None  # (clock time, what, how to put back)
+        self._stop_asked_at: float | None = None
+        self._seq_before_debrief = self.seq
         attach(self)
 
     # ---- the machine's guards (see machine.TRANSITIONS)
@@ -210,6 +217,8 @@ class SessionEngine:
             command = self.commands.parse(heard.text, require_wake_word=True)
             if command is None:
                 self._listen()  # ordinary talk between the partners
+            elif self._confirming_stop(command):
+                return
             else:
                 self._work_command(command)
 
@@ -264,7 +273,10 @@ class SessionEngine:
             self._on_silence()
             return
         command = self.commands.parse(heard.text)
-        if command is None:
+        if command is not None and command.intent is Intent.CANCEL and self._can_undo("debrief"):
+            self._cmd_cancel()
+            return
+        if command is None or command.intent in (Intent.CANCEL, Intent.CONFIRM):
             self._record(TurnStatus.ANSWERED, heard)
             self._next_question()
         elif command.intent is Intent.SKIP:
@@ -356,6 +368,7 @@ class SessionEngine:
         self._listen()
 
     def _begin_debrief(self, by: str) -> None:
+        self._seq_before_debrief = self.seq
         now = self.clock.now()
         self.timer.pause(now)  # the work is done: the debrief is not work time
         self._event("debrief started", by=by, worked=round(self.timer.elapsed(now), 3))
@@ -409,7 +422,8 @@ class SessionEngine:
             Intent.EXTEND: self._cmd_extend,
             Intent.NOTE: self._cmd_note,
             Intent.REPEAT: self._cmd_repeat,
-            Intent.STOP: self._stop,
+            Intent.STOP: self._cmd_stop,
+            Intent.CANCEL: self._cmd_cancel,
         }.get(command.intent)
         if handler is None or (self.state == "paused" and command.intent in (Intent.START_DEBRIEF, Intent.NOTE)):
             log.info("ignored command %s in %s", command.intent.value, self.state)
@@ -422,6 +436,64 @@ class SessionEngine:
 
     def _cmd_start_debrief(self) -> None:
         self._begin_debrief(by="command")
+        self._undo = (self.clock.now(), "debrief", {"seq": self._seq_before_debrief})
+
+    def _cmd_stop(self) -> None:
+        """Stopping loses the rest of the session: ask first; only a yes stops."""
+        self._stop_asked_at = self.clock.now()
+        self._say(phrasing.CONFIRM_STOP)
+        self._listen()
+
+    def _confirming_stop(self, command: Command) -> bool:
+        """Handle the answer to "Stop the session?"; False when no question is open."""
+        asked, self._stop_asked_at = self._stop_asked_at, None
+        if asked is None or self.clock.now() - asked > CONFIRM_WINDOW:
+            if command.intent is Intent.CONFIRM:
+                self._listen()  # a stray "yes" is just talk
+                return True
+            return False
+        if command.intent is Intent.CONFIRM:
+            self._stop()
+        else:
+            self._say(phrasing.NOT_STOPPED)
+            self._listen()
+        return True
+
+    def _can_undo(self, what: str | None = None) -> bool:
+        if self._undo is None or self.clock.now() - self._undo[0] > UNDO_WINDOW:
+            return False
+        return what is None or self._undo[1] == what
+
+    def _cmd_cancel(self) -> None:
+        """Put back the last pause, added time, debrief start or note (within UNDO_WINDOW s)."""
+        if not self._can_undo():
+            self._undo = None
+            self._say(phrasing.NOTHING_TO_CANCEL)
+            self._listen()
+            return
+        assert self._undo is not None
+        _, what, detail = self._undo
+        self._undo = None
+        now = self.clock.now()
+        if what == "pause" and self.state == "paused":
+            self.resume()
+            if self.state == "work":
+                self.timer.resume(now)
+        elif what == "extend":
+            self.timer.extend(-detail["minutes"] * 60)
+        elif what == "debrief" and self.state == "debrief":
+            self.cancel_debrief()
+            self.seq = detail["seq"]
+            self.timer.resume(now)
+        elif what == "note":
+            self.notes_taken -= 1
+        self._event("cancel", undone=what, **detail)
+        self._say(phrasing.CANCELLED[what])
+        self._checkpoint()
+        if self.state in ("checkin", "debrief"):
+            self._ask()
+        else:
+            self._listen()
 
     def _cmd_time_left(self) -> None:
         self._say(phrasing.time_left(self.timer.remaining(self.clock.now()), self.timer.paused))
@@ -453,6 +525,7 @@ class SessionEngine:
         minutes = command.minutes or 0
         self.timer.extend(minutes * 60)
         self._event("extend", minutes=minutes)
+        self._undo = (self.clock.now(), "extend", {"minutes": minutes})
         self._say(phrasing.extended(minutes, self.timer.remaining(self.clock.now())))
         self._checkpoint()
         self._listen()
@@ -475,6 +548,7 @@ class SessionEngine:
         now = self.clock.now()
         self.log.record_note(Note(text=text.strip(), at=round(self.timer.elapsed(now), 3), time=self.clock.wall().isoformat()))
         self.notes_taken += 1
+        self._undo = (now, "note", {"text": text.strip()})
         self._say(phrasing.NOTED)
         self._checkpoint()
         self._listen()
@@ -484,6 +558,7 @@ class SessionEngine:
         if self._phase_before_pause == "work":
             self.timer.pause(self.clock.now())
         self._event("pause", phase=self._phase_before_pause, by="microphone" if self._paused_by_mic else "command")
+        self._undo = None if self._paused_by_mic else (self.clock.now(), "pause", {})
         self._say(announcement)
         self._checkpoint()
         self._listen()

@@ -26,6 +26,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "begin_checkin", "source": "idle", "dest": "checkin"},
     {"trigger": "begin_work", "source": ["idle", "checkin"], "dest": "work"},
     {"trigger": "begin_debrief", "source": ["idle", "work"], "dest": "debrief"},
+    {"trigger": "cancel_debrief", "source": "debrief", "dest": "work"},
     {"trigger": "begin_recap", "source": ["idle", "debrief"], "dest": "recap"},
     {"trigger": "finish", "source": "recap", "dest": "done"},
     {"trigger": "pause", "source": PAUSABLE, "dest": "paused", "before": "remember_phase"},

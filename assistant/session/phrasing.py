@@ -86,6 +86,15 @@ SKIPPED = "Skipped."
 NO_ANSWER = "I didn't hear an answer, so let's move on."
 MIC_LOST = "I lost the microphone. Everything so far is saved, and the timer is paused until it is back."
 MIC_BACK = "The microphone is back. Let's carry on."
+CONFIRM_STOP = "Stop the session? Say yes to stop."
+NOT_STOPPED = "Not stopping; carrying on."
+NOTHING_TO_CANCEL = "There is nothing to cancel."
+CANCELLED = {
+    "pause": "Cancelled the pause; carrying on.",
+    "extend": "Cancelled: the added time is taken off again.",
+    "debrief": "Cancelled the debrief; back to work.",
+    "note": "Cancelled that note.",
+}
 STOPPED = "Stopping the session here. Everything you said is saved."
 
 

@@ -44,6 +44,8 @@ class Transcript:
     """Word timings where the engine gives them."""
     engine: str = ""
     """Engine and model that produced it, e.g. ``whisper:tiny.en``."""
+    heard: str = ""
+    """For a command spotter: the words actually heard (``text`` is then the phrase matched)."""
 
 
 class RecognitionStream(Protocol):

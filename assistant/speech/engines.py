@@ -28,6 +28,8 @@ from assistant.speech.models import (
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "vosk", "whisper", "moonshine", "pocketsphinx")
+"""Recognizers. Commands also have ``spotter`` (spotter.py, opened by live.open_engines), the
+default for ``auto``: it is built on a free-form engine, not a grammar."""
 
 
 def resolve_engine(engine: str, *, grammar: bool, vosk_model: str | None = None,
@@ -109,8 +111,13 @@ def describe_engines(answers: str = "auto", commands: str = "auto",
 def _describe(role: str, engine: str, path: Path | None, problem: str | None, fix: str) -> str:
     """One engine's line (``open_recognizer``'s choice, without loading anything)."""
     built_in = "pocketsphinx" if role == "commands" else "whisper"
-    if engine not in ENGINES:
+    if engine not in ENGINES and engine != "spotter":
         raise ValueError(f"unknown speech engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if role == "commands" and engine in ("auto", "spotter"):
+        line = "spotter: whisper:tiny.en transcripts matched to the phrases by sound (built in)"
+        return f"{line}; {problem}" if problem else line
+    if engine == "spotter":
+        raise ValueError("the spotter listens for commands only")
     if engine == "vosk" or (engine == "auto" and path is not None and problem is None):
         line = vosk_label(path) if path else f"vosk, but no model was found; download one: {fix}"
         return f"{line}; {problem}" if problem else line
@@ -120,6 +127,8 @@ def _describe(role: str, engine: str, path: Path | None, problem: str | None, fi
         return f"{line}; {problem}"
     if chosen != "pocketsphinx":
         return line
+    if role == "commands":
+        return f"{line}; the built-in spotter tells talk from commands: set speech.commands: auto"
     if path is not None:
         return f"{line}; {vosk_label(path)} is there too: set speech.{role}: auto to use it"
     return f"{line}; for more accurate commands download a vosk model: {fix}"

@@ -7,10 +7,13 @@ Two ways to listen, because answers and commands differ:
   it when the turn is over (turns.py): on a short pause (``trailing_silence``) after an answer
   that sounds finished, on a long one (``max_pause``) after one that does not, or at
   ``max_answer``.
-* ``next_command``: between questions Duet only listens for a few phrases. The grammar
-  recognizer is fed nothing but speech (each utterance with its pre-roll), so an hour of silence
+* ``next_command``: between questions Duet only listens for a few phrases. The command
+  engine is fed nothing but speech (each utterance with its pre-roll), so an hour of silence
   costs the endpointer's few microseconds per frame and no recognition at all; a short pause
-  (``command_silence``) ends a command so Duet reacts quickly.
+  (``command_silence``) ends a command so Duet reacts quickly. An engine that ``decides_early``
+  (the spotter) is offered the utterance already after ``quick_silence``: a whole phrase is
+  acted on then, anything else waits for the full pause (and is not decoded again if nothing
+  more was said).
 
 A fresh recognizer stream is opened per utterance (asr.py: long-lived streams grow in memory).
 """
@@ -76,6 +79,8 @@ class Listener:
         max_answer: float = 60.0,
         max_command: float = 5.0,
         max_pause: float = 3.5,
+        quick_silence: float = 0.25,
+        command_vad: str = "silero",
         vad_aggressiveness: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -90,6 +95,11 @@ class Listener:
             command_silence: pause (s) that ends a command.
             max_answer: longest answer (s); a longer one is cut and returned.
             max_command: longest command utterance (s); longer speech is not a command.
+            quick_silence: with an engine that ``decides_early`` (the spotter), the utterance is
+                offered after this much silence, and a whole phrase is acted on at once.
+            command_vad: what finds speech between commands: ``silero`` (Silero VAD: found
+                every benchmark command at 10 and 5 dB SNR where webrtcvad behind its energy
+                gate found 26 % and 3 %) or ``webrtc``. Answers keep webrtcvad.
             vad_aggressiveness: webrtcvad mode 0..3.
             clock: monotonic time source for timeouts and deadlines.
         """
@@ -104,6 +114,8 @@ class Listener:
         self._command_silence = command_silence
         self._max_answer = max_answer
         self._max_command = max_command
+        self._quick_silence = quick_silence
+        self._command_vad = command_vad
         self._aggressiveness = vad_aggressiveness
         self._clock = clock
 
@@ -180,10 +192,23 @@ class Listener:
         (nor recognized at all). An utterance still going on at ``until`` is abandoned. Raises
         MicrophoneLost from the microphone.
         """
-        endpointer = self._endpointer(self._command_silence, self._max_command)
+        endpointer = Endpointer(aggressiveness=self._aggressiveness, trailing_silence=self._command_silence,
+                                max_length=self._max_command, detector=self._command_vad)
         stream: RecognitionStream | None = None
         cut_at: float | None = None  # stream time where long talk was last cut
+        early = getattr(self._commands, "decides_early", False) and self._quick_silence < self._command_silence
+        tried = False  # the utterance so far was already offered after a short pause
         for event in self._events(endpointer, lambda: self._past(until)):
+            if early and stream is not None and endpointer.in_speech:
+                pause = endpointer.silence
+                if pause == 0.0:
+                    tried = False
+                elif pause >= self._quick_silence and not tried:
+                    tried = True
+                    quick = _peek(stream)  # a whole phrase already? act without waiting
+                    if quick is not None:
+                        log.debug("command after a %.2f s pause: %r", pause, quick.text)
+                        return quick
             if isinstance(event, SpeechStarted):
                 continues = cut_at is not None and \
                     event.onset_time - cut_at < self._command_silence
@@ -194,11 +219,14 @@ class Listener:
             elif event.reason == "max_length":
                 cut_at, stream = event.end_time, None
                 log.debug("long talk (over %.1f s): not a command", self._max_command)
+            elif stream is not None and early and tried:
+                stream = None  # nothing said since it was offered and turned down
             elif stream is not None:
                 transcript = _final(stream, "command", event)
                 stream = None
                 if transcript is not None:
                     return transcript
+            tried = tried and endpointer.in_speech
         return None
 
     # -- internals ---------------------------------------------------------------------------
@@ -220,6 +248,12 @@ class Listener:
                 yield from endpointer.feed(frame.pcm)
                 if frames:
                     yield None
+
+
+def _peek(stream: RecognitionStream) -> Transcript | None:
+    """A decides-early engine's verdict on the audio so far (its stream stays open), or None."""
+    transcript = stream.finish()
+    return transcript if transcript.text.strip() else None
 
 
 def _final(stream: RecognitionStream | Transcript, kind: str, ended: SpeechEnded | float,

@@ -60,12 +60,26 @@ def open_engines(config: Config, answers: str | None = None, commands: str | Non
 
     grammar = work_grammar(config.commands, config.listening.wake_word)
     speech = config.speech
-    return Engines(
-        answers=open_recognizer(answers or speech.answers, vosk_model=speech.vosk_model, threads=speech.threads),
-        commands=open_recognizer(
-            commands or speech.commands, grammar=grammar, vosk_model=speech.vosk_model, threads=speech.threads
-        ),
-    )
+    answer_engine = open_recognizer(answers or speech.answers, vosk_model=speech.vosk_model,
+                                    threads=speech.threads)
+    wanted = commands or speech.commands
+    if wanted in ("auto", "spotter"):
+        return Engines(answers=answer_engine, commands=open_spotter(config, answer_engine))
+    return Engines(answers=answer_engine, commands=open_recognizer(
+        wanted, grammar=grammar, vosk_model=speech.vosk_model, threads=speech.threads))
+
+
+def open_spotter(config: Config, answers: Recognizer | None = None) -> Recognizer:
+    """The built-in command spotter, warmed up; shares Whisper with the answer engine if it is one."""
+    from assistant.session.commands import CommandParser
+    from assistant.speech.spotter import CommandSpotter, command_table
+
+    wake = config.listening.wake_word
+    model = getattr(answers, "_model", None) if getattr(answers, "name", "").startswith("whisper") else None
+    table = command_table(CommandParser(config.commands, wake), work_grammar(config.commands, wake))
+    spotter = CommandSpotter(table, threads=config.speech.threads, model=model)
+    spotter.warm()
+    return spotter
 
 
 class LivePort:
@@ -132,7 +146,10 @@ class LivePort:
             return self._lost()
         if transcript is None:
             return Tick()
-        self.show(f"(heard: {transcript.text})")
+        if transcript.heard:
+            self.show(f"(command: {transcript.text!r}, heard: {transcript.heard!r})")
+        else:
+            self.show(f"(heard: {transcript.text})")
         return heard(transcript)
 
     def _lost(self) -> Event:
@@ -143,10 +160,14 @@ class LivePort:
     def _wait_for_mic(self) -> Event:
         """Block until the microphone works again (Ctrl-C saves and exits)."""
         self.show("(waiting for the microphone to come back; Ctrl-C saves and exits)")
+        last = ""
         while True:
             try:
                 self.mic.reopen()
-            except MicLostError:
+            except MicLostError as err:
+                if str(err) != last:
+                    last = str(err)
+                    log.warning("still no microphone: %s", err)
                 time.sleep(RETRY_MIC)
                 continue
             self.mic_lost = False

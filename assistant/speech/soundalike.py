@@ -1,0 +1,138 @@
+"""Sound-alike matching: which command phrase a transcript sounds like, if any.
+
+A free-form recognizer spells what it heard its own way ("start the debrief" may come back as
+"Start the de-brief." or "start the lead reef"), so transcripts are compared with the phrases by
+*sound*: both are turned into espeak-ng phonemes (``espeak-ng -q -x``, stress and length marks
+dropped) and compared with a normalized edit distance (rapidfuzz's Levenshtein: edits divided
+by the longer string's length). The whole transcript is compared with the whole phrase, so a
+sentence that merely contains a phrase ("we should pause and look") is far from "pause": the
+extra words are all edits.
+
+Phrases are config, so their phonemes are computed once (one espeak-ng call for all of them);
+transcripts' phonemes are cached, because talk repeats itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+
+from assistant.session.commands import normalize
+
+_MARKS = re.compile(r"[',%=_:!;\-]")
+"""espeak-ng's stress, length and syllable marks: not part of how a word sounds for matching."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """The phrase a transcript sounds most like."""
+
+    phrase: str
+    """The configured phrase (numbers spelled out), as ``CommandParser`` understands it."""
+    distance: float
+    """Normalized phoneme edit distance, 0 (same sound) .. 1 (nothing alike)."""
+    runner_up: float
+    """Distance of the nearest phrase of a *different* command: how clear the choice was."""
+    worst_word: float = 0.0
+    """Word by word: the largest distance of one phrase word to what was heard in its place
+    (1.0 when a word is missing or an extra word was heard). "how much paint is left" is close
+    to "how much time is left" as a whole, but "time" was never heard."""
+
+
+def phonemes(texts: list[str]) -> list[str]:
+    """espeak-ng phonemes for each text (normalized words), one espeak-ng call for all."""
+    clean = [normalize(t) for t in texts]
+    todo = [t for t in dict.fromkeys(clean) if t and t not in _CACHE]
+    if todo:
+        out = subprocess.run(["espeak-ng", "-q", "-x", "--stdin"], input="".join(t + ".\n" for t in todo),
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        lines = [line.strip() for line in out.splitlines() if line.strip()]
+        if len(lines) == len(todo):
+            _CACHE.update(zip(todo, (_plain(line) for line in lines)))
+        else:  # a text espeak split into clauses: ask one at a time
+            for text in todo:
+                _CACHE[text] = _one(text)
+    return [_CACHE.get(t, "") for t in clean]
+
+
+_CACHE: dict[str, str] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _one(text: str) -> str:
+    out = subprocess.run(["espeak-ng", "-q", "-x", text], capture_output=True, text=True,
+                         timeout=10, check=True).stdout
+    return _plain(" ".join(out.split()))
+
+
+def _plain(line: str) -> str:
+    """Phonemes without stress/length marks, words separated by one space."""
+    return " ".join(_MARKS.sub("", line).split())
+
+
+class SoundAlike:
+    """Nearest-phrase lookup by phoneme edit distance over a fixed phrase list."""
+
+    def __init__(self, phrases: dict[str, str]) -> None:
+        """
+        Args:
+            phrases: phrase -> its command (intent name); phrases spelled as recognizers would.
+        """
+        self.phrases = phrases
+        names = list(phrases)
+        self._sounds = list(zip(names, phonemes(names)))
+        self._words = {name: sound.split() for name, sound in self._sounds}
+        self.longest_words = max((len(p.split()) for p in names), default=0)
+
+    def match(self, text: str) -> Match | None:
+        """The nearest phrase to ``text`` with its distance; None for an empty transcript."""
+        [sound] = phonemes([text])
+        if not sound:
+            return None
+        scored = sorted((Levenshtein.normalized_distance(sound, ph), name) for name, ph in self._sounds)
+        best_distance, best = scored[0]
+        intent = self.phrases[best]
+        other = next((d for d, name in scored[1:] if self.phrases[name] != intent), 1.0)
+        return Match(best, best_distance, other, worst_word(sound.split(), self._words[best]))
+
+
+def worst_word(heard: list[str], phrase: list[str]) -> float:
+    """Align the heard words to the phrase's words (phonemes) and return the worst word's cost.
+
+    A phrase word may be heard as one or two words ("debrief" as "the brief") and two phrase
+    words as one ("time is" as "time's"); a phrase word not heard, or a heard word left over,
+    costs 1. The alignment minimizes the total cost; the result is the largest single cost on it.
+    """
+    n, m = len(phrase), len(heard)
+    inf = (float("inf"), 1.0)
+    best = [[inf] * (m + 1) for _ in range(n + 1)]  # (total, worst) per prefix pair
+    best[0][0] = (0.0, 0.0)
+
+    def step(i: int, j: int, prev: tuple[float, float], cost: float) -> None:
+        total, worst = prev[0] + cost, max(prev[1], cost)
+        if (total, worst) < best[i][j]:
+            best[i][j] = (total, worst)
+
+    def d(a: str, b: str) -> float:
+        return Levenshtein.normalized_distance(a, b)
+
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = best[i][j]
+            if here == inf:
+                continue
+            if i < n:
+                step(i + 1, j, here, 1.0)
+            if j < m:
+                step(i, j + 1, here, 1.0)
+            if i < n and j < m:
+                step(i + 1, j + 1, here, d(phrase[i], heard[j]))
+            if i < n and j + 1 < m:
+                step(i + 1, j + 2, here, d(phrase[i], heard[j] + heard[j + 1]))
+            if i + 1 < n and j < m:
+                step(i + 2, j + 1, here, d(phrase[i] + phrase[i + 1], heard[j]))
+    return best[n][m][1]

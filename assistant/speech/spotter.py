@@ -1,0 +1,267 @@
+"""The built-in command spotter: transcribe the utterance, then match it to the phrases by sound.
+
+A grammar decoder always returns its nearest phrase, so it cannot tell talk from a command.
+Here each short utterance is transcribed free-form by Whisper tiny.en (built in, no download)
+and the transcript is matched to the configured phrases by phonemes (``soundalike.py``):
+
+* **Length gate.** An utterance much longer than the longest phrase could take is talk; it is
+  not decoded at all (that also keeps the CPU low while the couple talks).
+* **Two readings from one encoding.** Whisper's encoder (the expensive half) runs once; its
+  output is decoded twice in one batch: once with the phrases as the prompt (biased towards
+  them: better recall in noise) and once without (an unbiased second opinion). The prompt can
+  make Whisper *invent* a phrase from noise ("Thanks" came out as "Nine minutes."), so a
+  command is accepted only when the biased reading matches a phrase closely *and* the unbiased
+  reading agrees: it names the same command within a looser distance, or it is exactly
+  the same words.
+* **Whole utterance.** The whole transcript is compared with the whole phrase: "we should
+  pause and look" is far from "pause". A clear margin to the nearest phrase of another command
+  is also required, so one command is not taken for another.
+
+The spotter crosses the ``Recognizer`` seam: its stream returns a ``Transcript`` whose text is
+the matched phrase (so ``CommandParser`` parses it as before) or empty for talk, with what was
+actually heard in ``heard``. Every rejection is logged at debug level with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.session.commands import NUMBER_WORDS, TENS, CommandParser, normalize
+from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript
+from assistant.speech.soundalike import SoundAlike
+from assistant.speech.wav import pcm_to_float
+
+log = logging.getLogger(__name__)
+
+NAME = "spotter:whisper-tiny.en+phonemes"
+PAD_SECONDS = 5
+"""Whisper encodes at least this much audio (the utterance padded with silence)."""
+
+
+@dataclass(frozen=True)
+class SpotterSettings:
+    """Thresholds, chosen on the benchmark corpus (scripts/bench_speech.py, section 3)."""
+
+    accept: float = 0.35
+    """Largest phoneme distance between the biased transcript and its phrase."""
+    accept_one_word: float = 0.2
+    """The same for one-word phrases ("note", "pause"): no other word confirms them ("no")."""
+    agree: float = 0.5
+    """Largest distance from the unbiased transcript to a phrase of the same command."""
+    margin: float = 0.1
+    """The nearest phrase of another command must be at least this much farther away."""
+    worst_word: float = 0.6
+    """Largest distance of any one phrase word to what was heard in its place (soundalike.py)."""
+    agree_word: float = 0.7
+    """The same for the unbiased reading (it is noisier: no prompt helps it spell)."""
+    max_seconds: float = 3.5
+    """Utterances longer than this (pre-roll and tail included) are talk, never decoded."""
+    min_seconds: float = 0.25
+    """Shorter bursts are not speech worth decoding."""
+    no_speech: float = 0.6
+    """Whisper's no-speech probability above which a reading is taken as noise."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the spotter made of one utterance (for logs, ``-v`` and the benchmark)."""
+
+    phrase: str | None
+    """The phrase accepted, or None."""
+    heard: str
+    """The biased (prompted) transcript."""
+    unbiased: str
+    """The transcript without a prompt."""
+    reason: str
+    """Why it was accepted or rejected."""
+    distance: float | None = None
+    """Phoneme distance of the biased transcript to its nearest phrase."""
+    seconds: float = 0.0
+    """Wall time spent deciding."""
+
+
+class CommandSpotter:
+    """A ``Recognizer`` for commands: Whisper transcripts matched to the phrases by sound."""
+
+    name = NAME
+    decides_early = True
+    """The listener may offer an utterance after a short pause (see ``Listener.next_command``)."""
+
+    def __init__(self, phrases: dict[str, str], *, threads: int = 2,
+                 settings: SpotterSettings | None = None, model=None) -> None:
+        """
+        Args:
+            phrases: every phrase to listen for (numbers spelled out) -> the command it means
+                (``command_table``); any labels will do (the benchmark's real-people set).
+            threads: CPU threads for Whisper.
+            settings: thresholds (defaults: chosen on the benchmark).
+            model: an already loaded ``faster_whisper.WhisperModel`` to share.
+        """
+        self.settings = settings or SpotterSettings()
+        self.matcher = SoundAlike({normalize(p): label for p, label in phrases.items()})
+        phrases = list(self.matcher.phrases)
+        self._model = model if model is not None else _load_whisper(threads)
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
+        base = [p for p in phrases if "minute" not in p] + ["add five minutes", "add ten minutes"]
+        self._prompt_text = ", ".join(dict.fromkeys(p.capitalize() for p in base)) + "."
+        self._prompts = [
+            self._model.get_prompt(self._tokenizer, [], hotwords=self._prompt_text),
+            self._model.get_prompt(self._tokenizer, []),
+        ]
+        self._lock = threading.Lock()
+        self.last: Verdict | None = None
+
+    def warm(self) -> None:
+        """Run the model once on silence so the first real command is not slow (or missed)."""
+        self.decide(bytes(int(SAMPLE_RATE * 1.0) * SAMPLE_WIDTH))
+
+    def stream(self) -> BufferedStream:
+        return BufferedStream(self.transcribe)
+
+    def transcribe(self, pcm: bytes) -> Transcript:
+        """The accepted phrase as the transcript's text, or an empty transcript for talk."""
+        verdict = self.decide(pcm)
+        if verdict.phrase is None:
+            # -v: that a candidate was turned down and why (phrase names only); -vv: the words
+            log.info("not a command (%.1f s): %s", len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH), verdict.reason)
+            if verdict.heard or verdict.unbiased:
+                log.debug("rejected words %r (unbiased %r)", verdict.heard, verdict.unbiased)
+            return Transcript("", engine=self.name, heard=verdict.heard)
+        log.info("command %r (%s)", verdict.phrase, verdict.reason)
+        return Transcript(verdict.phrase, 1.0 - (verdict.distance or 0.0), engine=self.name,
+                          heard=verdict.heard)
+
+    def decide(self, pcm: bytes) -> Verdict:
+        """Accept or reject one utterance (the whole decision, with its reason)."""
+        t0 = time.perf_counter()
+        verdict = self._decide(pcm)
+        verdict = Verdict(verdict.phrase, verdict.heard, verdict.unbiased, verdict.reason,
+                          verdict.distance, time.perf_counter() - t0)
+        self.last = verdict
+        return verdict
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _decide(self, pcm: bytes) -> Verdict:
+        s = self.settings
+        seconds = len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+        if seconds > s.max_seconds:
+            return Verdict(None, "", "", f"too long for a command ({seconds:.1f} s): talk")
+        if seconds < s.min_seconds:
+            return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
+        return self.judge(self._readings(pcm))
+
+    def judge(self, readings: list[tuple[str, float]]) -> Verdict:
+        """The decision from the two readings ``[(biased, no_speech), (unbiased, no_speech)]``.
+
+        Pure given the phrase list and settings, so thresholds can be swept on stored readings.
+        """
+        s = self.settings
+        (biased, b_noise), (plain, p_noise) = readings
+        if b_noise >= s.no_speech and p_noise >= s.no_speech:
+            return Verdict(None, biased, plain, f"no speech (p={b_noise:.2f})")
+        if normalize(biased) in self.matcher.phrases and normalize(biased) == normalize(plain):
+            return Verdict(normalize(biased), biased, plain, "exact phrase, both readings", 0.0)
+        match = self.matcher.match(biased)
+        if match is None:
+            return Verdict(None, biased, plain, "no words")
+        one_word = len(match.phrase.split()) == 1
+        if match.distance > (s.accept_one_word if one_word else s.accept):
+            return Verdict(None, biased, plain, f"nearest phrase {match.phrase!r} at {match.distance:.2f}",
+                           match.distance)
+        if match.worst_word > s.worst_word:
+            return Verdict(None, biased, plain, f"{match.phrase!r} at {match.distance:.2f}, but a word of it "
+                           f"was not heard (word distance {match.worst_word:.2f})", match.distance)
+        if match.runner_up - match.distance < s.margin:
+            return Verdict(None, biased, plain,
+                           f"ambiguous: {match.phrase!r} at {match.distance:.2f}, another command at "
+                           f"{match.runner_up:.2f}", match.distance)
+        second = self.matcher.match(plain)
+        intent = self.matcher.phrases[match.phrase]
+        if second is None or self.matcher.phrases[second.phrase] != intent or second.distance > s.agree \
+                or second.worst_word > s.agree_word:
+            said = f"{second.phrase!r} at {second.distance:.2f}" if second else "nothing"
+            return Verdict(None, biased, plain,
+                           f"unbiased reading disagrees ({said}): prompt-induced?", match.distance)
+        if intent == "extend" and _numbers(match.phrase) != _numbers(second.phrase):
+            return Verdict(None, biased, plain, "minutes not confirmed by the unbiased reading",
+                           match.distance)
+        return Verdict(match.phrase, biased, plain, f"matched at {match.distance:.2f}", match.distance)
+
+    def _readings(self, pcm: bytes) -> list[tuple[str, float]]:
+        """(text, no-speech probability) with and without the phrase prompt, one encoding."""
+        audio = pcm_to_float(pcm)
+        audio = np.concatenate([np.zeros(SAMPLE_RATE // 4, np.float32), audio])
+        with self._lock:
+            model = self._model
+            features = model.feature_extractor(audio)[:, : model.feature_extractor.nb_max_frames]
+            # encode at least PAD_SECONDS (not Whisper's 30 s): 4x less work, about the same
+            # recall on the benchmark; much shorter and the decoder loops ("pause pause pause")
+            short = PAD_SECONDS * 100 - features.shape[1]
+            if short > 0:
+                features = np.pad(features, ((0, 0), (0, short)))
+            encoded = model.encode(np.ascontiguousarray(features))
+            # Whisper needs the start token at one position across a batch: decode one by one
+            results = [model.model.generate(
+                encoded, [prompt], beam_size=1, max_length=len(prompt) + 24,
+                no_repeat_ngram_size=3,  # no phrase repeats three words; a decoding loop does
+                return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1])[0]
+                for prompt in self._prompts]
+        # one encoder output, two prompts: both readings come from the same audio
+        return [(_first(_once(self._tokenizer.decode(r.sequences_ids[0]))), float(r.no_speech_prob))
+                for r in results]
+
+
+def command_table(parser: CommandParser, phrases: list[str]) -> dict[str, str]:
+    """Phrase -> command name for the configured phrases (e.g. ``work_grammar()``)."""
+    table = {}
+    for phrase in phrases:
+        command = parser.parse(phrase)
+        if command is not None:
+            table[phrase] = command.intent.value
+    return table
+
+
+def _once(text: str) -> str:
+    """The text with a decoding loop collapsed to its first round.
+
+    On a short command Whisper sometimes repeats itself to its length limit ("Pause, Pause,
+    Pause, P", "repeat net repeat net repeat"): a text that is one unit of words said
+    over and over (the last round may be cut off, even mid-word) becomes that unit once.
+    """
+    words = normalize(text).split()
+    for size in range(1, len(words) // 2 + 1):
+        unit = words[:size]
+        rounds = [w == unit[i % size] for i, w in enumerate(words[:-1])]
+        last = words[-1]
+        if all(rounds) and unit[(len(words) - 1) % size].startswith(last):
+            return " ".join(unit)
+    return text.strip()
+
+
+def _numbers(phrase: str) -> tuple[str, ...]:
+    """The number words of a phrase: both readings must agree on how many minutes."""
+    return tuple(w for w in phrase.split() if w in NUMBER_WORDS or w in TENS)
+
+
+def _first(text: str) -> str:
+    """The first clause of a reading. Prompted with a list of phrases, Whisper tends to go on
+    listing variants of what it heard ("Start the debrief, Start the big brief, Start that
+    debrief"); what was said is the first. Talk keeps its first clause, which must still be a
+    whole phrase on its own, and the unprompted reading must agree."""
+    clauses = [c.strip() for c in re.split(r"[,.?!;]+", text) if c.strip()]
+    return clauses[0] if clauses else ""
+
+
+def _load_whisper(threads: int):
+    from assistant.speech.asr_whisper import WhisperRecognizer
+
+    return WhisperRecognizer(threads=threads)._model

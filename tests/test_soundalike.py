@@ -1,0 +1,54 @@
+"""The sound-alike matcher on real espeak-ng phonemes: near misses count, sentences never do."""
+
+import pytest
+
+from assistant.config import CommandsConfig
+from assistant.session.commands import CommandParser, work_grammar
+from assistant.speech.soundalike import SoundAlike, phonemes
+from assistant.speech.spotter import SpotterSettings, command_table
+
+ACCEPT = SpotterSettings().accept
+
+
+@pytest.fixture(scope="module")
+def matcher() -> SoundAlike:
+    parser = CommandParser(CommandsConfig())
+    return SoundAlike(command_table(parser, work_grammar(CommandsConfig())))
+
+
+def test_phonemes_come_from_espeak_without_stress_marks():
+    assert phonemes(["Start the debrief!", ""]) == ["stA@t D@ dibrif", ""]
+
+
+@pytest.mark.parametrize("heard, phrase", [
+    ("start the lead reef", "start the debrief"),
+    ("start a debrief", "start the debrief"),
+    ("how much time's left", "how much time left"),
+    ("paws", "pause"),
+    ("Resume the session.", "resume the session"),
+    ("at five minutes", "add five minutes"),
+    ("take note", "take a note"),
+    ("cancel dat", "cancel that"),
+])
+def test_near_misses_match_their_phrase(matcher, heard, phrase):
+    match = matcher.match(heard)
+    assert match.phrase == phrase and match.distance <= ACCEPT, match
+
+
+@pytest.mark.parametrize("talk", [
+    "we should pause and look",
+    "I'll note that",
+    "let's not pause yet, the paint is wet",
+    "can you add more water to the tray",
+    "I wonder how much time is left on the meter",
+    "start the debrief after we clean the brushes",
+    "the soil is still wet from yesterday",
+])
+def test_sentences_that_contain_or_resemble_a_phrase_do_not_match(matcher, talk):
+    assert matcher.match(talk).distance > ACCEPT
+
+
+def test_the_runner_up_is_another_command(matcher):
+    match = matcher.match("add five minutes")
+    assert match.distance == 0.0 and match.runner_up > 0.0
+    assert matcher.match("") is None

@@ -1,0 +1,62 @@
+"""The command spotter: its decision rules on given readings, and on real audio."""
+
+import subprocess
+
+import pytest
+
+from assistant.config import CommandsConfig
+from assistant.session.commands import CommandParser, work_grammar
+from assistant.speech.spotter import CommandSpotter, _once, command_table
+from assistant.speech.wav import read_wav
+from tests.helpers import librivox_files
+
+
+@pytest.fixture(scope="module")
+def spotter() -> CommandSpotter:
+    spotter = CommandSpotter(command_table(CommandParser(CommandsConfig()), work_grammar(CommandsConfig())))
+    spotter.warm()
+    return spotter
+
+
+@pytest.mark.parametrize("biased, plain, phrase", [
+    ("Start the debrief.", "Start the debrief.", "start the debrief"),
+    ("Start the lead reef.", "Start the debrief", "start the debrief"),
+    ("And five minutes.", "at five minutes", "add five minutes"),
+    ("Pause.", "Paws", "pause"),
+    ("Add five minutes.", "and five minute", "add five minutes"),
+])
+def test_agreeing_readings_of_a_phrase_are_a_command(spotter, biased, plain, phrase):
+    assert spotter.judge([(biased, 0.1), (plain, 0.1)]).phrase == phrase
+
+
+@pytest.mark.parametrize("biased, plain", [
+    ("Nine minutes.", "Thanks."),                        # the prompt made it up from noise
+    ("How much time is left?", "How much paint is left?"),  # a word of the phrase was never heard
+    ("No.", "No, a bit higher."),                        # one-word phrase, too far ("note")
+    ("We should pause and look.", "We should pause and look."),
+    ("Add five minutes.", "Add nine minutes."),         # the minutes are not confirmed
+    ("Pause.", "Pause."),
+])
+def test_talk_and_guarded_readings_are_not(spotter, biased, plain):
+    verdict = spotter.judge([(biased, 0.1), (plain, 0.1)])
+    assert (verdict.phrase is None) == (biased != "Pause."), verdict
+
+
+def test_no_speech_and_loops():
+    assert _once("pause pause pause pause pa") == "pause"
+    assert _once("How much time is left, How much time is left, How much time is le") == "how much time is left"
+    assert _once("Pause, Pause, Pause, Pause") == "pause"
+    assert _once("repeat net repeat net repeat") == "repeat net"
+    assert _once("We should pause") == "We should pause"
+
+
+def test_real_audio_a_spoken_command_and_a_recorded_sentence(spotter, tmp_path):
+    wav = tmp_path / "c.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "160", "-w", str(wav), "how much time is left"], check=True)
+    pcm = read_wav(wav)
+    silence = bytes(16000)  # 0.5 s either side, as the endpointer leaves it
+    assert spotter.decide(silence + pcm + silence).phrase == "how much time is left"
+    sentence = max((read_wav(path) for path, _ in librivox_files()), key=len)
+    assert spotter.decide(sentence).phrase is None  # long talk: not even decoded
+    assert "too long" in spotter.last.reason
+    assert spotter.decide(sentence[: 3 * 32000]).phrase is None  # a short stretch of talk
