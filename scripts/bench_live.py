@@ -187,8 +187,9 @@ def live_session(quick: bool) -> dict[str, Any]:
     answers = [_wav(tmp, "a0", "calm and ready to paint", "en-us+f3"), _wav(tmp, "a1", "skip", "en-us+m3"),
                _wav(tmp, "a2", "a bit tired but happy", "en-us+f3"), _wav(tmp, "a3", "pass", "en-us+m3")]
     say = {"time": "how much time is left", "pause": "pause", "resume": "resume",
-           "debrief": "start the debrief", "stop": "stop the session"}
-    order = ["time", "stop"] if quick else ["time", "pause", "resume", "time", "debrief"]
+           "debrief": "start the debrief", "stop": "stop the session", "yes": "yes"}
+    # "stop the session" asks first; the "yes" that confirms it is timed like any command
+    order = ["time", "stop", "yes"] if quick else ["time", "pause", "resume", "time", "debrief"]
     commands = [(key, say[key], [_wav(tmp, f"c{i}{v}", say[key], voice)
                                  for v, voice in enumerate(("en-us+f3", "en+f2", "en-us+m3"))])
                 for i, key in enumerate(order)]
