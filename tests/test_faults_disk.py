@@ -188,6 +188,7 @@ def test_duet_under_a_file_size_limit_is_told_not_killed(tmp_path):
         - say: a third answer that is long enough to make the session file grow past the limit
         - say: a fourth answer that is long enough to make the session file grow past the limit
         - {at: "1:00", say: stop the session}
+        - {at: "1:05", say: "yes"}
     """))
     assert duet("rehearse", str(script), "--journal", str(journal)).returncode == 0
     before = snapshot(journal.parent)

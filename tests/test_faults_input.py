@@ -17,7 +17,7 @@ from assistant.journal import Journal
 from tests.rig import ROOT
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-SCRIPT = "- say: calm\n- say: the sky\n- {at: '1:00', say: stop the session}\n"
+SCRIPT = "- say: calm\n- say: the sky\n- {at: '1:00', say: stop the session}\n- {at: '1:05', say: 'yes'}\n"
 
 
 def duet(*args: str) -> subprocess.CompletedProcess:
