@@ -93,19 +93,6 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _write_private(path: Path, text: str, force: bool) -> None:
-    """Exports are as intimate as the journal: created 0600. An existing file is replaced only
-    with ``--force``."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:
-        raise DuetError(f"{path} exists: add --force to replace it, or choose another file with -o") from None
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 # ---- the error boundary
 
 
@@ -212,7 +199,7 @@ def export_cmd(ref: str, fmt: str, output: Path | None, force: bool, config: Con
         click.echo(document, nl=False)
         return
     try:
-        _write_private(output, document, force)
+        export.write_private(output, document, force=force)
     except OSError as err:
         raise DuetError(f"cannot write {output}: {err.strerror}; choose another path with -o") from None
     click.echo(f"Wrote {output}", err=True)

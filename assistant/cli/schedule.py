@@ -27,6 +27,7 @@ import click
 from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal
+from assistant.journal.export import write_private
 from assistant.journal.rhythm import (
     EVERY,
     NEAR,
@@ -176,10 +177,7 @@ def _print_json(data: Any) -> None:
 def _write_private(path: Path, text: str) -> None:
     """Calendars are as private as the journal: created 0600 (an existing file is made 0600)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        write_private(path, text, newline="")
     except OSError as err:
         raise DuetError(f"cannot write {path}: {err.strerror or err}; choose another path") from None
 

@@ -9,14 +9,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from assistant.errors import DuetError
+
 FORMATS = ("md", "html", "json", "text")
 
 
-def write_private(path: Path, text: str) -> None:
-    """Exports and reports are as intimate as the journal: created (or made) 0600."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def write_private(path: Path, text: str, *, force: bool = True, newline: str | None = None) -> None:
+    """Exports, reports and calendars are as intimate as the journal: created (or made) 0600.
+
+    With ``force=False`` an existing file is refused (``--force`` replaces it); ``newline=""``
+    writes line ends as given (an iCalendar file's CRLF).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise DuetError(f"{path} exists: add --force to replace it, or choose another file with -o") from None
     os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
         handle.write(text)
 
 
