@@ -124,7 +124,7 @@ class CommandsConfig(Settings):
     stop: Phrases = ["stop the session", "end the session"]
     skip: Phrases = ["skip", "pass"]
     repeat_question: Phrases = ["repeat the question", "what was the question"]
-    cancel: Phrases = ["cancel that", "undo"]
+    cancel: Phrases = ["cancel that", "undo that"]
     """Within ``UNDO_WINDOW`` s of a pause, added time, debrief start or note: put it back."""
     confirm: Phrases = ["yes", "yes stop"]
     """The answer to "Stop the session? Say yes to stop." (only this stops)."""

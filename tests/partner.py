@@ -79,18 +79,27 @@ class SpeakerMonitor:
 
 @dataclass
 class Partner:
-    """Answers every question in order, and speaks ``command`` once the work phase begins."""
+    """Answers every question in order, and speaks ``command`` once the work phase begins.
+
+    Like a person, it says the command again when Duet does not answer it: at most
+    ``command_tries`` times, ``command_retry`` seconds apart. The tries are kept in
+    ``command_said`` so a test can report them (recall itself is measured in bench.py).
+    """
 
     audio: VirtualAudio
     answers: list[Answer]
     command: Path
     command_delay: float = 1.0
+    command_tries: int = 3
+    command_retry: float = 8.0
     lines: list[str] = field(default_factory=list)
     played: list[Answer] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)
     """(start, end) monotonic time of each answer's playback into the microphone."""
     heard_loud: list[float] = field(default_factory=list)
     """When Duet's speaker was loud (from the monitor), for checking turn-taking afterwards."""
+    command_said: list[float] = field(default_factory=list)
+    """When the command was played into the microphone (monotonic), once per try."""
 
     def run(self, proc: subprocess.Popen, timeout: float) -> int:
         """Play the session with Duet's process; returns its exit code."""
@@ -99,11 +108,24 @@ class Partner:
         threading.Thread(target=_pump, args=(proc, out), daemon=True).start()
         pending = list(self.answers)
         deadline = time.monotonic() + timeout
+        retry_at: float | None = None  # when to say the command again, while it goes unanswered
         try:
-            while (line := out.get(timeout=max(1.0, deadline - time.monotonic()))) is not None:
+            while True:
+                wait = min(deadline, retry_at or deadline) - time.monotonic()
+                try:
+                    line = out.get(timeout=max(0.1, wait))
+                except queue.Empty:
+                    if retry_at is None or time.monotonic() >= deadline:
+                        raise
+                    retry_at = self._say_command()
+                    continue
+                if line is None:
+                    break
                 seen = time.monotonic()
                 self.lines.append(line)
                 text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
+                if text:
+                    retry_at = None  # Duet answered (the command, or a question that came next)
                 if text and text.endswith("?") and pending:
                     monitor.wait_until_done_speaking(seen)
                     answer = pending.pop(0)
@@ -114,13 +136,19 @@ class Partner:
                 elif text and "work phase starts now" in text:
                     monitor.wait_until_done_speaking(seen)
                     time.sleep(self.command_delay)  # a moment of work before the command
-                    self.audio.play_into_mic(self.command)
+                    retry_at = self._say_command()
             return proc.wait(timeout=30)
         finally:
             monitor.stop()
             self.heard_loud = list(monitor.loud)
             if proc.poll() is None:
                 proc.kill()
+
+    def _say_command(self) -> float | None:
+        """Play the command; when to try again if Duet stays silent (None: no tries left)."""
+        self.command_said.append(time.monotonic())
+        self.audio.play_into_mic(self.command)
+        return time.monotonic() + self.command_retry if len(self.command_said) < self.command_tries else None
 
 
 def _pump(proc: subprocess.Popen, out: queue.Queue) -> None:

@@ -289,7 +289,7 @@ def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_bo
     assert h.state == "work" and not h.engine.timer.paused
     length = h.engine.timer.length
     h.send(Heard("add five minutes"))
-    assert said(h.send(Heard("undo"))) == ["Cancelled: the added time is taken off again."]
+    assert said(h.send(Heard("undo that"))) == ["Cancelled: the added time is taken off again."]
     assert h.engine.timer.length == length
     h.send(Heard("take a note buy more cobalt blue"))
     assert said(h.send(Heard("cancel that"))) == ["Cancelled that note."]

@@ -87,7 +87,7 @@ def check_session(result: dict, max_wer_real: float, max_wer_synth: float) -> No
     assert synth <= max_wer_synth, f"synthesized speech WER {synth:.0%}: {heard}"
     assert [t["partner"] for t in turns] == result["order"]
     started = [e["detail"]["by"] for e in session["events"] if e["kind"] == "debrief started"]
-    assert started == ["command"]
+    assert started == ["command"], f"the command was said {len(partner.command_said)} times, never heard"
 
 
 def test_a_live_session_with_the_built_in_engines(tmp_path, virtual_audio):
