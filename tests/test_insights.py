@@ -88,10 +88,15 @@ def test_history_reads_every_session_whole_like_get(history):
     sessions = history["sessions"]
     assert [s["id"] for s in sessions] == [1, 2, 3, 5, 6]
     with Journal(history["path"]) as journal:
-        assert journal.get(2) == sessions[1]
+        assert journal.get(2) | {"digest": sessions[1]["digest"]} == sessions[1] and "digest" not in journal.get(2)
+        index = {doc.doc_id: dict(doc) for doc in journal.sessions.all()}
     assert sessions[2]["status"] == "interrupted" and sessions[2]["started_at"].startswith("2026-03-24")
-    # the tone is scored when a session closes and kept in the index; an interrupted one has none yet
-    assert sessions[0]["tone"] == insights.session_tone(sessions[0]) and "tone" not in sessions[2]
+    # the tone and digest are made when a session closes and kept in the index; an interrupted one
+    # has none there (it may still be resumed): it is digested each time it is read
+    assert sessions[0]["tone"] == insights.session_tone(sessions[0]) == sessions[0]["digest"]["tone"]
+    assert index[1]["digest"] == insights.digest(sessions[0]) == sessions[0]["digest"]
+    assert "tone" not in sessions[2] and "digest" not in index[3]
+    assert sessions[2]["digest"] == insights.digest(sessions[2])
 
 
 def test_rhythm_counts_weeks_streaks_minutes_and_interruptions(history):

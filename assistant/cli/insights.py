@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def load(journal_path: Path, since: date | None) -> list[dict[str, Any]]:
-    """Every session (whole) from ``since`` on, oldest first."""
+def load(journal_path: Path, since: date | None, whole: bool = True) -> list[dict[str, Any]]:
+    """Every session from ``since`` on, oldest first: whole (answers, notes, events), or only its
+    index entry and digest (all ``insights`` needs: see ``Journal.summaries``)."""
     t0 = time.perf_counter()
     with Journal(journal_path) as journal:
-        sessions = ins.since(journal.history(), since)
+        sessions = ins.since(journal.history() if whole else journal.summaries(), since)
     log.info("read %d sessions in %.2f s", len(sessions), time.perf_counter() - t0)
     return sessions
 
@@ -82,7 +83,7 @@ def commands(common_options: Decorator, json_option: Decorator,
     @json_option
     def insights_cmd(since: datetime | None, config: Config, journal_path: Path, as_json: bool) -> None:
         """Patterns across sessions: rhythm, leadership, voices, feelings, themes, next steps."""
-        sessions = load(journal_path, since.date() if since else None)
+        sessions = load(journal_path, since.date() if since else None, whole=False)
         result = ins.analyse(sessions, date.today(), stored_tones(sessions))
         plan = planned_against_held(journal_path, sessions, since)
         if as_json:

@@ -90,7 +90,15 @@ def one_line(text: str) -> str:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Indented JSON, written by orjson (the standard library took half a second for the insights
+    of 1,000 sessions); what orjson cannot write (an integer past 64 bits) goes the standard way."""
+    import orjson
+
+    try:
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(text)
 
 
 # ---- the error boundary

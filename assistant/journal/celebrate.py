@@ -56,7 +56,7 @@ def greeting_options(past: list[dict[str, Any]], today: Any) -> list[str]:
         hours = int(worked // 3600)
         options.append(phrasing.cheer_hours(hours, exact=worked == hours * 3600))
     if len(past) >= 2:
-        steps = {row["session"]: row for row in insights.next_steps(past)}
+        steps = {row["session"]: row for row in insights.next_steps(insights.with_digests(past))}
         row = steps.get(past[-2]["id"])
         if row and row["followed_in"] == past[-1]["id"]:
             options.append(phrasing.cheer_step_done(row["step"]))

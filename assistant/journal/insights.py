@@ -1,8 +1,16 @@
 """What the journal says over time: rhythm, leadership, voices, feelings, themes, next steps.
 
-Pure: every function takes whole sessions (``Journal.history()``) and returns plain data, so the
-terminal, ``--json``, the HTML report and the spoken celebration all read the same figures.
-Nothing is invented: each figure carries the ids of the sessions it was counted from.
+Pure: every function takes sessions and returns plain data, so the terminal, ``--json``, the HTML
+report and the spoken celebration all read the same figures. Nothing is invented: each figure
+carries the ids of the sessions it was counted from.
+
+What the sections need from a session's answers, notes and events is its ``digest`` (a few hundred
+bytes: words per partner, quiet questions, feeling words, theme terms, the stems a next step is
+matched against, resumed or not, the tone). The journal keeps each finished session's digest in its
+index, written when the session closes, so insights over a thousand sessions read the index, not
+20 MB of answers with their word timings. A session given whole (with ``turns``) and without a
+valid digest is digested here; ``DIGEST_VERSION`` changes with the lexicons and stop words (and by
+hand when the digest's meaning changes), so an older digest is never trusted.
 
 Decisions where the record alone has to decide:
 
@@ -23,8 +31,10 @@ Decisions where the record alone has to decide:
 from __future__ import annotations
 
 import math
+import zlib
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from itertools import chain
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
@@ -40,6 +50,12 @@ THEME_LIMIT = 12
 WORKED_WELL = ("worked well", "went well")
 CHALLENGED = ("challeng", "difficult", "hard")
 FEELING_QUESTIONS = ("feel",)
+THEME_KINDS = (("worked_well", WORKED_WELL), ("challenges", CHALLENGED))
+
+DIGEST_VERSION = "1." + format(zlib.crc32(repr((
+    sorted(w.STOP_WORDS), w.FEELINGS, sorted(w.NEGATIONS), w.WORD.pattern, THEME_KINDS)).encode()), "08x")
+"""Bumped by hand (the number) when what a digest holds changes; the checksum follows the word
+lists, so a digest made with other lexicons is made again rather than trusted."""
 
 
 @dataclass
@@ -64,7 +80,8 @@ class Insights:
     """Each planned next step and the session that followed it, if one did."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as they are (already plain data: no deep copy, which took seconds at 1,000)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 # ---- helpers
@@ -93,15 +110,71 @@ def asks(question: str, keys: tuple[str, ...]) -> bool:
     return any(k in q for k in keys)
 
 
-class Tokens(dict[int, list[str]]):
-    """Each answer split into words once (keyed by the turn's identity, so only while the
-    sessions are alive): every section reads the same words."""
+def digest(session: dict[str, Any]) -> dict[str, Any]:
+    """What the insights need from a whole session's answers, notes and events (see the module's
+    docstring); plain JSON, kept in the journal's index."""
+    words: Counter[str] = Counter()
+    quiet: list[list[str]] = []
+    feels: dict[str, list[str]] = defaultdict(list)
+    terms: dict[str, Counter[str]] = {kind: Counter() for kind, _ in THEME_KINDS}
+    split: list[list[str]] = []
+    answers: list[str] = []
+    for t in sorted(session.get("turns", []), key=_seq):
+        if t["status"] == "answered":
+            toks = w.tokens(t.get("answer") or "")
+            words[t["partner"]] += len(toks)
+            if not t.get("answer"):
+                continue
+            answers.append(t["answer"])
+            feels[t["partner"]] += [word for word, _ in w.feeling_words(toks)]
+            for kind, keys in THEME_KINDS:
+                if asks(t["question"], keys):
+                    terms[kind].update(w.phrases(toks))
+            if t["partner"] != "both":
+                split.append(toks)
+        elif t["status"] in ("skipped", "no answer"):
+            quiet.append([t["partner"], t["question"], t["status"]])
+    split += [w.tokens(n["text"]) for n in session.get("notes", [])]
+    return {
+        "v": DIGEST_VERSION,
+        "words": dict(words),
+        "quiet": quiet,
+        "feelings": dict(feels),
+        "themes": {kind: dict(c) for kind, c in terms.items()},
+        "stems": sorted({w.stem(word) for toks in split for word in w.content_words(toks)}),
+        "resumed": any(e.get("kind") == "resumed" for e in session.get("events", [])),
+        "tone": w.tone(answers) if answers else None,
+    }
 
-    def of(self, turn: dict[str, Any]) -> list[str]:
-        found = self.get(id(turn))
-        if found is None:
-            found = self[id(turn)] = w.tokens(turn.get("answer") or "")
-        return found
+
+def _seq(turn: dict[str, Any]) -> tuple[int, int]:
+    seq = turn.get("seq")
+    return (0, seq) if type(seq) is int else (1, 0)
+
+
+def valid_digest(d: object) -> bool:
+    """A digest of this version, in shape (an index edited by hand is digested again, not trusted).
+    Checked with C-speed type scans: it runs for every session of every ``duet insights``."""
+    if type(d) is not dict or d.get("v") != DIGEST_VERSION:
+        return False
+    words, quiet, feels, themes, stems, tone = (d.get(k) for k in ("words", "quiet", "feelings", "themes", "stems",
+                                                                   "tone"))
+    if not (type(words) is dict and type(quiet) is list and type(feels) is dict and type(themes) is dict
+            and type(stems) is list and type(d.get("resumed")) is bool):
+        return False
+    terms = [themes.get(kind) for kind, _ in THEME_KINDS]
+    if not (set(map(type, feels.values())) <= {list} and set(map(type, terms)) <= {dict}
+            and set(map(type, quiet)) <= {list} and all(len(q) == 3 for q in quiet)):
+        return False
+    texts = chain(words, feels, chain.from_iterable(feels.values()), chain.from_iterable(quiet), stems, *terms)
+    counts = chain(words.values(), *(t.values() for t in terms))
+    return (set(map(type, texts)) <= {str} and set(map(type, counts)) <= {int}
+            and (tone is None or (type(tone) in (int, float) and math.isfinite(tone))))
+
+
+def with_digests(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sessions (shallow copies) each with a valid ``digest``, made once for every section."""
+    return [s if valid_digest(s.get("digest")) else s | {"digest": digest(s)} for s in sessions]
 
 
 def since(sessions: list[dict[str, Any]], day: date | None) -> list[dict[str, Any]]:
@@ -118,22 +191,24 @@ def partners_of(sessions: list[dict[str, Any]]) -> list[str]:
 
 
 # ---- the sections
+#
+# Each takes the sessions in date order, each with its valid digest (as ``with_digests`` gives them).
 
 
 def analyse(sessions: list[dict[str, Any]], today: date, tones: dict[int, float | None] | None = None) -> Insights:
-    """All sections for these sessions (any order; analysed by date). ``tones`` may hold each
-    session's tone already computed (the index keeps it from the session's close)."""
-    ordered = chronological(sessions)
-    toks = Tokens()
+    """All sections for these sessions (any order; analysed by date). Each session is an index
+    entry with its ``digest``, or whole (with ``turns``, ``notes``, ``events``: digested here).
+    ``tones`` may hold tones to use instead of the digests' (``None`` for a session: no tone)."""
+    ordered = with_digests(chronological(sessions))
     return Insights(
         as_of=today.isoformat(),
         sessions=[s["id"] for s in ordered],
         rhythm=rhythm(ordered, today),
         leadership=leadership(ordered),
-        voices=voices(ordered, toks),
-        feelings=feelings(ordered, tones, toks),
-        themes=themes(ordered, toks=toks),
-        next_steps=next_steps(ordered, toks),
+        voices=voices(ordered),
+        feelings=feelings(ordered, tones),
+        themes=themes(ordered),
+        next_steps=next_steps(ordered),
     )
 
 
@@ -199,7 +274,7 @@ def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
                         for s in sessions],
         "status": dict(by_status),
         "interrupted": by_status.get("interrupted", []),
-        "resumed": [s["id"] for s in sessions if any(e["kind"] == "resumed" for e in s.get("events", []))],
+        "resumed": [s["id"] for s in sessions if s["digest"]["resumed"]],
     }
 
 
@@ -222,7 +297,7 @@ def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         "led": {p: {"count": len(ids), "sessions": ids} for p, ids in led.items()},
         "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run], "why": _why(run)}
                         for run in runs],
-        "resumed": [s["id"] for s in sessions if any(e["kind"] == "resumed" for e in s.get("events", []))],
+        "resumed": [s["id"] for s in sessions if s["digest"]["resumed"]],
     }
 
 
@@ -241,22 +316,20 @@ def _why(run: list[dict[str, Any]]) -> str:
     return "; ".join(dict.fromkeys(reasons))
 
 
-def voices(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> dict[str, Any]:
+def voices(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     """Words per partner in their answers; skipped and unanswered questions per partner."""
-    toks = Tokens() if toks is None else toks
     count: Counter[str] = Counter()
     spoke_in: dict[str, list[int]] = defaultdict(list)
     quiet: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: {"skipped": [], "no answer": []})
     for s in sessions:
-        for t in s.get("turns", []):
-            if t["status"] == "answered":
-                n = len(toks.of(t))
-                count[t["partner"]] += n
-                spoken_in = spoke_in[t["partner"]]
-                if n and (not spoken_in or spoken_in[-1] != s["id"]):
-                    spoken_in.append(s["id"])
-            elif t["status"] in ("skipped", "no answer"):
-                quiet[(t["partner"], t["question"])][t["status"]].append(s["id"])
+        d = s["digest"]
+        for partner, n in d["words"].items():
+            count[partner] += n
+            if n:
+                spoke_in[partner].append(s["id"])
+        for partner, question, status in d["quiet"]:
+            if status in ("skipped", "no answer"):
+                quiet[(partner, question)][status].append(s["id"])
     partners = [p for p in partners_of(sessions)]
     spoken = sum(count[p] for p in partners)
     return {
@@ -270,20 +343,16 @@ def voices(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> dict[s
     }
 
 
-def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | None = None,
-             toks: Tokens | None = None) -> dict[str, Any]:
+def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | None = None) -> dict[str, Any]:
     """Feeling words per partner and session (by group), and each session's tone with the trend."""
-    toks = Tokens() if toks is None else toks
     partners = partners_of(sessions)
     timeline = []
     groups: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in partners}
     tone_rows = []
     for s in sessions:
-        said: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for t in answered(s):
-            said[t["partner"]] += w.feeling_words(toks.of(t))
+        d = s["digest"]
         for p in partners:
-            named = said.get(p, [])
+            named = [(word, w.FEELING_GROUP[word]) for word in d["feelings"].get(p, []) if word in w.FEELING_GROUP]
             if named:
                 timeline.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "partner": p,
                                  "words": [word for word, _ in named],
@@ -294,7 +363,7 @@ def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | No
                 row["words"][word] += 1
                 if not row["sessions"] or row["sessions"][-1] != s["id"]:
                     row["sessions"].append(s["id"])
-        score = tones[s["id"]] if tones is not None and s["id"] in tones else session_tone(s)
+        score = tones[s["id"]] if tones is not None and s["id"] in tones else d["tone"]
         if score is not None:
             tone_rows.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "tone": score})
     return {
@@ -325,21 +394,16 @@ def trend(values: list[float]) -> dict[str, Any]:
     return {"direction": direction, "change": round(change, 3), "sessions": n}
 
 
-def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT, toks: Tokens | None = None) -> dict[str, Any]:
+def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT) -> dict[str, Any]:
     """Words and two-word phrases that come back across sessions, per kind of question."""
-    toks = Tokens() if toks is None else toks
     out = {}
-    for kind, keys in (("worked_well", WORKED_WELL), ("challenges", CHALLENGED)):
+    for kind, _ in THEME_KINDS:
         where: dict[str, list[int]] = defaultdict(list)
         said: Counter[str] = Counter()
         for s in sessions:
-            found: set[str] = set()
-            for t in answered(s):
-                if asks(t["question"], keys):
-                    terms = w.phrases(toks.of(t))
-                    said.update(terms)
-                    found |= terms
-            for term in found:
+            terms = s["digest"]["themes"][kind]
+            said.update(terms)
+            for term in terms:
                 where[term].append(s["id"])
         out[kind] = _top_terms(where, said, limit)
     return out
@@ -360,10 +424,11 @@ def _top_terms(where: dict[str, list[int]], said: Counter[str], limit: int) -> l
     return shown
 
 
-def next_steps(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> list[dict[str, Any]]:
-    """Each planned next step and the first later session (within ``FOLLOW_WINDOW``) that followed it."""
-    toks = Tokens() if toks is None else toks
-    stems: dict[int, set[str]] = {}
+def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each planned next step and the first later session (within ``FOLLOW_WINDOW``) that followed it.
+
+    A session's words are its digest's ``stems``: the stemmed content words of its partners'
+    answers (not those of both together, where the step itself is planned) and of its notes."""
     out = []
     for i, s in enumerate(sessions):
         step = (s.get("next_step") or "").strip()
@@ -377,22 +442,13 @@ def next_steps(sessions: list[dict[str, Any]], toks: Tokens | None = None) -> li
             row["status"] = "not followed"
         need = max(1, math.ceil(len(wanted) / 2))
         for j in later:
-            if j not in stems:
-                stems[j] = _session_stems(sessions[j], toks)
-            matched = sorted(wanted & stems[j])
+            matched = sorted(wanted.intersection(sessions[j]["digest"]["stems"]))
             if wanted and len(matched) >= need:
                 row.update(followed_in=sessions[j]["id"], followed_on=local_day(sessions[j]["started_at"]).isoformat(),
                            matched=matched, status="followed")
                 break
         out.append(row)
     return out
-
-
-def _session_stems(session: dict[str, Any], toks: Tokens) -> set[str]:
-    """Stemmed content words of a session's answers (before its own next step) and notes."""
-    split = [toks.of(t) for t in answered(session) if t["partner"] != "both"]
-    split += [w.tokens(n["text"]) for n in session.get("notes", [])]
-    return {w.stem(word) for words in split for word in w.content_words(words)}
 
 
 # ---- search

@@ -155,26 +155,77 @@ class Journal:
         return session
 
     def history(self) -> list[dict[str, Any]]:
-        """Every session whole (as ``get`` gives it), oldest first, read in one pass: for insights,
-        search and the report. A damaged session file is skipped with a warning (``get`` says why)."""
+        """Every session whole (as ``get`` gives it, with its ``digest``), oldest first, read in one
+        pass: for search and the report. A damaged session file is skipped with a warning (``get``
+        says why)."""
+        return self._read_all(whole=True)
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every session's index entry with its ``digest`` (see ``insights``), oldest first: all that
+        ``duet insights`` needs, without reading the sessions' answers. Only a session whose index
+        entry has no valid digest (an older Duet's journal, an interrupted session) is read, and
+        digested; a finished one's digest is then stored (``_store_digests``), so it is read once."""
+        return self._read_all(whole=False)
+
+    def _read_all(self, whole: bool) -> list[dict[str, Any]]:
+        from assistant.journal.insights import digest, valid_digest
+
         running = self._someone_running()
-        out = []
+        out, made = [], {}
         for doc in self._docs():
-            try:
-                tables = read_fast(self.session_file(doc.doc_id)) or {}
-            except JournalError as err:
-                log.warning("session %d left out: %s", doc.doc_id, err)
-                continue
             session = {"id": doc.doc_id, **doc}
-            if session["status"] == SessionStatus.IN_PROGRESS.value and not running:
-                session["status"] = SessionStatus.INTERRUPTED.value
-                progress = tables.get("progress", {}).get("1", {})
-                session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
-            session["turns"] = sorted(tables.get("turns", {}).values(), key=lambda t: t["seq"])
-            session["notes"] = list(tables.get("notes", {}).values())
-            session["events"] = list(tables.get("events", {}).values())
+            unfinished = session["status"] == SessionStatus.IN_PROGRESS.value
+            stored = valid_digest(session.get("digest"))
+            if whole or unfinished or not stored:
+                try:
+                    tables = read_fast(self.session_file(doc.doc_id)) or {}
+                except JournalError as err:
+                    log.warning("session %d left out: %s", doc.doc_id, err)
+                    continue
+                if unfinished and not running:
+                    session["status"] = SessionStatus.INTERRUPTED.value
+                    progress = tables.get("progress", {}).get("1", {})
+                    session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
+                session["turns"] = sorted(tables.get("turns", {}).values(), key=_turn_order)
+                session["notes"] = list(tables.get("notes", {}).values())
+                session["events"] = list(tables.get("events", {}).values())
+                if not stored:
+                    session["digest"] = _digest_or_none(digest, session)
+                    if session["digest"] is not None and not unfinished:
+                        made[doc.doc_id] = (dict(doc), session["digest"])
+                if not whole:
+                    for key in ("turns", "notes", "events"):
+                        del session[key]
             out.append(session)
+        self._store_digests(made)
         return out
+
+    def _store_digests(self, made: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Keep the digests just made for finished sessions in the index (one write), when the lock
+        can be had at once: not while a session runs, nor on read-only media (then they are made
+        again next time). Only entries unchanged since they were read get one."""
+        if not made:
+            return
+        mine = self._lock_fd is not None
+        try:
+            if not mine and not self._acquire(wait=False):
+                return
+        except (OSError, DuetError) as err:
+            log.info("the sessions' digests were not stored (%s): they are made again when read", err)
+            return
+        try:
+            fresh = {d.doc_id: d for d in self.sessions.all()}
+            todo = [(sid, d) for sid, (seen, d) in made.items() if sid in fresh and dict(fresh[sid]) == seen]
+            pending = iter([d for _, d in todo])
+
+            def add(doc: dict[str, Any]) -> None:  # called for the ids in order (all are present)
+                doc["digest"] = next(pending)
+
+            self.sessions.update(add, doc_ids=[sid for sid, _ in todo])
+            log.info("stored the digests of %d session(s) in %s", len(todo), self.path)
+        finally:
+            if not mine:
+                self._release()
 
     def cheer(self, session_id: int, started: datetime) -> Cheer:
         """What session ``session_id`` can celebrate, from the sessions before it (``celebrate``)."""
@@ -466,10 +517,11 @@ class Journal:
     def _lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
-    def _acquire(self) -> None:
-        """Take the journal's lock, read the index afresh, then clear what killed writes left."""
+    def _acquire(self, wait: bool = True) -> bool:
+        """Take the journal's lock, read the index afresh, then clear what killed writes left.
+        With ``wait`` False, give up at once (False) when someone holds it."""
         if self._lock_fd is not None:
-            return
+            return True
         private_dir(self.path.parent)
         lock = self._lock_path()
         odd = f"the journal's lock {lock} is not a plain file: remove it (rm -r '{lock}') when no Duet is running; " \
@@ -483,7 +535,9 @@ class Journal:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise JournalError(odd)
-            self._flock(fd)
+            if not self._flock(fd, wait):
+                os.close(fd)
+                return False
         except BaseException:
             os.close(fd)
             raise
@@ -495,15 +549,18 @@ class Journal:
             self._release()
             raise
         remove_files(leftovers(self.path.parent, self.path.name) + leftovers(self.folder))
+        return True
 
-    def _flock(self, fd: int) -> None:
+    def _flock(self, fd: int, wait: bool = True) -> bool:
         """Wait a moment for the lock (a reader's probe, a forget), not for a whole session."""
         deadline = time.monotonic() + LOCK_WAIT
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
+                return True
             except BlockingIOError:
+                if not wait:
+                    return False
                 if time.monotonic() >= deadline:
                     raise DuetError(f"another Duet session is running on {self.path} (or a forget): "
                                     "finish it first") from None
@@ -600,7 +657,7 @@ class SessionRecorder:
                 f"{self.session_id} could not be saved; free some space, then `duet resume {self.session_id}` "
                 "asks again from the first unsaved question"
             )
-        summary = summary | self._tone()
+        summary = summary | self._digest()
         self.journal.sessions.update({"status": status, "ended_at": _now_iso()} | summary, doc_ids=[self.session_id])
         if not self.journal.db.storage.flush():
             raise JournalError(
@@ -610,15 +667,17 @@ class SessionRecorder:
         self.db.close()
         self.journal._release()
 
-    def _tone(self) -> dict[str, Any]:
-        """The session's tone, scored once here and kept in the index, so that insights over a
-        thousand sessions need not score every answer again (``insights.session_tone``)."""
+    def _digest(self) -> dict[str, Any]:
+        """The session's tone and digest (``insights.digest``), made once here and kept in the
+        index, so that insights over a thousand sessions read the index, not every answer."""
         try:
-            from assistant.journal.insights import session_tone
+            from assistant.journal.insights import digest
 
-            return {"tone": session_tone({"turns": self.db.table("turns").all()})}
-        except Exception as err:  # noqa: BLE001 - a missing tone must never cost the session
-            log.warning("the session's tone was not scored (%s); insights will score it when read", err)
+            d = digest({"turns": sorted(self.db.table("turns").all(), key=_turn_order),
+                        "notes": self.db.table("notes").all(), "events": self.db.table("events").all()})
+            return {"tone": d["tone"], "digest": d}
+        except Exception as err:  # noqa: BLE001 - a missing digest must never cost the session
+            log.warning("the session's digest was not made (%s); insights will make it when read", err)
             return {}
 
     def resume_point(self) -> ResumePoint:
@@ -667,6 +726,15 @@ def _read_only(folder: Path) -> bool:
 
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _digest_or_none(digest: Callable[[dict[str, Any]], dict[str, Any]], session: dict[str, Any]) -> dict[str, Any] | None:
+    """A session's digest, or None (with a warning) when its records were edited out of shape."""
+    try:
+        return digest(session)
+    except (KeyError, TypeError, AttributeError) as err:
+        log.warning("session %d: its answers could not be digested for insights (%r)", session["id"], err)
+        return None
 
 
 def _turn_order(turn: dict[str, Any]) -> tuple[int, int]:

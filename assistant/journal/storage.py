@@ -104,7 +104,10 @@ class DurableJSONStorage(Storage):
 
     def _save(self) -> None:
         assert self._cache is not None
-        text = json.dumps(self._cache, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text = orjson.dumps(self._cache)  # compact UTF-8, like the standard library's below
+        except orjson.JSONEncodeError:
+            text = json.dumps(self._cache, ensure_ascii=False, separators=(",", ":")).encode()
         try:
             private_dir(self.path.parent)
             _atomic_write(self.path, text, backup=self._backup)
@@ -124,7 +127,14 @@ class DurableJSONStorage(Storage):
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data))
+    """A deep copy of JSON data (TinyDB must not change the cache behind the storage's back), made
+    with orjson: several times faster than the standard library, which this took most of an answer's
+    and of ``duet insights``' CPU time with (a NaN edited in by hand comes back as null). What orjson
+    cannot write (an integer past 64 bits) is copied the standard way."""
+    try:
+        return orjson.loads(orjson.dumps(data))
+    except orjson.JSONEncodeError:
+        return json.loads(json.dumps(data))
 
 
 def read_fast(path: Path) -> dict[str, Any] | None:
@@ -141,6 +151,13 @@ def read_fast(path: Path) -> dict[str, Any] | None:
 def _load(path: Path) -> dict[str, Any] | None:
     """Read and check a journal file; None when there is none yet."""
     raw = _read(path)
+    try:
+        data = orjson.loads(raw)  # the fast way for a good file; anything else is told apart below
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        _check_ours(path, data)
+        return data
     if not raw.strip():
         if _has_good_backup(path):
             state = "empty" if path.exists() else "missing"
@@ -222,11 +239,11 @@ def recovery_hint(path: Path) -> str:
     return f"move it away (mv '{path}' '{path}.damaged') to start a new journal"
 
 
-def _atomic_write(path: Path, text: str, backup: bool = True) -> None:
+def _atomic_write(path: Path, text: bytes, backup: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

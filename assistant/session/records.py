@@ -147,8 +147,10 @@ def _text(value: object) -> str:
 
 
 def clean_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    """An index entry as it can be shown, whatever was edited into it by hand."""
+    """An index entry as it can be shown, whatever was edited into it by hand (without the
+    insights' ``digest``: it is for ``duet insights``, not for people)."""
     out = dict(doc)
+    out.pop("digest", None)
     out["partners"] = [_text(p) for p in doc.get("partners", [])]
     for key in ("started_at", "status", "leader", "logistics"):
         out[key] = _text(doc.get(key))
