@@ -81,3 +81,9 @@ def check_loaded(data: object, what: str) -> None:
         elif isinstance(item, (list, tuple)):
             seen.add(id(item))
             stack += [(v, depth + 1) for v in item]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs (the CLI exits with 143)."""
+
+    signal_name = "SIGTERM"

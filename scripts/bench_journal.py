@@ -349,8 +349,9 @@ def _insights_rows(s: Section, quick: bool) -> None:
         f"and imports included; on this shared machine wall time exceeds CPU time when others' work runs). "
         f"CPU inside: reading every session {parts['read']:.2f} s (about 20 MB of JSON, mostly word timings), "
         f"the analysis {parts['analyse']:.2f} s, the page with its five charts {parts['render']:.2f} s "
-        f"(matplotlib's import included; {data['report_bytes'] / 1e6:.1f} MB). Each session's tone is scored "
-        "once when it closes and kept in the index; only sessions without one (interrupted) are scored when read.")
+        f"({data['report_bytes'] / 1e6:.1f} MB). Each session's digest (what insights need of its answers: words "
+        "per partner, feeling words, themes, tone...) is made once when it closes and kept in the index, so "
+        "`duet insights` reads the index alone; `duet report` also reads every session, for the transcripts.")
 
 
 def _size(n: int) -> str:

@@ -26,10 +26,9 @@ import click
 
 from assistant.cli import schedule as schedule_cli
 from assistant.config import Config, load_config
-from assistant.errors import DuetError, os_error
+from assistant.errors import DuetError, Terminated, os_error
 from assistant.journal import Journal, default_journal_path, export
 from assistant.session.clock import SimulatedClock
-from assistant.session.runner import ACTIVE, Terminated
 
 log = logging.getLogger("assistant")
 
@@ -473,13 +472,21 @@ def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     terminated = isinstance(exc, Terminated)
     what = "stopped (SIGTERM)" if terminated else "interrupted"
-    if ACTIVE.session_id is not None:
-        how = f"duet resume {ACTIVE.session_id}" + (" --script SCRIPT.yaml" if ACTIVE.rehearsal else "")
-        click.echo(f"duet: {what}; session {ACTIVE.session_id} is saved as interrupted with every answer so far. "
+    active = _active_session()
+    if active is not None and active.session_id is not None:
+        how = f"duet resume {active.session_id}" + (" --script SCRIPT.yaml" if active.rehearsal else "")
+        click.echo(f"duet: {what}; session {active.session_id} is saved as interrupted with every answer so far. "
                    f"Continue with: {how}", err=True)
     else:
         click.echo(f"duet: {what}", err=True)
     sys.exit(143 if terminated else 130)
+
+
+def _active_session() -> Any:
+    """The runner's record of the session this process runs, if it ever imported the runner (only
+    the commands that hold a session do: importing it just to look costs every command ~0.1 s)."""
+    runner = sys.modules.get("assistant.session.runner")
+    return getattr(runner, "ACTIVE", None)
 
 
 def _command_name() -> str:

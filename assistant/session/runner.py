@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from assistant.config import Config
+from assistant.errors import Terminated  # noqa: F401 (its home is errors: the CLI raises it without importing this)
 from assistant.session.clock import Clock
 from assistant.session.engine import SessionEngine, SessionLog, rotate_roles
 from assistant.session.events import (
@@ -30,12 +31,6 @@ from assistant.session.records import Cheer, ResumePoint, Rhythm, Roles, Session
 from assistant.session.rehearsal import ScriptedPort
 
 log = logging.getLogger(__name__)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs (the CLI exits with 143)."""
-
-    signal_name = "SIGTERM"
 
 
 class Port(Protocol):
