@@ -273,3 +273,129 @@ def test_a_damaged_session_file_is_left_out_not_fatal(history, tmp_path):
     (copy / "journal.sessions" / "2.json").write_text('{"turns": {"1": ')
     with Journal(copy / "journal.json") as journal:
         assert [s["id"] for s in journal.history()] == [1, 3, 5, 6]
+
+
+# ---- the digests kept in the index (insights without reading every answer)
+
+
+def _strip(sessions: list[dict]) -> list[dict]:
+    return [{k: v for k, v in s.items() if k != "digest"} for s in sessions]
+
+
+def test_insights_from_the_index_alone_equal_those_from_every_answer(history):
+    with Journal(history["path"]) as journal:
+        lean = journal.summaries()
+    assert [s["id"] for s in lean] == [1, 2, 3, 5, 6]
+    assert not any("turns" in s or "notes" in s for s in lean)
+    assert lean[2]["status"] == "interrupted"
+    from_index = insights.analyse(lean, TODAY).to_json()
+    assert from_index == insights.analyse(_strip(history["sessions"]), TODAY).to_json()
+    assert from_index == history["result"].to_json()
+
+
+def _old_journal(history, tmp_path: Path, edit=None) -> Path:
+    """A copy of the history as a Duet before digests wrote it (no digest, no tone in the index)."""
+    import json
+    import shutil
+
+    folder = tmp_path / "old"
+    shutil.copytree(Path(history["path"]).parent, folder)
+    index = folder / "journal.json"
+    data = json.loads(index.read_text())
+    for doc in data["sessions"].values():
+        doc.pop("digest", None)
+        doc.pop("tone", None)
+        if edit:
+            edit(doc)
+    index.write_text(json.dumps(data))
+    return index
+
+
+def _index(path: Path) -> dict[int, dict]:
+    import json
+
+    return {int(k): v for k, v in json.loads(path.read_text())["sessions"].items()}
+
+
+def test_an_older_journal_is_digested_when_read_and_the_digests_kept(history, tmp_path):
+    import stat
+
+    path = _old_journal(history, tmp_path)
+    assert not any("digest" in doc for doc in _index(path).values())
+    with Journal(path) as journal:
+        lean = journal.summaries()
+    assert insights.analyse(lean, TODAY).to_json() == history["result"].to_json()
+    kept = _index(path)
+    # finished sessions keep theirs; the interrupted one may still be resumed: digested each time
+    assert sorted(sid for sid, doc in kept.items() if "digest" in doc) == [1, 2, 5, 6]
+    assert kept[2]["digest"] == insights.digest(history["sessions"][1])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # from now on the index is enough: a session file that cannot be read no longer matters here
+    (path.parent / "journal.sessions" / "2.json").write_text('{"turns": {"1": ')
+    with Journal(path) as journal:
+        again = journal.summaries()
+        assert [s["id"] for s in journal.history()] == [1, 3, 5, 6]  # the report still needs the file
+    assert insights.analyse(again, TODAY).to_json() == history["result"].to_json()
+
+
+@pytest.mark.parametrize("bad", [
+    {"v": "0"},  # made by another version of the lexicons
+    {"words": {"Ana": "many"}},
+    {"feelings": {"Ana": [["calm", "calm"]]}},
+    {"themes": {"worked_well": {}}},
+    {"quiet": [["Ana", "What?"]]},
+    {"tone": "nice"},
+])
+def test_a_digest_edited_or_outdated_is_made_again_not_trusted(history, tmp_path, bad):
+    good = {doc_id: doc["digest"] for doc_id, doc in _index(Path(history["path"])).items() if "digest" in doc}
+    path = _old_journal(history, tmp_path, edit=lambda doc: doc.update(digest=dict(good[1], **bad)))
+    assert not insights.valid_digest(_index(path)[1]["digest"])
+    with Journal(path) as journal:
+        lean = journal.summaries()
+    assert insights.analyse(lean, TODAY).to_json() == history["result"].to_json()
+    assert _index(path)[1]["digest"] == good[1]
+
+
+def test_digests_wait_while_a_session_holds_the_journal(history, tmp_path):
+    path = _old_journal(history, tmp_path)
+    running = Journal(path)
+    running.lock()  # as a session does, for its whole length
+    try:
+        with Journal(path) as journal:
+            lean = journal.summaries()  # does not wait for the lock, and changes nothing
+        assert lean[2]["status"] == "in progress"  # held by the lock: running, as far as anyone can tell
+        expected = [s | {"status": "in progress", "worked": lean[2]["worked"]} if s["id"] == 3 else s
+                    for s in _strip(history["sessions"])]
+        assert insights.analyse(lean, TODAY).to_json() == insights.analyse(expected, TODAY).to_json()
+        assert not any("digest" in doc for doc in _index(path).values())
+    finally:
+        running.close()
+
+
+def test_people_never_see_the_digest(history):
+    with Journal(history["path"]) as journal:
+        assert not any("digest" in s for s in journal.list_sessions()) and "digest" not in journal.get(1)
+
+
+# ---- the charts
+
+
+def test_charts_are_well_formed_svg_with_escaped_labels(history):
+    from xml.etree import ElementTree
+
+    from assistant.journal import charts, report
+
+    result = history["result"]
+    for name in ("weeks", "minutes", "voices", "feelings", "themes"):
+        svg = getattr(report, f"_chart_{name}")(result)
+        root = ElementTree.fromstring(svg)
+        assert root.get("viewBox") and not root.get("width")  # sized by the page, not fixed
+        assert len(root.findall("{http://www.w3.org/2000/svg}rect")) >= 2
+    c = charts.Canvas(300, 100, "test <chart>")
+    charts.horizontal_bars(c, (80, 5, 290, 60), ["<script>x</script> & $5"], [charts.Series("s", [0.0], "#000")],
+                           "nothing yet")  # all zero: no division by zero
+    svg = c.svg()
+    ElementTree.fromstring(svg)
+    assert "<script>" not in svg and "&lt;script&gt;x&lt;/script&gt; &amp; $5" in svg
+    assert charts.nice_ticks(7, integer=True) == [0, 2, 4, 6, 8] and charts.nice_ticks(0) == [0.0, 1.0]
+    assert charts.nice_ticks(0.9)[-1] >= 0.9 and charts.nice_ticks(3000)[-1] == 3000

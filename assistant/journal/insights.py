@@ -358,7 +358,9 @@ def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | No
                                  "words": [word for word, _ in named],
                                  "groups": sorted({group for _, group in named})})
             for word, group in named:
-                row = groups[p].setdefault(group, {"count": 0, "words": Counter(), "sessions": []})
+                row = groups[p].get(group)
+                if row is None:
+                    row = groups[p][group] = {"count": 0, "words": Counter(), "sessions": []}
                 row["count"] += 1
                 row["words"][word] += 1
                 if not row["sessions"] or row["sessions"][-1] != s["id"]:
