@@ -7,8 +7,8 @@ carries the ids of the sessions it was counted from.
 What the sections need from a session's answers, notes and events is its ``digest`` (a few hundred
 bytes: words per partner, quiet questions, feeling words, theme terms, the stems a next step is
 matched against, resumed or not, the tone). The journal keeps each finished session's digest in its
-index, written when the session closes, so insights over a thousand sessions read the index, not
-20 MB of answers with their word timings. A session given whole (with ``turns``) and without a
+index (``pack``ed as one JSON string), written when the session closes, so insights over a thousand
+sessions read the index, not 20 MB of answers with their word timings. A session given whole (with ``turns``) and without a
 valid digest is digested here; ``DIGEST_VERSION`` changes with the lexicons and stop words (and by
 hand when the digest's meaning changes), so an older digest is never trusted.
 
@@ -170,6 +170,28 @@ def valid_digest(d: object) -> bool:
     counts = chain(words.values(), *(t.values() for t in terms))
     return (set(map(type, texts)) <= {str} and set(map(type, counts)) <= {int}
             and (tone is None or (type(tone) in (int, float) and math.isfinite(tone))))
+
+
+def pack(d: dict[str, Any]) -> str:
+    """A digest as the index keeps it: one JSON string. Parsing a thousand digests as objects was
+    ten times the index's own cost, paid by every command that opens the journal (a session's
+    begin and close included); as strings they cost about nothing until insights unpack them."""
+    import orjson
+
+    return orjson.dumps(d).decode()
+
+
+def unpack(stored: object) -> dict[str, Any] | None:
+    """The digest an index entry holds, when it is one of this version, in shape; else None."""
+    import orjson
+
+    if not isinstance(stored, str):
+        return None
+    try:
+        d = orjson.loads(stored)
+    except orjson.JSONDecodeError:
+        return None
+    return d if valid_digest(d) else None
 
 
 def with_digests(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -168,14 +168,15 @@ class Journal:
         return self._read_all(whole=False)
 
     def _read_all(self, whole: bool) -> list[dict[str, Any]]:
-        from assistant.journal.insights import digest, valid_digest
+        from assistant.journal.insights import digest, pack, unpack
 
         running = self._someone_running()
         out, made = [], {}
         for doc in self._docs():
             session = {"id": doc.doc_id, **doc}
             unfinished = session["status"] == SessionStatus.IN_PROGRESS.value
-            stored = valid_digest(session.get("digest"))
+            session["digest"] = unpack(session.get("digest"))
+            stored = session["digest"] is not None
             if whole or unfinished or not stored:
                 try:
                     tables = read_fast(self.session_file(doc.doc_id)) or {}
@@ -192,7 +193,7 @@ class Journal:
                 if not stored:
                     session["digest"] = _digest_or_none(digest, session)
                     if session["digest"] is not None and not unfinished:
-                        made[doc.doc_id] = (dict(doc), session["digest"])
+                        made[doc.doc_id] = (dict(doc), pack(session["digest"]))
                 if not whole:
                     for key in ("turns", "notes", "events"):
                         del session[key]
@@ -200,7 +201,7 @@ class Journal:
         self._store_digests(made)
         return out
 
-    def _store_digests(self, made: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    def _store_digests(self, made: dict[int, tuple[dict[str, Any], str]]) -> None:
         """Keep the digests just made for finished sessions in the index (one write), when the lock
         can be had at once: not while a session runs, nor on read-only media (then they are made
         again next time). Only entries unchanged since they were read get one."""
@@ -671,11 +672,11 @@ class SessionRecorder:
         """The session's tone and digest (``insights.digest``), made once here and kept in the
         index, so that insights over a thousand sessions read the index, not every answer."""
         try:
-            from assistant.journal.insights import digest
+            from assistant.journal.insights import digest, pack
 
             d = digest({"turns": sorted(self.db.table("turns").all(), key=_turn_order),
                         "notes": self.db.table("notes").all(), "events": self.db.table("events").all()})
-            return {"tone": d["tone"], "digest": d}
+            return {"tone": d["tone"], "digest": pack(d)}
         except Exception as err:  # noqa: BLE001 - a missing digest must never cost the session
             log.warning("the session's digest was not made (%s); insights will make it when read", err)
             return {}
