@@ -212,6 +212,22 @@ def test_reading_commands_work_on_read_only_media(read_only):
     assert json.loads(duet("sessions", "--json", "--journal", path).stdout)[0]["id"] == 1
 
 
+@pytest.fixture
+def older(home):
+    """The journal as a Duet before digests wrote it (no digest in the index)."""
+    edit(home / "j" / "journal.json", lambda d: [doc.pop("digest", None) for doc in d["sessions"].values()])
+    return home
+
+
+def test_insights_of_an_older_journal_on_read_only_media(older, read_only):
+    """Its digests cannot be stored there: they are made, used, and nothing is said or changed."""
+    before = state(read_only.parent)
+    result = duet("insights", "--json", "--journal", str(read_only))
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert json.loads(result.stdout)["sessions"] == [1]
+    assert state(read_only.parent) == before
+
+
 def test_writing_commands_on_read_only_media_are_one_line(read_only, home):
     before = state(read_only.parent)
     refused(duet("rehearse", str(home / "script.yaml"), "--journal", str(read_only)), "Read-only file system",

@@ -7,7 +7,12 @@ never a traceback. Ctrl-C ends with 130 after saying how to resume.
 
 The journal's rule (see ``journal.py``): commands that write (``run``, ``rehearse``, ``resume``,
 ``forget``) take the journal's lock before they read anything from it; commands that only read
-(``sessions``, ``show``, ``export``, ``say``) take no lock and create nothing.
+(``sessions``, ``show``, ``export``, ``say``) take no lock and create nothing. ``insights``,
+``search`` and ``report`` read the same way, except that they store the digests an older journal
+lacks when the lock is free at once (``Journal.summaries``).
+
+Startup stays light: the session runner, the speech engines and the charts are imported by the
+commands that use them, not here (``python -X importtime -m assistant --help`` shows what is left).
 """
 
 from __future__ import annotations

@@ -23,6 +23,13 @@ session from an interrupted one: a session still marked "in progress" whose lock
 interrupted (a crash, a kill, a power cut) and can be resumed. Whoever takes the lock first
 removes what a killed write may have left behind (temporary files).
 
+Each finished session's *digest* (``insights.digest``: what insights need of its answers) is
+written into its index entry when it closes, so ``summaries()`` answers ``duet insights`` from the
+index alone. A session without one (a journal from before digests) is read and digested when
+insights, search or the report read it, and the digest stored: the one write a reading command
+makes, and only with the lock taken at once (never waiting for it, never while a session runs;
+on read-only media it is simply made again next time).
+
 ``forget`` removes the session's index entry first, in one atomic write that keeps no backup of
 the old index, and only then its files: a failure leaves either the whole session or nothing of
 it in the index, and the one-line error says which.
@@ -203,17 +210,19 @@ class Journal:
 
     def _store_digests(self, made: dict[int, tuple[dict[str, Any], str]]) -> None:
         """Keep the digests just made for finished sessions in the index (one write), when the lock
-        can be had at once: not while a session runs, nor on read-only media (then they are made
-        again next time). Only entries unchanged since they were read get one."""
-        if not made:
+        can be had at once: not while a session runs (here or elsewhere), nor on read-only media or
+        a full disk (then they are made again next time, and nobody is told: nothing was lost).
+        Only entries unchanged since they were read get one."""
+        if not made or self._lock_fd is not None:
             return
-        mine = self._lock_fd is not None
         try:
-            if not mine and not self._acquire(wait=False):
+            if not self._acquire(wait=False):
                 return
         except (OSError, DuetError) as err:
             log.info("the sessions' digests were not stored (%s): they are made again when read", err)
             return
+        storage = self.db.storage
+        watcher, storage.watcher = storage.watcher, None  # a full disk here is no news for the user
         try:
             fresh = {d.doc_id: d for d in self.sessions.all()}
             todo = [(sid, d) for sid, (seen, d) in made.items() if sid in fresh and dict(fresh[sid]) == seen]
@@ -223,10 +232,15 @@ class Journal:
                 doc["digest"] = next(pending)
 
             self.sessions.update(add, doc_ids=[sid for sid, _ in todo])
+            if storage.unsaved:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
             log.info("stored the digests of %d session(s) in %s", len(todo), self.path)
+        except OSError as err:
+            storage.discard()  # the file on disk is the truth again; the digests are made next time
+            log.info("the sessions' digests were not stored (%s): they are made again when read", os_error(err))
         finally:
-            if not mine:
-                self._release()
+            storage.watcher = watcher
+            self._release()
 
     def cheer(self, session_id: int, started: datetime) -> Cheer:
         """What session ``session_id`` can celebrate, from the sessions before it (``celebrate``)."""
