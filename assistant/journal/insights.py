@@ -374,17 +374,19 @@ def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | No
     for s in sessions:
         d = s["digest"]
         for p in partners:
-            named = [(word, w.FEELING_GROUP[word]) for word in d["feelings"].get(p, []) if word in w.FEELING_GROUP]
-            if named:
-                timeline.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "partner": p,
-                                 "words": [word for word, _ in named],
-                                 "groups": sorted({group for _, group in named})})
-            for word, group in named:
+            named = [word for word in d["feelings"].get(p, ()) if word in w.FEELING_GROUP]
+            if not named:
+                continue
+            counted = Counter(named)
+            timeline.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "partner": p,
+                             "words": named, "groups": sorted({w.FEELING_GROUP[word] for word in counted})})
+            for word, n in counted.items():
+                group = w.FEELING_GROUP[word]
                 row = groups[p].get(group)
                 if row is None:
                     row = groups[p][group] = {"count": 0, "words": Counter(), "sessions": []}
-                row["count"] += 1
-                row["words"][word] += 1
+                row["count"] += n
+                row["words"][word] += n
                 if not row["sessions"] or row["sessions"][-1] != s["id"]:
                     row["sessions"].append(s["id"])
         score = tones[s["id"]] if tones is not None and s["id"] in tones else d["tone"]
