@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 ANA = 'Ana "<b>A</b>"'
-BEN = "Ben & <i>Co</i> $2$"  # two dollars: matplotlib would read math
+BEN = "Ben & <i>Co</i> $2$"  # two dollars: a plotting library might read math
 EVIL = "<script>window.pwned = 1</script> it's \"fine\" & $5"
 
 

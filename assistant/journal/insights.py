@@ -54,8 +54,9 @@ THEME_KINDS = (("worked_well", WORKED_WELL), ("challenges", CHALLENGED))
 
 DIGEST_VERSION = "1." + format(zlib.crc32(repr((
     sorted(w.STOP_WORDS), w.FEELINGS, sorted(w.NEGATIONS), w.WORD.pattern, THEME_KINDS)).encode()), "08x")
-"""Bumped by hand (the number) when what a digest holds changes; the checksum follows the word
-lists, so a digest made with other lexicons is made again rather than trusted."""
+"""Bump the number by hand when what a digest holds, or how it is made (``digest``, ``words.stem``,
+``words.phrases``...), changes; the checksum follows the word lists by itself. A digest of another
+version is made again from the session's answers, never trusted."""
 
 
 @dataclass
