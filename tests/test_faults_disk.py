@@ -212,3 +212,28 @@ def test_duet_under_a_file_size_limit_is_told_not_killed(tmp_path):
             json.loads(data)
     with Journal(journal) as j:  # the new session is there, interrupted, with what fitted
         assert [s["status"] for s in j.list_sessions()] == ["aborted", "interrupted"]
+
+
+def test_digests_of_an_older_journal_wait_for_room_without_a_word(small_disk):
+    """Insights on a full disk make the digests the index lacks, use them, and store them only
+    once there is room: nothing is said (nothing was lost), nothing on disk changes meanwhile."""
+    from assistant.journal.insights import unpack
+
+    path = small_disk / "journal.json"
+    s = Session(path)
+    s.answer("calm and happy")
+    s.engine.handle(Heard("stop the session"))
+    s.journal.close()
+    index = json.loads(path.read_text())
+    digest = unpack(index["sessions"]["1"].pop("digest"))
+    path.write_text(json.dumps(index))  # as a Duet before digests wrote it
+    before = snapshot(small_disk)
+    filler = fill(small_disk)
+    told: list[str] = []
+    with Journal(path, notify=told.append) as journal:
+        assert [s["digest"] for s in journal.summaries()] == [digest]
+    assert told == [] and snapshot(small_disk) == before
+    filler.unlink()
+    with Journal(path, notify=told.append) as journal:
+        journal.summaries()
+    assert told == [] and unpack(json.loads(path.read_text())["sessions"]["1"]["digest"]) == digest
