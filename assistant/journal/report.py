@@ -177,7 +177,7 @@ def _session(s: dict[str, Any]) -> str:
 
 
 def _charts(result: Insights) -> str:
-    charts: list[tuple[str, str, Callable[[Insights], Any]]] = [
+    figures: list[tuple[str, str, Callable[[Insights], Any]]] = [
         ("weeks", "Sessions over time", _chart_weeks),
         ("minutes", "Minutes worked", _chart_minutes),
         ("voices", "Share of the words spoken", _chart_voices),
@@ -185,7 +185,7 @@ def _charts(result: Insights) -> str:
         ("themes", "Top themes", _chart_themes),
     ]
     out, missing = ["<h2>Over time</h2><div class=charts>"], []
-    for key, caption, draw in charts:
+    for key, caption, draw in figures:
         svg = draw(result)
         if svg is None:
             missing.append(caption.lower())
