@@ -81,7 +81,8 @@ class SpeakerMonitor:
 class Partner:
     """Answers every question in order, and speaks ``command`` once the work phase begins.
 
-    Like a person, it says the command again when Duet does not answer it: at most
+    Like a person, it gives the same answer again when a question is asked again (Duet does
+    after a microphone stall), and it says the command again when Duet does not answer it: at most
     ``command_tries`` times, ``command_retry`` seconds apart. The tries are kept in
     ``command_said`` so a test can report them (recall itself is measured in bench.py).
     """
@@ -108,6 +109,7 @@ class Partner:
         threading.Thread(target=_pump, args=(proc, out), daemon=True).start()
         pending = list(self.answers)
         deadline = time.monotonic() + timeout
+        asked = None  # the last question answered
         retry_at: float | None = None  # when to say the command again, while it goes unanswered
         try:
             while True:
@@ -126,13 +128,21 @@ class Partner:
                 text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
                 if text:
                     retry_at = None  # Duet answered (the command, or a question that came next)
-                if text and text.endswith("?") and pending:
+                if text and text.endswith("?") and (pending or text == asked):
                     monitor.wait_until_done_speaking(seen)
-                    answer = pending.pop(0)
-                    self.played.append(answer)
+                    if text == asked:  # asked again (e.g. after a microphone stall): same answer
+                        answer = self.played[-1]
+                    else:
+                        answer = pending.pop(0)
+                        self.played.append(answer)
                     start = time.monotonic()
                     self.audio.play_into_mic(answer.wav)
-                    self.spans.append((start, time.monotonic()))
+                    span = (start, time.monotonic())
+                    if text == asked:
+                        self.spans[-1] = span  # one span per answer: the one Duet kept
+                    else:
+                        self.spans.append(span)
+                    asked = text
                 elif text and "work phase starts now" in text:
                     monitor.wait_until_done_speaking(seen)
                     time.sleep(self.command_delay)  # a moment of work before the command

@@ -78,7 +78,8 @@ def check_session(result: dict, max_wer_real: float, max_wer_synth: float) -> No
     assert session["status"] == "done"
     turns = session["turns"]
     assert len(turns) == len(partner.played)
-    assert all(t["status"] == "answered" for t in turns), [(t["question"], t["status"]) for t in turns]
+    assert all(t["status"] == "answered" for t in turns), (
+        [(t["question"], t["status"]) for t in turns], "\n".join(partner.lines))
     pairs = [(answer, turn["answer"]) for answer, turn in zip(partner.played, turns)]
     heard = "; ".join(f"{a.text!r} -> {h!r}" for a, h in pairs)
     real = corpus_wer([(a.text, h) for a, h in pairs if a.real])
