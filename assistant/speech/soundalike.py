@@ -99,6 +99,11 @@ class SoundAlike:
         other = next((d for d, name in scored[1:] if self.phrases[name] != intent), 1.0)
         return Match(best, best_distance, other, worst_word(sound.split(), self._words[best]))
 
+    def distance(self, text: str, phrase: str) -> float:
+        """Phoneme distance of ``text`` to one configured ``phrase`` (1.0 for no words)."""
+        [sound] = phonemes([text])
+        return Levenshtein.normalized_distance(sound, dict(self._sounds)[phrase]) if sound else 1.0
+
 
 def worst_word(heard: list[str], phrase: list[str]) -> float:
     """Align the heard words to the phrase's words (phonemes) and return the worst word's cost.
