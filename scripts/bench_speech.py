@@ -613,7 +613,7 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
             intent = command.intent.value if command else None
             minutes = command.minutes if command else None
         heard.append({"text": transcript.text, "heard": transcript.heard, "confidence": transcript.confidence,
-                      "at": mic.now(), "decide_s": _WORKER["recognizer"].last,
+                      "at": mic.now(), "decide_s": _WORKER["recognizer"].last, "decided": listener.decided_at,
                       "intent": intent, "minutes": minutes})
 
 
@@ -642,7 +642,7 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
     task["verdicts"] = list(_WORKER["recognizer"].verdicts)
     return {**task, "heard": [h["heard"] or h["text"] for h in heard], "segments": len(segments),
             "covered": covered,
-            "latency": first["at"] - end + first["decide_s"] if first else None,
+            "latency": first["decided"] - end if first else None,
             "intent_got": first["intent"] if first else None,
             "minutes_got": first["minutes"] if first else None,
             "confidence": first["confidence"] if first else None,

@@ -46,7 +46,9 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
     if replay and cache_path:
         with open(cache_path, "rb") as f:
             _CACHE.update(pickle.load(f))
-        bs.time = _Clock  # decoding time as stored, not the lookup's
+        from assistant.speech import listener
+
+        bs.time = listener.time = _Clock  # decoding time as stored, not the lookup's
     from assistant.speech import spotter as sp
 
     for name in ("PAD_SECONDS", "MAX_TOKENS", "PROMPT_JOIN"):  # experiments: SPOT_PAD_SECONDS=3 ...
