@@ -55,6 +55,10 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         if os.environ.get(f"SPOT_{name}"):
             value = os.environ[f"SPOT_{name}"]
             setattr(sp, name, value if name == "PROMPT_JOIN" else int(value))
+    if os.environ.get("SPOT_SPECULATE_AFTER"):  # SPOT_SPECULATE_AFTER=0.25: decide at quick_silence
+        from assistant.speech import listener as ls
+
+        ls.SPECULATE_AFTER = float(os.environ["SPOT_SPECULATE_AFTER"])
     bs._worker_init(engine)
     spotter = bs._WORKER["recognizer"].inner
     if settings:
