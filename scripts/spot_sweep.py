@@ -29,6 +29,7 @@ import bench_speech as bs  # noqa: E402
 _CACHE: dict[str, Any] = {}
 _NEW: dict[str, Any] = {}
 _COST = [0.0]
+_USED: list[str] = []
 
 
 class _Clock:
@@ -69,6 +70,7 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
 
     def readings(pcm: bytes) -> Any:
         key = hashlib.sha1(pcm).hexdigest()
+        _USED.append(key)
         if key in _CACHE:
             value, cost = _CACHE[key]
             _COST[0] += cost
@@ -93,14 +95,16 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
 
 def _spot(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     _NEW.clear()
+    _USED.clear()
     out = bs._spot(task)
-    return out, dict(_NEW)
+    return out | {"keys": list(_USED)}, dict(_NEW)
 
 
 def _chatter(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     _NEW.clear()
+    _USED.clear()
     out = bs._chatter(task)
-    return out, dict(_NEW)
+    return out | {"keys": list(_USED)}, dict(_NEW)
 
 
 def run(corpus: dict[str, Any], cache_path: str, settings: dict[str, float], replay: bool,
