@@ -34,8 +34,13 @@ def main() -> None:
     parser = CommandParser(config.commands)
     spotter = CommandSpotter(command_table(parser, work_grammar(config.commands)), threads=1)
     base = spotter.settings
+    from assistant.speech import soundalike
+
     for values in itertools.product(*grid.values()):
-        spotter.settings = replace(base, **dict(zip(grid, values)))
+        chosen = dict(zip(grid, values))
+        if "merge_max" in chosen:  # the matcher's own constant (soundalike.MERGE_MAX)
+            soundalike.MERGE_MAX = chosen.pop("merge_max")
+        spotter.settings = replace(base, **chosen)
         line = [", ".join(f"{k}={v}" for k, v in zip(grid, values)) or "defaults"]
         for cond in ("clean", "20 dB", "10 dB", "5 dB"):
             rows = [t for t in results["spotted"] if t["condition"] == cond]
