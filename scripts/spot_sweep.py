@@ -81,16 +81,6 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         return value
 
     spotter._readings = readings
-    if os.environ.get("SPOT_DENOISE"):  # experiment: spectral gating before Whisper
-        import numpy as np
-        import noisereduce as nr
-
-        inner = real
-
-        def real(pcm: bytes) -> Any:  # noqa: F811
-            x = np.frombuffer(pcm, np.int16).astype(np.float32)
-            y = nr.reduce_noise(y=x, sr=16000, stationary=True, prop_decrease=float(os.environ["SPOT_DENOISE"]))
-            return inner(np.clip(y, -32768, 32767).astype(np.int16).tobytes())
 
 
 def _spot(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

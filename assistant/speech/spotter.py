@@ -12,7 +12,9 @@ and the transcript is matched to the configured phrases by phonemes (``soundalik
   make Whisper *invent* a phrase from noise ("Thanks" came out as "Nine minutes."), so a
   command is accepted only when the biased reading matches a phrase closely *and* the unbiased
   reading agrees: it names the same command within a looser distance, or it is exactly
-  the same words.
+  the same words. When the biased reading is exactly a phrase of several words, the unbiased
+  one need only sound like that phrase as a whole (``agree_exact``): unprompted, Whisper
+  often gets one short word wrong ("Cancel note", "Start the big meme").
 * **Whole utterance.** The whole transcript is compared with the whole phrase: "we should
   pause and look" is far from "pause". A clear margin to the nearest phrase of another command
   is also required, so one command is not taken for another.
