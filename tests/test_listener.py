@@ -84,6 +84,12 @@ def espeak(text: str, tmp_path: Path, voice: str = "en-us") -> bytes:
     return read_wav(wav)
 
 
+def trimmed(pcm: bytes) -> bytes:
+    """The audio from its first to its last loud 10 ms window (espeak-ng's own silence cut)."""
+    loud = _loud_windows(pcm)
+    return pcm[loud[0] * 320: (loud[-1] + 1) * 320]
+
+
 def silence(seconds: float) -> bytes:
     return bytes(int(seconds * SAMPLE_RATE) * 2)
 
@@ -177,3 +183,63 @@ def test_next_command_returns_none_at_the_deadline_and_ignores_long_talk(
     # one stream, for the first 1.5 s; it was never finished and nothing after it was fed
     assert len(commands.streams) == 1 and not commands.streams[0].finished
     assert commands.streams[0].seconds <= 1.5
+
+
+class EarlyRecognizer(SoundRecognizer):
+    """A stand-in for the spotter: it may be offered an utterance before its pause is over."""
+
+    decides_early = True
+
+
+class ArraySource:
+    """The microphone seam over prepared audio, 30 ms frames as fast as they are read; its
+    clock is the stream time, so the listener's pauses are measured in audio time."""
+
+    def __init__(self, pcm: bytes) -> None:
+        from assistant.speech.vad import FRAME_BYTES
+
+        self._pcm, self._pos, self._frame = pcm, 0, FRAME_BYTES
+
+    def now(self) -> float:
+        return self._pos / BYTES_PER_SECOND
+
+    def read(self, timeout: float):
+        from assistant.speech.mic import Frame
+
+        if self._pos + self._frame > len(self._pcm):
+            return None
+        self._pos += self._frame
+        return Frame(self._pcm[self._pos - self._frame: self._pos], self.now())
+
+
+def test_an_early_deciding_engine_decides_during_the_pause_and_is_acted_on_at_quick_silence(tmp_path):
+    from assistant.speech.listener import SPECULATE_AFTER
+
+    command = trimmed(espeak("pause the session", tmp_path))
+    source = ArraySource(silence(1.0) + command + silence(2.0))
+    commands = EarlyRecognizer(min_sound=0.3)
+    listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, quick_silence=0.25,
+                        clock=source.now)
+    transcript = listener.next_command(until=10.0)
+
+    assert transcript is not None and transcript.text.endswith("seconds of sound")
+    # decided once (the utterance's own stream only buffers), on the first 0.1 s of the pause
+    [decided] = [stream for stream in commands.streams if stream.finished]
+    end = 1.0 + len(command) / BYTES_PER_SECOND
+    pause_heard = decided.seconds - 0.5 - len(command) / BYTES_PER_SECOND  # pre-roll 0.5 s
+    assert SPECULATE_AFTER - 0.05 <= pause_heard < 0.25  # decided before the pause reached 0.25 s
+    assert 0.25 <= source.now() - end < 0.25 + 0.2  # acted on at quick_silence (+ the VAD's lag)
+    assert listener.decided_at is not None and listener.decided_at <= source.now() + 0.5
+
+
+def test_a_decision_started_in_a_pause_is_dropped_when_speech_resumes(tmp_path):
+    first, second = trimmed(espeak("pause", tmp_path)), trimmed(espeak("the session", tmp_path))
+    source = ArraySource(silence(1.0) + first + silence(0.2) + second + silence(2.0))
+    commands = EarlyRecognizer(min_sound=0.3)
+    listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, quick_silence=0.25,
+                        clock=source.now)
+    transcript = listener.next_command(until=10.0)
+
+    assert transcript is not None
+    used = float(transcript.text.split()[0])
+    assert used == pytest.approx(loud_seconds(first + second), abs=0.1)  # the whole utterance

@@ -52,3 +52,14 @@ def test_the_runner_up_is_another_command(matcher):
     match = matcher.match("add five minutes")
     assert match.distance == 0.0 and match.runner_up > 0.0
     assert matcher.match("") is None
+
+
+def test_two_words_stand_for_one_only_when_they_sound_alike():
+    from assistant.speech.soundalike import worst_word
+
+    def words(text):
+        return phonemes([text])[0].split()
+
+    assert worst_word(words("the brief"), words("debrief")) < 0.35  # heard as two words
+    assert worst_word(words("say again"), words("say that again")) == 1.0  # "that" is missing
+    assert worst_word(words("how much paint is left"), words("how much time is left")) > 0.6

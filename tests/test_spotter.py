@@ -31,7 +31,8 @@ def test_agreeing_readings_of_a_phrase_are_a_command(spotter, biased, plain, phr
 
 @pytest.mark.parametrize("biased, plain", [
     ("Nine minutes.", "Thanks."),                        # the prompt made it up from noise
-    ("How much time is left?", "How much paint is left?"),  # a word of the phrase was never heard
+    ("How much time's left?", "How much paint is left?"),  # a word of the phrase was never heard
+    ("Say again.", "Say again."),                       # a word of the phrase is missing
     ("No.", "No, a bit higher."),                        # one-word phrase, too far ("note")
     ("We should pause and look.", "We should pause and look."),
     ("Add five minutes.", "Add nine minutes."),         # the minutes are not confirmed
@@ -40,6 +41,19 @@ def test_agreeing_readings_of_a_phrase_are_a_command(spotter, biased, plain, phr
 def test_talk_and_guarded_readings_are_not(spotter, biased, plain):
     verdict = spotter.judge([(biased, 0.1), (plain, 0.1)])
     assert (verdict.phrase is None) == (biased != "Pause."), verdict
+
+
+@pytest.mark.parametrize("biased, plain, phrase", [
+    ("Cancel that.", "Cancel note.", "cancel that"),
+    ("Cancel that.", "Cancel mode", "cancel that"),
+    ("Start the debrief.", "Start the big meme.", "start the debrief"),
+    ("Add five minutes.", "And I'll miss it.", None),   # the minutes must be heard unprompted too
+    ("Add five minutes.", "at five minutes", "add five minutes"),
+    ("Take a note.", "Thank you.", None),              # not close as a whole
+])
+def test_an_exact_phrase_needs_the_unbiased_reading_close_only_as_a_whole(spotter, biased, plain, phrase):
+    assert spotter.settings.agree_exact > 0
+    assert spotter.judge([(biased, 0.1), (plain, 0.1)]).phrase == phrase
 
 
 def test_no_speech_and_loops():

@@ -52,6 +52,10 @@ end."""
 _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
 
+SPECULATE_AFTER = 0.1
+"""With an engine that ``decides_early``: seconds of a pause after which the utterance so far
+starts being decided in the background (the verdict is taken at ``quick_silence``)."""
+
 
 UNJUDGED_END_PAUSE = 1.2
 """Silence that ends an answer when the answer engine's text is too rough to judge the turn by
@@ -118,6 +122,8 @@ class Listener:
         self._command_vad = command_vad
         self._aggressiveness = vad_aggressiveness
         self._clock = clock
+        self.decided_at: float | None = None
+        """Clock time the last command ``next_command`` returned was decided (decoding included)."""
 
     @classmethod
     def from_config(cls, mic: FrameSource, answer_recognizer: Recognizer,
@@ -191,42 +197,63 @@ class Listener:
         talk: speech cut at ``max_command``, and its continuation, is never taken for a command
         (nor recognized at all). An utterance still going on at ``until`` is abandoned. Raises
         MicrophoneLost from the microphone.
+
+        With an engine that ``decides_early``, the utterance so far starts being decided in the
+        background once ``SPECULATE_AFTER`` s of a pause have passed; the verdict is taken when
+        the pause reaches ``quick_silence`` (and thrown away if speech resumed first), so the
+        decoding overlaps the wait. ``decided_at`` is the clock time the returned command's
+        decision was ready (start of its decoding plus the decoding's duration).
         """
         endpointer = Endpointer(aggressiveness=self._aggressiveness, trailing_silence=self._command_silence,
                                 max_length=self._max_command, detector=self._command_vad)
+        self.decided_at = None
         stream: RecognitionStream | None = None
+        audio = bytearray()  # the current utterance, for decoding it early
         cut_at: float | None = None  # stream time where long talk was last cut
         early = getattr(self._commands, "decides_early", False) and self._quick_silence < self._command_silence
         tried = False  # the utterance so far was already offered after a short pause
+        ahead: _Decision | None = None  # a decision started during the current pause
+        last: _Decision | None = None  # the latest decision started (they run in order)
         for event in self._events(endpointer, lambda: self._past(until)):
             if early and stream is not None and endpointer.in_speech:
                 pause = endpointer.silence
                 if pause == 0.0:
-                    tried = False
-                elif pause >= self._quick_silence and not tried:
-                    tried = True
-                    quick = _peek(stream)  # a whole phrase already? act without waiting
+                    tried, ahead = False, None
+                elif pause >= SPECULATE_AFTER and ahead is None and not tried:
+                    ahead = last = _Decision(self._commands, bytes(audio), self._clock(), last)
+                if pause >= self._quick_silence and not tried:
+                    tried = True  # a whole phrase already? act without waiting
+                    if ahead is None:
+                        ahead = last = _Decision(self._commands, bytes(audio), self._clock(), last, wait=True)
+                    decision = ahead
+                    quick = decision.transcript()
                     if quick is not None:
+                        self.decided_at = decision.ready_at
                         log.debug("command after a %.2f s pause: %r", pause, quick.text)
                         return quick
             if isinstance(event, SpeechStarted):
                 continues = cut_at is not None and \
                     event.onset_time - cut_at < self._command_silence
                 stream = None if continues else self._commands.stream()
+                audio = bytearray()
             if isinstance(event, (SpeechStarted, SpeechChunk)):
                 if stream is not None:
                     stream.accept(event.pcm)
+                    audio += event.pcm
             elif event.reason == "max_length":
                 cut_at, stream = event.end_time, None
                 log.debug("long talk (over %.1f s): not a command", self._max_command)
             elif stream is not None and early and tried:
                 stream = None  # nothing said since it was offered and turned down
             elif stream is not None:
+                started, t0 = self._clock(), time.perf_counter()
                 transcript = _final(stream, "command", event)
+                self.decided_at = started + time.perf_counter() - t0
                 stream = None
                 if transcript is not None:
                     return transcript
             tried = tried and endpointer.in_speech
+            ahead = ahead if endpointer.in_speech else None
         return None
 
     # -- internals ---------------------------------------------------------------------------
@@ -250,10 +277,43 @@ class Listener:
                     yield None
 
 
-def _peek(stream: RecognitionStream) -> Transcript | None:
-    """A decides-early engine's verdict on the audio so far (its stream stays open), or None."""
-    transcript = stream.finish()
-    return transcript if transcript.text.strip() else None
+class _Decision:
+    """A decides-early engine's verdict on one utterance so far, decoded in the background (or
+    at once, with ``wait``). Decisions run one at a time, in order (the one worker thread, the
+    engine's lock): ``ready_at`` counts the wait for the decision before it (``after``) too."""
+
+    def __init__(self, recognizer: Recognizer, audio: bytes, now: float, after: "_Decision | None",
+                 wait: bool = False) -> None:
+        self._recognizer, self._audio, self._now, self._after = recognizer, audio, now, after
+        self._ready: float | None = None
+        if wait:
+            self._future: Future[tuple[Transcript, float]] | None = None
+            self._result = self._decode()
+        else:
+            self._future = _background().submit(self._decode)
+
+    def _decode(self) -> tuple[Transcript, float]:
+        t0 = time.perf_counter()
+        stream = self._recognizer.stream()
+        stream.accept(self._audio)
+        return stream.finish(), time.perf_counter() - t0
+
+    def _outcome(self) -> tuple[Transcript, float]:
+        return self._future.result() if self._future is not None else self._result
+
+    @property
+    def ready_at(self) -> float:
+        """Clock time the verdict was (or will be) ready: waits for it."""
+        if self._ready is None:
+            before = self._after.ready_at if self._after is not None else self._now
+            self._ready = max(self._now, before) + self._outcome()[1]
+            self._after = None  # the chain is not needed any more
+        return self._ready
+
+    def transcript(self) -> Transcript | None:
+        """The verdict (waiting for it): the transcript, or None when it is no command."""
+        transcript = self._outcome()[0]
+        return transcript if transcript.text.strip() else None
 
 
 def _final(stream: RecognitionStream | Transcript, kind: str, ended: SpeechEnded | float,

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Tune the command spotter on section 3's corpus without decoding everything again.
+
+    python scripts/spot_sweep.py collect readings.pkl [--quick]   # Whisper once (slow)
+    python scripts/spot_sweep.py replay readings.pkl [--quick] [--set agree_word=0.8 ...]
+
+``collect`` runs section 3's spotter path (the real ``Listener`` over every command clip, talk
+stretch and real-people clip) and stores Whisper's two readings of every utterance offered to
+the spotter, keyed by its audio. ``replay`` runs the same path again with those readings (any
+utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can be swept in a
+minute or two. A development aid: the figures that count are section 3's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import hashlib
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_speech as bs  # noqa: E402
+
+_CACHE: dict[str, Any] = {}
+_NEW: dict[str, Any] = {}
+_COST = [0.0]
+_USED: list[str] = []
+
+
+class _Clock:
+    """``time`` for bench_speech: perf_counter also counts the stored decoding time."""
+
+    @staticmethod
+    def perf_counter() -> float:
+        return time.perf_counter() + _COST[0]
+
+    process_time = staticmethod(time.process_time)
+
+
+def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if replay and cache_path:
+        with open(cache_path, "rb") as f:
+            _CACHE.update(pickle.load(f))
+        from assistant.speech import listener
+
+        bs.time = listener.time = _Clock  # decoding time as stored, not the lookup's
+    from assistant.speech import spotter as sp
+
+    for name in ("PAD_SECONDS", "MAX_TOKENS", "PROMPT_JOIN"):  # experiments: SPOT_PAD_SECONDS=3 ...
+        if os.environ.get(f"SPOT_{name}"):
+            value = os.environ[f"SPOT_{name}"]
+            setattr(sp, name, value if name == "PROMPT_JOIN" else int(value))
+    if os.environ.get("SPOT_SPECULATE_AFTER"):  # SPOT_SPECULATE_AFTER=0.25: decide at quick_silence
+        from assistant.speech import listener as ls
+
+        ls.SPECULATE_AFTER = float(os.environ["SPOT_SPECULATE_AFTER"])
+    bs._worker_init(engine)
+    spotter = bs._WORKER["recognizer"].inner
+    if settings:
+        from dataclasses import replace
+
+        spotter.settings = replace(spotter.settings, **settings)
+    real = spotter._readings
+
+    def readings(pcm: bytes) -> Any:
+        key = hashlib.sha1(pcm).hexdigest()
+        _USED.append(key)
+        if key in _CACHE:
+            value, cost = _CACHE[key]
+            _COST[0] += cost
+            return value
+        t0 = time.perf_counter()
+        value = real(pcm)
+        _NEW[key] = _CACHE[key] = (value, time.perf_counter() - t0)
+        return value
+
+    spotter._readings = readings
+
+
+def _spot(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    _NEW.clear()
+    _USED.clear()
+    out = bs._spot(task)
+    return out | {"keys": list(_USED)}, dict(_NEW)
+
+
+def _chatter(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    _NEW.clear()
+    _USED.clear()
+    out = bs._chatter(task)
+    return out | {"keys": list(_USED)}, dict(_NEW)
+
+
+def run(corpus: dict[str, Any], cache_path: str, settings: dict[str, float], replay: bool,
+        workers: int = 2) -> dict[str, Any]:
+    """Section 3's spotter results on ``corpus``; new readings are added to the cache file as
+    they come (a long collection can be stopped and resumed)."""
+    cache: dict[str, Any] = {}
+    if Path(cache_path).exists():
+        cache = pickle.loads(Path(cache_path).read_bytes())
+    results: dict[str, Any] = {}
+    for engine, key, func, tasks in (("spotter", "chatter", _chatter, corpus["chatter_tasks"]),
+                                     ("spotter", "spotted", _spot, corpus["tasks"]),
+                                     ("spotter-real", "real", _spot, corpus["real_tasks"])):
+        t0 = time.perf_counter()
+        out = []
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_init,
+                                    initargs=(engine, cache_path, settings, replay)) as pool:
+            for n, (result, new) in enumerate(pool.map(func, [dict(t) for t in tasks], chunksize=2), 1):
+                out.append(result)
+                cache.update(new)
+                if new and n % 40 == 0:
+                    Path(cache_path).write_bytes(pickle.dumps(cache))
+                    print(f"  {key}: {n}/{len(tasks)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
+                          flush=True)
+        results[key] = out
+        print(f"{key}: {len(tasks)} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        Path(cache_path).write_bytes(pickle.dumps(cache))
+    return results
+
+
+def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
+    """The figures section 3 reports for the spotter, as lines."""
+    def right(t: dict[str, Any]) -> bool:
+        return t["intent_got"] == t["intent"] and (t["minutes"] is None or t["minutes_got"] == t["minutes"])
+
+    lines = []
+    cells = []
+    for cond, _ in bs.CONDITIONS:
+        rows = [t for t in results["spotted"] if t["condition"] == cond]
+        ok = sum(right(t) for t in rows)
+        wrong = sum(1 for t in rows if t["intent_got"] and not right(t))
+        cells.append(f"{cond} {ok / len(rows):.1%} (wrong {wrong})")
+    lines.append("recall: " + ", ".join(cells))
+    real = results.get("real") or []
+    if real:
+        cells = []
+        for cond, _ in bs.CONDITIONS:
+            rows = [t for t in real if t["condition"] == cond]
+            if rows:
+                cells.append(f"{cond} {sum(t['intent_got'] == t['intent'] for t in rows) / len(rows):.0%}")
+        lines.append("real people: " + ", ".join(cells))
+    chatter = results["chatter"]
+    minutes = sum(c["seconds"] for c in chatter) / 60
+    fired = [f for c in chatter for f in c["fired"]]
+    lines.append(f"false: {len(fired)} in {minutes:.1f} min = {len(fired) / minutes * 60:.1f} /h, "
+                 f"upper {bs._poisson_upper(len(fired)) / minutes * 60:.1f} /h")
+    ignored = [f for c in chatter for f in c.get("ignored", [])]
+    lines.append(f"ignored yes: {len(ignored)}")
+    for f in fired:
+        lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r}")
+    lat = sorted(t["latency"] for t in results["spotted"] if right(t) and t.get("latency") is not None)
+    if lat:
+        lines.append(f"latency median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("mode", choices=["collect", "replay"])
+    ap.add_argument("cache")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--set", nargs="*", default=[], help="spotter settings, name=value")
+    ap.add_argument("--dump", help="write every result as a pickle here")
+    ap.add_argument("--every", type=int, default=1, help="only every n-th command clip (a sample)")
+    ap.add_argument("--talk", type=int, default=0, help="only the first n talk stretches")
+    args = ap.parse_args()
+    settings = {k: float(v) for k, v in (s.split("=") for s in args.set)}
+    corpus = bs.spot_tasks(args.quick)
+    corpus["tasks"] = corpus["tasks"][:: args.every]
+    if args.talk:
+        corpus["chatter_tasks"] = corpus["chatter_tasks"][: args.talk]
+    n = len(bs.CONDITIONS)
+    corpus["real_tasks"] = [t for i, t in enumerate(corpus["real_tasks"]) if (i // n) % args.every == 0]
+    results = run(corpus, args.cache, settings, args.mode == "replay")
+    if args.dump:
+        Path(args.dump).write_bytes(pickle.dumps(results))
+    print("\n".join(summary(results, corpus)))
+
+
+if __name__ == "__main__":
+    main()
