@@ -306,16 +306,23 @@ def live_session(quick: bool) -> dict[str, Any]:
     try:
         status = run(engine, port)
     finally:
-        state["done"] = True
-        journal.close()
-        time.sleep(0.3)
-        speaker_rec.stop()
-        mic_rec.stop()
-        mic.close()
-    thread.join(timeout=5)
+        stop_rig(state, journal, mic, thread, speaker_rec, mic_rec)
     return {"status": status, "silence": silence,
             "results": _measure(played, log, tap, speaker_rec.windows(), mic_rec.windows()),
             "load_s": load_s, "engines": silence["label"]}
+
+
+def stop_rig(state: dict[str, Any], journal: Any, mic: Any, partner: threading.Thread,
+             *recorders: Recorder) -> None:
+    """End a measured live session: tell the partner thread, close the journal, let the last
+    sound reach the recorders, stop them and the microphone, and wait for the partner."""
+    state["done"] = True
+    journal.close()
+    time.sleep(0.3)
+    for recorder in recorders:
+        recorder.stop()
+    mic.close()
+    partner.join(timeout=5)
 
 
 def _measure(played: list[dict[str, Any]], log: list[dict[str, Any]], tap: TapMic,

@@ -194,7 +194,7 @@ def live_gaps(quick: bool) -> dict[str, Any]:
     """Child (pointed at the private daemon): check-in questions answered by a partner through
     the virtual microphone; every timestamp of answers and prompts."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from bench_live import LOUD, Recorder
+    from bench_live import LOUD, Recorder, stop_rig
 
     from assistant.config import load_config
     from assistant.journal import Journal
@@ -274,13 +274,7 @@ def live_gaps(quick: bool) -> dict[str, Any]:
                 break  # the check-in is over
             actions = engine.handle(port.listen_answer(engine.awaiting))
     finally:
-        state["done"] = True
-        journal.close()
-        time.sleep(0.3)
-        speaker_rec.stop()
-        mic_rec.stop()
-        mic.close()
-    thread.join(timeout=5)
+        stop_rig(state, journal, mic, thread, speaker_rec, mic_rec)
     speaker, heard = speaker_rec.windows(), mic_rec.windows()
     rows = []
     for k, p in enumerate(played):

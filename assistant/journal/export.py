@@ -80,6 +80,15 @@ def _answer(turn: dict[str, Any]) -> str:
     return turn["answer"] if turn["status"] == "answered" else f"({turn['status']})"
 
 
+def notes_html(session: dict, heading: str) -> list[str]:
+    """The session's notes as an HTML list under a ``heading`` title (none without notes)."""
+    if not session.get("notes"):
+        return []
+    e = html.escape
+    return [f"<{heading}>Notes</{heading}><ul>",
+            *(f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in session["notes"]), "</ul>"]
+
+
 def _sections(session: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     turns = session.get("turns", [])
     return [
@@ -134,9 +143,6 @@ def to_html(session: dict[str, Any]) -> str:
             for t in turns:
                 out.append(f"<p><b>{e(t['partner'])}</b>: <i>{e(t['question'])}</i></p>")
                 out.append(f"<blockquote>{e(_answer(t))}</blockquote>")
-    if session.get("notes"):
-        out.append("<h2>Notes</h2><ul>")
-        out += [f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in session["notes"]]
-        out.append("</ul>")
+    out += notes_html(session, "h2")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -165,10 +165,7 @@ def _session(s: dict[str, Any]) -> str:
                 answer = (f"<q>{e(t['answer'])}</q>" if t["status"] == "answered"
                           else f"<q class=skipped>({e(t['status'])})</q>")
                 out.append(f"<div class=turn><b>{e(t['partner'])}</b>: <i>{e(t['question'])}</i>{answer}</div>")
-    if s.get("notes"):
-        out.append("<h4>Notes</h4><ul>")
-        out += [f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in s["notes"]]
-        out.append("</ul>")
+    out += export.notes_html(s, "h4")
     out.append("</article>")
     return "".join(out)
 

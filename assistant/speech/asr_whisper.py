@@ -42,6 +42,7 @@ Decisions, and why:
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import math
@@ -128,6 +129,7 @@ class WhisperRecognizer:
 
 
 
+@functools.cache
 def _windowed_model_class():
     """faster-whisper's ``WhisperModel`` whose encoder sees the speech, not 30 s of padding.
 
