@@ -32,6 +32,10 @@ def test_agreeing_readings_of_a_phrase_are_a_command(spotter, biased, plain, phr
 @pytest.mark.parametrize("biased, plain", [
     ("Nine minutes.", "Thanks."),                        # the prompt made it up from noise
     ("How much time's left?", "How much paint is left?"),  # a word of the phrase was never heard
+    pytest.param("How much time is left?", "How much paint is left?", marks=pytest.mark.xfail(
+        strict=True, reason="known cost of the exact-phrase rule (agree_exact, issue 10): an exact "
+        "prompted phrase needs the unprompted reading close only as a whole, so 'paint' for 'time' "
+        "passes; measured on the talk corpus it added 2 false commands in 66.7 min")),
     ("Say again.", "Say again."),                       # a word of the phrase is missing
     ("No.", "No, a bit higher."),                        # one-word phrase, too far ("note")
     ("We should pause and look.", "We should pause and look."),
