@@ -223,9 +223,9 @@ def _engine_specs(quick: bool) -> list[dict[str, Any]]:
     from assistant.speech.models import _ENGLISH, DEFAULT_VOSK_MODEL, MODELS_DIR
 
     specs: list[dict[str, Any]] = [
-        {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads, beam 5, 10 s window: "
-                                    "the default)", "english": True},
-        {"key": "whisper-30s", "label": "whisper:tiny.en, Whisper's own 30 s window (the previous default)",
+        {"key": "whisper", "label": "whisper:tiny.en (faster-whisper int8, 2 threads, beam 5: the default)",
+         "english": True},
+        {"key": "whisper-10s", "label": "whisper:tiny.en, 10 s encoder window (not the default)",
          "english": True, "full_only": True},
         {"key": "whisper-beam1", "label": "whisper:tiny.en beam 1 (greedy; same model and threads)",
          "english": True, "full_only": True},
@@ -257,9 +257,9 @@ def _engine_specs(quick: bool) -> list[dict[str, Any]]:
 
 def _open(spec: dict[str, Any], grammar: list[str]) -> Any:
     if spec["key"].startswith("whisper"):
-        from assistant.speech.asr_whisper import WINDOW, WhisperRecognizer
+        from assistant.speech.asr_whisper import SHORT_WINDOW, WINDOW, WhisperRecognizer
         return WhisperRecognizer(threads=2, beam_size=1 if spec["key"] == "whisper-beam1" else None,
-                                 window=30.0 if spec["key"] == "whisper-30s" else WINDOW)
+                                 window=SHORT_WINDOW if spec["key"] == "whisper-10s" else WINDOW)
     if spec["key"] == "moonshine":
         from assistant.speech.asr_moonshine import MoonshineRecognizer
         return MoonshineRecognizer()
