@@ -105,13 +105,18 @@ def test_a_live_session_with_the_built_in_engines(tmp_path, virtual_audio):
 
 
 def test_a_live_session_with_pocketsphinx_for_everything(tmp_path, virtual_audio):
+    """Pocketsphinx free-form for answers, its grammar for the spoken command.
+
+    The answers are real recordings only: on espeak's voices pocketsphinx's free-form English is
+    close to noise ("calm and happy" -> "comment that the", "the colours" -> "the killers" offline),
+    so a WER bound on them passed or failed by luck (88 % against 80 % in one CI run).
+    """
     real = recordings()
-    alex = synthesized(tmp_path, ["calm and happy", "the colours"], "en-us+f3", "alex")
-    answers = [alex[0], real[1], alex[1], real[4], *synthesized(tmp_path, ["paint the sky"], "en-us+m3", "sam")]
+    answers = [real[1], real[4], real[2], real[1], real[4]]
     config = write_config(tmp_path, "pocketsphinx", "pocketsphinx", ["How are you feeling?"], ["What worked well?"])
     result = run_session(tmp_path, virtual_audio, config, answers)
-    # pocketsphinx's free-form English is rough (about 30 % WER on clean speech): recognizable, not exact
-    check_session(result, max_wer_real=0.6, max_wer_synth=0.8)
+    # about 25 % WER offline on these recordings: recognizable, not exact
+    check_session(result, max_wer_real=0.6, max_wer_synth=0.0)
 
 
 @pytest.mark.skipif(find_vosk_model(None) is None, reason="no English vosk model in models/ or VOSK_MODEL")
