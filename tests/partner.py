@@ -105,7 +105,7 @@ class Partner:
     def run(self, proc: subprocess.Popen, timeout: float) -> int:
         """Play the session with Duet's process; returns its exit code."""
         monitor = SpeakerMonitor()
-        out: queue.Queue[str | None] = queue.Queue()
+        out: queue.Queue[tuple[float, str] | None] = queue.Queue()
         threading.Thread(target=_pump, args=(proc, out), daemon=True).start()
         pending = list(self.answers)
         deadline = time.monotonic() + timeout
@@ -115,15 +115,15 @@ class Partner:
             while True:
                 wait = min(deadline, retry_at or deadline) - time.monotonic()
                 try:
-                    line = out.get(timeout=max(0.1, wait))
+                    got = out.get(timeout=max(0.1, wait))
                 except queue.Empty:
                     if retry_at is None or time.monotonic() >= deadline:
                         raise
                     retry_at = self._say_command()
                     continue
-                if line is None:
+                if got is None:
                     break
-                seen = time.monotonic()
+                seen, line = got  # seen: when Duet printed it (possibly while an answer played)
                 self.lines.append(line)
                 text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
                 if text:
@@ -162,6 +162,7 @@ class Partner:
 
 
 def _pump(proc: subprocess.Popen, out: queue.Queue) -> None:
+    """Each line Duet prints, with the time it was printed."""
     for line in proc.stdout:
-        out.put(line.rstrip("\n"))
+        out.put((time.monotonic(), line.rstrip("\n")))
     out.put(None)
