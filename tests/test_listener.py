@@ -17,6 +17,7 @@ from assistant.speech.asr import SAMPLE_RATE, Transcript
 from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.wav import read_wav, write_wav
+from assistant.speech.wer import wer
 from tests.rig import VirtualAudio
 
 pytestmark = pytest.mark.audio
@@ -243,3 +244,22 @@ def test_a_decision_started_in_a_pause_is_dropped_when_speech_resumes(tmp_path):
     assert transcript is not None
     used = float(transcript.text.split()[0])
     assert used == pytest.approx(loud_seconds(first + second), abs=0.1)  # the whole utterance
+
+
+def test_an_engine_that_holds_the_gil_does_not_lose_the_microphone(
+        virtual_audio: VirtualAudio, tmp_path: Path) -> None:
+    """pocketsphinx decodes with the GIL held (3.5 s for 5.3 s of speech here), early in the
+    background during each pause and again at the end, so the microphone's callback waits
+    meanwhile. Long real answers must come through whole, with no false "microphone lost"."""
+    from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
+    from tests.helpers import librivox
+
+    longest = sorted(librivox(), key=lambda pair: len(pair[0]))[-2:]
+    answers = PocketsphinxRecognizer()
+    with Microphone() as mic:  # the default stall timeout, as Duet runs it
+        listener = Listener(mic, answers, SoundRecognizer())
+        for pcm, text in longest:
+            player = virtual_audio.play_into_mic_async(wav_of(silence(0.3) + pcm, tmp_path / "a.wav"))
+            transcript = listener.capture_answer(timeout=5.0)
+            player.wait(timeout=20)
+            assert transcript is not None and wer(text, transcript.text) < 0.6, (text, transcript)

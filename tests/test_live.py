@@ -50,6 +50,7 @@ def write_config(tmp_path: Path, answers: str, commands: str, checkin: list[str]
         "debrief": {"questions": debrief, "together": ["What is our next step?"]},
         "listening": {"answer_timeout": 15},
         "speech": {"answers": answers, "commands": commands},
+        "voice": {"rate": 220},  # brisker prompts than the default 170: a shorter CI run
     }))
     return config
 
@@ -123,10 +124,10 @@ def test_a_live_session_with_pocketsphinx_for_everything(tmp_path, virtual_audio
     so a WER bound on them passed or failed by luck (88 % against 80 % in one CI run).
     """
     real = recordings()
-    answers = [real[1], real[4], real[2], real[1], real[4]]
+    answers = [real[1], real[4], real[1], real[4], real[1]]  # the two shortest: CI time
     config = write_config(tmp_path, "pocketsphinx", "pocketsphinx", ["How are you feeling?"], ["What worked well?"])
     result = run_session(tmp_path, virtual_audio, config, answers)
-    # about 25 % WER offline on these recordings: recognizable, not exact
+    # about 25 % WER offline on these two recordings: recognizable, not exact
     check_session(result, max_wer_real=0.6, max_wer_synth=0.0)
 
 

@@ -128,8 +128,8 @@ class LivePort:
             self.voice.prefetch(action.ahead)  # rendered while the partner speaks
         try:
             transcript = self.listener.capture_answer(action.timeout, on_partial=self.partial)
-        except MicLostError:
-            return self._lost()
+        except MicLostError as err:
+            return self._lost(err)
         if transcript is None:
             self.show(f"{self._partner}: (no answer)")
             return Silence()
@@ -142,8 +142,8 @@ class LivePort:
         until = action.until if action.until is not None else time.monotonic() + LONG_WAIT
         try:
             transcript = self.listener.next_command(until)
-        except MicLostError:
-            return self._lost()
+        except MicLostError as err:
+            return self._lost(err)
         if transcript is None:
             return Tick()
         if transcript.heard:
@@ -152,9 +152,9 @@ class LivePort:
             self.show(f"(heard: {transcript.text})")
         return heard(transcript)
 
-    def _lost(self) -> Event:
+    def _lost(self, err: MicLostError) -> Event:
         self.mic_lost = True
-        log.warning("microphone lost")
+        log.warning("%s", err)
         return MicrophoneLost()
 
     def _wait_for_mic(self) -> Event:
