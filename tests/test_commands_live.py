@@ -22,7 +22,7 @@ import pytest
 
 from assistant.speech.wav import read_wav
 from tests.helpers import librivox_files
-from tests.partner import SpeakerMonitor
+from tests.partner import SpeakerMonitor, pump_lines
 from tests.rig import ROOT
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
@@ -107,8 +107,7 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
     monitor = SpeakerMonitor()
     lines: list[str] = []
     printed: queue.Queue[tuple[float, str] | None] = queue.Queue()
-    threading.Thread(target=lambda: [printed.put((time.monotonic(), line.rstrip("\n"))) for line in proc.stdout]
-                     + [printed.put(None)], daemon=True).start()
+    threading.Thread(target=pump_lines, args=(proc, printed), daemon=True).start()
     seen = [0.0]  # when the last line until() returned was printed: Duet speaks after printing it
 
     def until(predicate, timeout=90.0) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.partner import SpeakerMonitor, espeak
+from tests.partner import SpeakerMonitor, espeak, pump_lines
 from tests.rig import ROOT
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
@@ -67,12 +67,7 @@ class Lines:
     def __init__(self, proc: subprocess.Popen) -> None:
         self.seen: list[tuple[float, str]] = []
         self._queue: queue.Queue[tuple[float, str] | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
-
-    def _pump(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            self._queue.put((time.monotonic(), line.rstrip("\n")))
-        self._queue.put(None)
+        threading.Thread(target=pump_lines, args=(proc, self._queue), daemon=True).start()
 
     def next(self, timeout: float = 120) -> str | None:
         item = self._queue.get(timeout=timeout)

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from assistant.config import Config
-from assistant.errors import Terminated  # noqa: F401 (its home is errors: the CLI raises it without importing this)
 from assistant.session.clock import Clock
 from assistant.session.engine import SessionEngine, SessionLog, rotate_roles
 from assistant.session.events import (

@@ -29,8 +29,8 @@ Decisions, and why:
   large buffers back when freed (``_return_big_buffers``), so each decode's scratch does not
   stay resident.
 * Encoder window: Whisper always encodes 30 s (the audio padded with empty frames), and the
-  encoder's attention over that window is most of a decode's time and scratch memory. An
-  answer is encoded over its own length plus 1 s, but at least ``window`` seconds (10 s):
+  encoder's attention over that window is most of a decode's time and scratch memory. With
+  ``window=10`` an answer is encoded over its own length plus 1 s, but at least 10 s:
   measured on every real recording here (issue 11), CPU 37 -> 14 s and peak memory 234 -> 178
   MB, word errors the same pooled over all sets (LibriVox 4.2 -> 5.6 %: one leading "And"
   dropped; cards 14 -> 10 %). Shorter windows decode in loops ("5. 5. 5. 5. ...", seen at
