@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from assistant.speech.models import ModelError
 from assistant.speech.wav import duration, float_to_pcm, read_wav
 from assistant.speech.wer import corpus_wer, wer
 from tests import helpers
+from tests.rig import ROOT
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
 
@@ -157,3 +159,23 @@ def test_a_failed_int8_conversion_falls_back_to_the_model_as_shipped(tmp_path) -
     broken.mkdir()
     (broken / "model.bin").write_bytes(b"not a model")
     assert int8_model_dir(broken, tmp_path / "cache") == broken
+
+
+def test_pyav_is_loaded_only_when_faster_whisper_decodes_a_file(tmp_path) -> None:
+    """Duet hands Whisper samples, so PyAV (17 MB resident) is not loaded for a session; a file
+    given to faster-whisper still decodes. In a fresh interpreter: this one may have PyAV."""
+    wav = tmp_path / "speech.wav"
+    shutil.copy(helpers.librivox_files()[0][0], wav)
+    script = f"""
+import sys
+from assistant.speech.asr_whisper import WhisperRecognizer
+from assistant.speech.wav import read_wav
+assert WhisperRecognizer().transcribe(read_wav({str(wav)!r})).text
+assert not any(name.startswith("av.") for name in sys.modules), "PyAV was loaded"
+from faster_whisper import decode_audio
+print(len(decode_audio({str(wav)!r})))
+"""
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) == len(read_wav(wav)) // SAMPLE_WIDTH

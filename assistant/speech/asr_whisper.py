@@ -27,7 +27,8 @@ Decisions, and why:
   which peaks about 120 MB above what it keeps; it is converted once into an int8 copy in the
   cache instead (whisper_int8.py), which loads without that peak. And glibc is told to hand
   large buffers back when freed (``_return_big_buffers``), so each decode's scratch does not
-  stay resident.
+  stay resident. PyAV, which faster-whisper imports to decode files, is loaded only if a file
+  is ever given to it (``_defer_pyav``): 17 MB less for a session, 263 -> 248 MB at its peak.
 * Encoder window: Whisper always encodes 30 s (the audio padded with empty frames), and the
   encoder's attention over that window is most of a decode's time and scratch memory. With
   ``window=10`` an answer is encoded over its own length plus 1 s, but at least 10 s:
@@ -50,7 +51,9 @@ import logging
 import math
 import os
 import re
+import sys
 import threading
+import types
 from pathlib import Path
 
 from assistant.speech.asr import (
@@ -85,6 +88,33 @@ INVENTED_PHRASES = frozenset({
     "thank you for watching", "bye", "so", "okay", "oh",
 })
 """What Whisper says on silence or noise; kept only when the audio clearly held speech."""
+
+
+def _defer_pyav() -> None:
+    """Let faster-whisper import PyAV only when it first uses it.
+
+    faster-whisper imports PyAV at startup to decode audio files; Duet hands it samples, never
+    a file, and the import alone costs 17 MB of resident memory (measured here; issue 11's
+    memory row is a peak over a session against a target of 250 MB). ``sys.modules`` gets a
+    stand-in whose first attribute read imports the real module (PEP 562's module
+    ``__getattr__``); ``importlib.util.LazyLoader`` cannot do it, as ``import av`` itself reads
+    the module's ``__spec__`` and so loads it.
+    """
+    if "av" in sys.modules or importlib.util.find_spec("av") is None:
+        return
+
+    class _PyAV(types.ModuleType):
+        def __getattr__(self, name: str):
+            sys.modules.pop("av", None)
+            real = importlib.import_module("av")
+            self.__class__ = types.ModuleType  # later reads go straight to the real module's
+            self.__dict__.update(real.__dict__)
+            return getattr(real, name)
+
+    sys.modules["av"] = _PyAV("av")
+
+
+_defer_pyav()
 
 
 class WhisperRecognizer:
