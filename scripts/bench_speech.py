@@ -1000,16 +1000,19 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
     s.tables.append(by_cond)
     s.row(f"Wrong command (worst condition), {label}", "<= 0.5 %", f"{worst_wrong:.1%}",
           verdict(worst_wrong <= 0.005))
-    lat = [t["latency"] for t in spotted if right(t) and t.get("latency") is not None]
-    how = label
+    def latencies(rows: list[dict[str, Any]]) -> list[float]:
+        return [t["latency"] for t in rows if right(t) and t.get("latency") is not None]
+
+    def ms(lat: list[float]) -> str:
+        return f"{median(lat) * 1000:.0f} / {bc.pct(lat, 95) * 1000:.0f} ms"
+
+    lat, how = latencies(spotted), label
     if lat and solo:
-        s.row(f"End of command -> decision, two clips decided side by side, {label}", "(info)",
-              f"{median(lat) * 1000:.0f} / {bc.pct(lat, 95) * 1000:.0f} ms", "info")
-        lat = [t["latency"] for t in solo if right(t) and t.get("latency") is not None]
+        s.row(f"End of command -> decision, two clips decided side by side, {label}", "(info)", ms(lat), "info")
+        lat = latencies(solo)
         how = f"{label}, one at a time on 2 threads as in a session ({' and '.join(SOLO_CONDITIONS)}, n={len(lat)})"
     if lat:
-        s.row(f"End of command -> decision, median / p95, {how}", "<= 350 / 500 ms",
-              f"{median(lat) * 1000:.0f} / {bc.pct(lat, 95) * 1000:.0f} ms",
+        s.row(f"End of command -> decision, median / p95, {how}", "<= 350 / 500 ms", ms(lat),
               verdict(median(lat) <= 0.35 and bc.pct(lat, 95) <= 0.5))
 
     causes = Table(f"{label}: why commands were missed, by condition (share of all clips)",

@@ -28,7 +28,8 @@ Decisions, and why:
   cache instead (whisper_int8.py), which loads without that peak. And glibc is told to hand
   large buffers back when freed (``_return_big_buffers``), so each decode's scratch does not
   stay resident. PyAV, which faster-whisper imports to decode files, is loaded only if a file
-  is ever given to it (``_defer_pyav``): 17 MB less for a session, 263 -> 248 MB at its peak.
+  is ever given to it (``_defer_pyav``): 17 MB less for a session (bench section 5's peak 263 ->
+  248 MB in a --quick run; 258 MB in a full one, which decodes more answers).
 * Encoder window: Whisper always encodes 30 s (the audio padded with empty frames), and the
   encoder's attention over that window is most of a decode's time and scratch memory. With
   ``window=10`` an answer is encoded over its own length plus 1 s, but at least 10 s:
