@@ -262,7 +262,7 @@ def section_5(quick: bool) -> Section:
         f"a private daemon's virtual microphone fed -60 dBFS noise) and `Listener` listen to "
         f"{real_mic['seconds']:g} s of a quiet room in real time.",
         f"Memory: the default engines listen to {minutes:g} simulated minutes (talk every minute, a "
-        f"command every 5 minutes, a LibriVox answer captured by Whisper every "
+        f"command every 5 minutes, a LibriVox answer captured by the answer engine every "
         f"{'minute' if quick else '3 minutes'}, about twice a real session's rate); resident memory "
         f"(VmRSS) sampled each minute. Flat = less than 10 MB (or 2 %) of growth after the warm-up.",
     ]
@@ -316,7 +316,7 @@ def section_5(quick: bool) -> Section:
           "flat (< 10 MB or 2 %)", f"{growth:+.1f} MB ({at_warm:.0f} -> {end:.0f} MB; trend {slope:+.1f} MB/h)"
           + (" (--quick: too short to judge)" if quick else ""), "info" if quick else verdict(flat))
     s.row("Resident memory, default engines (as `duet run` opens them), peak over the session "
-          "(answers transcribed by Whisper)",
+          f"({memory['label']})",
           "<= 250 MB (target set for vosk small)", f"{memory['peak_mb']:.0f} MB", verdict(memory["peak_mb"] <= 250))
     mem = Table(f"Resident memory over the {minutes:g}-minute session (MB)", ["minute", "RSS (MB)"])
     step = max(1, len(samples) // 13)

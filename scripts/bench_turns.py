@@ -5,8 +5,8 @@ Two questions, each measured on the real code:
 * Answers with a thinking pause inside (1.5-3 s): does Duet keep them whole? A corpus of
   answers spoken by several espeak-ng voices with a pause inside, and real LibriVox recordings
   cut at one of their own phrase breaks with 1.5-3 s of that recording's own room sound
-  spliced in, is fed through the real ``Listener.capture_answer`` (real endpointer, real
-  Whisper, the turn decision of turns.py) as fast as it can decode. Kept whole = one answer
+  spliced in, is fed through the real ``Listener.capture_answer`` (real endpointer, the
+  default answer engine, the turn decision of turns.py) as fast as it can decode. Kept whole = one answer
   holds both parts (its transcript has words from the second part) and nothing is left over.
 * The turn gap: end of a finished answer -> first sound of the next prompt, through the real
   audio path (a private PulseAudio daemon, as section 4): a session of questions in a child
@@ -142,7 +142,7 @@ def _quietest(x: np.ndarray, seconds: float = 0.25) -> np.ndarray:
     return x[i:i + n]
 
 
-def kept_whole(quick: bool, answers: str = "whisper") -> dict[str, Any]:
+def kept_whole(quick: bool, answers: str | None = None) -> dict[str, Any]:
     """Child: every paused answer through the real Listener; what became of it."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     from assistant.config import load_config
@@ -151,7 +151,7 @@ def kept_whole(quick: bool, answers: str = "whisper") -> dict[str, Any]:
 
     config = load_config()
     corpus = synthetic_answers(quick) + real_answers(quick)
-    recognizer = open_recognizer(answers, threads=config.speech.threads)
+    recognizer = open_recognizer(answers or config.speech.answers, threads=config.speech.threads)
     rows = []
     for item in corpus:
         lead = np.zeros(int(0.5 * SAMPLE_RATE))
@@ -376,7 +376,7 @@ def section_8(quick: bool) -> Section:
         t2.rows.append([r["label"][:60], fmt(r.get("decided")), fmt(r.get("gap")), r.get("heard") or ""])
     s.tables += [t1, t2]
     s.notes.append("The answer ends `listening.trailing_silence` (0.5 s) after speech that sounds "
-                   "finished; then it is transcribed (Whisper) before the next prompt, already "
+                   "finished; then it is transcribed (by the default answer engine, named above) before the next prompt, already "
                    "rendered while the partner spoke, plays. The machine is shared: the load "
                    "average shows how busy it was.")
     return s

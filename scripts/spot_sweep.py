@@ -56,6 +56,12 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         if os.environ.get(f"SPOT_{name}"):
             value = os.environ[f"SPOT_{name}"]
             setattr(sp, name, value if name == "PROMPT_JOIN" else int(value))
+    if os.environ.get("SPOT_MOONSHINE_PAD"):  # seconds of silence around Moonshine's audio
+        from assistant.speech import asr_moonshine
+
+        asr_moonshine.PAD_SECONDS = float(os.environ["SPOT_MOONSHINE_PAD"])
+    if os.environ.get("SPOT_ENGINE"):  # SPOT_ENGINE=moonshine: the spotter on another engine
+        sp.ENGINE = os.environ["SPOT_ENGINE"]
     if os.environ.get("SPOT_SPECULATE_AFTER"):  # SPOT_SPECULATE_AFTER=0.25: decide at quick_silence
         from assistant.speech import listener as ls
 

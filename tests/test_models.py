@@ -133,7 +133,7 @@ def test_the_packaged_korean_model_passes():
 # --- choosing and opening engines ----------------------------------------------------------
 
 def test_auto_prefers_vosk_then_the_built_in_engine_for_the_job(tmp_path):
-    assert resolve_engine("auto", grammar=False, models_dir=tmp_path, env={}) == "whisper"
+    assert resolve_engine("auto", grammar=False, models_dir=tmp_path, env={}) == "moonshine"
     assert resolve_engine("auto", grammar=True, models_dir=tmp_path, env={}) == "pocketsphinx"
     fake_model(tmp_path / "vosk-model-small-en-us-0.15")
     assert resolve_engine("auto", grammar=False, models_dir=tmp_path, env={}) == "vosk"
@@ -182,9 +182,11 @@ def test_vosk_model_from_the_environment_is_opened(tmp_path):
 
 def test_describe_built_in_engines_says_how_to_get_vosk(tmp_path):
     lines = dict(describe_engines(models_dir=tmp_path, env={}))
-    assert lines["answers"] == "whisper:tiny.en (built in)"
-    assert lines["commands"].startswith("spotter: whisper:tiny.en")
+    assert lines["answers"] == "moonshine:base-en (built in)"
+    assert lines["commands"].startswith("spotter: moonshine:base-en")
     assert "(built in)" in lines["commands"]
+    lines = dict(describe_engines("whisper", "auto", models_dir=tmp_path, env={}))
+    assert lines["commands"].startswith("spotter: whisper:tiny.en")  # it shares the answers' model
     lines = dict(describe_engines("auto", "pocketsphinx", models_dir=tmp_path, env={}))
     assert "set speech.commands: auto" in lines["commands"]
 

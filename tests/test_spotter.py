@@ -1,4 +1,7 @@
-"""The command spotter: its decision rules on given readings, and on real audio."""
+"""The command spotter: its decision rules on given readings, and on real audio, on both engines.
+
+The rules with two different readings are Whisper's (one prompted, one not); Moonshine gives one
+reading, judged alone."""
 
 import subprocess
 
@@ -11,9 +14,19 @@ from assistant.speech.wav import read_wav
 from tests.helpers import librivox_files
 
 
+TABLE = command_table(CommandParser(CommandsConfig()), work_grammar(CommandsConfig()))
+
+
 @pytest.fixture(scope="module")
 def spotter() -> CommandSpotter:
-    spotter = CommandSpotter(command_table(CommandParser(CommandsConfig()), work_grammar(CommandsConfig())))
+    spotter = CommandSpotter(TABLE, engine="whisper")
+    spotter.warm()
+    return spotter
+
+
+@pytest.fixture(scope="module")
+def moonshine_spotter() -> CommandSpotter:
+    spotter = CommandSpotter(TABLE)  # the default engine
     spotter.warm()
     return spotter
 
@@ -78,3 +91,42 @@ def test_real_audio_a_spoken_command_and_a_recorded_sentence(spotter, tmp_path):
     assert spotter.decide(sentence).phrase is None  # long talk: not even decoded
     assert "too long" in spotter.last.reason
     assert spotter.decide(sentence[: 3 * 32000]).phrase is None  # a short stretch of talk
+
+
+def test_the_default_spotter_runs_on_moonshine(moonshine_spotter):
+    assert moonshine_spotter.engine == "moonshine"
+    assert moonshine_spotter.name == "spotter:moonshine-base-en+phonemes"
+
+
+@pytest.mark.parametrize("reading, phrase", [
+    ("How much time is left?", "how much time is left"),
+    ("Start the debrief.", "start the debrief"),
+    ("Pause.", "pause"),
+    ("How much paint is left?", None),      # a word of the phrase was never heard
+    ("We should pause and look.", None),    # a sentence that contains a phrase
+    ("Pause, the ladder!", None),           # the whole reading counts, not its first clause
+    ("", None),
+])
+def test_one_moonshine_reading_is_judged_alone(moonshine_spotter, reading, phrase):
+    assert moonshine_spotter.judge([(reading, 0.1), (reading, 0.1)]).phrase == phrase
+
+
+def test_moonshine_real_audio_a_spoken_command_and_a_recorded_sentence(moonshine_spotter, tmp_path):
+    wav = tmp_path / "c.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "160", "-w", str(wav), "how much time is left"], check=True)
+    silence = bytes(16000)
+    verdict = moonshine_spotter.decide(silence + read_wav(wav) + silence)
+    assert verdict.phrase == "how much time is left", verdict
+    sentence = max((read_wav(path) for path, _ in librivox_files()), key=len)
+    assert moonshine_spotter.decide(sentence[: 3 * 32000]).phrase is None  # a short stretch of talk
+    assert moonshine_spotter.decide(silence * 4).phrase is None  # breath or noise: no words
+
+
+def test_the_spotter_shares_the_answer_engines_model():
+    from assistant.speech.engines import open_recognizer
+    from assistant.speech.live import open_spotter
+    from tests.helpers import config
+
+    answers = open_recognizer("moonshine")
+    spotter = open_spotter(config(), answers)
+    assert spotter.engine == "moonshine" and spotter._reader._recognizer is answers  # one model in memory

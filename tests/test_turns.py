@@ -1,6 +1,6 @@
 """The end-of-turn decision: on transcripts, and on recorded and synthesized speech with pauses.
 
-The speech tests run the real Listener (real endpointer, real Whisper tiny.en) on audio fed as
+The speech tests run the real Listener (real endpointer, real Moonshine base and Whisper tiny.en) on audio fed as
 fast as it is read; stream time stands in for the clock. Their sentences and voices are not the
 benchmark's (scripts/bench_turns.py), where the thresholds were chosen.
 """
@@ -100,11 +100,18 @@ def whisper():
     return WhisperRecognizer()
 
 
-def test_a_pause_after_an_unfinished_phrase_keeps_the_answer_whole(whisper, tmp_path) -> None:
+@pytest.fixture(scope="module", params=["moonshine", "whisper"])
+def engine(request):
+    """Each built-in answer engine (Moonshine is the default)."""
+    from assistant.speech.engines import open_recognizer
+    return open_recognizer(request.param)
+
+
+def test_a_pause_after_an_unfinished_phrase_keeps_the_answer_whole(engine, tmp_path) -> None:
     policy = TurnPolicy()
     first = espeak("Today we spent most of the morning on the frame and", "en-us+m7", tmp_path)
     second = espeak("then we finally started painting together", "en-us+m7", tmp_path)
-    got = answers_in(np.concatenate([first, room(2.5), second]), whisper, policy)
+    got = answers_in(np.concatenate([first, room(2.5), second]), engine, policy)
     print("heard:", got)
     assert len(got) == 1 and "painting" in got[0][0].lower(), got
 
@@ -133,12 +140,12 @@ def test_a_recorded_sentence_cut_mid_phrase_with_a_pause_stays_one_answer(whispe
     assert got[0][0].lower().split()[-1].strip(".,") == text.lower().split()[-1]
 
 
-def test_a_finished_answer_ends_on_the_short_pause(whisper, tmp_path) -> None:
+def test_a_finished_answer_ends_on_the_short_pause(engine, tmp_path) -> None:
     """Said, a 2.5 s pause, then talk: two answers, the first returned soon after it ended."""
     policy = TurnPolicy()
     first = espeak("We finished the whole background today.", "en-gb-x-rp", tmp_path)
     second = espeak("The frame looks great now.", "en-gb-x-rp", tmp_path)
-    got = answers_in(np.concatenate([first, room(2.5), second]), whisper, policy)
+    got = answers_in(np.concatenate([first, room(2.5), second]), engine, policy)
     print("heard:", got)
     assert len(got) == 2, got
     ended = 0.5 + len(first) / SAMPLE_RATE

@@ -2,7 +2,14 @@
 
 Engines, best first: vosk with an English model the user downloads into ``models/`` (fast,
 streaming, grammar mode for commands); otherwise the built-in ones that install from PyPI:
-Whisper tiny.en for free-form answers and pocketsphinx with a grammar for commands.
+Moonshine base for free-form answers (and, through the spotter, for commands), Whisper tiny.en
+beside it, and pocketsphinx with a grammar.
+
+Why Moonshine by default: on the same machine and recordings (BENCHMARKS.md sections 1-3 and
+8) it makes fewer word errors on LibriVox, takes a fraction of Whisper's time on short answers
+(Whisper always encodes 30 s), and as the spotter's engine it took no talk for a command in 67
+minutes, where Whisper's two readings fired 4.5 times an hour; it recognizes fewer synthesized
+commands in noise (section 3 has both).
 
 Engine modules are imported only when opened: each pulls in a large native library, and
 ``duet doctor`` should answer without loading any of them.
@@ -36,14 +43,14 @@ def resolve_engine(engine: str, *, grammar: bool, vosk_model: str | None = None,
                    models_dir: Path = MODELS_DIR,
                    env: Mapping[str, str] = os.environ) -> str:
     """The concrete engine ``auto`` stands for: vosk when a model is found, else the built-in
-    one for the job (whisper for free-form speech, pocketsphinx for a grammar)."""
+    one for the job (moonshine for free-form speech, pocketsphinx for a grammar)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown speech engine {engine!r}; use one of {', '.join(ENGINES)}")
     if engine != "auto":
         return engine
     if find_vosk_model(vosk_model, models_dir, env) is not None:
         return "vosk"
-    return "pocketsphinx" if grammar else "whisper"
+    return "pocketsphinx" if grammar else "moonshine"
 
 
 def open_recognizer(engine: str, *, grammar: list[str] | None = None,
@@ -64,7 +71,7 @@ def open_recognizer(engine: str, *, grammar: list[str] | None = None,
             if engine != "auto":
                 raise
             log.warning("%s; using the built-in engine instead", err)
-            chosen = "pocketsphinx" if grammar is not None else "whisper"
+            chosen = "pocketsphinx" if grammar is not None else "moonshine"
     if chosen in ("whisper", "moonshine") and grammar is not None:
         raise ValueError(f"{chosen} has no grammar mode; use vosk or pocketsphinx for commands")
     if chosen == "whisper":
@@ -72,7 +79,7 @@ def open_recognizer(engine: str, *, grammar: list[str] | None = None,
         return WhisperRecognizer(threads=threads)
     if chosen == "moonshine":
         from assistant.speech.asr_moonshine import MoonshineRecognizer
-        return MoonshineRecognizer()
+        return MoonshineRecognizer(threads=threads)
     from assistant.speech.asr_pocketsphinx import PocketsphinxRecognizer
     return PocketsphinxRecognizer(grammar)
 
@@ -93,8 +100,9 @@ def describe_engines(answers: str = "auto", commands: str = "auto",
     """For ``duet doctor``: ``[("answers", line), ("commands", line)]``, each line naming the
     engine in use and, when a better one is possible, how to get it.
 
-    Loads no model, so it is instant; a broken vosk folder is described, not raised. Whisper is
-    not "upgraded" for answers: it is more accurate than the small vosk model, vosk is faster.
+    Loads no model, so it is instant; a broken vosk folder is described, not raised. The
+    built-in answer engines are not "upgraded": they are more accurate than the small vosk
+    model, vosk is faster. The spotter runs on Whisper only when answers do (it shares the model).
     """
     path = find_vosk_model(vosk_model, models_dir, env)
     problem = None
@@ -104,17 +112,19 @@ def describe_engines(answers: str = "auto", commands: str = "auto",
         except ModelError as err:
             problem = str(err)
     fix = f"python scripts/download_model.py {vosk_model or DEFAULT_VOSK_MODEL}"
-    return [(role, _describe(role, engine, path, problem, fix))
+    spotter = "whisper:tiny.en" if answers == "whisper" else "moonshine:base-en"
+    return [(role, _describe(role, engine, path, problem, fix, spotter))
             for role, engine in (("answers", answers), ("commands", commands))]
 
 
-def _describe(role: str, engine: str, path: Path | None, problem: str | None, fix: str) -> str:
+def _describe(role: str, engine: str, path: Path | None, problem: str | None, fix: str,
+              spotter: str = "moonshine:base-en") -> str:
     """One engine's line (``open_recognizer``'s choice, without loading anything)."""
-    built_in = "pocketsphinx" if role == "commands" else "whisper"
+    built_in = "pocketsphinx" if role == "commands" else "moonshine"
     if engine not in ENGINES and engine != "spotter":
         raise ValueError(f"unknown speech engine {engine!r}; use one of {', '.join(ENGINES)}")
     if role == "commands" and engine in ("auto", "spotter"):
-        line = "spotter: whisper:tiny.en transcripts matched to the phrases by sound (built in)"
+        line = f"spotter: {spotter} transcripts matched to the phrases by sound (built in)"
         return f"{line}; {problem}" if problem else line
     if engine == "spotter":
         raise ValueError("the spotter listens for commands only")

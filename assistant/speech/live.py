@@ -70,12 +70,15 @@ def open_engines(config: Config, answers: str | None = None, commands: str | Non
 
 
 def open_spotter(config: Config, answers: Recognizer | None = None) -> Recognizer:
-    """The built-in command spotter, warmed up; shares Whisper with the answer engine if it is one."""
+    """The built-in command spotter, warmed up. It shares the answer engine's model when that is
+    one it runs on (Moonshine or Whisper): one model in memory, not two."""
     from assistant.session.commands import CommandParser
     from assistant.speech.spotter import CommandSpotter, command_table
 
     wake = config.listening.wake_word
-    model = getattr(answers, "_model", None) if getattr(answers, "name", "").startswith("whisper") else None
+    name = getattr(answers, "name", "")
+    model = answers if name.startswith("moonshine") else \
+        getattr(answers, "_model", None) if name.startswith("whisper") else None
     table = command_table(CommandParser(config.commands, wake), work_grammar(config.commands, wake))
     spotter = CommandSpotter(table, threads=config.speech.threads, model=model)
     spotter.warm()
