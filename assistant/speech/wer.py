@@ -6,6 +6,14 @@ import re
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
 _SPELLINGS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "ok": "okay"}
+_BRITISH = {f"{stem}{end}": f"{american}{end}"
+            for stem, american in (("colour", "color"), ("favour", "favor"), ("honour", "honor"),
+                                   ("neighbour", "neighbor"), ("behaviour", "behavior"),
+                                   ("flavour", "flavor"), ("humour", "humor"), ("labour", "labor"),
+                                   ("harbour", "harbor"), ("centre", "center"), ("metre", "meter"),
+                                   ("theatre", "theater"), ("grey", "gray"))
+            for end in ("", "s", "ed", "ing", "ful", "ite", "ites")}
+"""British spellings -> American: Moonshine writes "colors" for a partner's "colours"."""
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
          "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -16,7 +24,8 @@ def normalize(text: str) -> list[str]:
 
     Engines disagree on spelling, not on what was said, so this evens out the usual differences:
     apostrophes inside words stay ("don't"); hyphens split words; whole numbers below 1000 are
-    spelled out ("10" -> "ten"); a few abbreviations are expanded ("mr" -> "mister").
+    spelled out ("10" -> "ten"); a few abbreviations are expanded ("mr" -> "mister"); common
+    British spellings become American ("colours" -> "colors").
     """
     text = text.translate(_APOSTROPHES).lower()
     text = re.sub(r"[^\w' ]+", " ", text.replace("-", " "))
@@ -25,7 +34,7 @@ def normalize(text: str) -> list[str]:
         if word.isdigit() and len(word) <= 3:
             words.extend(number_words(int(word)).split())
         elif word:
-            words.append(_SPELLINGS.get(word, word))
+            words.append(_SPELLINGS.get(word) or _BRITISH.get(word, word))
     return words
 
 
