@@ -120,7 +120,7 @@ class Verdict:
 
 
 class CommandSpotter:
-    """A ``Recognizer`` for commands: Whisper transcripts matched to the phrases by sound."""
+    """A ``Recognizer`` for commands: an engine's readings (Moonshine's or Whisper's) matched to the phrases by sound."""
 
     decides_early = True
     """The listener may offer an utterance after a short pause (see ``Listener.next_command``)."""
