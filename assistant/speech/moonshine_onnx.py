@@ -31,12 +31,11 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from assistant.speech.whisper_int8 import cache_root
+from assistant.speech.converted import cache_root, convert_once
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +54,9 @@ def converted_dir(source: Path, root: Path | None = None, timeout: float = 600.0
     None when the conversion fails (logged): the shipped ORT files then run as they are, with
     the same answers, only several times slower.
     """
-    key = _key(source)
-    dest = (root or cache_root()) / f"moonshine-{source.name}-onnx-{key}"
-    if _complete(dest):
-        return dest
-    log.info("converting the Moonshine model for onnxruntime once (%s)", dest)
-    try:
-        done = subprocess.run([sys.executable, "-m", __name__, str(source), str(dest)],
-                              capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        log.warning("could not convert the Moonshine model (%s); running it as shipped (slower)", err)
-        return None
-    if _complete(dest):  # made now, or by another process at the same time
-        return dest
-    lines = done.stderr.strip().splitlines()
-    log.warning("could not convert the Moonshine model (%s); running it as shipped (slower)",
-                lines[-1] if lines else done.returncode)
-    return None
+    dest = (root or cache_root()) / f"moonshine-{source.name}-onnx-{_key(source)}"
+    done = convert_once(__name__, source, dest, _complete, "the Moonshine model for onnxruntime", timeout)
+    return dest if done else None
 
 
 def _key(source: Path) -> str:

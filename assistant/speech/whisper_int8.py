@@ -17,21 +17,16 @@ import logging
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from assistant.speech.converted import cache_root, convert_once
 
 log = logging.getLogger(__name__)
 
 _TYPES = {0: "float32", 1: "int8", 2: "int16", 3: "int32", 4: "float16", 5: "bfloat16"}
 _FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "preprocessor_config.json")
-
-
-def cache_root() -> Path:
-    """Where converted models are kept (``$XDG_CACHE_HOME/duet`` or ``~/.cache/duet``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "duet"
 
 
 def int8_model_dir(source: Path, root: Path | None = None, timeout: float = 300.0) -> Path:
@@ -44,21 +39,9 @@ def int8_model_dir(source: Path, root: Path | None = None, timeout: float = 300.
     stat = model.stat()
     key = hashlib.sha1(f"{model.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     dest = (root or cache_root()) / f"whisper-{source.name}-int8-{key}"
-    if (dest / "model.bin").is_file():
-        return dest
-    log.info("converting the Whisper model to int8 once (%s)", dest)
-    try:
-        done = subprocess.run([sys.executable, "-m", __name__, str(source), str(dest)],
-                              capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        log.warning("could not convert the Whisper model to int8 (%s); loading it as shipped", err)
-        return source
-    if done.returncode != 0 or not (dest / "model.bin").is_file():
-        lines = done.stderr.strip().splitlines()
-        log.warning("could not convert the Whisper model to int8 (%s); loading it as shipped",
-                    lines[-1] if lines else done.returncode)
-        return source
-    return dest
+    done = convert_once(__name__, source, dest, lambda d: (d / "model.bin").is_file(),
+                        "the Whisper model to int8", timeout)
+    return dest if done else source
 
 
 def convert(source: Path, dest: Path) -> None:
