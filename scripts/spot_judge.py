@@ -36,6 +36,16 @@ def main() -> None:
     base = spotter.settings
     from assistant.speech import soundalike
 
+    missing = [0]
+
+    def stored(key: str, phrases: list[str]) -> dict[str, float]:
+        scores = cache.get("scores:" + key, ({}, 0))[0]
+        missing[0] += any(p not in scores for p in phrases)
+        return {p: scores[p] for p in phrases if p in scores}
+
+    def judge(key: str):  # noqa: ANN202 - Verdict
+        return spotter.judge_rescored(cache[key][0], lambda near: stored(key, near))
+
     for values in itertools.product(*grid.values()):
         chosen = dict(zip(grid, values))
         if "merge_max" in chosen:  # the matcher's own constant (soundalike.MERGE_MAX)
@@ -47,7 +57,7 @@ def main() -> None:
             ok = wrong = 0
             for t in rows:
                 for key in t["keys"]:
-                    verdict = spotter.judge(cache[key][0])
+                    verdict = judge(key)
                     if verdict.phrase is None:
                         continue
                     command = parser.parse(verdict.phrase)
@@ -61,10 +71,13 @@ def main() -> None:
         minutes = sum(c["seconds"] for c in results["chatter"]) / 60
         for c in results["chatter"]:
             for key in c["keys"]:
-                verdict = spotter.judge(cache[key][0])
+                verdict = judge(key)
                 if verdict.phrase and parser.parse(verdict.phrase).intent.value != "confirm":
                     fired.append((verdict.phrase, verdict.heard, verdict.unbiased))
         line.append(f"false {len(fired)} in {minutes:.0f} min")
+        if missing[0]:
+            line.append(f"({missing[0]} decisions lacked stored scores)")
+            missing[0] = 0
         print(" | ".join(line), flush=True)
         for f in fired:
             print("      ", f)

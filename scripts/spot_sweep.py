@@ -4,6 +4,9 @@
     python scripts/spot_sweep.py collect readings.pkl [--quick]   # Whisper once (slow)
     python scripts/spot_sweep.py replay readings.pkl [--quick] [--set agree_word=0.8 ...]
 
+To store Moonshine's scores of the 8 phrases nearest every reading without changing a decision
+(for ``spot_judge.py``): ``collect ... --set rescore=8 rescore_within=1 forced=1``.
+
 ``collect`` runs section 3's spotter path (the real ``Listener`` over every command clip, talk
 stretch and real-people clip) and stores Whisper's two readings of every utterance offered to
 the spotter, keyed by its audio. ``replay`` runs the same path again with those readings (any
@@ -87,6 +90,24 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         return value
 
     spotter._readings = readings
+    real_scores = spotter._phrase_scores
+
+    def phrase_scores(pcm: bytes, phrases: list[str]) -> dict[str, float]:
+        # stored as "scores:<key>" -> ({phrase: score}, cost); new phrases need the audio heard
+        key = "scores:" + hashlib.sha1(pcm).hexdigest()
+        stored, cost = _CACHE.get(key, ({}, 0.0))
+        missing = [p for p in phrases if p not in stored]
+        if missing:
+            t0 = time.perf_counter()
+            real(pcm)  # the reader scores the utterance it read last
+            stored = {**stored, **real_scores(pcm, missing)}
+            cost += time.perf_counter() - t0
+            _NEW[key] = _CACHE[key] = (stored, cost)
+        else:
+            _COST[0] += cost
+        return {p: stored[p] for p in phrases}
+
+    spotter._phrase_scores = phrase_scores
 
 
 def _spot(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

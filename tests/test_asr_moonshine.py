@@ -7,11 +7,20 @@ tested here: the shipped ones are the fallback when the conversion fails.
 
 from __future__ import annotations
 
+import math
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from assistant.speech.asr_moonshine import MoonshineRecognizer, bundled_model_dir, read_tokenizer
+from assistant.speech.asr_moonshine import (
+    MAX_PIECE_SECONDS,
+    MoonshineRecognizer,
+    bundled_model_dir,
+    read_tokenizer,
+    split_long,
+)
 from assistant.speech.engines import open_recognizer
 from assistant.speech.models import ModelError
 from assistant.speech.moonshine_onnx import MIN_QUANTIZED, converted_dir
@@ -103,3 +112,79 @@ def test_a_folder_without_the_model_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         MoonshineRecognizer(tmp_path)
     assert "\n" not in str(err.value) and "moonshine-cpp" in str(err.value)
+
+
+def test_a_heard_utterance_scores_its_own_words_as_the_engine_did(moonshine: MoonshineRecognizer) -> None:
+    """The tokenizer writes text as the model does (Llama's BPE, rebuilt from tokenizer.bin), so
+    scoring the transcript again gives back the decoder's own confidence; other words score far
+    lower: what the spotter relies on to weigh a phrase against what was said."""
+    for pcm in [SOMETHING.read_bytes()] + [pcm for pcm, _ in helpers.librivox()[:2]]:
+        heard = moonshine.hear(pcm)
+        text = heard.transcript.text
+        tokens = moonshine._tokenizer.encode(text)
+        assert moonshine._tokenizer.decode(tokens).replace("\u2581", " ").strip() == text
+        own, other = heard.score([text, "Start the debrief"])
+        assert abs(own - math.log(heard.transcript.confidence)) < 0.1, (text, own)
+        assert other < own - 2.0
+    near = moonshine.hear(SOMETHING.read_bytes())
+    said, wrong_word = near.score(["Go somewhere and do something", "Go somewhere and do nothing"])
+    assert said > wrong_word + 0.2  # one word not said costs the whole wording
+
+
+def test_the_tokenizer_on_known_pieces(moonshine: MoonshineRecognizer) -> None:
+    tokens = moonshine._tokenizer
+    assert [tokens.pieces[i] for i in tokens.encode("Pause.")] == ["\u2581P".encode(), b"ause", b"."]
+    assert tokens.encode("caf\u00e9 \u263a")  # characters outside the vocabulary fall back to bytes
+    assert moonshine.hear(b"\0\0" * 100).score(["Pause"]) == [-math.inf]  # too short to hear
+
+
+def test_answers_carry_how_sure_the_engine_is_that_they_ended(moonshine: MoonshineRecognizer, tmp_path) -> None:
+    """The stream (answers) also gives the end-of-utterance probability and other readings of
+    the last word, which the turn policy reads; a plain transcription (commands) skips them."""
+    stream = moonshine.stream()
+    stream.accept(SOMETHING.read_bytes())
+    whole = stream.finish()
+    assert whole.end_probability is not None and whole.end_probability > 0.7
+    assert all(isinstance(r, str) and r for r in whole.readings)
+    assert moonshine.transcribe(SOMETHING.read_bytes()).end_probability is None
+    wav = tmp_path / "half.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "160", "-w", str(wav), "I think we should start with the"],
+                   check=True)
+    pcm = read_wav(wav)
+    stream = moonshine.stream()
+    stream.accept(pcm)
+    half = stream.finish()
+    from assistant.speech.turns import TurnPolicy
+    policy = TurnPolicy()
+    assert policy.pause_for(half.text, half.confidence, readings=half.readings,
+                            end_probability=half.end_probability) == policy.max_pause, half
+
+
+def test_long_audio_is_cut_at_quiet_moments_into_stable_pieces() -> None:
+    rng = np.random.default_rng(5)
+    loud = lambda seconds: (rng.normal(0, 3000, int(seconds * 16000))).astype(np.int16)  # noqa: E731
+    quiet = np.zeros(int(0.3 * 16000), np.int16)
+    x = np.concatenate([loud(5.0), quiet, loud(6.5), quiet, loud(7.0), quiet, loud(2.0)])
+    pieces = split_long(x.tobytes())
+    assert b"".join(pieces) == x.tobytes()
+    assert all(len(p) <= MAX_PIECE_SECONDS * 32000 for p in pieces)
+    first, second = (len(p) / 32000 for p in pieces[:2])
+    assert 5.0 < first < 5.3 and 5.0 + 0.3 + 6.5 < first + second < 5.3 + 6.5 + 0.3  # inside the quiet
+    assert split_long(x[: int(16.0 * 16000)].tobytes())[:2] == pieces[:2]  # the answer so far: same cuts
+    assert split_long(x[: 16000 * 8].tobytes()) == [x[: 16000 * 8].tobytes()]
+
+
+def test_a_long_answer_is_transcribed_in_pieces(moonshine: MoonshineRecognizer) -> None:
+    """25 s of real speech in one answer: the words of every recording, in order (the encoder
+    never sees more than ``MAX_PIECE_SECONDS``); transcribed again as it grows, the pieces already
+    heard are not decoded again."""
+    pairs = helpers.librivox()
+    gap = bytes(int(0.3 * 16000) * 2)
+    pcm = gap.join(p for p, _ in pairs)
+    first = moonshine.transcribe(pcm[: len(pcm) // 2], readings=True)
+    kept = len(moonshine._pieces)
+    heard = moonshine.transcribe(pcm, readings=True)
+    assert corpus_wer([(" ".join(t for _, t in pairs), heard.text)]) <= 0.05, heard.text
+    assert heard.text.startswith(first.text.rsplit(" ", 3)[0])
+    assert len(moonshine._pieces) - kept < len(split_long(pcm))  # the first half's pieces reused
+    assert 0.5 < heard.confidence <= 1.0 and heard.end_probability is not None

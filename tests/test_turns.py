@@ -48,6 +48,16 @@ def test_the_pause_waited_for_depends_on_the_text_and_how_sure_it_is() -> None:
     assert policy.pause_for("We finished the frame.", None) == 0.5
 
 
+def test_a_likely_other_reading_that_sounds_unfinished_makes_the_answer_wait() -> None:
+    policy = TurnPolicy(end_pause=0.5, max_pause=3.0)
+    assert policy.pause_for("We started with them.", 0.9,
+                            readings=["We started with the.", "We started with then."]) == 3.0
+    assert policy.pause_for("Ten of clubs.", 0.9, readings=["Ten of cloves."]) == 0.5
+    assert policy.pause_for("Fine.", 0.9, readings=[""]) == 0.5  # an empty reading proves nothing
+    assert policy.pause_for("He was not unkind.", 0.9, end_probability=0.3) == 3.0
+    assert policy.pause_for("He was not unkind.", 0.9, end_probability=0.9) == 0.5
+
+
 # ---- real speech through the real Listener ---------------------------------------------------
 
 class ArraySource:

@@ -46,6 +46,12 @@ class Transcript:
     """Engine and model that produced it, e.g. ``whisper:tiny.en``."""
     heard: str = ""
     """For a command spotter: the words actually heard (``text`` is then the phrase matched)."""
+    readings: tuple[str, ...] = ()
+    """Other likely readings of the utterance that differ from ``text`` from its last word on,
+    where the engine gives them (Moonshine, for answers: turns.py reads them)."""
+    end_probability: float | None = None
+    """0..1: how likely the engine found it that the utterance ends right after its last word
+    (a full stop, "?", "!" or nothing more), where the engine gives it (Moonshine, for answers)."""
 
 
 class RecognitionStream(Protocol):

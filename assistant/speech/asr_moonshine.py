@@ -11,6 +11,11 @@ Decisions, and why:
   second of audio: Moonshine can repeat itself on noise, and this bounds it.
 * The confidence is the mean probability of the tokens chosen (the end token included), the
   counterpart of Whisper's mean word probability that the turn policy reads.
+* For answers (``stream()``), two more things the turn policy reads: the other likely readings
+  of the last word (each other token given at least ``READING_MIN`` where the last word begins,
+  at most ``MAX_READINGS``, decoded greedily from there: a few decoder steps, none when the last
+  word is sure) and the probability of the utterance ending right after its last word.
+  Commands skip both.
 * ``PAD_SECONDS`` of silence go before and after the audio: measured on short commands here,
   Moonshine returned an empty transcript far more often without it (see ../shared/README.md).
 * One decode at a time (a lock): two at once would share the same cores and both be late.
@@ -20,11 +25,15 @@ Decisions, and why:
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib.util
+import itertools
 import logging
 import math
 import re
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +55,22 @@ TOKENS_PER_SECOND = 6.5
 MIN_TOKENS = 8
 START, END = 1, 2
 """Moonshine's start-of-transcript and end-of-transcript tokens."""
+READING_MIN = 0.05
+"""Another token this probable where the last word begins is decoded as another reading."""
+MAX_READINGS = 3
+"""Most other readings decoded (the likeliest)."""
+KEPT_STEPS = 8
+"""Decoder steps whose probabilities are kept for the readings (the last word and what follows
+it), not all of a long answer's."""
+MAX_PIECE_SECONDS = 8.0
+"""Longer audio is transcribed in pieces of at most this length, cut at quiet moments. The
+encoder's working memory grows faster than the audio: measured here, its peak resident memory
+rose 52 MB for 8 s of speech, 210 MB for 20 s and 420 MB for 45 s (and 45 s took 12 s to
+transcribe); an answer may last ``listening.max_answer`` (90 s)."""
+MIN_PIECE_SECONDS = 4.0
+"""A piece is cut at the quietest moment between this and ``MAX_PIECE_SECONDS`` into it."""
+KEPT_PIECES = 32
+"""Pieces whose transcripts are kept (the earlier pieces of the answer being given)."""
 _LAYERS, _HEADS, _HEAD_SIZE = 8, 8, 52
 """Moonshine base's decoder: its key/value cache has this shape per layer."""
 
@@ -70,59 +95,245 @@ class MoonshineRecognizer:
         self._encoder = _session(files[0], threads)
         self._decoder = _session(files[1], threads)
         self._outputs = [o.name for o in self._decoder.get_outputs()]
-        self._tokens = read_tokenizer(self.model_dir / TOKENIZER)
+        self._tokenizer = Pieces(read_tokenizer(self.model_dir / TOKENIZER))
+        self._closers = [END] + self._tokenizer.closing()
         self._lock = threading.Lock()
+        self._pieces: OrderedDict[tuple[bytes, bool, bool], Transcript] = OrderedDict()
+        self._pieces_lock = threading.Lock()
 
     def stream(self) -> BufferedStream:
-        """Buffer one utterance; it is transcribed in ``finish()``."""
-        return BufferedStream(self.transcribe)
+        """Buffer one answer; it is transcribed in ``finish()``, with its other readings."""
+        return BufferedStream(lambda pcm: self.transcribe(pcm, readings=True))
 
-    def transcribe(self, pcm: bytes, words_expected: bool = False) -> Transcript:
+    def transcribe(self, pcm: bytes, words_expected: bool = False, readings: bool = False) -> Transcript:
         """Transcribe one utterance of 16 kHz mono int16 PCM.
 
         ``words_expected``: the caller knows speech is there (a voice detector found it), so
         the transcript may not end before its first word; in noise Moonshine often ends at once.
+        ``readings``: also give the other likely readings of the last word and the probability
+        of the utterance ending after it (``Transcript.readings``, ``end_probability``).
         """
+        pieces = split_long(pcm)
+        if len(pieces) == 1:
+            return self.hear(pcm, words_expected, readings).transcript
+        heard = [self._piece(piece, words_expected, readings and i == len(pieces) - 1)
+                 for i, piece in enumerate(pieces)]
+        return _joined(heard, [len(piece) for piece in pieces], self.name)
+
+    def _piece(self, pcm: bytes, words_expected: bool, readings: bool) -> Transcript:
+        """One piece of a long utterance, transcribed once: an answer is transcribed again at
+        each pause as it grows, and its earlier pieces come out the same each time."""
+        key = (hashlib.sha1(pcm).digest(), words_expected, readings)
+        with self._pieces_lock:  # the listener transcribes in the background too
+            known = self._pieces.get(key)
+        if known is None:
+            known = self.hear(pcm, words_expected, readings).transcript
+        with self._pieces_lock:
+            self._pieces[key] = known
+            self._pieces.move_to_end(key)
+            while len(self._pieces) > KEPT_PIECES:
+                self._pieces.popitem(last=False)
+        return known
+
+    def hear(self, pcm: bytes, words_expected: bool = False, readings: bool = False) -> Hearing:
+        """``transcribe``, keeping the encoded audio so that other wordings of it can be scored
+        (``Hearing.score``) without encoding it again."""
         if len(pcm) < MIN_SECONDS * SAMPLE_RATE * SAMPLE_WIDTH:
-            return Transcript("", engine=self.name)
+            return Hearing(Transcript("", engine=self.name), None, self)
         pad = np.zeros(int(PAD_SECONDS * SAMPLE_RATE), dtype=np.float32)
         audio = np.concatenate([pad, pcm_to_float(pcm), pad]).astype(np.float32)[None, :]
         with self._lock:
-            tokens, logprobs = self._decode(audio, words_expected)
+            (states,) = self._encoder.run(None, {"input_values": audio})
+            start = self._start(states)
+            limit = int(audio.shape[1] / SAMPLE_RATE * TOKENS_PER_SECOND) + MIN_TOKENS
+            kept: dict[int, np.ndarray] | None = {} if readings else None
+            tokens, logprobs = self._greedy(start, limit, words_expected, kept)
+            others, ending = self._readings(start, tokens, kept, limit) if kept else ((), None)
             _give_back()
-        text = _clean(b"".join(self._tokens[t] for t in tokens).decode("utf-8", errors="replace"))
+        text = self._text(tokens)
         if not text:
-            return Transcript("", engine=self.name)
-        return Transcript(text, confidence=math.exp(sum(logprobs) / len(logprobs)), engine=self.name)
+            return Hearing(Transcript("", engine=self.name), start, self)
+        confidence = math.exp(sum(logprobs) / len(logprobs))
+        return Hearing(Transcript(text, confidence=confidence, engine=self.name, readings=others,
+                                  end_probability=ending), start, self)
 
-    def _decode(self, audio: np.ndarray, words_expected: bool) -> tuple[list[int], list[float]]:
-        """Greedy decoding: (tokens without the start and end tokens, log-probability of each
-        token chosen, the end token's included)."""
-        (states,) = self._encoder.run(None, {"input_values": audio})
-        cache = {f"past_key_values.{layer}.{part}.{kv}": np.zeros((1, _HEADS, 0, _HEAD_SIZE), np.float32)
-                 for layer in range(_LAYERS) for part in ("decoder", "encoder") for kv in ("key", "value")}
-        tokens: list[int] = []
+    def _text(self, tokens: list[int]) -> str:
+        return _clean(self._tokenizer.decode(tokens))
+
+    def _start(self, states: np.ndarray) -> _Start:
+        """The decoder's first step (the start token) on the encoded audio."""
+        feeds = {"input_ids": np.array([[START]], dtype=np.int64), "encoder_hidden_states": states,
+                 "use_cache_branch": np.array([False]), **_empty_cache(1)}
+        out = self._decoder.run(None, feeds)
+        cache = {name.replace("present", "past_key_values"): value
+                 for name, value in zip(self._outputs[1:], out[1:])}
+        return _Start(states, out[0][0, -1].astype(np.float64), cache)
+
+    def _greedy(self, start: _Start, limit: int, words_expected: bool = False,
+                kept: dict[int, np.ndarray] | None = None, prefix: tuple[int, ...] = ()) -> tuple[list[int], list[float]]:
+        """Greedy decoding after the first step, at most ``limit`` tokens: (tokens without the
+        start and end tokens, log-probability of each token chosen, the end token's included).
+
+        ``kept``: the probabilities each of the last ``KEPT_STEPS`` steps chose from, by the
+        index of the token chosen. ``prefix``: tokens taken as said before decoding (fed in one
+        call), which begin the result."""
+        cache = dict(start.cache)
+        tokens = list(prefix)
         logprobs: list[float] = []
-        limit = int(audio.shape[1] / SAMPLE_RATE * TOKENS_PER_SECOND) + MIN_TOKENS
-        token = START
-        for step in range(limit):
-            feeds = {"input_ids": np.array([[token]], dtype=np.int64),
-                     "encoder_hidden_states": states,
-                     "use_cache_branch": np.array([step > 0])}
-            out = self._decoder.run(None, {**feeds, **cache})
-            logits = out[0][0, -1].astype(np.float64)
-            if step == 0 and words_expected:
-                logits[END] = -np.inf
+        logits = start.logits.copy()
+        if prefix:
+            logits = self._step(start, cache, tokens)
+        elif words_expected:
+            logits[END] = -np.inf
+        while True:
             token = int(logits.argmax())
             logprobs.append(_log_probability(logits, token))
+            if kept is not None:
+                probs = np.exp(logits - logits.max())
+                kept[len(tokens)] = (probs / probs.sum()).astype(np.float32)
+                kept.pop(len(tokens) - KEPT_STEPS, None)
             if token == END:
                 break
             tokens.append(token)
-            for name, value in zip(self._outputs[1:], out[1:]):
-                # the encoder's keys and values are computed on the first step only
-                if step == 0 or ".decoder." in name:
-                    cache[name.replace("present", "past_key_values")] = value
+            if len(tokens) >= limit:
+                break
+            logits = self._step(start, cache, [token])
         return tokens, logprobs
+
+    def _step(self, start: _Start, cache: dict[str, np.ndarray], tokens: list[int]) -> np.ndarray:
+        """Feed ``tokens`` after what ``cache`` holds (updated in place); the next token's logits."""
+        feeds = {"input_ids": np.array([tokens], dtype=np.int64), "encoder_hidden_states": start.states,
+                 "use_cache_branch": np.array([True])}
+        out = self._decoder.run(None, {**feeds, **cache})
+        for name, value in zip(self._outputs[1:], out[1:]):
+            if ".decoder." in name:  # the encoder's keys and values stay as the first step made them
+                cache[name.replace("present", "past_key_values")] = value
+        return out[0][0, -1].astype(np.float64)
+
+    def _readings(self, start: _Start, tokens: list[int], kept: dict[int, np.ndarray],
+                  limit: int) -> tuple[tuple[str, ...], float | None]:
+        """(other likely readings of the last word, probability of the end right after it).
+
+        ``kept[k]`` holds the probabilities ``tokens[k]`` was chosen from. Another token likely
+        where the last word begins replaces it, and the rest is decoded greedily from there
+        (the end token as the alternative: the text without the last word)."""
+        last = max((i for i, t in enumerate(tokens) if self._tokenizer.wordy(t)), default=None)
+        if last is None:
+            return (), None
+        first = last
+        while first > 0 and not self._tokenizer.starts_word(tokens[first]) \
+                and self._tokenizer.wordy(tokens[first - 1]):
+            first -= 1
+        ending = float(kept[last + 1][self._closers].sum()) if last + 1 in kept else None
+        if first not in kept:
+            return (), ending  # a last word of more than a few tokens: no readings
+        probs = kept[first]
+        others = [int(t) for t in np.argsort(-probs)[:MAX_READINGS + 1]
+                  if t != tokens[first] and probs[t] >= READING_MIN][:MAX_READINGS]
+        readings = []
+        for other in others:
+            if other == END:
+                readings.append(self._text(tokens[:first]))
+            else:
+                said, _ = self._greedy(start, min(limit, len(tokens) + 4), prefix=(*tokens[:first], other))
+                readings.append(self._text(said))
+        return tuple(r for r in readings if r), ending
+
+    def _forced(self, start: _Start, text: str) -> float:
+        """Mean log-probability per token of ``text`` as the transcript, by teacher forcing
+        after the shared first step; the text may end in any closing mark (or none).
+
+        One text per call, and the start token decoded alone (``_start``): the converted graphs
+        quantize activations with one scale per tensor, so a row or token with large activations
+        would blur every other in the same call. The start token's are the largest; measured,
+        with it in the call a token the step-by-step decoder gave -0.6 got -2.1, and another
+        text in the same batch moved a score from -0.19 to -0.45."""
+        row = self._tokenizer.encode(text)
+        feeds = {"input_ids": np.array([row], dtype=np.int64), "encoder_hidden_states": start.states,
+                 "use_cache_branch": np.array([True]), **start.cache}
+        with self._lock:
+            logits = self._decoder.run(self._outputs[:1], feeds)[0][0].astype(np.float64)
+        steps = np.vstack([start.logits[None, :], logits])
+        logp = steps - steps.max(axis=1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        said = sum(logp[i, token] for i, token in enumerate(row))
+        closing = np.logaddexp.reduce(logp[len(row), self._closers])
+        return float((said + closing) / (len(row) + 1))
+
+
+@dataclass
+class _Start:
+    """The decoder after its first step on one utterance: the point every wording starts from."""
+
+    states: np.ndarray
+    """The encoder's output."""
+    logits: np.ndarray
+    """The first token's logits."""
+    cache: dict[str, np.ndarray]
+    """The decoder's keys and values after the start token (and the encoder's, for good)."""
+
+
+@dataclass
+class Hearing:
+    """One utterance as Moonshine heard it, with its encoding kept for scoring other wordings."""
+
+    transcript: Transcript
+    """The greedy transcript (``transcribe``'s)."""
+    start: _Start | None
+    """The encoded utterance and the decoder's first step; None when it was too short."""
+    recognizer: MoonshineRecognizer
+    """The engine that encoded it (its decoder scores the wordings)."""
+
+    def score(self, texts: list[str]) -> list[float]:
+        """Mean log-probability per token of each of ``texts`` being what was said (0 is
+        certain; about -0.1 for a wording the engine would have written itself). A command
+        spotter asks this of the phrases a misheard reading sounds like: "Start the degree."
+        read, "Start the debrief." scored."""
+        if self.start is None:
+            return [-math.inf] * len(texts)
+        scores = [self.recognizer._forced(self.start, text) for text in texts]
+        _give_back()
+        return scores
+
+
+def _empty_cache(batch: int) -> dict[str, np.ndarray]:
+    """The decoder's key/value inputs before its first step."""
+    return {f"past_key_values.{layer}.{part}.{kv}": np.zeros((batch, _HEADS, 0, _HEAD_SIZE), np.float32)
+            for layer in range(_LAYERS) for part in ("decoder", "encoder") for kv in ("key", "value")}
+
+
+def split_long(pcm: bytes) -> list[bytes]:
+    """16 kHz int16 PCM in pieces of at most ``MAX_PIECE_SECONDS``, each cut at the quietest
+    0.2 s between ``MIN_PIECE_SECONDS`` and ``MAX_PIECE_SECONDS`` into it (a pause between words
+    when there is one). A cut depends only on the audio before it, so as an answer grows its
+    earlier pieces stay the same."""
+    x = np.frombuffer(pcm, dtype=np.int16)
+    frame, window = SAMPLE_RATE // 50, 10  # 20 ms frames, 0.2 s windows
+    longest, shortest = int(MAX_PIECE_SECONDS * SAMPLE_RATE), int(MIN_PIECE_SECONDS * SAMPLE_RATE)
+    pieces, start = [], 0
+    while len(x) - start > longest:
+        span = x[start + shortest:start + longest].astype(np.float64)
+        energy = (span[: len(span) // frame * frame].reshape(-1, frame) ** 2).sum(axis=1)
+        quiet = np.convolve(energy, np.ones(window), mode="valid")
+        cut = start + shortest + (int(quiet.argmin()) + window // 2) * frame
+        pieces.append(x[start:cut].tobytes())
+        start = cut
+    pieces.append(x[start:].tobytes())
+    return pieces
+
+
+def _joined(heard: list[Transcript], sizes: list[int], engine: str) -> Transcript:
+    """The transcripts of an utterance's pieces as one: the words in order, the confidence
+    weighted by each piece's length, the readings and end probability of the last piece."""
+    said = [(t, n) for t, n in zip(heard, sizes) if t.text]
+    if not said:
+        return Transcript("", engine=engine)
+    text = " ".join(t.text for t, _ in said)
+    confidence = sum((t.confidence or 0.0) * n for t, n in said) / sum(n for _, n in said)
+    before = " ".join(t.text for t in heard[:-1] if t.text)
+    readings = tuple(f"{before} {r}".strip() for r in heard[-1].readings)
+    return Transcript(text, confidence=confidence, engine=engine, readings=readings,
+                      end_probability=heard[-1].end_probability)
 
 
 def _log_probability(logits: np.ndarray, token: int) -> float:
@@ -186,6 +397,58 @@ def read_tokenizer(path: Path) -> list[bytes]:
         tokens.append(data[pos:pos + size])
         pos += size
     return tokens
+
+
+class Pieces:
+    """Moonshine's tokenizer: Llama's SentencePiece BPE vocabulary, as ``tokenizer.bin`` lists it.
+
+    Encoding is SentencePiece's BPE: a "▁" before each word, the text split into characters,
+    then the adjacent pair whose joined piece ranks best merged, again and again. The file
+    holds no scores, but its merged pieces are listed best first (ids 259 on), so the id is the
+    rank; characters not in the vocabulary fall back to their bytes (ids 3-258).
+    """
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+        self._rank: dict[bytes, int] = {}
+        for i, piece in enumerate(pieces[_FIRST_PIECE:], _FIRST_PIECE):
+            self._rank.setdefault(piece, i)
+
+    def decode(self, ids: list[int]) -> str:
+        """The text of ``ids`` (spaces still spelled "▁")."""
+        return b"".join(self.pieces[i] for i in ids).decode("utf-8", errors="replace")
+
+    def wordy(self, token: int) -> bool:
+        """Whether a token holds a letter or digit (not only spaces or punctuation)."""
+        return bool(re.search(r"\w", self.pieces[token].decode("utf-8", errors="replace")))
+
+    def starts_word(self, token: int) -> bool:
+        """Whether a token begins a word (its piece starts with "▁")."""
+        return self.pieces[token].startswith("▁".encode())
+
+    def closing(self) -> list[int]:
+        """The tokens that close a sentence: ".", "?" or "!", with or without a space before."""
+        return [i for i, piece in enumerate(self.pieces)
+                if piece.decode("utf-8", errors="replace").lstrip("▁") in (".", "?", "!")]
+
+    def encode(self, text: str) -> list[int]:
+        """The ids Moonshine would write ``text`` with."""
+        parts = [c.encode() for c in "▁" + text.replace(" ", "▁")]
+        while True:
+            ranked = [(self._rank[a + b], i) for i, (a, b) in enumerate(itertools.pairwise(parts))
+                      if a + b in self._rank]
+            if not ranked:
+                break
+            _, i = min(ranked)
+            parts[i:i + 2] = [parts[i] + parts[i + 1]]
+        ids: list[int] = []
+        for part in parts:
+            ids.extend([self._rank[part]] if part in self._rank else [_FIRST_BYTE + b for b in part])
+        return ids
+
+
+_FIRST_BYTE, _FIRST_PIECE = 3, 259
+"""Ids 3-258 are the raw bytes 0-255; merged pieces and characters follow."""
 
 
 def bundled_model_dir() -> Path:

@@ -181,7 +181,9 @@ class Listener:
             transcript = answer.transcribe()
             if event.reason != "silence" or answer.seconds >= self._max_answer:
                 return _final(transcript, "answer", answer.seconds, event.reason)
-            needed = policy.pause_for(transcript.text, transcript.confidence)
+            needed = policy.pause_for(transcript.text, transcript.confidence,
+                                      readings=transcript.readings,
+                                      end_probability=transcript.end_probability)
             silence_from = event.end_time - min(ANSWER_TAIL, policy.end_pause)
             log.debug("pause after %r: the turn ends after %.1f s of silence",
                       transcript.text, needed)

@@ -106,6 +106,13 @@ class SoundAlike:
         other = next((d for d, name in scored[1:] if self.phrases[name] != intent), 1.0)
         return Match(best, best_distance, other, worst_word(sound.split(), self._words[best]))
 
+    def nearest(self, text: str, count: int) -> list[tuple[float, str]]:
+        """The ``count`` phrases nearest to ``text`` as (distance, phrase), nearest first."""
+        [sound] = phonemes([text])
+        if not sound:
+            return []
+        return sorted((Levenshtein.normalized_distance(sound, ph), name) for name, ph in self._sounds)[:count]
+
     def distance(self, text: str, phrase: str) -> float:
         """Phoneme distance of ``text`` to one configured ``phrase`` as a whole (1.0: no words)."""
         [sound] = phonemes([text])

@@ -19,6 +19,11 @@ matched to the configured phrases by phonemes (``soundalike.py``):
   wrong ("Cancel note", "Start the big meme"). Measured on section 3's corpus, the Moonshine
   spotter took no talk for a command in 67 minutes (Whisper's: 5) and decides sooner; it
   recognizes fewer synthesized commands in noise (BENCHMARKS.md has both).
+* **Rescoring** (Moonshine). A reading turned down may be a near miss ("Start the degree."):
+  the phrases nearest it by sound are scored by the engine's decoder as what was said, on the
+  same encoded audio (``Hearing.score``, a few ms each), and one that scores well and clearly
+  ahead of any other meaning is taken. Talk that only sounds like a phrase stays talk: the word
+  not said ("paint" for "time") scores badly.
 * **Whole utterance.** The whole transcript is compared with the whole phrase: "we should
   pause and look" is far from "pause". A clear margin to the nearest phrase of another command
   is also required, so one command is not taken for another.
@@ -34,6 +39,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +83,15 @@ class SpotterSettings:
     """Utterances longer than this (pre-roll and tail included) are talk, never decoded."""
     min_seconds: float = 0.25
     """Shorter bursts are not speech worth decoding."""
+    rescore: int = 0
+    """When the reading is not taken as a phrase, the engine scores this many phrases nearest
+    to it (by sound) as what was said (``Hearing.score``): 0 for none (Whisper)."""
+    rescore_within: float = 0.6
+    """Only phrases this near the reading (phoneme distance) are scored."""
+    forced: float = -0.5
+    """Least mean log-probability per token at which a scored phrase is accepted."""
+    forced_margin: float = 1.0
+    """... and by how much it must beat every scored phrase of another meaning."""
     no_speech: float = 0.6
     """Whisper's no-speech probability above which a reading is taken as noise."""
     agree_exact: float = 0.5
@@ -90,7 +105,8 @@ class SpotterSettings:
 
 
 DEFAULT_SETTINGS = {"whisper": SpotterSettings(),
-                    "moonshine": SpotterSettings(worst_word=0.7, no_speech=1.01)}
+                    "moonshine": SpotterSettings(worst_word=0.7, no_speech=1.01, rescore=4,
+                                                 rescore_within=0.6, forced=-0.75, forced_margin=1.0)}
 """Each engine's thresholds, chosen on section 3's corpus for that engine (scripts/spot_judge.py
 on Moonshine's readings of all 1,248 clips and 67 min of talk). For Moonshine, one word of the
 phrase may sound as far off as ``agree_word`` allows ("Post the session", "Repeat now"), and the
@@ -98,7 +114,14 @@ no-speech test is off: its mean token probability did not tell noise from speech
 20 / 10 / 5 dB 56.4 / 46.2 / 27.9 / 17.0 % -> 61.5 / 52.9 / 33.0 / 20.8 %, still no talk taken
 for a command and no wrong command. Looser ``accept`` (0.4, 0.45) added "I've talked ten
 minutes" as "add forty one minutes"; ``accept_one_word`` 0.3 took every "No" and "Nope" for
-"note" (9 in 67 min); ``agree_word`` 0.8 took "How much paint is left?" (5 times)."""
+"note" (9 in 67 min); ``agree_word`` 0.8 took "How much paint is left?" (5 times).
+
+Rescoring (Moonshine only): the 4 phrases nearest a rejected reading, within 0.6, scored by the
+decoder; a phrase at -0.75 or better, 1.0 clear of any other meaning, is taken. On the same
+corpus: 61.5 / 52.9 / 33.0 / 20.8 % -> 67.3 / 56.1 / 34.6 / 21.8 %, still no talk and no wrong
+command. The best-scored talk was "How much paint is left?" as "how much time is left" at
+-0.98 (-1.0 took it); of commands misread, half scored below -2.2 (espeak-ng's voices, which
+Moonshine hears as other words: "A dude hot" for "undo that"), so rescoring cannot reach them."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +213,56 @@ class CommandSpotter:
             return Verdict(None, "", "", f"too long for a command ({seconds:.1f} s): talk")
         if seconds < s.min_seconds:
             return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
-        return self.judge(self._readings(pcm))
+        return self.judge_rescored(self._readings(pcm), lambda near: self._phrase_scores(pcm, near))
+
+    def judge_rescored(self, readings: list[tuple[str, float]],
+                       score: Callable[[list[str]], dict[str, float]]) -> Verdict:
+        """``judge``, then, when the reading is turned down, ``judge_scored`` on the phrases
+        near it, as ``score`` scores them (the engine, or the benchmark's stored scores)."""
+        s = self.settings
+        verdict = self.judge(readings)
+        if verdict.phrase is None and s.rescore and readings[0][0]:
+            near = [p for d, p in self.matcher.nearest(readings[0][0], int(s.rescore)) if d <= s.rescore_within]
+            if near:
+                return self.judge_scored(readings, score(near), verdict)
+        return verdict
+
+    def judge_scored(self, readings: list[tuple[str, float]], scores: dict[str, float],
+                     first: Verdict) -> Verdict:
+        """The decision once the phrases near a rejected reading were scored as what was said
+        (``scores``: phrase -> mean log-probability per token); ``first`` is the rejection.
+
+        Pure, like ``judge``. The engine itself weighs each wording against the audio, so a
+        near miss in the reading ("Start the degree") counts when the phrase scores well, and
+        talk that only sounds like a phrase ("How much paint is left") does not: the word not
+        said ("time") scores badly."""
+        s = self.settings
+        heard = readings[0][0]
+        if not scores:
+            return first
+        best = max(scores, key=scores.__getitem__)
+        rivals = [v for p, v in scores.items() if self._meaning(p) != self._meaning(best)]
+        gap = scores[best] - max(rivals, default=-np.inf)
+        if scores[best] < s.forced:
+            return Verdict(None, heard, readings[1][0], f"{first.reason}; scored, {best!r} at most "
+                           f"({scores[best]:.2f})", first.distance)
+        if gap < s.forced_margin:
+            return Verdict(None, heard, readings[1][0], f"{first.reason}; scored, {best!r} "
+                           f"({scores[best]:.2f}) not clear of another ({gap:.2f})", first.distance)
+        return Verdict(best, heard, readings[1][0], f"read {heard!r}, scored {best!r} at "
+                       f"{scores[best]:.2f} (next other {gap:.2f} lower)", self.matcher.distance(heard, best))
+
+    def _meaning(self, phrase: str) -> tuple[str, tuple[str, ...]]:
+        """What a phrase asks for: its command, and the minutes of an added-time phrase."""
+        return self.matcher.phrases[phrase], _numbers(phrase)
+
+    def _phrase_scores(self, pcm: bytes, phrases: list[str]) -> dict[str, float]:
+        """Each phrase's score (its best spoken form's) as what the utterance just read said.
+        (``pcm`` keys the benchmark's stored scores.)"""
+        forms = {p: spoken_forms(p) for p in phrases}
+        flat = [f for fs in forms.values() for f in fs]
+        scores = dict(zip(flat, self._reader.score(flat)))
+        return {p: max(scores[f] for f in fs) for p, fs in forms.items()}
 
     def judge(self, readings: list[tuple[str, float]]) -> Verdict:
         """The decision from the two readings ``[(biased, no_speech), (unbiased, no_speech)]``.
@@ -256,6 +328,9 @@ class _Reader(Protocol):
     def __call__(self, pcm: bytes) -> list[tuple[str, float]]:
         """The two readings ``CommandSpotter.judge`` takes."""
 
+    def score(self, texts: list[str]) -> list[float]:
+        """How well each text fits the utterance read last (mean log-probability per token)."""
+
 
 class WhisperReadings:
     """Whisper tiny.en read twice from one encoding: with the phrases as the prompt and without."""
@@ -297,6 +372,10 @@ class WhisperReadings:
         return [(_first(_once(self._tokenizer.decode(r.sequences_ids[0]))), float(r.no_speech_prob))
                 for r in results]
 
+    def score(self, texts: list[str]) -> list[float]:
+        """Not offered: the two readings already guard Whisper's prompt (``rescore`` is 0)."""
+        return [-np.inf] * len(texts)
+
 
 class MoonshineReadings:
     """Moonshine base's one reading, given as both: it takes no prompt, so there is no biased
@@ -314,11 +393,16 @@ class MoonshineReadings:
 
             recognizer = MoonshineRecognizer(threads=threads)
         self._recognizer = recognizer
+        self._last = None
 
     def __call__(self, pcm: bytes) -> list[tuple[str, float]]:
-        heard = self._recognizer.transcribe(pcm, words_expected=True)
+        self._last = self._recognizer.hear(pcm, words_expected=True)
+        heard = self._last.transcript
         reading = (_once(heard.text), 1.0 - (heard.confidence or 0.0))
         return [reading, reading]
+
+    def score(self, texts: list[str]) -> list[float]:
+        return self._last.score(texts) if self._last is not None else [-np.inf] * len(texts)
 
 
 def command_table(parser: CommandParser, phrases: list[str]) -> dict[str, str]:
@@ -346,6 +430,14 @@ def _once(text: str) -> str:
         if all(rounds) and unit[(len(words) - 1) % size].startswith(last):
             return " ".join(unit)
     return text.strip()
+
+
+def spoken_forms(phrase: str) -> list[str]:
+    """How an engine may write ``phrase``: a capital first, and numbers of two words either
+    apart or hyphened ("forty five", "forty-five"), as Moonshine writes them."""
+    text = phrase[:1].upper() + phrase[1:]
+    hyphened = re.sub(rf"\b({'|'.join(TENS)}) ({'|'.join(NUMBER_WORDS)})\b", r"\1-\2", text)
+    return [text] if hyphened == text else [text, hyphened]
 
 
 def _numbers(phrase: str) -> tuple[str, ...]:
