@@ -187,10 +187,10 @@ class MoonshineRecognizer:
             logits[END] = -np.inf
         while True:
             token = int(logits.argmax())
-            logprobs.append(_log_probability(logits, token))
+            logp = _log_softmax(logits)
+            logprobs.append(float(logp[token]))
             if kept is not None:
-                probs = np.exp(logits - logits.max())
-                kept[len(tokens)] = (probs / probs.sum()).astype(np.float32)
+                kept[len(tokens)] = np.exp(logp).astype(np.float32)
                 kept.pop(len(tokens) - KEPT_STEPS, None)
             if token == END:
                 break
@@ -253,9 +253,7 @@ class MoonshineRecognizer:
                  "use_cache_branch": np.array([True]), **start.cache}
         with self._lock:
             logits = self._decoder.run(self._outputs[:1], feeds)[0][0].astype(np.float64)
-        steps = np.vstack([start.logits[None, :], logits])
-        logp = steps - steps.max(axis=1, keepdims=True)
-        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        logp = _log_softmax(np.vstack([start.logits[None, :], logits]))
         said = sum(logp[i, token] for i, token in enumerate(row))
         closing = np.logaddexp.reduce(logp[len(row), self._closers])
         return float((said + closing) / (len(row) + 1))
@@ -336,10 +334,10 @@ def _joined(heard: list[Transcript], sizes: list[int], engine: str) -> Transcrip
                       end_probability=heard[-1].end_probability)
 
 
-def _log_probability(logits: np.ndarray, token: int) -> float:
-    """log softmax(logits)[token], computed stably."""
-    top = logits.max()
-    return float(logits[token] - top - np.log(np.exp(logits - top).sum()))
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities from logits (over the last axis), computed stably."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime.InferenceSession

@@ -100,7 +100,7 @@ class SoundAlike:
         [sound] = phonemes([text])
         if not sound:
             return None
-        scored = sorted((Levenshtein.normalized_distance(sound, ph), name) for name, ph in self._sounds)
+        scored = self._ranked(sound)
         best_distance, best = scored[0]
         intent = self.phrases[best]
         other = next((d for d, name in scored[1:] if self.phrases[name] != intent), 1.0)
@@ -109,9 +109,11 @@ class SoundAlike:
     def nearest(self, text: str, count: int) -> list[tuple[float, str]]:
         """The ``count`` phrases nearest to ``text`` as (distance, phrase), nearest first."""
         [sound] = phonemes([text])
-        if not sound:
-            return []
-        return sorted((Levenshtein.normalized_distance(sound, ph), name) for name, ph in self._sounds)[:count]
+        return self._ranked(sound)[:count] if sound else []
+
+    def _ranked(self, sound: str) -> list[tuple[float, str]]:
+        """Every phrase as (distance to ``sound``, phrase), nearest first."""
+        return sorted((Levenshtein.normalized_distance(sound, ph), name) for name, ph in self._sounds)
 
     def distance(self, text: str, phrase: str) -> float:
         """Phoneme distance of ``text`` to one configured ``phrase`` as a whole (1.0: no words)."""
