@@ -76,11 +76,8 @@ def open_spotter(config: Config, answers: Recognizer | None = None) -> Recognize
     from assistant.speech.spotter import CommandSpotter, command_table
 
     wake = config.listening.wake_word
-    name = getattr(answers, "name", "")
-    model = answers if name.startswith("moonshine") else \
-        getattr(answers, "_model", None) if name.startswith("whisper") else None
     table = command_table(CommandParser(config.commands, wake), work_grammar(config.commands, wake))
-    spotter = CommandSpotter(table, threads=config.speech.threads, model=model)
+    spotter = CommandSpotter(table, threads=config.speech.threads, shared=answers)
     spotter.warm()
     return spotter
 

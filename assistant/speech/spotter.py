@@ -149,20 +149,25 @@ class CommandSpotter:
     """The listener may offer an utterance after a short pause (see ``Listener.next_command``)."""
 
     def __init__(self, phrases: dict[str, str], *, threads: int = 2,
-                 settings: SpotterSettings | None = None, model=None, engine: str | None = None) -> None:
+                 settings: SpotterSettings | None = None, shared: object | None = None,
+                 engine: str | None = None) -> None:
         """
         Args:
             phrases: every phrase to listen for (numbers spelled out) -> the command it means
                 (``command_table``); any labels will do (the benchmark's real-people set).
             threads: CPU threads for the engine.
             settings: thresholds (defaults: chosen on the benchmark for the engine).
-            model: an already loaded engine to share: a ``MoonshineRecognizer`` or a
-                ``faster_whisper.WhisperModel``.
-            engine: ``moonshine`` or ``whisper`` when no model is given (default ``ENGINE``).
+            shared: the answer engine (a ``Recognizer``): when it is Moonshine or Whisper the
+                spotter runs on it and shares its model (one model in memory, not two);
+                otherwise it is not used.
+            engine: ``moonshine`` or ``whisper`` when nothing is shared (default ``ENGINE``).
         """
         self.matcher = SoundAlike({normalize(p): label for p, label in phrases.items()})
-        if model is not None:
-            engine = "moonshine" if getattr(model, "name", "").startswith("moonshine") else "whisper"
+        kind = getattr(shared, "name", "").split(":")[0]
+        model = None
+        if kind in ("moonshine", "whisper"):
+            engine = kind
+            model = shared if kind == "moonshine" else shared._model  # type: ignore[union-attr]
         engine = engine or ENGINE
         if engine == "moonshine":
             self._reader: _Reader = MoonshineReadings(model, threads)
