@@ -56,6 +56,14 @@ PAUSED = [
 VOICES = ["en-us+f3", "en-us+m3", "en-gb", "en-us+f4"]
 """Several espeak-ng voices; the pauses cycle through 1.5 .. 3 s."""
 
+SHORT = ["Happy", "Nervous", "Calm", "So", "Tired but hopeful", "Good I think",
+         "Excited and ready to paint"]
+"""Short answers, as partners often give them to "how are you feeling?"."""
+SHORT_VOICES = VOICES + ["en+f2", "en-gb-x-rp+m2", "en-us+m1"]
+LEADS = (0.0, 0.1, 0.2)
+"""Room sound (s) before the answer: where speech begins in the audio the engine gets varies
+with the voice detector's onset."""
+
 FINISHED = [
     "I feel calm and ready to start",
     "We want to finish the blue sky today",
@@ -188,6 +196,73 @@ def _finished_wavs(folder: Path, quick: bool) -> list[tuple[Path, str]]:
         out.append((bc.write_wav(folder / f"answer{i}.wav",
                                  np.concatenate([np.zeros(1600), x, np.zeros(1600)])), label))
     return out
+
+
+def heard_as_nothing(quick: bool) -> dict[str, Any]:
+    """Child: short answers (and sounds without speech) through the answer engine's stream, as
+    the listener hands them over: how many answers come back empty ("(no answer)"), and how
+    many wordless sounds come back as words. For Moonshine, the same clips again with plain
+    greedy decoding (no ``NOTHING_SAID`` rule), for comparison."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from assistant.config import load_config
+    from assistant.speech import asr_moonshine
+    from assistant.speech.engines import open_recognizer
+
+    config = load_config()
+    recognizer = open_recognizer(config.speech.answers, threads=config.speech.threads)
+    rng = np.random.default_rng(11)
+
+    def room(seconds: float) -> np.ndarray:
+        n = int(seconds * SAMPLE_RATE)
+        return bc.noise("pink", n, rng) * bc.dbfs_to_rms(-60) if n else np.zeros(0)
+
+    said = [(bc.scale_to(bc.trim(bc.espeak(t, v, 160))), f"{v}: {t}")
+            for t in (SHORT[:2] if quick else SHORT) for v in (SHORT_VOICES[:2] if quick else SHORT_VOICES)]
+    said += [(bc.scale_to(bc.pcm_array(r.pcm)), f"{r.group} {r.name}")
+             for r in bc.real_recordings()[:2 if quick else None]]
+    clips = [(np.concatenate([room(lead), x, room(0.3)]), f"{label} (+{lead:g} s)")
+             for x, label in said for lead in (LEADS[::2] if quick else LEADS)]
+    sounds = [(np.concatenate([room(0.2), _sound(kind, rng), room(0.2)]), kind)
+              for kind in (SOUNDS if quick else SOUNDS * 6)]
+
+    def heard(items: list[tuple[np.ndarray, str]]) -> list[str]:
+        out = []
+        for x, _ in items:
+            stream = recognizer.stream()
+            stream.accept(bc.to_int16(x).tobytes())
+            out.append(stream.finish().text)
+        return out
+
+    result = {"engine": recognizer.name, "clips": [label for _, label in clips], "answers": heard(clips),
+              "sounds": [label for _, label in sounds], "sound_words": heard(sounds)}
+    if isinstance(recognizer, asr_moonshine.MoonshineRecognizer):
+        rule, asr_moonshine.NOTHING_SAID = asr_moonshine.NOTHING_SAID, 1e-12
+        try:
+            result["plain_answers"] = heard(clips)
+        finally:
+            asr_moonshine.NOTHING_SAID = rule
+    return result
+
+
+SOUNDS = ["hiss", "rumble", "clicks", "hum", "breath"]
+"""Sounds without speech that get past a voice detector now and then."""
+
+
+def _sound(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """0.4-2.5 s of ``kind`` at a level a room might have (-40 to -20 dBFS)."""
+    n = int(rng.uniform(0.4, 2.5) * SAMPLE_RATE)
+    level = bc.dbfs_to_rms(rng.uniform(-40, -20))
+    if kind in ("hiss", "rumble"):
+        return bc.noise("white" if kind == "hiss" else "pink", n, rng) * level
+    if kind == "clicks":
+        x = bc.noise("pink", n, rng) * bc.dbfs_to_rms(-60)
+        for at in rng.integers(0, n - 200, 4):
+            x[at:at + 200] += rng.normal(0, 8000, 200) * np.exp(-np.arange(200) / 30)
+        return x
+    if kind == "hum":
+        return np.sin(2 * np.pi * rng.uniform(80, 300) * np.arange(n) / SAMPLE_RATE) * level * 1.4
+    swell = np.sin(np.pi * np.arange(n) / n) ** 2  # a breath: smoothed noise swelling and fading
+    return np.convolve(bc.noise("white", n, rng), np.ones(8) / 8, "same") * swell * level * 2
 
 
 def live_gaps(quick: bool) -> dict[str, Any]:
@@ -330,6 +405,7 @@ def section_8(quick: bool) -> Section:
     finally:
         audio.stop()
     rend = bc.run_child("bench_turns", "renders", {"quick": quick}, timeout=1200)
+    empty = bc.run_child("bench_turns", "heard_as_nothing", {"quick": quick}, timeout=900)
     rows = kept["rows"]
     whole = sum(r["whole"] for r in rows)
     s.method = [
@@ -344,6 +420,11 @@ def section_8(quick: bool) -> Section:
         "and cards recordings) into the virtual microphone 0.6 s after Duet falls quiet. Gap = end "
         "of the last loud 10 ms of the answer as the microphone captured it -> first loud 10 ms of "
         "the next prompt on speaker.monitor (both timed by their sample clocks).",
+        "Heard as nothing: short answers (" + ", ".join(f'"{t}"' for t in SHORT) + ") in the voices "
+        f"{', '.join(SHORT_VOICES)}, and every real recording, each after 0, 0.1 and 0.2 s of room "
+        "sound, through the answer engine's stream as the listener hands it over; and sounds without "
+        "speech (hiss, rumble, clicks, hum, breath at -40 to -20 dBFS) that a voice detector lets "
+        "through now and then. In --quick a few of each.",
     ]
     target = 40
     s.row("Answers with a 1.5-3 s pause inside kept whole", f"all, of >= {target}",
@@ -357,6 +438,14 @@ def section_8(quick: bool) -> Section:
           verdict(med <= 1.0 if gaps else None))
     s.row("Turn gap, finished answers: 95th percentile", "<= 1.4 s", f"{fmt(p95)} s",
           verdict(p95 <= 1.4 if gaps else None))
+    lost = [c for c, a in zip(empty["clips"], empty["answers"]) if not a]
+    plain = empty.get("plain_answers")
+    before = f" (plain greedy decoding: {sum(not a for a in plain)})" if plain is not None else ""
+    s.row(f"Short answers heard as nothing, so stored as no answer ({empty['engine']})", "none",
+          f"{len(lost)} of {len(empty['clips'])}{before}", verdict(not lost))
+    worded = [(k, w) for k, w in zip(empty["sounds"], empty["sound_words"]) if w]
+    s.row("Sounds without speech heard as words", "none", f"{len(worded)} of {len(empty['sounds'])}",
+          verdict(not worded))
     worst = 0.0
     for t in rend["texts"]:
         m = bc.median(t["lengths"])
@@ -374,7 +463,9 @@ def section_8(quick: bool) -> Section:
                 "heard as"])
     for r in live["rows"]:
         t2.rows.append([r["label"][:60], fmt(r.get("decided")), fmt(r.get("gap")), r.get("heard") or ""])
-    s.tables += [t1, t2]
+    t3 = Table("Short answers heard as nothing, and sounds heard as words", ["clip", "heard as"])
+    t3.rows += [[c, "(nothing)"] for c in lost] + [[k, w] for k, w in worded]
+    s.tables += [t1, t2] + ([t3] if t3.rows else [])
     s.notes.append("The answer ends `listening.trailing_silence` (0.5 s) after speech that sounds "
                    "finished; then it is transcribed (by the default answer engine, named above) before the next prompt, already "
                    "rendered while the partner spoke, plays. The machine is shared: the load "
@@ -402,6 +493,7 @@ def main() -> None:
 
 
 if __name__ == "__main__" and "--child" in sys.argv:
-    bc.child_main({"kept_whole": kept_whole, "live_gaps": live_gaps, "renders": renders})
+    bc.child_main({"kept_whole": kept_whole, "live_gaps": live_gaps, "renders": renders,
+                   "heard_as_nothing": heard_as_nothing})
 elif __name__ == "__main__":
     main()

@@ -76,23 +76,25 @@ def run_session(tmp_path: Path, virtual_audio, config: Path, answers: list[Answe
                            capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     settings = json.loads(config.read_text())
     order = expected_order(settings["checkin"]["questions"], settings["debrief"]["questions"])
-    return {"session": json.loads(shown.stdout), "partner": partner, "order": order}
+    return {"session": json.loads(shown.stdout), "partner": partner, "order": order, "log": log}
 
 
 def _transcript(partner: Partner, log: Path) -> str:
     """What Duet printed, then the end of its debug log: enough to see where a session went wrong."""
-    return "Duet printed:\n" + "\n".join(partner.lines) + "\nDuet's log (end):\n" + log.read_text()[-6000:]
+    ours = [line for line in log.read_text().splitlines() if "transitions.core" not in line]
+    return "Duet printed:\n" + "\n".join(partner.lines) + "\nDuet's log (end):\n" + "\n".join(ours)[-6000:]
 
 
 def check_session(result: dict, max_wer_real: float, max_wer_synth: float) -> None:
     """Done, every answer stored for the right partner, recognizable, and debrief by command."""
     session, partner = result["session"], result["partner"]
-    assert session["status"] == "done"
+    printed = _transcript(partner, result["log"])
+    assert session["status"] == "done", printed
     turns = session["turns"]
-    assert len(turns) == len(partner.played)
+    assert len(turns) == len(partner.played), printed
     statuses = [(t["partner"], t["question"], t["status"], t.get("answer")) for t in turns]
     assert all(t["status"] == "answered" for t in turns), \
-        "not every turn answered: " + "; ".join(map(str, statuses)) + "\n" + "\n".join(partner.lines)
+        "not every turn answered: " + "; ".join(map(str, statuses)) + "\n" + printed
     pairs = [(answer, turn["answer"]) for answer, turn in zip(partner.played, turns)]
     heard = "; ".join(f"{a.text!r} -> {h!r}" for a, h in pairs)
     real = corpus_wer([(a.text, h) for a, h in pairs if a.real])
