@@ -255,10 +255,18 @@ def live_session(quick: bool) -> dict[str, Any]:
 
     quiet = 0.4 if quick else QUIET_BEFORE_SPEAKING
 
+    # when a command goes unheard in every voice (a missed "resume" leaves the session paused),
+    # the partner ends the session as a person would, so the run does not wait out the work phase
+    rescue = [("stop", say["stop"], [_wav(tmp, f"r0{v}", say["stop"], voice)
+                                     for v, voice in enumerate(("en-us+m3", "en-us+f3", "en+f2"))]),
+              ("yes", say["yes"], [_wav(tmp, f"r1{v}", say["yes"], voice)
+                                   for v, voice in enumerate(("en-us+m3", "en-us+f3", "en+f2"))])]
+
     def partner() -> None:
         pending_answers = answers[1:2] if quick else answers[: 2 * len(checkin)]
         pending_debrief = list(debrief_answers)
         pending_commands = list(commands)
+        missed = False  # a command went unheard in every voice
         deadline = time.monotonic() + (120 if quick else 400)
         while time.monotonic() < deadline and not state["done"]:
             time.sleep(0.02)
@@ -274,6 +282,9 @@ def live_session(quick: bool) -> dict[str, Any]:
                 wav, key, text, tries = queue.pop(0), "answer", "", [None]
                 tries = [wav]
             else:
+                if not pending_commands and missed and rescue:
+                    pending_commands += rescue
+                    rescue.clear()
                 if not pending_commands:
                     continue
                 key, text, tries = pending_commands.pop(0)
@@ -290,6 +301,7 @@ def live_session(quick: bool) -> dict[str, Any]:
                         break
                     time.sleep(0.02)
                 else:
+                    missed = missed or (kind == "commands" and attempt == len(tries) - 1)
                     continue  # not acted on: try the next voice
                 break
 

@@ -146,6 +146,9 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
     assert h.state == "paused" and h.engine.awaiting.until is None
     h.clock.advance(300)
     assert said(h.send(Heard("how much time is left"))) == ["33 minutes left, and the timer is paused."]
+    for text in ("start the debrief", "take a note"):  # understood, not done while paused: says why
+        assert said(h.send(Heard(text))) == ["We're paused. Say 'resume' first."]
+        assert h.state == "paused"
     assert said(h.send(Heard("resume")))[-1] == "33 minutes left."
     assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 38 minutes left."]
     assert said(h.send(Heard("take a note buy more cobalt blue"))) == ["Noted."]

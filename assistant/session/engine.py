@@ -427,6 +427,8 @@ class SessionEngine:
         }.get(command.intent)
         if handler is None or (self.state == "paused" and command.intent in (Intent.START_DEBRIEF, Intent.NOTE)):
             log.info("ignored command %s in %s", command.intent.value, self.state)
+            if handler is not None:  # heard and understood: say why nothing happens
+                self._say(phrasing.PAUSED_FIRST)
             self._listen()
             return
         if command.intent in (Intent.EXTEND, Intent.NOTE):

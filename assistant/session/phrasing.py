@@ -78,6 +78,7 @@ def extended(minutes: int, remaining: float) -> str:
 
 PAUSED = "Paused. Say 'resume' when you are ready."
 RESUMED = "Resuming."
+PAUSED_FIRST = "We're paused. Say 'resume' first."
 NOTE_PROMPT = "Go ahead, I'm listening for your note."
 NOTED = "Noted."
 NO_NOTE = "I didn't catch a note."
