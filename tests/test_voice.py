@@ -55,6 +55,16 @@ def test_renders_speech_in_a_child_and_leaves_no_file() -> None:
     assert leftovers() == before
 
 
+def test_a_render_ends_right_after_its_last_sound() -> None:
+    """espeak-ng ends a text with about 0.3 s of silence; played, it kept the microphone muted
+    that much longer, and a partner answering at once lost their first word."""
+    for rate in (120, 170):
+        samples, sr = Voice(rate=rate).render("Sam, what do you intend for today?")
+        last = np.flatnonzero(np.abs(samples.astype(np.int32)) > 300)[-1]
+        assert (len(samples) - last) / sr <= 0.1
+        assert loud_seconds(samples, sr) > 1.0  # the speech itself is all there
+
+
 def test_identical_text_is_rendered_once() -> None:
     voice = Voice(cache_size=2)
     first = voice.render("What worked well?")

@@ -50,6 +50,12 @@ TOLERANCE = 0.02
 """A render shorter than its expected length by more than this share is a short render."""
 RETRIES = 2
 """Renders of a short text tried again before espeak-ng's own audio of it is used."""
+KEPT_TAIL = 0.05
+"""Seconds kept after a render's last sound. espeak-ng ends each text with silence (0.32 s at
+the default rate): played, it would keep the microphone muted that much longer after the
+question, and a partner who answers at once would lose their first word."""
+QUIET = 100
+"""Samples below this (int16) count as silence at the end of a render."""
 
 _CHILD = r"""
 import json, os, sys
@@ -218,7 +224,7 @@ class Voice:
                 rendered[i] = again
         parts = [samples if r == rate else soxr.resample(samples, r, rate).astype(np.int16)
                  for samples, r in rendered]
-        return np.concatenate(parts).astype(np.int16), rate
+        return _trim_tail(np.concatenate(parts).astype(np.int16), rate), rate
 
     def _render_child(self, texts: list[str]) -> list[tuple[np.ndarray, int]]:
         """Render each text to its own new temporary file, in one child process."""
@@ -375,3 +381,11 @@ class Speaker:
     def _format(self, rate: int) -> tuple[int, int]:
         """(rate, channels) the device takes: the samples' own when it can."""
         return stream_format(self._index, "output", rate)
+
+
+def _trim_tail(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` without the silence after their last sound, but ``KEPT_TAIL`` of it."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= QUIET)
+    if loud.size == 0:
+        return samples
+    return samples[: min(len(samples), int(loud[-1]) + 1 + int(KEPT_TAIL * rate))]
