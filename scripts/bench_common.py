@@ -8,6 +8,7 @@ the benchmark in child processes, so that memory and CPU figures belong to one j
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -15,6 +16,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -458,16 +460,25 @@ def run_child(module: str, func: str, args: dict[str, Any], *, timeout: float,
               env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``func(**args)`` of ``scripts/<module>.py`` in a fresh Python; its JSON result.
 
-    A fresh process per job means its memory and CPU figures are that job's alone.
+    A fresh process per job means its memory and CPU figures are that job's alone. It runs in a
+    process group of its own, ended whole on a timeout: the helpers it started (recorders,
+    players) would otherwise live on and load every later measurement.
     """
     with tempfile.TemporaryDirectory(prefix="duet-bench-") as tmp:
         out = Path(tmp) / "result.json"
         request = json.dumps({"func": func, "args": args, "out": str(out)})
-        proc = subprocess.run([sys.executable, str(SCRIPTS / f"{module}.py"), "--child"],
-                              input=request, capture_output=True, text=True, timeout=timeout,
-                              env=env, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, str(SCRIPTS / f"{module}.py"), "--child"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, cwd=ROOT, start_new_session=True)
+        try:
+            _, stderr = proc.communicate(request, timeout=timeout)
+        except BaseException:  # the timeout, or Ctrl-C (which no longer reaches the group)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
         if proc.returncode != 0 or not out.exists():
-            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            tail = "\n".join(stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"{module}.{func} failed (exit {proc.returncode}):\n{tail}")
         return json.loads(out.read_text())
 
