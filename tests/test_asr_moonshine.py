@@ -8,12 +8,12 @@ tested here: the shipped ones are the fallback when the conversion fails.
 from __future__ import annotations
 
 import math
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from assistant.speech.asr import Transcript
 from assistant.speech.asr_moonshine import (
     MAX_PIECE_SECONDS,
     MoonshineRecognizer,
@@ -24,9 +24,11 @@ from assistant.speech.asr_moonshine import (
 from assistant.speech.engines import open_recognizer
 from assistant.speech.models import ModelError
 from assistant.speech.moonshine_onnx import MIN_QUANTIZED, converted_dir
+from assistant.speech.turns import TurnPolicy
 from assistant.speech.wav import read_wav
 from assistant.speech.wer import corpus_wer
 from tests import helpers
+from tests.partner import espeak
 
 SOMETHING = Path("/usr/share/pocketsphinx/test/data/something.raw")
 
@@ -68,17 +70,16 @@ def test_silence_is_no_answer(moonshine: MoonshineRecognizer) -> None:
     assert moonshine.transcribe(b"\0\0" * 100).text == ""
 
 
-def _answer(moonshine: MoonshineRecognizer, pcm: bytes) -> str:
-    """What the listener would store: the text of the answer's stream."""
+def _answer(moonshine: MoonshineRecognizer, pcm: bytes) -> Transcript:
+    """What the listener would get: the answer's stream, finished."""
     stream = moonshine.stream()
     stream.accept(pcm)
-    return stream.finish().text
+    return stream.finish()
 
 
-def _espeak_pcm(text: str, voice: str, tmp_path: Path, lead: float) -> bytes:
-    wav = tmp_path / "said.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(wav), text], check=True)
-    return b"\0\0" * int(lead * 16000) + read_wav(wav)
+def _espeak_pcm(text: str, voice: str, tmp_path: Path, lead: float = 0.0) -> bytes:
+    """``text`` spoken by an espeak-ng voice after ``lead`` seconds of silence, as 16 kHz PCM."""
+    return b"\0\0" * int(lead * 16000) + read_wav(espeak(text, voice, tmp_path / "said.wav"))
 
 
 def test_a_one_word_answer_is_never_heard_as_nothing(moonshine: MoonshineRecognizer, tmp_path) -> None:
@@ -89,7 +90,7 @@ def test_a_one_word_answer_is_never_heard_as_nothing(moonshine: MoonshineRecogni
     empty = [(voice, word, lead)
              for voice in ("en-us+f1", "en-us+m4") for word in ("Hopeful", "Anxious", "Calm", "Relaxed")
              for lead in (0.0, 0.2)
-             if not _answer(moonshine, _espeak_pcm(word, voice, tmp_path, lead))]
+             if not _answer(moonshine, _espeak_pcm(word, voice, tmp_path, lead)).text]
     assert empty == []
 
 
@@ -98,7 +99,7 @@ def test_noise_without_speech_is_still_no_answer(moonshine: MoonshineRecognizer)
     room = [rng.normal(0, 3000, 16000 * 2),  # a hiss
             np.sin(2 * np.pi * 150 * np.arange(16000) / 16000) * 2000,  # a hum
             np.convolve(rng.normal(0, 4000, 16000), np.ones(8) / 8, "same")]  # a breath
-    heard = [_answer(moonshine, np.clip(x, -32768, 32767).astype(np.int16).tobytes()) for x in room]
+    heard = [_answer(moonshine, np.clip(x, -32768, 32767).astype(np.int16).tobytes()).text for x in room]
     assert heard == ["", "", ""]
 
 
@@ -175,20 +176,11 @@ def test_the_tokenizer_on_known_pieces(moonshine: MoonshineRecognizer) -> None:
 def test_answers_carry_how_sure_the_engine_is_that_they_ended(moonshine: MoonshineRecognizer, tmp_path) -> None:
     """The stream (answers) also gives the end-of-utterance probability and other readings of
     the last word, which the turn policy reads; a plain transcription (commands) skips them."""
-    stream = moonshine.stream()
-    stream.accept(SOMETHING.read_bytes())
-    whole = stream.finish()
+    whole = _answer(moonshine, SOMETHING.read_bytes())
     assert whole.end_probability is not None and whole.end_probability > 0.7
     assert all(isinstance(r, str) and r for r in whole.readings)
     assert moonshine.transcribe(SOMETHING.read_bytes()).end_probability is None
-    wav = tmp_path / "half.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "160", "-w", str(wav), "I think we should start with the"],
-                   check=True)
-    pcm = read_wav(wav)
-    stream = moonshine.stream()
-    stream.accept(pcm)
-    half = stream.finish()
-    from assistant.speech.turns import TurnPolicy
+    half = _answer(moonshine, _espeak_pcm("I think we should start with the", "en-us+m3", tmp_path))
     policy = TurnPolicy()
     assert policy.pause_for(half.text, half.confidence, readings=half.readings,
                             end_probability=half.end_probability) == policy.max_pause, half

@@ -3,7 +3,7 @@
 The rules with two different readings are Whisper's (one prompted, one not); Moonshine gives one
 reading, judged alone."""
 
-import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +18,7 @@ from assistant.speech.spotter import (
 )
 from assistant.speech.wav import read_wav
 from tests.helpers import librivox_files
+from tests.partner import espeak
 
 TABLE = command_table(CommandParser(CommandsConfig()), work_grammar(CommandsConfig()))
 
@@ -86,10 +87,13 @@ def test_no_speech_and_loops():
     assert _once("We should pause") == "We should pause"
 
 
+def said(text: str, voice: str, tmp_path: Path) -> bytes:
+    """``text`` spoken by an espeak-ng voice, as 16 kHz PCM."""
+    return read_wav(espeak(text, voice, tmp_path / "said.wav"))
+
+
 def test_real_audio_a_spoken_command_and_a_recorded_sentence(spotter, tmp_path):
-    wav = tmp_path / "c.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "160", "-w", str(wav), "how much time is left"], check=True)
-    pcm = read_wav(wav)
+    pcm = said("how much time is left", "en-us+m3", tmp_path)
     silence = bytes(16000)  # 0.5 s either side, as the endpointer leaves it
     assert spotter.decide(silence + pcm + silence).phrase == "how much time is left"
     sentence = max((read_wav(path) for path, _ in librivox_files()), key=len)
@@ -150,10 +154,8 @@ def test_only_phrases_near_a_rejected_reading_are_scored():
 
 
 def test_moonshine_real_audio_a_spoken_command_and_a_recorded_sentence(moonshine_spotter, tmp_path):
-    wav = tmp_path / "c.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "160", "-w", str(wav), "how much time is left"], check=True)
     silence = bytes(16000)
-    verdict = moonshine_spotter.decide(silence + read_wav(wav) + silence)
+    verdict = moonshine_spotter.decide(silence + said("how much time is left", "en-us+m3", tmp_path) + silence)
     assert verdict.phrase == "how much time is left", verdict
     sentence = max((read_wav(path) for path, _ in librivox_files()), key=len)
     assert moonshine_spotter.decide(sentence[: 3 * 32000]).phrase is None  # a short stretch of talk
@@ -180,12 +182,9 @@ def test_moonshine_real_audio_a_misread_command_is_rescored_and_near_talk_is_not
     """A voice not in the benchmark's commands: Moonshine reads "pause the session" as "Post the
     session."; scored as what was said, the phrase wins. "How much paint is left" sounds like a
     phrase but the word "time" was never said."""
-    wav = tmp_path / "c.wav"
     silence = bytes(16000)
-    subprocess.run(["espeak-ng", "-v", "en-gb-x-rp+m2", "-s", "160", "-w", str(wav), "pause the session"], check=True)
-    verdict = moonshine_spotter.decide(silence + read_wav(wav) + silence)
+    verdict = moonshine_spotter.decide(silence + said("pause the session", "en-gb-x-rp+m2", tmp_path) + silence)
     assert verdict.phrase == "pause the session", verdict
     for voice in ("en-us+m3", "en-gb-x-rp+m2"):
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(wav), "how much paint is left"], check=True)
-        verdict = moonshine_spotter.decide(silence + read_wav(wav) + silence)
+        verdict = moonshine_spotter.decide(silence + said("how much paint is left", voice, tmp_path) + silence)
         assert verdict.phrase is None, verdict
