@@ -215,6 +215,11 @@ def noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return x / (rms(x) or 1.0)
 
 
+def room_sound(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of a quiet room: pink noise at -60 dBFS (nothing for ``n`` = 0)."""
+    return noise("pink", n, rng) * dbfs_to_rms(-60) if n > 0 else np.zeros(0)
+
+
 def embed(speech: np.ndarray, snr_db: float | None, kind: str, rng: np.random.Generator,
           lead: float = 1.5, tail: float = 1.0) -> np.ndarray:
     """Speech (already at its level) with ``lead``/``tail`` seconds around it and noise mixed in.

@@ -190,13 +190,16 @@ def live_session(quick: bool) -> dict[str, Any]:
            "debrief": "start the debrief", "stop": "stop the session", "yes": "yes"}
     # "stop the session" asks first; the "yes" that confirms it is timed like any command
     order = ["time", "stop", "yes"] if quick else ["time", "pause", "resume", "time", "debrief"]
-    commands = [(key, say[key], [_wav(tmp, f"c{i}{v}", say[key], voice)
-                                 for v, voice in enumerate(("en-us+f3", "en+f2", "en-us+m3"))])
-                for i, key in enumerate(order)]
+
+    def voiced(name: str, key: str) -> tuple[str, str, list[Path]]:
+        """A command as (key, text, its WAV in each voice, tried in turn until Duet acts)."""
+        return key, say[key], [_wav(tmp, f"{name}{v}", say[key], voice)
+                               for v, voice in enumerate(("en-us+f3", "en+f2", "en-us+m3"))]
+
+    commands = [voiced(f"c{i}", key) for i, key in enumerate(order)]
     debrief_answers = [_wav(tmp, "d0", "skip", "en-us+m3"), _wav(tmp, "d1", "pass", "en-us+f3"),
                        _wav(tmp, "d2", "skip", "en+f2")]
-    noise_wav = bc.write_wav(tmp / "room.wav", bc.noise("pink", 16000 * 30, np.random.default_rng(2))
-                             * bc.dbfs_to_rms(-60))
+    noise_wav = bc.write_wav(tmp / "room.wav", bc.room_sound(16000 * 30, np.random.default_rng(2)))
 
     t0 = time.perf_counter()
     engines = open_engines(config)
@@ -257,10 +260,7 @@ def live_session(quick: bool) -> dict[str, Any]:
 
     # when a command goes unheard in every voice (a missed "resume" leaves the session paused),
     # the partner ends the session as a person would, so the run does not wait out the work phase
-    rescue = [("stop", say["stop"], [_wav(tmp, f"r0{v}", say["stop"], voice)
-                                     for v, voice in enumerate(("en-us+m3", "en-us+f3", "en+f2"))]),
-              ("yes", say["yes"], [_wav(tmp, f"r1{v}", say["yes"], voice)
-                                   for v, voice in enumerate(("en-us+m3", "en-us+f3", "en+f2"))])]
+    rescue = [voiced("r0", "stop"), voiced("r1", "yes")]
 
     def partner() -> None:
         pending_answers = answers[1:2] if quick else answers[: 2 * len(checkin)]

@@ -102,7 +102,7 @@ def synthetic_answers(quick: bool) -> list[PausedAnswer]:
         gap = pauses(len(pairs))[(k * 7) % len(pairs)]
         a = bc.scale_to(bc.trim(bc.espeak(first, voice, 160)))
         b = bc.scale_to(bc.trim(bc.espeak(second, voice, 160)))
-        room = bc.noise("pink", int(gap * SAMPLE_RATE), np.random.default_rng(k)) * bc.dbfs_to_rms(-60)
+        room = bc.room_sound(int(gap * SAMPLE_RATE), np.random.default_rng(k))
         out.append(PausedAnswer(f"{voice}: {first} ...", "espeak", first, second, gap,
                                 np.concatenate([a, room, b])))
     return out
@@ -213,8 +213,7 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
     rng = np.random.default_rng(11)
 
     def room(seconds: float) -> np.ndarray:
-        n = int(seconds * SAMPLE_RATE)
-        return bc.noise("pink", n, rng) * bc.dbfs_to_rms(-60) if n else np.zeros(0)
+        return bc.room_sound(int(seconds * SAMPLE_RATE), rng)
 
     said = [(bc.scale_to(bc.trim(bc.espeak(t, v, 160))), f"{v}: {t}")
             for t in (SHORT[:2] if quick else SHORT) for v in (SHORT_VOICES[:2] if quick else SHORT_VOICES)]
@@ -255,7 +254,7 @@ def _sound(kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind in ("hiss", "rumble"):
         return bc.noise("white" if kind == "hiss" else "pink", n, rng) * level
     if kind == "clicks":
-        x = bc.noise("pink", n, rng) * bc.dbfs_to_rms(-60)
+        x = bc.room_sound(n, rng)
         for at in rng.integers(0, n - 200, 4):
             x[at:at + 200] += rng.normal(0, 8000, 200) * np.exp(-np.arange(200) / 30)
         return x
