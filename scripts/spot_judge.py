@@ -7,10 +7,13 @@
 spotter was asked for, in order). An approximation of a replay: a clip counts as recognized
 when the first utterance accepted is the right command, and every utterance of talk accepted
 counts (a 'yes' excepted), ignoring that acting on one would have changed what came next.
+Weighing (``weigh``) replays only the phrase lists the collection weighed: sweep its floor and
+margin here, not its phrase lists.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import pickle
@@ -43,8 +46,14 @@ def main() -> None:
         missing[0] += any(p not in scores for p in phrases)
         return {p: scores[p] for p in phrases if p in scores}
 
+    def weighed(key: str, phrases: list[str]) -> dict[str, float]:
+        found = cache.get(f"weighed:{key}:{hashlib.sha1(repr(phrases).encode()).hexdigest()}")
+        missing[0] += found is None
+        return found[0] if found else {}
+
     def judge(key: str):  # noqa: ANN202 - Verdict
-        return spotter.judge_rescored(cache[key][0], lambda near: stored(key, near))
+        return spotter.judge_rescored(cache[key][0], lambda near: stored(key, near),
+                                      lambda every: weighed(key, every))
 
     for values in itertools.product(*grid.values()):
         chosen = dict(zip(grid, values))

@@ -92,8 +92,11 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
     spotter._readings = readings
     real_scores = spotter._phrase_scores
 
-    def phrase_scores(pcm: bytes, phrases: list[str]) -> dict[str, float]:
+    def phrase_scores(pcm: bytes, phrases: list[str], leads: int = 0) -> dict[str, float]:
         # stored as "scores:<key>" -> ({phrase: score}, cost); new phrases need the audio heard
+        # (weighing, with ``leads``, as "weighed:<key>": its forms and pruning are its own)
+        if leads:
+            return weighed(pcm, phrases, leads)
         key = "scores:" + hashlib.sha1(pcm).hexdigest()
         stored, cost = _CACHE.get(key, ({}, 0.0))
         missing = [p for p in phrases if p not in stored]
@@ -106,6 +109,18 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         else:
             _COST[0] += cost
         return {p: stored[p] for p in phrases}
+
+    def weighed(pcm: bytes, phrases: list[str], leads: int) -> dict[str, float]:
+        key = f"weighed:{hashlib.sha1(pcm).hexdigest()}:{hashlib.sha1(repr(phrases).encode()).hexdigest()}"
+        if key in _CACHE:
+            stored, cost = _CACHE[key]
+            _COST[0] += cost
+            return stored
+        t0 = time.perf_counter()
+        real(pcm)
+        stored = real_scores(pcm, phrases, leads)
+        _NEW[key] = _CACHE[key] = (stored, time.perf_counter() - t0)
+        return stored
 
     spotter._phrase_scores = phrase_scores
 

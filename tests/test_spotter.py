@@ -15,6 +15,7 @@ from assistant.speech.spotter import (
     _once,
     command_table,
     spoken_forms,
+    written,
 )
 from assistant.speech.wav import read_wav
 from tests.helpers import librivox_files
@@ -153,6 +154,55 @@ def test_only_phrases_near_a_rejected_reading_are_scored():
     assert len(asked) == 1  # accepted as read, or nothing near enough: no scoring
 
 
+WEIGH = SpotterSettings(rescore=4, forced=-0.5, forced_margin=1.0, weigh=-2.5, weigh_margin=0.5)
+
+
+def weigher(scores: dict[str, float], asked: list[list[str]]):
+    """Scores as an engine would give them: the phrases named, every other at -4 (talk-like)."""
+    def weigh(phrases: list[str]) -> dict[str, float]:
+        asked.append(list(phrases))
+        return {p: scores.get(p, -4.0) for p in phrases}
+    return weigh
+
+
+@pytest.mark.parametrize("reading, scores, phrase", [
+    ("Kendall met.", {"cancel that": -1.8}, "cancel that"),          # far by sound, clear by score
+    ("And I'm with it.", {"add five minutes": -1.4}, "add five minutes"),
+    ("We made it.", {}, None),                                          # talk: every phrase unlikely
+    ("Reviews", {"resume": -2.8}, None),                               # not likely enough
+    ("Kenzel met", {"cancel that": -2.0, "continue": -2.3}, None),     # two meanings too close
+    ("How much pain is left?", {"how much time is left": -1.3}, None),  # a word clearly replaced: talk
+    ("Cancel hair", {"cancel that": -1.4}, "cancel that"),             # a short phrase is exempt
+])
+def test_every_command_is_weighed_when_the_reading_matches_none(reading, scores, phrase):
+    spotter = CommandSpotter(TABLE, settings=WEIGH)
+    asked: list[list[str]] = []
+    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, asked))
+    assert verdict.phrase == phrase, verdict
+    assert {TABLE[p] for p in asked[0]} == set(TABLE.values())  # every command was weighed
+
+
+def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner():
+    spotter = CommandSpotter(TABLE, settings=WEIGH)
+    asked: list[list[str]] = []
+    said = {"add five minutes": -1.9, "add nine minutes": -1.2}  # the probe five wins, nine sounds like it
+    verdict = spotter.judge_rescored([("And I'm with it.", 0.1)] * 2, weigher({}, []), weigher(said, asked))
+    assert verdict.phrase == "add nine minutes", verdict
+    assert len(asked) == 2 and all(TABLE[p] == "extend" for p in asked[1])
+    assert "add nine minutes" not in asked[0] and "add five minutes" in asked[0]
+    close = {"add five minutes": -1.5, "add nine minutes": -1.6}  # minutes unclear: nothing
+    assert spotter.judge_rescored([("And I'm with it.", 0.1)] * 2, weigher({}, []),
+                                  weigher(close, [])).phrase is None
+
+
+def test_weighing_is_not_needed_for_a_reading_taken_as_read():
+    spotter = CommandSpotter(TABLE, settings=WEIGH)
+    asked: list[list[str]] = []
+    assert spotter.judge_rescored([("Take a note.", 0.1)] * 2, weigher({}, asked),
+                                  weigher({}, asked)).phrase == "take a note"
+    assert asked == []
+
+
 def test_moonshine_real_audio_a_spoken_command_and_a_recorded_sentence(moonshine_spotter, tmp_path):
     silence = bytes(16000)
     verdict = moonshine_spotter.decide(silence + said("how much time is left", "en-us+m3", tmp_path) + silence)
@@ -176,6 +226,8 @@ def test_spoken_forms_of_a_phrase():
     assert spoken_forms("pause") == ["Pause"]
     assert spoken_forms("give us forty five more minutes") == ["Give us forty five more minutes",
                                                                "Give us forty-five more minutes"]
+    assert written("give us forty five more minutes") == "Give us 45 more minutes"
+    assert written("add one minute") == "Add 1 minute" and written("pause") == "Pause"
 
 
 def test_moonshine_real_audio_a_misread_command_is_rescored_and_near_talk_is_not(moonshine_spotter, tmp_path):
@@ -188,3 +240,15 @@ def test_moonshine_real_audio_a_misread_command_is_rescored_and_near_talk_is_not
     for voice in ("en-us+m3", "en-gb-x-rp+m2"):
         verdict = moonshine_spotter.decide(silence + said("how much paint is left", voice, tmp_path) + silence)
         assert verdict.phrase is None, verdict
+
+
+@pytest.mark.parametrize("text, voice", [("start the debrief", "en-us+m4"), ("undo that", "en-us+f1"),
+                                         ("add five minutes", "en-us+f1")])
+def test_moonshine_real_audio_a_command_read_as_other_words_is_weighed(moonshine_spotter, tmp_path, text, voice):
+    """Voices not in the benchmark's commands: Moonshine reads these as other words ("Starter to
+    the debris.", "I'm doing that", "And I'm Milly."), too far from any phrase by sound and
+    from rescoring's bar; weighed against every command, the one said stands clear."""
+    silence = bytes(16000)
+    verdict = moonshine_spotter.decide(silence + said(text, voice, tmp_path) + silence)
+    assert verdict.phrase == text, verdict
+    assert "weighed" in verdict.reason, verdict  # taken by weighing, not as read

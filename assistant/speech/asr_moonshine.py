@@ -300,6 +300,14 @@ class Hearing:
         _give_back()
         return scores
 
+    def leading(self, texts: list[str]) -> list[float]:
+        """The log-probability of each text's first token: the first step is already decoded,
+        so this costs no decoding (a cheap guess at which wordings are worth ``score``)."""
+        if self.start is None:
+            return [-math.inf] * len(texts)
+        first = _log_softmax(self.start.logits)
+        return [float(first[self.recognizer._tokenizer.encode(text)[0]]) for text in texts]
+
 
 def _empty_cache(batch: int) -> dict[str, np.ndarray]:
     """The decoder's key/value inputs before its first step."""
