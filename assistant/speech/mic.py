@@ -15,7 +15,7 @@ Why it is built this way:
   - no block for ``stall_timeout`` seconds: a suspended source simply stops delivering. The
     callback is Python, so it cannot run while another thread holds the GIL: pocketsphinx's
     decoder holds it for the whole utterance (3.5 s for 5.3 s of speech, measured here).
-    Before a stall counts, the reader sleeps a moment so a callback kept waiting can run;
+    Before a stall counts, the reader gives a callback kept waiting a moment to deliver again;
   - on PulseAudio, the source the stream records from is removed. PulseAudio does not fail
     such a stream: it silently moves it to the fallback source (with only the test rig's virtual
     devices left, a *speaker monitor*: Duet would hear itself). PortAudio reports nothing, the
@@ -52,7 +52,14 @@ class NoMicrophone(DuetError):
 
 
 GIL_YIELD = 0.05
-"""Seconds the reader sleeps before it counts a stall, so a held-up callback can run."""
+"""Seconds the reader sleeps at a time before it counts a stall, so a held-up callback can run."""
+STALL_GRACE = 0.5
+"""Seconds a held-up callback is given to deliver, counted only while the GIL is free (the
+reader's short sleeps return on time), before a stall counts. One 50 ms yield was not always
+enough: a CI run lost the microphone ("no audio for 3.7 s") right after pocketsphinx held the
+GIL, which a decoding thread can take back as soon as the reader lets it go."""
+STALL_GRACE_MAX = 10.0
+"""Seconds after which a stall counts however busy the GIL is."""
 
 
 class MicrophoneLost(DuetError):
@@ -460,8 +467,21 @@ class Microphone:
         except sd.PortAudioError as err:
             return str(err)
         if time.monotonic() - self._last_block > self._stall_timeout:
-            time.sleep(GIL_YIELD)  # a callback held up by a long call holding the GIL runs now
-            silent = time.monotonic() - self._last_block
-            if silent > self._stall_timeout:
-                return f"no audio for {silent:.1f} s"
+            return self._stalled()
         return None
+
+    def _stalled(self) -> str | None:
+        """Why the stream counts as lost once no block came for ``stall_timeout``, or None when
+        a callback held up by a long call holding the GIL delivers within ``STALL_GRACE`` of
+        free GIL (a sleep that returns late means another thread held it: not counted)."""
+        free, started = 0.0, time.monotonic()
+        while True:
+            asleep = time.monotonic()
+            time.sleep(GIL_YIELD)  # a held-up callback runs now, if the GIL is free
+            now = time.monotonic()
+            silent = now - self._last_block
+            if silent <= self._stall_timeout:
+                return None
+            free += GIL_YIELD if now - asleep < 2 * GIL_YIELD else 0.0
+            if free >= STALL_GRACE or now - started >= STALL_GRACE_MAX:
+                return f"no audio for {silent:.1f} s"
