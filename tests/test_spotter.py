@@ -157,6 +157,12 @@ def test_only_phrases_near_a_rejected_reading_are_scored():
 WEIGH = SpotterSettings(rescore=4, forced=-0.5, forced_margin=1.0, weigh=-2.5, weigh_margin=0.5)
 
 
+@pytest.fixture(scope="module")
+def weighing() -> CommandSpotter:
+    """A spotter for the pure weighing rules (one model load for them all)."""
+    return CommandSpotter(TABLE, settings=WEIGH)
+
+
 def weigher(scores: dict[str, float], asked: list[list[str]]):
     """Scores as an engine would give them: the phrases named, every other at -4 (talk-like)."""
     def weigh(phrases: list[str]) -> dict[str, float]:
@@ -174,16 +180,16 @@ def weigher(scores: dict[str, float], asked: list[list[str]]):
     ("How much pain is left?", {"how much time is left": -1.3}, None),  # a word clearly replaced: talk
     ("Cancel hair", {"cancel that": -1.4}, "cancel that"),             # a short phrase is exempt
 ])
-def test_every_command_is_weighed_when_the_reading_matches_none(reading, scores, phrase):
-    spotter = CommandSpotter(TABLE, settings=WEIGH)
+def test_every_command_is_weighed_when_the_reading_matches_none(weighing, reading, scores, phrase):
+    spotter = weighing
     asked: list[list[str]] = []
     verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, asked))
     assert verdict.phrase == phrase, verdict
     assert {TABLE[p] for p in asked[0]} == set(TABLE.values())  # every command was weighed
 
 
-def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner():
-    spotter = CommandSpotter(TABLE, settings=WEIGH)
+def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner(weighing):
+    spotter = weighing
     asked: list[list[str]] = []
     said = {"add five minutes": -1.9, "add nine minutes": -1.2}  # the probe five wins, nine sounds like it
     verdict = spotter.judge_rescored([("And I'm with it.", 0.1)] * 2, weigher({}, []), weigher(said, asked))
@@ -195,8 +201,8 @@ def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner():
                                   weigher(close, [])).phrase is None
 
 
-def test_weighing_is_not_needed_for_a_reading_taken_as_read():
-    spotter = CommandSpotter(TABLE, settings=WEIGH)
+def test_weighing_is_not_needed_for_a_reading_taken_as_read(weighing):
+    spotter = weighing
     asked: list[list[str]] = []
     assert spotter.judge_rescored([("Take a note.", 0.1)] * 2, weigher({}, asked),
                                   weigher({}, asked)).phrase == "take a note"
