@@ -13,7 +13,6 @@ margin here, not its phrase lists.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import pickle
@@ -26,6 +25,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 def main() -> None:
+    from spot_sweep import weighed_key
+
     from assistant.config import load_config
     from assistant.session.commands import CommandParser, work_grammar
     from assistant.speech.spotter import CommandSpotter, command_table
@@ -47,7 +48,7 @@ def main() -> None:
         return {p: scores[p] for p in phrases if p in scores}
 
     def weighed(key: str, phrases: list[str]) -> dict[str, float]:
-        found = cache.get(f"weighed:{key}:{hashlib.sha1(repr(phrases).encode()).hexdigest()}")
+        found = cache.get(weighed_key(key, phrases))
         missing[0] += found is None
         return found[0] if found else {}
 

@@ -111,7 +111,7 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         return {p: stored[p] for p in phrases}
 
     def weighed(pcm: bytes, phrases: list[str], leads: int) -> dict[str, float]:
-        key = f"weighed:{hashlib.sha1(pcm).hexdigest()}:{hashlib.sha1(repr(phrases).encode()).hexdigest()}"
+        key = weighed_key(hashlib.sha1(pcm).hexdigest(), phrases)
         if key in _CACHE:
             stored, cost = _CACHE[key]
             _COST[0] += cost
@@ -123,6 +123,11 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         return stored
 
     spotter._phrase_scores = phrase_scores
+
+
+def weighed_key(audio: str, phrases: list[str]) -> str:
+    """Where weighing's scores of one utterance (``audio``: its key) are stored."""
+    return f"weighed:{audio}:{hashlib.sha1(repr(phrases).encode()).hexdigest()}"
 
 
 def _spot(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -115,13 +115,10 @@ class SoundAlike:
         """Every phrase as (distance to ``sound``, phrase), nearest first."""
         return sorted((Levenshtein.normalized_distance(sound, ph), name) for name, ph in self._sounds)
 
-    def compare(self, text: str, phrase: str) -> tuple[float, float]:
-        """(distance as a whole, worst word: ``Match.worst_word``) of ``text`` to one ``phrase``."""
+    def worst_word(self, text: str, phrase: str) -> float:
+        """``Match.worst_word`` of ``text`` against one configured ``phrase`` (1.0: no words)."""
         [sound] = phonemes([text])
-        if not sound:
-            return 1.0, 1.0
-        whole = Levenshtein.normalized_distance(sound, dict(self._sounds)[phrase])
-        return whole, worst_word(sound.split(), self._words[phrase])
+        return worst_word(sound.split(), self._words[phrase]) if sound else 1.0
 
     def distance(self, text: str, phrase: str) -> float:
         """Phoneme distance of ``text`` to one configured ``phrase`` as a whole (1.0: no words)."""

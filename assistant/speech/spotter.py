@@ -313,7 +313,7 @@ class CommandSpotter:
         words = phrase.split()
         if sum(w in said for w in words) * 2 <= len(words):
             return False
-        return self.matcher.compare(heard, phrase)[1] > self.settings.worst_word
+        return self.matcher.worst_word(heard, phrase) > self.settings.worst_word
 
     def judge_scored(self, readings: list[tuple[str, float]], scores: dict[str, float],
                      first: Verdict) -> Verdict:
@@ -499,15 +499,24 @@ class MoonshineReadings:
             recognizer = MoonshineRecognizer(threads=threads)
         self._recognizer = recognizer
         self._last = None
+        self._scored: dict[str, float] = {}
+        """The utterance read last: each wording's score, once asked for."""
 
     def __call__(self, pcm: bytes) -> list[tuple[str, float]]:
         self._last = self._recognizer.hear(pcm, words_expected=True)
+        self._scored = {}
         heard = self._last.transcript
         reading = (_once(heard.text), 1.0 - (heard.confidence or 0.0))
         return [reading, reading]
 
     def score(self, texts: list[str]) -> list[float]:
-        return self._last.score(texts) if self._last is not None else [-np.inf] * len(texts)
+        """Each text scored once per utterance: weighing asks again for phrases rescoring scored."""
+        if self._last is None:
+            return [-np.inf] * len(texts)
+        new = [t for t in dict.fromkeys(texts) if t not in self._scored]
+        if new:
+            self._scored.update(zip(new, self._last.score(new)))
+        return [self._scored[t] for t in texts]
 
     def leading(self, texts: list[str]) -> list[float]:
         return self._last.leading(texts) if self._last is not None else [0.0] * len(texts)
