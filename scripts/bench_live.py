@@ -321,7 +321,7 @@ def live_session(quick: bool) -> dict[str, Any]:
         stop_rig(state, journal, mic, thread, speaker_rec, mic_rec)
     return {"status": status, "silence": silence,
             "results": _measure(played, log, tap, speaker_rec.windows(), mic_rec.windows()),
-            "load_s": load_s, "engines": silence["label"]}
+            "load_s": load_s, "engines": silence["label"], "peak_mb": bc.peak_rss_mb()}
 
 
 def stop_rig(state: dict[str, Any], journal: Any, mic: Any, partner: threading.Thread,
@@ -443,6 +443,8 @@ def section_4(quick: bool) -> Section:
     s.row("Question end -> listening (median)", "(info)", f"{q[0]:.0f} ms (max {q[1]:.0f}, n={q[2]})", "info")
     a = stat(answers, "act_ms")
     s.row("Answer end -> Duet acts (median)", "(info)", f"{a[0]:.0f} ms (max {a[1]:.0f}, n={a[2]})", "info")
+    s.row("Peak resident memory over the live session (default engines, microphone, voice, journal)",
+          "<= 250 MB (issue 11)", f"{data['peak_mb']:.0f} MB", verdict(data["peak_mb"] <= 250))
     table = Table("Each command and answer (ms after the end of the speech)",
                   ["said", "heard as", "acts", "Say", "first reply sample", "paplay returned"])
     for x in cmds + answers:

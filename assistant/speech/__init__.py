@@ -1,3 +1,3 @@
 """The speech edge: microphone and devices, voice-activity endpointing, the listener, the voice
 (text to speech and playback), the recognizer seam with one module per engine and the picker
-(``engines``), WAV reading, word error rate, and the live port that joins them to a session."""
+(``engines``), WAV reading, word error rate, the C heap's policy (``heap``), and the live port that joins them to a session."""

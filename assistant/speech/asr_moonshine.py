@@ -24,7 +24,6 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib.util
 import itertools
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.speech import heap
 from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript
 from assistant.speech.models import ModelError
 from assistant.speech.moonshine_onnx import PARTS, TOKENIZER, converted_dir
@@ -99,8 +99,9 @@ class MoonshineRecognizer:
         files = [fast / f"{p}.onnx" for p in PARTS] if fast else [self.model_dir / f for f in shipped[:2]]
         self.converted = fast is not None
         """False when the shipped files run unconverted (several times slower)."""
-        self._encoder = _session(files[0], threads)
-        self._decoder = _session(files[1], threads)
+        heap.map_large_blocks()  # a decode's freed tensors leave the process (heap.py)
+        self._decoder = _session(files[1], threads)  # the larger first: its load's peak is
+        self._encoder = _session(files[0], threads)  # the whole file on top of its packed copy
         self._outputs = [o.name for o in self._decoder.get_outputs()]
         self._tokenizer = Pieces(read_tokenizer(self.model_dir / TOKENIZER))
         self._closers = [END] + self._tokenizer.closing()
@@ -156,7 +157,7 @@ class MoonshineRecognizer:
             kept: dict[int, np.ndarray] | None = {} if readings else None
             tokens, logprobs = self._greedy(start, limit, words_expected, kept)
             others, ending = self._readings(start, tokens, kept, limit) if kept else ((), None)
-            _give_back()
+            heap.give_back()
         text = self._text(tokens)
         if not text:
             return Hearing(Transcript("", engine=self.name), start, self)
@@ -297,7 +298,7 @@ class Hearing:
         if self.start is None:
             return [-math.inf] * len(texts)
         scores = [self.recognizer._forced(self.start, text) for text in texts]
-        _give_back()
+        heap.give_back()
         return scores
 
     def leading(self, texts: list[str]) -> list[float]:
@@ -373,30 +374,8 @@ def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime.InferenceS
     except Exception as err:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise ModelError(f"onnxruntime could not load {path.name} ({str(err).splitlines()[0]}); "
                          f"reinstall it: pip install --force-reinstall moonshine-cpp onnxruntime") from err
-    _give_back()  # the parsed file is freed: before the next load, not after it
+    heap.give_back()  # the parsed file is freed: before the next load, not after it
     return session
-
-
-def _give_back() -> None:
-    """Return freed heap memory to the system (glibc's ``malloc_trim``; elsewhere nothing).
-
-    Loading a graph parses the whole file and a decode allocates its scratch; glibc keeps what
-    they free for reuse, so without this a session's resident memory only grows: measured here,
-    210 MB after loading (163 MB trimmed) and 219 MB after five decodes (165 MB trimmed).
-    """
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _glibc():  # noqa: ANN202 - ctypes.CDLL or None
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-_LIBC = _glibc()
 
 
 def read_tokenizer(path: Path) -> list[bytes]:
