@@ -458,8 +458,10 @@ def section_4(quick: bool) -> Section:
     s.tables.append(qt)
     s.notes.append(f"Session ended '{data['status']}'; {r['missed']} utterance(s) played were not acted on "
                    "(a command the grammar recognizer missed is played again in another voice).")
-    s.notes.append("Where the time goes: a command ends only after `listening.command_silence` of silence "
-                   "(0.5 s in config.yaml), so 'acts' cannot be below that plus recognition; an answer ends "
+    s.notes.append("Where the time goes: the built-in spotter decides a command once a pause reaches 0.25 s "
+                   "(`Listener`'s `quick_silence`; its decoding starts after 0.1 s of the pause), so 'acts' "
+                   "cannot be below 0.25 s plus what is left of the decoding (other engines wait for "
+                   "`listening.command_silence`, 0.5 s in config.yaml, then recognize); an answer ends "
                    "after `trailing_silence` (0.5 s) when it sounds finished, up to `max_pause` (3.5 s) when "
                    "not (turns.py; section 8), and is transcribed during the pause. The reply "
                    "is rendered by a pyttsx3 child process before it plays.")

@@ -142,8 +142,12 @@ def real_answers(quick: bool) -> list[PausedAnswer]:
     return out
 
 
-def _quietest(x: np.ndarray, seconds: float = 0.25) -> np.ndarray:
-    """The quietest ``seconds`` of a recording: its own room sound."""
+def _quietest(x: np.ndarray, seconds: float = 0.1) -> np.ndarray:
+    """The quietest ``seconds`` of a recording: its own room sound.
+
+    0.1 s, not longer: the LibriVox recordings are cut close around the speech, and in two of
+    them every 0.25 s holds the tail of a word, which the voice detector takes for speech
+    when repeated (their "pause" was no pause, and after them the answer never ended)."""
     n = int(seconds * SAMPLE_RATE)
     levels = [bc.rms(x[i:i + n]) for i in range(0, len(x) - n, n // 2)]
     i = int(np.argmin(levels)) * (n // 2)
@@ -410,7 +414,7 @@ def section_8(quick: bool) -> Section:
     s.method = [
         "Answers with a 1.5-3 s thinking pause inside: espeak-ng voices "
         f"({', '.join(VOICES)}) saying two halves with room noise between, and LibriVox recordings "
-        "cut at their own widest phrase break with their own quietest room sound spliced in. Each is "
+        "cut at their own widest phrase break with their own quietest 0.1 s of room sound spliced in. Each is "
         f"fed through the real `Listener.capture_answer` ({kept['engine']}, the turn decision of "
         "turns.py) as fast as it decodes; kept whole = one answer whose transcript has words of the "
         "second half. Split = anything else (two answers, or the second half lost).",
