@@ -224,13 +224,49 @@ def test_an_early_deciding_engine_decides_during_the_pause_and_is_acted_on_at_qu
     transcript = listener.next_command(until=10.0)
 
     assert transcript is not None and transcript.text.endswith("seconds of sound")
-    # decided once (the utterance's own stream only buffers), on the first 0.1 s of the pause
+    # decided once (the utterance's own stream only buffers), early in the pause
     [decided] = [stream for stream in commands.streams if stream.finished]
     end = 1.0 + len(command) / BYTES_PER_SECOND
     pause_heard = decided.seconds - 0.5 - len(command) / BYTES_PER_SECOND  # pre-roll 0.5 s
     assert SPECULATE_AFTER - 0.05 <= pause_heard < 0.25  # decided before the pause reached 0.25 s
     assert 0.25 <= source.now() - end < 0.25 + 0.2  # acted on at quick_silence (+ the VAD's lag)
     assert listener.decided_at is not None and listener.decided_at <= source.now() + 0.5
+
+
+class LateHearing(EarlyRecognizer):
+    """A stand-in for a spotter whose verdict on a misheard command turns on how much of the
+    pause is in the audio: no words with less than ``needs`` seconds after the last sound."""
+
+    def __init__(self, needs: float) -> None:
+        super().__init__(min_sound=0.3)
+        self.needs = needs
+
+    def stream(self) -> SoundStream:
+        stream = super().stream()
+        finish = stream.finish
+
+        def finish_late() -> Transcript:
+            heard = finish()
+            quiet_after = stream.seconds - (_loud_windows(stream.pcm)[-1] + 1) / 100
+            return heard if quiet_after >= self.needs else Transcript(text="", engine=heard.engine)
+        stream.finish = finish_late  # type: ignore[method-assign]
+        return stream
+
+
+def test_a_command_the_early_decision_misses_gets_a_second_look_at_quick_silence(tmp_path):
+    command = trimmed(espeak("pause the session", tmp_path))
+    source = ArraySource(silence(1.0) + command + silence(2.0))
+    commands = LateHearing(needs=0.2)  # the early decision hears less pause than that
+    listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, quick_silence=0.25,
+                        clock=source.now)
+    transcript = listener.next_command(until=2.9 + len(command) / BYTES_PER_SECOND)  # within the audio
+
+    assert transcript is not None and transcript.text.endswith("seconds of sound")
+    decided = [stream for stream in commands.streams if stream.finished]
+    assert len(decided) == 2  # the early decision, then the second look, nothing more
+    assert decided[0].seconds < decided[1].seconds
+    end = 1.0 + len(command) / BYTES_PER_SECOND
+    assert source.now() - end < 0.5  # acted on before command_silence
 
 
 def test_a_decision_started_in_a_pause_is_dropped_when_speech_resumes(tmp_path):

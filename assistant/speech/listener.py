@@ -13,7 +13,10 @@ Two ways to listen, because answers and commands differ:
   (``command_silence``) ends a command so Duet reacts quickly. An engine that ``decides_early``
   (the spotter) is offered the utterance already after ``quick_silence``: a whole phrase is
   acted on then, anything else waits for the full pause (and is not decoded again if nothing
-  more was said).
+  more was said). Its decoding starts ``SPECULATE_AFTER`` into the pause, so it is mostly done
+  by then; when it finds no command, the utterance is decided once more with the pause heard
+  so far (a second look: the spotter's verdict on a misheard command turns on how much of its
+  last sound is in the audio, and either look may hear it).
 
 A fresh recognizer stream is opened per utterance (asr.py: long-lived streams grow in memory).
 """
@@ -52,9 +55,14 @@ end."""
 _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
 
-SPECULATE_AFTER = 0.1
+SPECULATE_AFTER = 0.05
 """With an engine that ``decides_early``: seconds of a pause after which the utterance so far
-starts being decided in the background (the verdict is taken at ``quick_silence``)."""
+starts being decided in the background (the verdict is taken at ``quick_silence``). Measured
+against 0.1 s on every third of section 3's command clips (416): alone it recognized 7 fewer
+(23 verdicts flipped, either way, with 0.05 s less audio); with the second look (module
+docstring) 2-5 points more in every condition (clean 77 -> 79 %, 20 dB 65 -> 69, 10 dB 47 ->
+53, 5 dB 37 -> 41), no wrong command, none on the 67 minutes of talk; decided 275-282 -> 223-238
+ms median after the command's end (one at a time, two runs each)."""
 
 
 UNJUDGED_END_PAUSE = 1.2
@@ -229,6 +237,9 @@ class Listener:
                         ahead = last = _Decision(self._commands, bytes(audio), self._clock(), last, wait=True)
                     decision = ahead
                     quick = decision.transcript()
+                    if quick is None and len(audio) > decision.size:  # a second look, at the longer audio
+                        decision = last = _Decision(self._commands, bytes(audio), self._clock(), last, wait=True)
+                        quick = decision.transcript()
                     if quick is not None:
                         self.decided_at = decision.ready_at
                         log.debug("command after a %.2f s pause: %r", pause, quick.text)
@@ -287,6 +298,8 @@ class _Decision:
     def __init__(self, recognizer: Recognizer, audio: bytes, now: float, after: "_Decision | None",
                  wait: bool = False) -> None:
         self._recognizer, self._audio, self._now, self._after = recognizer, audio, now, after
+        self.size = len(audio)
+        """Bytes of audio decided on."""
         self._ready: float | None = None
         if wait:
             self._future: Future[tuple[Transcript, float]] | None = None
