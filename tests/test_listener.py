@@ -269,6 +269,29 @@ def test_a_command_the_early_decision_misses_gets_a_second_look_at_quick_silence
     assert source.now() - end < 0.5  # acted on before command_silence
 
 
+def test_a_command_said_across_the_deadline_is_heard_to_its_end(tmp_path):
+    """The engine's deadline (a tick every minute) must not cut a command in two: the first
+    half abandoned, the second too short to be anything."""
+    command = trimmed(espeak("pause the session", tmp_path))
+    source = ArraySource(silence(1.0) + command + silence(2.0))
+    listener = Listener(source, SoundRecognizer(), SoundRecognizer(min_sound=0.3), command_silence=0.5,
+                        clock=source.now)
+    halfway = 1.0 + 0.5 * len(command) / BYTES_PER_SECOND
+    transcript = listener.next_command(until=halfway)
+
+    assert transcript is not None
+    assert float(transcript.text.split()[0]) == pytest.approx(loud_seconds(command), abs=0.1)
+    assert source.now() < halfway + len(command) / BYTES_PER_SECOND + 0.5 + 0.2
+
+
+def test_nothing_being_said_at_the_deadline_returns_at_once(tmp_path):
+    source = ArraySource(silence(1.0) + trimmed(espeak("pause", tmp_path)) + silence(3.0))
+    listener = Listener(source, SoundRecognizer(), SoundRecognizer(min_sound=5.0), command_silence=0.5,
+                        clock=source.now)
+    assert listener.next_command(until=2.5) is None  # "pause" heard, found no words, ended by then
+    assert 2.5 <= source.now() < 2.5 + 0.1
+
+
 def test_a_decision_started_in_a_pause_is_dropped_when_speech_resumes(tmp_path):
     first, second = trimmed(espeak("pause", tmp_path)), trimmed(espeak("the session", tmp_path))
     source = ArraySource(silence(1.0) + first + silence(0.2) + second + silence(2.0))

@@ -205,7 +205,9 @@ class Listener:
 
         Utterances in which the grammar recognizer finds no words are skipped, and so is long
         talk: speech cut at ``max_command``, and its continuation, is never taken for a command
-        (nor recognized at all). An utterance still going on at ``until`` is abandoned. Raises
+        (nor recognized at all). An utterance that may still be a command when ``until`` comes
+        is heard to its end first (at most ``max_command`` and the pause after it later): the
+        engine's ticks come every minute, and a command said across one was lost. Raises
         MicrophoneLost from the microphone.
 
         With an engine that ``decides_early``, the utterance so far starts being decided in the
@@ -224,7 +226,14 @@ class Listener:
         tried = False  # the utterance so far was already offered after a short pause
         ahead: _Decision | None = None  # a decision started during the current pause
         last: _Decision | None = None  # the latest decision started (they run in order)
-        for event in self._events(endpointer, lambda: self._past(until)):
+        latest = until + self._max_command + self._command_silence
+
+        def done() -> bool:  # at until, unless a possible command is still being said
+            if not self._past(until):
+                return False
+            return stream is None or not endpointer.in_speech or self._past(latest)
+
+        for event in self._events(endpointer, done):
             if early and stream is not None and endpointer.in_speech:
                 pause = endpointer.silence
                 if pause == 0.0:

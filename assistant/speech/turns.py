@@ -20,7 +20,8 @@ from the recognizer (Moonshine gives them; Whisper does not) catch most of these
   (``Transcript.end_probability``): below ``min_end_probability`` it expected more words.
 
 Measured with Moonshine through the real Listener on the benchmark's paused answers (46): the
-two signals keep 34 of 46 whole instead of 26 (bench section 8). Offline, on four espeak-ng
+two signals keep 34 of 46 whole instead of 26 (bench section 8; 36 of 46 since two LibriVox
+pauses spliced from speech tails were fixed). Offline, on four espeak-ng
 voices not in the benchmark (48 paused answers), they kept 35 instead of 28; of 159 finished
 answers (espeak-ng and held-out voices, every real recording, the paused answers once whole)
 they made one more wait: "... blue sky today." also read as "... sky to May." ("may" is
