@@ -401,6 +401,8 @@ def mic_silence_cost(seconds: float) -> dict[str, Any]:
 
 
 def section_4(quick: bool) -> Section:
+    from assistant.speech.listener import SPECULATE_AFTER
+
     s = Section(4, "Latency through the real audio path")
     audio = PrivateAudio()
     try:
@@ -459,7 +461,7 @@ def section_4(quick: bool) -> Section:
     s.notes.append(f"Session ended '{data['status']}'; {r['missed']} utterance(s) played were not acted on "
                    "(a command the grammar recognizer missed is played again in another voice).")
     s.notes.append("Where the time goes: the built-in spotter decides a command once a pause reaches 0.25 s "
-                   "(`Listener`'s `quick_silence`; its decoding starts after 0.1 s of the pause), so 'acts' "
+                   f"(`Listener`'s `quick_silence`; its decoding starts after {SPECULATE_AFTER:g} s of the pause), so 'acts' "
                    "cannot be below 0.25 s plus what is left of the decoding (other engines wait for "
                    "`listening.command_silence`, 0.5 s in config.yaml, then recognize); an answer ends "
                    "after `trailing_silence` (0.5 s) when it sounds finished, up to `max_pause` (3.5 s) when "

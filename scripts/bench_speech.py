@@ -803,6 +803,7 @@ def spot_tasks(quick: bool) -> dict[str, Any]:
 
 def section_3(quick: bool) -> Section:
     from assistant.session.commands import work_grammar
+    from assistant.speech.listener import SPECULATE_AFTER
     from assistant.speech.models import find_vosk_model
 
     s = Section(3, "Command spotting")
@@ -849,7 +850,7 @@ def section_3(quick: bool) -> Section:
         "Clips are decoded in a fixed shuffled order, two worker processes. The built-in spotter "
         "(`spotter.py`: length gate, one Moonshine base reading, phoneme match with per-word and "
         "margin guards; a reading that matches nothing: the phrases near it scored by the engine, "
-        "then every command weighed; it starts deciding 0.05 s into a pause, in the background, "
+        f"then every command weighed; it starts deciding {SPECULATE_AFTER:g} s into a pause, in the background, "
         "its verdict is taken after 0.25 s of silence, and an utterance it finds no command in is "
         "decided once more on the audio with that 0.25 s) and the old "
         "grammar path run on the same clips in the same run. Latency: from the end of the "

@@ -3,6 +3,7 @@ real recordings of Debian's ``pocketsphinx-testdata``."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,12 @@ SCRIPT = textwrap.dedent("""\
     - say: "paint the clouds"
 """)
 """A whole rehearsed session: answers, a skip, commands, talk, a silence and a pass."""
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def librivox_files() -> list[tuple[Path, str]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import rss_mb
 from tests.rig import ROOT
 
 pytestmark = [pytest.mark.slow]
@@ -29,11 +30,6 @@ HOURS = 3
 SLOT = 60.0  # seconds of work between two things said
 RESUMES = ("resume", "resume the session", "continue")
 """What the scripted partner says, in turn, until a paused session carries on."""
-
-
-def rss_mb() -> float:
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def child(journal: str, workdir: str) -> None:

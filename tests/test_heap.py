@@ -1,20 +1,13 @@
 """The heap policy the engines rely on: a large block freed leaves the process at once."""
 
 import ctypes
-from pathlib import Path
 
 import pytest
 
 from assistant.speech import heap
+from tests.helpers import rss_mb
 
 MB = 1024 * 1024
-
-
-def _resident_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS in /proc/self/status")
 
 
 @pytest.mark.skipif(heap._LIBC is None, reason="glibc only")
@@ -26,10 +19,10 @@ def test_a_freed_tensor_sized_block_is_not_kept_resident():
     libc = ctypes.CDLL("libc.so.6")
     libc.malloc.restype = ctypes.c_void_p
     libc.free.argtypes = [ctypes.c_void_p]
-    before = _resident_mb()
+    before = rss_mb()
     for size in (24 * MB, 16 * MB):
         block = libc.malloc(size)
         assert block
         ctypes.memset(block, 1, size)  # touched: resident
         libc.free(block)
-    assert _resident_mb() - before < 4
+    assert rss_mb() - before < 4

@@ -233,24 +233,30 @@ def test_an_early_deciding_engine_decides_during_the_pause_and_is_acted_on_at_qu
     assert listener.decided_at is not None and listener.decided_at <= source.now() + 0.5
 
 
+class LateStream(SoundStream):
+    """Finds no words with less than ``needs`` seconds of quiet after the last sound."""
+
+    def __init__(self, min_sound: float, needs: float) -> None:
+        super().__init__(min_sound)
+        self._needs = needs
+
+    def finish(self) -> Transcript:
+        heard = super().finish()
+        quiet_after = self.seconds - (_loud_windows(self.pcm)[-1] + 1) / 100
+        return heard if quiet_after >= self._needs else Transcript(text="", engine=heard.engine)
+
+
 class LateHearing(EarlyRecognizer):
     """A stand-in for a spotter whose verdict on a misheard command turns on how much of the
-    pause is in the audio: no words with less than ``needs`` seconds after the last sound."""
+    pause is in the audio."""
 
     def __init__(self, needs: float) -> None:
         super().__init__(min_sound=0.3)
-        self.needs = needs
+        self._needs = needs
 
     def stream(self) -> SoundStream:
-        stream = super().stream()
-        finish = stream.finish
-
-        def finish_late() -> Transcript:
-            heard = finish()
-            quiet_after = stream.seconds - (_loud_windows(stream.pcm)[-1] + 1) / 100
-            return heard if quiet_after >= self.needs else Transcript(text="", engine=heard.engine)
-        stream.finish = finish_late  # type: ignore[method-assign]
-        return stream
+        self.streams.append(LateStream(self._min_sound, self._needs))
+        return self.streams[-1]
 
 
 def test_a_command_the_early_decision_misses_gets_a_second_look_at_quick_silence(tmp_path):
