@@ -5,15 +5,19 @@ reading, judged alone."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.config import CommandsConfig
 from assistant.session.commands import CommandParser, work_grammar
 from assistant.speech.spotter import (
     CommandSpotter,
+    DEFAULT_SETTINGS,
     SpotterSettings,
+    Verdict,
     _once,
     command_table,
+    slowed,
     spoken_forms,
     written,
 )
@@ -258,3 +262,57 @@ def test_moonshine_real_audio_a_command_read_as_other_words_is_weighed(moonshine
     verdict = moonshine_spotter.decide(silence + said(text, voice, tmp_path) + silence)
     assert verdict.phrase == text, verdict
     assert "weighed" in verdict.reason, verdict  # taken by weighing, not as read
+
+
+def test_slowed_audio_is_longer_and_lower():
+    """The slower hearing's audio: at 80 % speed a second of a 1 kHz tone lasts 1.25 s at 800 Hz."""
+    t = np.arange(16000) / 16000
+    tone = (np.sin(2 * np.pi * 1000 * t) * 8000).astype("<i2").tobytes()
+    out = np.frombuffer(slowed(tone, 0.8), dtype="<i2").astype(float)
+    assert len(out) == 20000
+    spectrum = np.abs(np.fft.rfft(out))
+    assert abs(np.argmax(spectrum) * 16000 / len(out) - 800) < 2
+
+
+@pytest.mark.parametrize("text, voice", [("undo that", "en-us+m1"), ("note", "en-us+f2")])
+def test_moonshine_real_audio_a_command_missed_is_heard_again_slower(moonshine_spotter, tmp_path, text, voice):
+    """Voices not in the benchmark's commands: Moonshine misses these at their own speed
+    ("Undo that" weighed too low, "note" read "No."), and takes them played at 80 % speed."""
+    silence = bytes(16000)
+    verdict = moonshine_spotter.decide(silence + said(text, voice, tmp_path) + silence)
+    assert verdict.phrase == text, verdict
+    assert verdict.reason.startswith("played at 80% speed"), verdict
+
+
+class HeardAsEight(CommandSpotter):
+    """A stand-in for the hearings: the first takes nothing and weighs a command at
+    ``weighed``; any slowed one reads "Add 8 minutes." (the audio's lengths are kept)."""
+
+    weighed = -2.0
+
+    def __init__(self, engine: object) -> None:
+        super().__init__(TABLE, shared=engine, settings=DEFAULT_SETTINGS["moonshine"])
+        self.heard: list[int] = []
+
+    def _judge_audio(self, pcm: bytes) -> Verdict:
+        self.heard.append(len(pcm))
+        if len(self.heard) == 1:
+            return Verdict(None, "At 8 mil", "At 8 mil", "weighed", weighed=self.weighed)
+        return Verdict("add eight minutes", "Add 8 minutes.", "Add 8 minutes.", "matched", 0.0)
+
+
+def test_minutes_heard_only_slowed_are_not_taken(moonshine_spotter):
+    """Slowed, "five" can come out "eight" (section 3: "At 8 mil" for "add five minutes"): the
+    slower hearing takes no added time."""
+    spotter = HeardAsEight(moonshine_spotter._reader._recognizer)
+    verdict = spotter.decide(bytes(32000))
+    assert verdict.phrase is None and "minutes heard only slowed" in verdict.reason, verdict
+    assert spotter.heard == [32000, 40000]  # heard once more, at 80 % speed
+
+
+def test_an_utterance_no_command_sounds_like_is_not_heard_again(moonshine_spotter):
+    """Weighing found every command unlikely (talk): no slower hearing (it would cost CPU)."""
+    spotter = HeardAsEight(moonshine_spotter._reader._recognizer)
+    spotter.weighed = -5.0
+    assert spotter.decide(bytes(32000)).phrase is None
+    assert spotter.heard == [32000]
