@@ -333,7 +333,7 @@ class CommandSpotter:
                     if self.matcher.phrases[p] == "extend" and p not in scores]
             scores |= weigh(near) if near else {}
         verdict = self._scored(readings, scores, first, s.weigh, s.weigh_margin, "weighed")
-        verdict = replace(verdict, weighed=scores[best] if best is not None else None)
+        verdict = replace(verdict, weighed=max(scores.values(), default=None))
         if verdict.phrase is not None and self._a_word_replaced(verdict.heard, verdict.phrase):
             return replace(verdict, phrase=None, reason=f"{first.reason}; weighed {verdict.phrase!r}, "
                            "but the reading is that phrase with a word clearly replaced: talk")
