@@ -805,6 +805,7 @@ def section_3(quick: bool) -> Section:
     from assistant.session.commands import work_grammar
     from assistant.speech.listener import SPECULATE_AFTER
     from assistant.speech.models import find_vosk_model
+    from assistant.speech.spotter import DEFAULT_SETTINGS
 
     s = Section(3, "Command spotting")
     corpus = spot_tasks(quick)
@@ -851,7 +852,8 @@ def section_3(quick: bool) -> Section:
         "(`spotter.py`: length gate, one Moonshine base reading, phoneme match with per-word and "
         "margin guards; a reading that matches nothing: the phrases near it scored by the engine, "
         "then every command weighed; a miss that weighing found close to some command is heard "
-        f"once more at 80 % speed; it starts deciding {SPECULATE_AFTER:g} s into a pause, in the background, "
+        f"once more at {', then '.join(f'{v * 100:g} %' for v in DEFAULT_SETTINGS['moonshine'].slower)} "
+        f"speed; it starts deciding {SPECULATE_AFTER:g} s into a pause, in the background, "
         "its verdict is taken after 0.25 s of silence, and an utterance it finds no command in is "
         "decided once more on the audio with that 0.25 s) and the old "
         "grammar path run on the same clips in the same run. Latency: from the end of the "
