@@ -268,7 +268,8 @@ def section_5(quick: bool) -> Section:
         f"in 5 s windows, vosk in 30 s windows), first {bc.dur(raw)} of the same work phase.",
         f"Real microphone: the real `Microphone` (sounddevice -> PortAudio -> ALSA -> PulseAudio, "
         f"a private daemon's virtual microphone fed -60 dBFS noise) and `Listener` listen to "
-        f"{real_mic['seconds']:g} s of a quiet room in real time.",
+        f"{real_mic['seconds']:g} s of a quiet room in real time, once the audio queued while it "
+        f"opened has been heard (steady state).",
         f"Memory: the default engines listen to {minutes:g} simulated minutes (talk every minute, a "
         f"command every 5 minutes, a LibriVox answer captured by the answer engine every "
         f"{'minute' if quick else '3 minutes'}, about twice a real session's rate, the second of "

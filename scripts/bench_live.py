@@ -209,12 +209,14 @@ def live_session(quick: bool) -> dict[str, Any]:
     tap = TapMic(mic)
     listening = config.listening
     listener = Listener.from_config(tap, engines.answers, engines.commands, listening)
-    speaker_rec, mic_rec = Recorder("speaker.monitor"), Recorder("mic")
 
-    # the cost of listening to a quiet room through the real microphone, in real time
-    seconds = 1.5 if quick else 10.0
+    # the cost of listening to a quiet room through the real microphone, in real time (before
+    # the recorders start: their reader threads live in this process)
+    seconds = 4.0 if quick else 10.0
     room = subprocess.Popen(["paplay", "-d", "micsink", str(noise_wav)])
     time.sleep(0.3)
+    # steady state: first hear out the blocks queued since the microphone opened
+    listener.next_command(time.monotonic() + 0.5)
     cpu0, wall0 = time.process_time(), time.monotonic()
     listener.next_command(time.monotonic() + seconds)
     silence = {"cpu_share": (time.process_time() - cpu0) / (time.monotonic() - wall0), "seconds": seconds,
@@ -222,6 +224,7 @@ def live_session(quick: bool) -> dict[str, Any]:
                "label": f"{engines.answers.name} + {engines.commands.name}"}
     room.terminate()
     room.wait()
+    speaker_rec, mic_rec = Recorder("speaker.monitor"), Recorder("mic")
 
     log: list[dict[str, Any]] = []
     state = {"listening": None, "since": 0.0, "done": False}
