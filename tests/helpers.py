@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.config import Config
@@ -39,6 +40,15 @@ SCRIPT = textwrap.dedent("""\
     - say: "paint the clouds"
 """)
 """A whole rehearsed session: answers, a skip, commands, talk, a silence and a pass."""
+
+
+def pink_noise(n: int, seed: int) -> np.ndarray:
+    """``n`` samples of steady noise whose power falls as 1/f (a fan, wind, running water), RMS 1."""
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
+    spectrum[0] = 0
+    x = np.fft.irfft(spectrum, n)
+    return x / np.sqrt(np.mean(x**2))
 
 
 def rss_mb() -> float:

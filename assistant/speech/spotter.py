@@ -57,6 +57,7 @@ from assistant.session.commands import (
     parse_number,
 )
 from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript
+from assistant.speech.denoise import quieted_pcm
 from assistant.speech.soundalike import Match, SoundAlike
 from assistant.speech.wav import pcm_to_float
 
@@ -121,6 +122,8 @@ class SpotterSettings:
     speeds in turn until one hearing is taken (0.8: at 80 % of its speed, resampled)."""
     slower_within: float = -3.5
     """... only when weighing found some command this likely (its best score) in the first hearing."""
+    denoise: bool = False
+    """Steady noise is subtracted from the utterance before any hearing (denoise.py)."""
     no_speech: float = 0.6
     """Whisper's no-speech probability above which a reading is taken as noise."""
     agree_exact: float = 0.5
@@ -136,7 +139,8 @@ class SpotterSettings:
 DEFAULT_SETTINGS = {"whisper": SpotterSettings(),
                     "moonshine": SpotterSettings(worst_word=0.7, no_speech=1.01, rescore=4,
                                                  rescore_within=0.6, forced=-0.75, forced_margin=1.0,
-                                                 weigh=-1.25, weigh_margin=0.5, slower=(0.8,))}
+                                                 weigh=-1.25, weigh_margin=0.5, slower=(0.8,),
+                                                 denoise=True)}
 """Each engine's thresholds, chosen on section 3's corpus for that engine (scripts/spot_judge.py
 on Moonshine's readings of all 1,248 clips and 67 min of talk). For Moonshine, one word of the
 phrase may sound as far off as ``agree_word`` allows ("Post the session", "Repeat now"), and the
@@ -175,7 +179,18 @@ took "How much pain did he have?" for "how much time is left"; speeds alone (0.8
 each recognized fewer than the audio as it was. Slowed, "five" came out "eight" twice: the
 slower hearing takes no added time. Trying weighing's floor lower only when the reading itself
 was unsure, or calibrating each phrase's score by its score on silence, gained under 3 points
-before talk came through."""
+before talk came through.
+
+Noise subtraction (Moonshine only; ``denoise``, denoise.py): each utterance's steady noise is
+subtracted before any hearing. On the whole corpus through the real Listener: 82.4 / 76.9 /
+50.6 / 34.9 % -> 85.9 / 79.8 / 57.7 / 38.8 %, no talk taken in 66.8 min, one wrong command of
+1,248 ("add five minutes" read "I'm 8 minutes" at 20 dB: 0.3 %, within the 0.5 % allowed).
+Real people's commands (60 clips): 50 -> 49 recognized (10 dB 13 -> 11 of 15, 5 dB 9 -> 10).
+Measured while choosing, on clips decided one by one at 10 dB (44.2 % as heard): noise
+estimated from the audio before the onset, subtracted once (floor 0.25) 49.0 %, twice (floor
+0.05) 49.7 %; from the utterance's own quieter frames (taken: no speech said before the
+command can pass for noise), twice 51.3 %, three times 52.2 % (and 36.9 % at 5 dB against
+32.1 %) but "five" came out "eight" twice."""
 
 
 @dataclass(frozen=True)
@@ -279,6 +294,8 @@ class CommandSpotter:
             return Verdict(None, "", "", f"too long for a command ({seconds:.1f} s): talk")
         if seconds < s.min_seconds:
             return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
+        if s.denoise:
+            pcm = quieted_pcm(pcm)
         verdict = self._judge_audio(pcm)
         if verdict.phrase is not None or verdict.weighed is None or verdict.weighed < s.slower_within:
             return verdict
