@@ -328,3 +328,29 @@ def test_an_engine_that_holds_the_gil_does_not_lose_the_microphone(
             transcript = listener.capture_answer(timeout=5.0)
             player.wait(timeout=20)
             assert transcript is not None and wer(text, transcript.text) < 0.6, (text, transcript)
+
+
+def test_a_sound_with_no_words_does_not_end_the_question(tmp_path):
+    """A cough or a clatter gets past the voice detector while a partner is still thinking: it
+    is not their answer. Listening goes on, and the answer said 5 s later is the one taken."""
+    clatter = trimmed(espeak("hm", tmp_path))  # the recognizer finds no words in it (min_sound)
+    said = trimmed(espeak("I feel calm and ready to start", tmp_path, voice="en-us+f3"))
+    source = ArraySource(silence(1.0) + clatter + silence(5.0) + said + silence(3.0))
+    answers = SoundRecognizer(min_sound=0.5)
+    listener = Listener(source, answers, SoundRecognizer(), trailing_silence=0.5, max_pause=3.5,
+                        clock=source.now)
+    transcript = listener.capture_answer(timeout=20.0)
+
+    assert transcript is not None and transcript.text.endswith("seconds of sound"), transcript
+    assert float(transcript.text.split()[0]) == pytest.approx(loud_seconds(said), abs=0.15)
+    said_ends = 1.0 + (len(clatter) + len(said)) / BYTES_PER_SECOND + 5.0
+    assert source.now() - said_ends < 1.5  # ended on the answer's own pause, not the deadline
+
+
+def test_only_a_sound_with_no_words_is_no_answer_at_the_deadline(tmp_path):
+    clatter = trimmed(espeak("hm", tmp_path))
+    source = ArraySource(silence(1.0) + clatter + silence(12.0))
+    listener = Listener(source, SoundRecognizer(min_sound=0.5), SoundRecognizer(), trailing_silence=0.5,
+                        max_pause=3.5, clock=source.now)
+    assert listener.capture_answer(timeout=8.0) is None
+    assert 8.0 <= source.now() < 8.0 + 0.2  # waited to the deadline, not 3.5 s after the sound

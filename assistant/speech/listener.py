@@ -152,9 +152,11 @@ class Listener:
 
         The answer ends on the turn being over (turns.py): each stretch of speech ends on a
         short pause and the answer so far is transcribed and judged; an unfinished-sounding one
-        is waited on for up to ``max_pause`` seconds, and speech that resumes joins it. Also
-        None when the recognizer made no words of it. ``on_partial`` gets each new partial text
-        while the answer is spoken. Raises MicrophoneLost from the microphone.
+        is waited on for up to ``max_pause`` seconds, and speech that resumes joins it. A
+        stretch the recognizer made no words of (a cough, a clatter, a breath past the voice
+        detector) is not an answer: listening goes on until ``timeout``, as if nothing had been
+        heard, so a partner still thinking is not moved on. ``on_partial`` gets each new partial
+        text while the answer is spoken. Raises MicrophoneLost from the microphone.
         """
         policy = self._turns
         endpointer = Endpointer(aggressiveness=self._aggressiveness,
@@ -167,9 +169,17 @@ class Listener:
         needed = policy.max_pause  # pause (s) that ends the turn, given the text so far
 
         def done() -> bool:
+            nonlocal answer, transcript, silence_from, needed
             if not answer.started:
                 return self._past(deadline)
-            return silence_from is not None and endpointer.time - silence_from >= needed
+            if silence_from is None or endpointer.time - silence_from < needed:
+                return False
+            if transcript is not None and transcript.text.strip():
+                return True  # the turn is over
+            log.debug("a sound of %.1f s with no words: still waiting for the answer", answer.seconds)
+            answer, transcript, silence_from = _Answer(self._answers, on_partial), None, None
+            needed = policy.max_pause
+            return self._past(deadline)
 
         heard_at = 0.0  # stream time of the last audio the endpointer gave the answer
         for event in self._events(endpointer, done, frames=True):
