@@ -427,7 +427,9 @@ def section_8(quick: bool) -> Section:
         f"{', '.join(SHORT_VOICES)}, and every real recording, each after 0, 0.1 and 0.2 s of room "
         "sound, through the answer engine's stream as the listener hands it over; and sounds without "
         "speech (hiss, rumble, clicks, hum, breath at -40 to -20 dBFS) that a voice detector lets "
-        "through now and then. In --quick a few of each.",
+        "through now and then. In --quick a few of each. An answer heard as nothing is not taken: "
+        "Duet goes on listening, and stores no answer if nothing more is said before "
+        "`answer_timeout`.",
     ]
     target = 40
     s.row("Answers with a 1.5-3 s pause inside kept whole", f"all, of >= {target}",
@@ -444,7 +446,7 @@ def section_8(quick: bool) -> Section:
     lost = [c for c, a in zip(empty["clips"], empty["answers"]) if not a]
     plain = empty.get("plain_answers")
     before = f" (plain greedy decoding: {sum(not a for a in plain)})" if plain is not None else ""
-    s.row(f"Short answers heard as nothing, so stored as no answer ({empty['engine']})", "none",
+    s.row(f"Short answers heard as nothing, lost unless said again ({empty['engine']})", "none",
           f"{len(lost)} of {len(empty['clips'])}{before}", verdict(not lost))
     worded = [(k, w) for k, w in zip(empty["sounds"], empty["sound_words"]) if w]
     s.row("Sounds without speech heard as words", "none", f"{len(worded)} of {len(empty['sounds'])}",

@@ -182,10 +182,10 @@ took "How much pain did he have?" for "how much time is left"; speeds alone (0.8
 each recognized fewer than the audio as it was. Taking a command that both hearings weighed
 first, each at -2.0 or better and 0.5 clear, though neither was taken (noise subtracted, whole
 corpus): +0.6 to +3.5 points, but 3 lines of talk in 66.8 min ("How much pain did it have?",
-"Say you're gonna get it, I missed it."); at -2.5, +1.6 to +9.6 points for 5. Slowed, "five" came out "eight" twice: the
-slower hearing takes no added time. Trying weighing's floor lower only when the reading itself
-was unsure, or calibrating each phrase's score by its score on silence, gained under 3 points
-before talk came through.
+"Say you're gonna get it, I missed it."); at -2.5, +1.6 to +9.6 points for 5. Slowed, "five"
+came out "eight" twice: the slower hearing takes no added time. Trying weighing's floor lower
+only when the reading itself was unsure, or calibrating each phrase's score by its score on
+silence, gained under 3 points before talk came through.
 
 Noise subtraction (Moonshine only; ``denoise``, denoise.py): each utterance's steady noise is
 subtracted before any hearing. On the whole corpus through the real Listener: 82.4 / 76.9 /
