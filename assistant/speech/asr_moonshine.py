@@ -312,7 +312,7 @@ class Hearing:
         so this costs no decoding (a cheap guess at which wordings are worth ``score``)."""
         if self.start is None:
             return [-math.inf] * len(texts)
-        first = _log_softmax(self.start.logits)
+        first = self.start.logits - self.start.norm
         return [float(first[self.recognizer._tokenizer.encode(text)[0]]) for text in texts]
 
 
@@ -368,9 +368,8 @@ def _log_norm(logits: np.ndarray) -> np.ndarray:
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Log-probabilities from logits (over the last axis), computed stably."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    """Log-probabilities from logits (over the last axis)."""
+    return logits - _log_norm(logits)[..., None]
 
 
 def _session(path: Path, threads: int, spin: bool = True):  # noqa: ANN202 - onnxruntime.InferenceSession
