@@ -159,6 +159,11 @@ def _wav(folder: Path, name: str, text: str, voice: str) -> Path:
 
 def live_session(quick: bool) -> dict[str, Any]:
     """Child (pointed at the private daemon): a session with a partner; every timestamp."""
+    with tempfile.TemporaryDirectory(prefix="duet-bench-live-") as tmp:  # its WAVs and journal
+        return _live_session(quick, Path(tmp))
+
+
+def _live_session(quick: bool, tmp: Path) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
     from assistant.config import load_config
     from assistant.journal import Journal
@@ -183,7 +188,6 @@ def live_session(quick: bool) -> dict[str, Any]:
         # --quick: Duet talks faster so the run stays short; no latency below depends on it
         "voice": base.voice.model_copy(update={"rate": 300 if quick else base.voice.rate}),
     })
-    tmp = Path(tempfile.mkdtemp(prefix="duet-bench-live-"))
     answers = [_wav(tmp, "a0", "calm and ready to paint", "en-us+f3"), _wav(tmp, "a1", "skip", "en-us+m3"),
                _wav(tmp, "a2", "a bit tired but happy", "en-us+f3"), _wav(tmp, "a3", "pass", "en-us+m3")]
     say = {"time": "how much time is left", "pause": "pause", "resume": "resume",

@@ -271,6 +271,11 @@ def _sound(kind: str, rng: np.random.Generator) -> np.ndarray:
 def live_gaps(quick: bool) -> dict[str, Any]:
     """Child (pointed at the private daemon): check-in questions answered by a partner through
     the virtual microphone; every timestamp of answers and prompts."""
+    with tempfile.TemporaryDirectory(prefix="duet-bench-turns-") as tmp:  # its WAVs and journal
+        return _live_gaps(quick, Path(tmp))
+
+
+def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
     from bench_live import LOUD, Recorder, stop_rig
 
@@ -284,7 +289,6 @@ def live_gaps(quick: bool) -> dict[str, Any]:
     from assistant.speech.mic import Microphone
     from assistant.speech.voice import Speaker, Voice
 
-    tmp = Path(tempfile.mkdtemp(prefix="duet-bench-turns-"))
     wavs = _finished_wavs(tmp, quick)
     questions = ["How are you feeling?", "What do you hope for today?", "What is on your mind?",
                  "What would make today good?", "What are you curious about?",

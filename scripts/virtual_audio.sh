@@ -27,8 +27,13 @@ start)
     echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
     ;;
 stop)
-    # --disallow-exit makes the daemon refuse `pactl exit`: end it by its pid file
-    [[ -f "$dir/pid" ]] && kill "$(cat "$dir/pid")" 2>/dev/null || true
+    # --disallow-exit makes the daemon refuse `pactl exit`: end it by its pid file, wait for it to
+    # go, then remove its runtime folder (its socket; nothing else is kept there)
+    [[ -f "$dir/pid" ]] || exit 0
+    pid=$(cat "$dir/pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -rf "$dir"
     ;;
 *) echo "usage: $0 start|stop [DIR]" >&2; exit 2 ;;
 esac
