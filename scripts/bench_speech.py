@@ -595,8 +595,8 @@ class _Timed:
         self.verdicts: list[str] = []
         self.decides_early = getattr(inner, "decides_early", False)
 
-    def stream(self) -> Any:
-        inner, outer = self.inner.stream(), self
+    def stream(self, **early: Any) -> Any:
+        inner, outer = self.inner.stream(**early), self  # early: a decides-early engine's moot=
 
         class Stream:
             def accept(self, pcm: bytes) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -187,9 +188,29 @@ def test_next_command_returns_none_at_the_deadline_and_ignores_long_talk(
 
 
 class EarlyRecognizer(SoundRecognizer):
-    """A stand-in for the spotter: it may be offered an utterance before its pause is over."""
+    """A stand-in for the spotter: it may be offered an utterance before its pause is over, and
+    told when that decision is no longer wanted (``moots``: each decision's, in order)."""
 
     decides_early = True
+
+    def __init__(self, min_sound: float = 0.2) -> None:
+        super().__init__(min_sound)
+        self.moots: list[Callable[[], bool]] = []
+
+    def stream(self, moot: Callable[[], bool] | None = None) -> SoundStream:
+        if moot is not None:
+            self.moots.append(moot)
+        return super().stream()
+
+
+class FakeWall:
+    """The listener's ``timer`` (wall time a decoding takes): set by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class ArraySource:
@@ -254,7 +275,7 @@ class LateHearing(EarlyRecognizer):
         super().__init__(min_sound=0.3)
         self._needs = needs
 
-    def stream(self) -> SoundStream:
+    def stream(self, moot: Callable[[], bool] | None = None) -> SoundStream:
         self.streams.append(LateStream(self._min_sound, self._needs))
         return self.streams[-1]
 
@@ -301,14 +322,19 @@ def test_nothing_being_said_at_the_deadline_returns_at_once(tmp_path):
 def test_a_decision_started_in_a_pause_is_dropped_when_speech_resumes(tmp_path):
     first, second = trimmed(espeak("pause", tmp_path)), trimmed(espeak("the session", tmp_path))
     source = ArraySource(silence(1.0) + first + silence(0.2) + second + silence(2.0))
-    commands = EarlyRecognizer(min_sound=0.3)
+    commands, wall = EarlyRecognizer(min_sound=0.3), FakeWall()
     listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, quick_silence=0.25,
-                        clock=source.now)
+                        clock=source.now, timer=wall)
     transcript = listener.next_command(until=10.0)
 
     assert transcript is not None
     used = float(transcript.text.split()[0])
     assert used == pytest.approx(loud_seconds(first + second), abs=0.1)  # the whole utterance
+    # the engine was told: a decoding still running on "pause" would stop at its next step
+    # (here, one that took 10 s), so the verdict on the whole command does not wait for it
+    wall.now = 10.0
+    assert len(commands.moots) >= 2
+    assert commands.moots[0]() and not commands.moots[-1]()
 
 
 def test_an_engine_that_holds_the_gil_does_not_lose_the_microphone(

@@ -3,6 +3,7 @@
 The rules with two different readings are Whisper's (one prompted, one not); Moonshine gives one
 reading, judged alone."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -285,6 +286,26 @@ def test_moonshine_real_audio_a_command_missed_is_heard_again_slower(moonshine_s
     assert verdict.reason.startswith("played at 80% speed"), verdict
 
 
+def test_a_decision_no_longer_wanted_stops_at_its_next_step(moonshine_spotter, tmp_path):
+    """The listener drops an early decision when speech goes on ("take a ... note"): the
+    spotter asks ``moot`` before each decoding step and stops there, so the decision on the
+    whole command does not wait behind a full one on its first words."""
+    audio = bytes(16000) + said("undo that", "en-us+m1", tmp_path) + bytes(16000)  # not taken as read
+    asked: list[bool] = []
+
+    def moot() -> bool:  # wanted for the first reading only
+        asked.append(len(asked) > 0)
+        return asked[-1]
+
+    verdict = moonshine_spotter.decide(audio, moot)
+    assert verdict.phrase is None and verdict.reason.startswith("dropped"), verdict
+    assert asked == [False, True]  # nothing decoded after it turned true
+    stream = moonshine_spotter.stream(moot=lambda: True)
+    stream.accept(audio)
+    assert stream.finish().text == ""
+    assert moonshine_spotter.decide(audio).phrase == "undo that"  # wanted, it is heard
+
+
 class HeardAsEight(CommandSpotter):
     """A stand-in for the hearings: the first takes nothing and weighs a command at
     ``weighed``; any slowed one reads "Add 8 minutes." (the audio's lengths are kept)."""
@@ -295,7 +316,7 @@ class HeardAsEight(CommandSpotter):
         super().__init__(TABLE, shared=engine, settings=DEFAULT_SETTINGS["moonshine"])
         self.heard: list[int] = []
 
-    def _judge_audio(self, pcm: bytes) -> Verdict:
+    def _judge_audio(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
         self.heard.append(len(pcm))
         if len(self.heard) == 1:
             return Verdict(None, "At 8 mil", "At 8 mil", "weighed", weighed=self.weighed)

@@ -16,7 +16,9 @@ Two ways to listen, because answers and commands differ:
   more was said). Its decoding starts ``SPECULATE_AFTER`` into the pause, so it is mostly done
   by then; when it finds no command, the utterance is decided once more with the pause heard
   so far (a second look: the spotter's verdict on a misheard command turns on how much of its
-  last sound is in the audio, and either look may hear it).
+  last sound is in the audio, and either look may hear it). When speech resumes first, that
+  decision is dropped: the engine stops at its next decoding step (on section 3's talk, 10 %
+  less CPU than deciding every pause to the end).
 
 A fresh recognizer stream is opened per utterance (asr.py: long-lived streams grow in memory).
 """
@@ -95,6 +97,7 @@ class Listener:
         command_vad: str = "silero",
         vad_aggressiveness: int = 2,
         clock: Callable[[], float] = time.monotonic,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         """
         Args:
@@ -114,6 +117,8 @@ class Listener:
                 gate found 26 % and 3 %) or ``webrtc``. Answers keep webrtcvad.
             vad_aggressiveness: webrtcvad mode 0..3.
             clock: monotonic time source for timeouts and deadlines.
+            timer: wall time, for how long a decoding takes (``decided_at`` is its start on
+                ``clock`` plus its length on ``timer``: the benchmark's clock is audio time).
         """
         self._mic = mic
         self._answers = answer_recognizer
@@ -130,6 +135,7 @@ class Listener:
         self._command_vad = command_vad
         self._aggressiveness = vad_aggressiveness
         self._clock = clock
+        self._timer = timer
         self.decided_at: float | None = None
         """Clock time the last command ``next_command`` returned was decided (decoding included)."""
 
@@ -247,17 +253,19 @@ class Listener:
             if early and stream is not None and endpointer.in_speech:
                 pause = endpointer.silence
                 if pause == 0.0:
+                    if ahead is not None:
+                        ahead.drop(self._clock())  # speech went on: that verdict is not wanted
                     tried, ahead = False, None
                 elif pause >= SPECULATE_AFTER and ahead is None and not tried:
-                    ahead = last = _Decision(self._commands, bytes(audio), self._clock(), last)
+                    ahead = last = self._decision(audio, last)
                 if pause >= self._quick_silence and not tried:
                     tried = True  # a whole phrase already? act without waiting
                     if ahead is None:
-                        ahead = last = _Decision(self._commands, bytes(audio), self._clock(), last, wait=True)
+                        ahead = last = self._decision(audio, last)
                     decision = ahead
                     quick = decision.transcript()
                     if quick is None and len(audio) > decision.size:  # a second look, at the longer audio
-                        decision = last = _Decision(self._commands, bytes(audio), self._clock(), last, wait=True)
+                        decision = last = self._decision(audio, last)
                         quick = decision.transcript()
                     if quick is not None:
                         self.decided_at = decision.ready_at
@@ -278,9 +286,9 @@ class Listener:
             elif stream is not None and early and tried:
                 stream = None  # nothing said since it was offered and turned down
             elif stream is not None:
-                started, t0 = self._clock(), time.perf_counter()
+                started, t0 = self._clock(), self._timer()
                 transcript = _final(stream, "command", event)
-                self.decided_at = started + time.perf_counter() - t0
+                self.decided_at = started + self._timer() - t0
                 stream = None
                 if transcript is not None:
                     return transcript
@@ -289,6 +297,10 @@ class Listener:
         return None
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _decision(self, audio: bytearray, after: "_Decision | None") -> "_Decision":
+        """The command engine's verdict on ``audio`` so far, started now in the background."""
+        return _Decision(self._commands, bytes(audio), self._clock(), after, self._timer)
 
     def _endpointer(self, trailing_silence: float, max_length: float) -> Endpointer:
         return Endpointer(aggressiveness=self._aggressiveness, trailing_silence=trailing_silence,
@@ -310,43 +322,48 @@ class Listener:
 
 
 class _Decision:
-    """A decides-early engine's verdict on one utterance so far, decoded in the background (or
-    at once, with ``wait``). Decisions run one at a time, in order (the one worker thread, the
-    engine's lock): ``ready_at`` counts the wait for the decision before it (``after``) too."""
+    """A decides-early engine's verdict on one utterance so far, decoded in the background.
+
+    Decisions run one at a time, in order (the one worker thread): ``ready_at`` counts the wait
+    for the decision before it (``after``) too. When speech resumes before the verdict is taken,
+    the listener ``drop``s it: the engine is told between its decoding steps (``stream(moot=)``)
+    and stops there, so a pause inside a command ("take a ... note") no longer makes the
+    decision on the whole command wait for a full decision on its first words."""
 
     def __init__(self, recognizer: Recognizer, audio: bytes, now: float, after: "_Decision | None",
-                 wait: bool = False) -> None:
+                 timer: Callable[[], float]) -> None:
         self._recognizer, self._audio, self._now, self._after = recognizer, audio, now, after
+        self._timer = timer
         self.size = len(audio)
         """Bytes of audio decided on."""
-        self._ready: float | None = None
-        if wait:
-            self._future: Future[tuple[Transcript, float]] | None = None
-            self._result = self._decode()
-        else:
-            self._future = _background().submit(self._decode)
+        self._dropped_at: float | None = None
+        self._future: Future[tuple[Transcript, float]] = _background().submit(self._decode)
+
+    def drop(self, at: float) -> None:
+        """The verdict is not wanted any more (speech resumed at clock time ``at``)."""
+        self._dropped_at = at
 
     def _decode(self) -> tuple[Transcript, float]:
-        t0 = time.perf_counter()
-        stream = self._recognizer.stream()
-        stream.accept(self._audio)
-        return stream.finish(), time.perf_counter() - t0
+        """(the verdict, the clock time it was ready)."""
+        after, self._after = self._after, None  # the chain is not needed past this point
+        begun = max(self._now, after.ready_at) if after is not None else self._now
+        t0 = self._timer()
 
-    def _outcome(self) -> tuple[Transcript, float]:
-        return self._future.result() if self._future is not None else self._result
+        def moot() -> bool:  # in clock time, so that audio fed faster than real time keeps its pace
+            return self._dropped_at is not None and begun + self._timer() - t0 >= self._dropped_at
+
+        stream = self._recognizer.stream(moot=moot)  # type: ignore[call-arg]  # decides_early engines take it
+        stream.accept(self._audio)
+        return stream.finish(), begun + self._timer() - t0
 
     @property
     def ready_at(self) -> float:
         """Clock time the verdict was (or will be) ready: waits for it."""
-        if self._ready is None:
-            before = self._after.ready_at if self._after is not None else self._now
-            self._ready = max(self._now, before) + self._outcome()[1]
-            self._after = None  # the chain is not needed any more
-        return self._ready
+        return self._future.result()[1]
 
     def transcript(self) -> Transcript | None:
         """The verdict (waiting for it): the transcript, or None when it is no command."""
-        transcript = self._outcome()[0]
+        transcript = self._future.result()[0]
         return transcript if transcript.text.strip() else None
 
 

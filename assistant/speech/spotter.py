@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -199,6 +199,14 @@ command can pass for noise), twice 51.3 %, three times 52.2 % (and 36.9 % at 5 d
 32.1 % twice) but "five" came out "eight" twice."""
 
 
+class _Dropped(Exception):
+    """The decision's ``moot`` turned true: its verdict is not wanted (speech went on)."""
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the spotter made of one utterance (for logs, ``-v`` and the benchmark)."""
@@ -223,7 +231,8 @@ class CommandSpotter:
     """A ``Recognizer`` for commands: an engine's readings (Moonshine's or Whisper's) matched to the phrases by sound."""
 
     decides_early = True
-    """The listener may offer an utterance after a short pause (see ``Listener.next_command``)."""
+    """The listener may offer an utterance after a short pause (see ``Listener.next_command``),
+    and drop that decision when speech goes on (``stream(moot=)``)."""
 
     def __init__(self, phrases: dict[str, str], *, threads: int = 2,
                  settings: SpotterSettings | None = None, shared: object | None = None,
@@ -267,12 +276,15 @@ class CommandSpotter:
         """Run the model once on silence so the first real command is not slow (or missed)."""
         self.decide(bytes(int(SAMPLE_RATE * 1.0) * SAMPLE_WIDTH))
 
-    def stream(self) -> BufferedStream:
-        return BufferedStream(self.transcribe)
+    def stream(self, moot: Callable[[], bool] | None = None) -> BufferedStream:
+        """``moot``: asked before each decoding step; once it is true the decision stops there
+        and the stream finishes empty (the listener offered the utterance early, and speech
+        went on, so the verdict is not wanted)."""
+        return BufferedStream(lambda pcm: self.transcribe(pcm, moot))
 
-    def transcribe(self, pcm: bytes) -> Transcript:
+    def transcribe(self, pcm: bytes, moot: Callable[[], bool] | None = None) -> Transcript:
         """The accepted phrase as the transcript's text, or an empty transcript for talk."""
-        verdict = self.decide(pcm)
+        verdict = self.decide(pcm, moot)
         if verdict.phrase is None:
             # -v: that a candidate was turned down and why (phrase names only); -vv: the words
             log.info("not a command (%.1f s): %s", len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH), verdict.reason)
@@ -283,17 +295,21 @@ class CommandSpotter:
         return Transcript(verdict.phrase, 1.0 - (verdict.distance or 0.0), engine=self.name,
                           heard=verdict.heard)
 
-    def decide(self, pcm: bytes) -> Verdict:
-        """Accept or reject one utterance (the whole decision, with its reason)."""
+    def decide(self, pcm: bytes, moot: Callable[[], bool] | None = None) -> Verdict:
+        """Accept or reject one utterance (the whole decision, with its reason); ``moot``: as
+        for ``stream``."""
         t0 = time.perf_counter()
-        verdict = self._decide(pcm)
+        try:
+            verdict = self._decide(pcm, moot or (lambda: False))
+        except _Dropped:
+            verdict = Verdict(None, "", "", "dropped unfinished: speech went on")
         verdict = replace(verdict, seconds=time.perf_counter() - t0)
         self.last = verdict
         return verdict
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _decide(self, pcm: bytes) -> Verdict:
+    def _decide(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
         s = self.settings
         seconds = len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
         if seconds > s.max_seconds:
@@ -302,11 +318,11 @@ class CommandSpotter:
             return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
         if s.denoise:
             pcm = quieted_pcm(pcm)
-        verdict = self._judge_audio(pcm)
+        verdict = self._judge_audio(pcm, moot)
         if verdict.phrase is not None or verdict.weighed is None or verdict.weighed < s.slower_within:
             return verdict
         for speed in s.slower:
-            again = self._judge_audio(slowed(pcm, speed))
+            again = self._judge_audio(slowed(pcm, speed), moot)
             if again.phrase is not None and self.matcher.phrases[again.phrase] == "extend":
                 again = replace(again, phrase=None, reason=f"{again.reason}, but minutes heard only slowed")
             if again.phrase is not None:
@@ -314,9 +330,16 @@ class CommandSpotter:
             verdict = replace(verdict, reason=f"{verdict.reason}; played at {speed:.0%} speed: {again.reason}")
         return verdict
 
-    def _judge_audio(self, pcm: bytes) -> Verdict:
-        return self.judge_rescored(self._readings(pcm), lambda near: self._phrase_scores(pcm, near),
-                                   lambda every: self._phrase_scores(pcm, every, LEADS))
+    def _judge_audio(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
+        def step(decode: Callable[[_T], _R]) -> Callable[[_T], _R]:
+            def checked(arg: _T) -> _R:  # each step decodes: first ask whether it is still wanted
+                if moot():
+                    raise _Dropped
+                return decode(arg)
+            return checked
+
+        return self.judge_rescored(step(self._readings)(pcm), step(lambda near: self._phrase_scores(pcm, near)),
+                                   step(lambda every: self._phrase_scores(pcm, every, LEADS)))
 
     def judge_rescored(self, readings: list[tuple[str, float]],
                        score: Callable[[list[str]], dict[str, float]],
