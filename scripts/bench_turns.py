@@ -4,7 +4,7 @@ Two questions, each measured on the real code:
 
 * Answers with a thinking pause inside (1.5-3 s): does Duet keep them whole? A corpus of
   answers spoken by several espeak-ng voices with a pause inside, and real LibriVox recordings
-  cut at one of their own phrase breaks with 1.5-3 s of that recording's own room sound
+  cut between two of their own words with 1.5-3 s of that recording's own room sound
   spliced in, is fed through the real ``Listener.capture_answer`` (real endpointer, the
   default answer engine, the turn decision of turns.py) as fast as it can decode. Kept whole = one answer
   holds both parts (its transcript has words from the second part) and nothing is left over.
@@ -108,38 +108,77 @@ def synthetic_answers(quick: bool) -> list[PausedAnswer]:
     return out
 
 
+CUT_AT = (0.5, 0.35)
+"""Where the LibriVox answers are cut, as shares of their length (the first only in --quick)."""
+JOINED = {("ill", "disposed"), ("cold", "hearted")}
+"""Word pairs the book hyphenates (the transcripts drop the hyphen): not cut apart."""
+
+
 def real_answers(quick: bool) -> list[PausedAnswer]:
-    """LibriVox utterances cut at their own phrase breaks, with their own room sound spliced in.
+    """LibriVox utterances cut between two of their own words, with their own room sound spliced in.
 
-    A cut goes where Whisper's word timings leave the widest gap between two words in the
-    middle 60 % of the utterance (a breath, a comma); the second cut of each recording at the
-    next widest. The pause added is the recording's quietest stretch, repeated to length.
+    The words' bounds come from pocketsphinx aligning the recording to its own text (forced
+    alignment, 10 ms frames). The cuts go at the word boundaries nearest ``CUT_AT`` of the
+    utterance's length: where in a sentence a partner stops to think is not chosen by how the
+    words sound, so neither is the cut (the quietest boundary, tried first, mostly fell after
+    "might", "not", "have": words after which turns.py waits anyway). Whisper's word timings,
+    used before, put most words back to back, and most cuts fell inside a word ("prudent|ly").
+    The pause added is the recording's quietest stretch, repeated to length.
     """
-    from assistant.speech.asr_whisper import WhisperRecognizer
-
-    whisper = WhisperRecognizer()
     recs = [r for r in bc.real_recordings() if r.group == "LibriVox"]
     out = []
     gaps = pauses(2 * len(recs))
     for n, rec in enumerate(recs[:1] if quick else recs):
         x = bc.pcm_array(rec.pcm)
-        words = whisper.transcribe(rec.pcm).words
+        words, bounds = _aligned(rec.pcm, rec.text)
         total = len(x) / SAMPLE_RATE
-        cands = sorted(((b.start - a.end, (a.end + b.start) / 2, i)
-                        for i, (a, b) in enumerate(zip(words, words[1:]))
-                        if 0.2 * total < a.end < 0.8 * total), reverse=True)
         room = _quietest(x)
-        text = rec.text.split()
-        for c, (_, cut_t, i) in enumerate(cands[:1 if quick else 2]):
-            cut = int(cut_t * SAMPLE_RATE)
+        for c, share in enumerate(CUT_AT[:1 if quick else 2]):
+            i = min((k for k in range(len(bounds)) if tuple(words[k:k + 2]) not in JOINED),
+                    key=lambda k: abs(bounds[k] - share * total))
+            cut = _quietest_near(x, bounds[i])
             gap = gaps[(2 * n + c) * 3 % len(gaps)]
             filler = np.resize(room, int(gap * SAMPLE_RATE))
-            # the reference text split by word count (Whisper's words may differ in spelling)
-            split = round(len(text) * (i + 1) / len(words))
             out.append(PausedAnswer(f"LibriVox {rec.name} cut {c + 1}", "LibriVox",
-                                    " ".join(text[:split]), " ".join(text[split:]), gap,
+                                    " ".join(words[:i + 1]), " ".join(words[i + 1:]), gap,
                                     np.concatenate([x[:cut], filler, x[cut:]])))
     return out
+
+
+def _aligned(pcm: bytes, text: str) -> tuple[list[str], list[float]]:
+    """(the text's words, the time each word ends and the next begins), by pocketsphinx forced
+    alignment of ``pcm`` to ``text``."""
+    import re
+
+    from pocketsphinx import Decoder
+
+    words = re.findall(r"[a-z']+", text.lower())
+    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    decoder.set_align_text(" ".join(words))
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    spoken = [seg for seg in decoder.seg() if not seg.word.startswith(("<", "["))]
+    if len(spoken) != len(words):
+        raise RuntimeError(f"pocketsphinx aligned {len(spoken)} of {len(words)} words of {text!r}")
+    # a word's end and the next one's start share a boundary (or a silence between them)
+    bounds = [(a.end_frame + 1 + b.start_frame) / 200 for a, b in zip(spoken, spoken[1:])]
+    return words, bounds
+
+
+def _level_at(x: np.ndarray, t: float, seconds: float) -> float:
+    """RMS level of the ``seconds`` around time ``t``."""
+    i = int(t * SAMPLE_RATE)
+    half = int(seconds * SAMPLE_RATE / 2)
+    return bc.rms(x[max(0, i - half):i + half])
+
+
+def _quietest_near(x: np.ndarray, t: float, within: float = 0.03, step: float = 0.005) -> int:
+    """The sample nearest ``t`` (a word boundary, to 10 ms) where the 10 ms around it are
+    quietest, looking ``within`` either side: the cut lands between the words' sounds."""
+    times = np.arange(t - within, t + within + 1e-9, step)
+    best = min(times, key=lambda u: _level_at(x, u, 0.01))
+    return int(best * SAMPLE_RATE)
 
 
 def _quietest(x: np.ndarray, seconds: float = 0.1) -> np.ndarray:
@@ -418,7 +457,9 @@ def section_8(quick: bool) -> Section:
     s.method = [
         "Answers with a 1.5-3 s thinking pause inside: espeak-ng voices "
         f"({', '.join(VOICES)}) saying two halves with room noise between, and LibriVox recordings "
-        "cut at their own widest phrase break with their own quietest 0.1 s of room sound spliced in. Each is "
+        "cut between two words (pocketsphinx aligning each to its text; at the word boundary nearest "
+        f"{' and '.join(f'{c:.0%}' for c in CUT_AT[:1 if quick else 2])} of its length) with their own quietest "
+        "0.1 s of room sound spliced in. Each is "
         f"fed through the real `Listener.capture_answer` ({kept['engine']}, the turn decision of "
         "turns.py) as fast as it decodes; kept whole = one answer whose transcript has words of the "
         "second half. Split = anything else (two answers, or the second half lost).",
