@@ -17,6 +17,15 @@ one), it raised recall clean / 20 / 10 / 5 dB from 77 / 70 / 44 / 29 % to 82 / 7
 ``CommandSpotter``'s settings say what it did through the real ``Listener``. numpy only: a
 library such as noisereduce would bring scipy and matplotlib into a process that must stay
 under 250 MB.
+
+Measured and not taken: the gain smoothed over time, with the speech-to-noise ratio estimated
+"decision-directed" (Ephraim and Malah; 0.95 of it carried from frame to frame, the same
+over-subtraction and floor). It leaves less and steadier noise in the pauses (in a 5 dB test
+its "musical" flicker fell from 8.5 to 5.6 dB), and on every other 10 and 5 dB clip decided one
+by one it raised 5 dB recall by 6-8 points. Replayed on the whole corpus through the real
+Listener, clean / 20 / 10 / 5 dB went from 85.9 / 79.8 / 57.7 / 38.8 % to 85.6 / 72.1 / 56.1 /
+43.9 %, with 4 wrong commands (2 at 10 dB: 0.6 %, over the 0.5 % allowed); real people's
+10 dB commands 11 -> 10 of 15.
 """
 
 from __future__ import annotations
