@@ -196,10 +196,10 @@ class MoonshineRecognizer:
             logits[END] = -np.inf
         while True:
             token = int(logits.argmax())
-            logp = _log_softmax(logits)
-            logprobs.append(float(logp[token]))
+            norm = _log_norm(logits)
+            logprobs.append(float(logits[token] - norm))
             if kept is not None:
-                kept[len(tokens)] = np.exp(logp).astype(np.float32)
+                kept[len(tokens)] = np.exp(logits - norm).astype(np.float32)
                 kept.pop(len(tokens) - KEPT_STEPS, None)
             if token == END:
                 break
@@ -358,18 +358,13 @@ def _joined(heard: list[Transcript], sizes: list[int], engine: str) -> Transcrip
 
 def _doubtful_end(logits: np.ndarray) -> bool:
     """The first step would end the transcript, though not surely enough (``NOTHING_SAID``)."""
-    return int(logits.argmax()) == END and _log_softmax(logits)[END] < math.log(NOTHING_SAID)
+    return int(logits.argmax()) == END and logits[END] - _log_norm(logits) < math.log(NOTHING_SAID)
 
 
 def _log_norm(logits: np.ndarray) -> np.ndarray:
     """The log-sum-exp of logits over the last axis (what a softmax divides by), computed stably."""
     top = logits.max(axis=-1, keepdims=True)
     return (top + np.log(np.exp(logits - top).sum(axis=-1, keepdims=True)))[..., 0]
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Log-probabilities from logits (over the last axis)."""
-    return logits - _log_norm(logits)[..., None]
 
 
 def _session(path: Path, threads: int, spin: bool = True):  # noqa: ANN202 - onnxruntime.InferenceSession
