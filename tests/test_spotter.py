@@ -3,6 +3,7 @@
 The rules with two different readings are Whisper's (one prompted, one not); Moonshine gives one
 reading, judged alone."""
 
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -107,6 +108,21 @@ def test_real_audio_a_spoken_command_and_a_recorded_sentence(spotter, tmp_path):
     assert spotter.decide(sentence).phrase is None  # long talk: not even decoded
     assert "too long" in spotter.last.reason
     assert spotter.decide(sentence[: 3 * 32000]).phrase is None  # a short stretch of talk
+
+
+def test_a_long_configured_phrase_is_not_gated_as_talk(moonshine_spotter, tmp_path):
+    """The length gate follows the longest phrase: said slowly, a nine-word phrase runs past
+    the 3.5 s that gates Duet's own phrases, and is still decided (weighed: it is the
+    likeliest command)."""
+    long = "eight of spades four of clubs seven of hearts"
+    spotter = CommandSpotter({long: "cards", "front left": "left"}, shared=moonshine_spotter._reader._recognizer)
+    wav = tmp_path / "long.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m4", "-s", "110", "-w", str(wav), long], check=True)
+    pcm = bytes(9600) + read_wav(wav) + bytes(9600)  # 0.3 s either side, as the listener cuts it
+    assert len(pcm) / 32000 > DEFAULT_SETTINGS["moonshine"].max_seconds
+    verdict = spotter.decide(pcm)
+    assert not verdict.reason.startswith("too long") and verdict.weighed_first == long, verdict
+    assert moonshine_spotter.decide(pcm).reason.startswith("too long")  # Duet's phrases are short
 
 
 def test_the_default_spotter_runs_on_moonshine(moonshine_spotter):
@@ -311,6 +327,8 @@ class HeardAsEight(CommandSpotter):
     ``weighed``; any slowed one reads "Add 8 minutes." (the audio's lengths are kept)."""
 
     weighed = -2.0
+    first: str | None = None
+    """What the first hearing's weighing put first."""
 
     def __init__(self, engine: object) -> None:
         super().__init__(TABLE, shared=engine, settings=DEFAULT_SETTINGS["moonshine"])
@@ -319,7 +337,8 @@ class HeardAsEight(CommandSpotter):
     def _judge_audio(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
         self.heard.append(len(pcm))
         if len(self.heard) == 1:
-            return Verdict(None, "At 8 mil", "At 8 mil", "weighed", weighed=self.weighed)
+            return Verdict(None, "At 8 mil", "At 8 mil", "weighed", weighed=self.weighed,
+                           weighed_first=self.first)
         return Verdict("add eight minutes", "Add 8 minutes.", "Add 8 minutes.", "matched", 0.0)
 
 
@@ -330,6 +349,17 @@ def test_minutes_heard_only_slowed_are_not_taken(moonshine_spotter):
     verdict = spotter.decide(bytes(32000))
     assert verdict.phrase is None and "minutes heard only slowed" in verdict.reason, verdict
     assert spotter.heard == [32000, 40000]  # heard once more, at 80 % speed
+
+
+@pytest.mark.parametrize("first, taken", [("add eight minutes", True), ("add five minutes", False),
+                                          ("pause", False)])
+def test_minutes_heard_slowed_are_taken_when_the_first_hearing_weighed_them_first(moonshine_spotter, first, taken):
+    """The audio as it was confirms the number: its weighing put "add eight minutes" first."""
+    spotter = HeardAsEight(moonshine_spotter._reader._recognizer)
+    spotter.first = first
+    verdict = spotter.decide(bytes(32000))
+    assert (verdict.phrase == "add eight minutes") == taken, verdict
+    assert ("minutes heard only slowed" in verdict.reason) != taken
 
 
 def test_an_utterance_no_command_sounds_like_is_not_heard_again(moonshine_spotter):

@@ -92,8 +92,10 @@ class SoundAlike:
         self.phrases = phrases
         names = list(phrases)
         self._sounds = list(zip(names, phonemes(names)))
-        self._words = {name: sound.split() for name, sound in self._sounds}
+        self._words = {name: word_sounds(name) for name in names}
         self.longest_words = max((len(p.split()) for p in names), default=0)
+        self.longest_sound = max((len(sound.replace(" ", "")) for _, sound in self._sounds), default=0)
+        """Phonemes in the longest phrase: how long a command can take to say."""
 
     def match(self, text: str) -> Match | None:
         """The nearest phrase to ``text`` with its distance; None for an empty transcript."""
@@ -104,7 +106,7 @@ class SoundAlike:
         best_distance, best = scored[0]
         intent = self.phrases[best]
         other = next((d for d, name in scored[1:] if self.phrases[name] != intent), 1.0)
-        return Match(best, best_distance, other, worst_word(sound.split(), self._words[best]))
+        return Match(best, best_distance, other, worst_word(word_sounds(text), self._words[best]))
 
     def nearest(self, text: str, count: int) -> list[tuple[float, str]]:
         """The ``count`` phrases nearest to ``text`` as (distance, phrase), nearest first."""
@@ -117,13 +119,22 @@ class SoundAlike:
 
     def worst_word(self, text: str, phrase: str) -> float:
         """``Match.worst_word`` of ``text`` against one configured ``phrase`` (1.0: no words)."""
-        [sound] = phonemes([text])
-        return worst_word(sound.split(), self._words[phrase]) if sound else 1.0
+        heard = word_sounds(text)
+        return worst_word(heard, self._words[phrase]) if heard else 1.0
 
     def distance(self, text: str, phrase: str) -> float:
         """Phoneme distance of ``text`` to one configured ``phrase`` as a whole (1.0: no words)."""
         [sound] = phonemes([text])
         return Levenshtein.normalized_distance(sound, dict(self._sounds)[phrase]) if sound else 1.0
+
+
+def word_sounds(text: str) -> list[str]:
+    """The phonemes of each word of ``text``, word by word.
+
+    Not the words' sounds in the sentence: there espeak-ng joins an unstressed word to the next
+    ("in the" is one word, ``InD@``), so "In the session." misheard for "end the session" had
+    two words where the phrase has three, and a word counted as never heard."""
+    return [sound for sound in phonemes(normalize(text).split()) if sound]
 
 
 def worst_word(heard: list[str], phrase: list[str]) -> float:
