@@ -648,7 +648,8 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
             minutes = command.minutes if command else None
         heard.append({"text": transcript.text, "heard": transcript.heard, "confidence": transcript.confidence,
                       "at": mic.now(), "decide_s": _WORKER["recognizer"].last, "decided": listener.decided_at,
-                      "intent": intent, "minutes": minutes})
+                      "intent": intent, "minutes": minutes,
+                      "why": getattr(getattr(_WORKER["recognizer"], "inner", None), "last", None)})
 
 
 def _segments(pcm: bytes) -> list[tuple[float, float]]:

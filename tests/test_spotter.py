@@ -210,6 +210,24 @@ def test_every_command_is_weighed_when_the_reading_matches_none(weighing, readin
     assert {TABLE[p] for p in asked[0]} == set(TABLE.values())  # every command was weighed
 
 
+DOUBTFUL = replace(WEIGH, weigh=-1.25, weigh_doubtful=-2.0)
+
+
+@pytest.mark.parametrize("reading, scores, phrase", [
+    ("I've made it.", {"add five minutes": -1.9}, "add five minutes"),  # misheard whole
+    ("Kendall Knight", {"cancel that": -1.8}, "cancel that"),
+    ("Nope", {"note": -1.8}, None),                          # one word: nothing else confirms it
+    ("Say you're gonna get it, I missed it.", {"say that again": -1.9}, None),  # far longer
+    ("How much pain did it have?", {"how much time is left": -1.34}, None),     # part said as written
+    ("How much pain did it have?", {"how much time is left": -1.2}, "how much time is left"),  # above the band
+    ("We made it.", {"add five minutes": -2.2}, None),      # below the band
+])
+def test_a_doubtful_score_is_taken_only_for_a_reading_that_could_be_the_whole_phrase_misheard(reading, scores, phrase):
+    spotter = CommandSpotter(TABLE, settings=DOUBTFUL)
+    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, []))
+    assert verdict.phrase == phrase, verdict
+
+
 def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner(weighing):
     spotter = weighing
     asked: list[list[str]] = []
@@ -295,9 +313,12 @@ def test_slowed_audio_is_longer_and_lower():
 @pytest.mark.parametrize("text, voice", [("undo that", "en-us+m1"), ("note", "en-us+f2")])
 def test_moonshine_real_audio_a_command_missed_is_heard_again_slower(moonshine_spotter, tmp_path, text, voice):
     """Voices not in the benchmark's commands: Moonshine misses these at their own speed
-    ("Undo that" weighed too low, "note" read "No."), and takes them played at 80 % speed."""
+    ("Undo that" weighed too low, "note" read "No."), and takes them played at 80 % speed.
+    (Without the doubtful floor: it now takes "A dude now" for "undo that" at once.)"""
     silence = bytes(16000)
-    verdict = moonshine_spotter.decide(silence + said(text, voice, tmp_path) + silence)
+    spotter = CommandSpotter(TABLE, shared=moonshine_spotter._reader._recognizer,
+                             settings=replace(DEFAULT_SETTINGS["moonshine"], weigh_doubtful=None))
+    verdict = spotter.decide(silence + said(text, voice, tmp_path) + silence)
     assert verdict.phrase == text, verdict
     assert verdict.reason.startswith("played at 80% speed"), verdict
 
@@ -360,6 +381,32 @@ def test_minutes_heard_slowed_are_taken_when_the_first_hearing_weighed_them_firs
     verdict = spotter.decide(bytes(32000))
     assert (verdict.phrase == "add eight minutes") == taken, verdict
     assert ("minutes heard only slowed" in verdict.reason) != taken
+
+
+class TwoHearings(CommandSpotter):
+    """A stand-in for the hearings: the first reads ``first`` and takes nothing; the slowed one
+    takes "how much time is left" at a doubtful score, reading "I must be deceived."."""
+
+    def __init__(self, engine: object, first: str) -> None:
+        super().__init__(TABLE, shared=engine, settings=DEFAULT_SETTINGS["moonshine"])
+        self.first = first
+
+    def _judge_audio(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
+        if len(pcm) == 32000:
+            return Verdict(None, self.first, self.first, "weighed", weighed=-2.2,
+                           weighed_first="how much time is left")
+        return Verdict("how much time is left", "I must be deceived.", "I must be deceived.", "weighed",
+                       doubtful=True)
+
+
+@pytest.mark.parametrize("first, taken", [("I made it.", True), ("I much think it's lived.", False)])
+def test_a_doubtful_slowed_hearing_must_suit_the_first_reading_too(moonshine_spotter, first, taken):
+    """ "How much paint is left" at 20 dB: read "I much think it's lived." (part of the phrase
+    word for word: talk about the same thing), then slowed "I must be deceived.", which alone
+    would pass."""
+    spotter = TwoHearings(moonshine_spotter._reader._recognizer, first)
+    verdict = spotter.decide(bytes(32000))
+    assert (verdict.phrase == "how much time is left") == taken, verdict
 
 
 def test_an_utterance_no_command_sounds_like_is_not_heard_again(moonshine_spotter):
