@@ -214,8 +214,10 @@ DOUBTFUL = replace(WEIGH, weigh=-1.25, weigh_doubtful=-2.0)
 
 
 @pytest.mark.parametrize("reading, scores, phrase", [
-    ("I've made it.", {"add five minutes": -1.9}, "add five minutes"),  # misheard whole
-    ("Kendall Knight", {"cancel that": -1.8}, "cancel that"),
+    ("Kendall Knight", {"cancel that": -1.8}, "cancel that"),          # misheard whole
+    ("Onward night.", {"undo that": -1.6}, "undo that"),
+    ("I've made it.", {"add five minutes": -1.9}, None),    # added time: talk of time is full of minutes
+    ("That took ten minutes.", {"add ten minutes": -1.9}, None),
     ("Nope", {"note": -1.8}, None),                          # one word: nothing else confirms it
     ("Say you're gonna get it, I missed it.", {"say that again": -1.9}, None),  # far longer
     ("How much pain did it have?", {"how much time is left": -1.34}, None),     # part said as written
