@@ -99,7 +99,7 @@ class SoundAlike:
 
     def match(self, text: str) -> Match | None:
         """The nearest phrase to ``text`` with its distance; None for an empty transcript."""
-        [sound] = phonemes([text])
+        [sound, *_] = phonemes([text, *normalize(text).split()])  # and its words: one espeak-ng call
         if not sound:
             return None
         scored = self._ranked(sound)
