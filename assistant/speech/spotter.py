@@ -466,8 +466,7 @@ class CommandSpotter:
         heard_sound, phrase_sound = (len(p.replace(" ", "")) for p in phonemes([heard, phrase]))
         if heard_sound > DOUBTFUL_LENGTH * phrase_sound:
             return False
-        said = set(normalize(heard).split())
-        return not any(w in said for w in words) or self.matcher.worst_word(heard, phrase) <= self.settings.worst_word
+        return not self._replaced_beside(heard, phrase, 1)
 
     def _a_word_replaced(self, heard: str, phrase: str) -> bool:
         """Most of the phrase's words were heard as written and one clearly was not ("How
@@ -475,9 +474,13 @@ class CommandSpotter:
         alone cannot tell: the one word replaced costs only its own tokens, and the phrase still
         scores like a command misheard. A short phrase is exempt ("Cancel hair" is "cancel
         that" in noise)."""
+        return self._replaced_beside(heard, phrase, len(phrase.split()) // 2 + 1)
+
+    def _replaced_beside(self, heard: str, phrase: str, least: int) -> bool:
+        """At least ``least`` of the phrase's words were heard as written, and one of its words
+        clearly was not there (``worst_word``)."""
         said = set(normalize(heard).split())
-        words = phrase.split()
-        if sum(w in said for w in words) * 2 <= len(words):
+        if sum(w in said for w in phrase.split()) < least:
             return False
         return self.matcher.worst_word(heard, phrase) > self.settings.worst_word
 
