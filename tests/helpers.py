@@ -1,5 +1,5 @@
-"""Small builders shared by the tests: configs, an engine harness, a rehearsal script, and the
-real recordings of Debian's ``pocketsphinx-testdata``."""
+"""Small builders shared by the tests: configs, an engine harness, a rehearsal script, a
+microphone over prepared audio, and the real recordings of Debian's ``pocketsphinx-testdata``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from assistant.journal import Journal
 from assistant.session.clock import SimulatedClock
 from assistant.session.events import Action, Say
 from assistant.session.runner import new_session
+from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.wav import read_wav
 
 DATA = Path("/usr/share/pocketsphinx/test/data")
@@ -40,6 +41,27 @@ SCRIPT = textwrap.dedent("""\
     - say: "paint the clouds"
 """)
 """A whole rehearsed session: answers, a skip, commands, talk, a silence and a pass."""
+
+
+class ArraySource:
+    """The microphone seam over prepared audio, 30 ms frames as fast as they are read; its
+    clock is the stream time, so the listener's pauses are measured in audio time."""
+
+    def __init__(self, pcm: bytes) -> None:
+        from assistant.speech.vad import FRAME_BYTES
+
+        self._pcm, self._pos, self._frame = pcm, 0, FRAME_BYTES
+
+    def now(self) -> float:
+        return self._pos / (2 * SAMPLE_RATE)
+
+    def read(self, timeout: float):
+        from assistant.speech.mic import Frame
+
+        if self._pos + self._frame > len(self._pcm):
+            return None
+        self._pos += self._frame
+        return Frame(self._pcm[self._pos - self._frame: self._pos], self.now())
 
 
 def pink_noise(n: int, seed: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.wav import read_wav, write_wav
 from assistant.speech.wer import wer
+from tests.helpers import ArraySource
 from tests.rig import VirtualAudio
 
 pytestmark = pytest.mark.audio
@@ -211,27 +212,6 @@ class FakeWall:
 
     def __call__(self) -> float:
         return self.now
-
-
-class ArraySource:
-    """The microphone seam over prepared audio, 30 ms frames as fast as they are read; its
-    clock is the stream time, so the listener's pauses are measured in audio time."""
-
-    def __init__(self, pcm: bytes) -> None:
-        from assistant.speech.vad import FRAME_BYTES
-
-        self._pcm, self._pos, self._frame = pcm, 0, FRAME_BYTES
-
-    def now(self) -> float:
-        return self._pos / BYTES_PER_SECOND
-
-    def read(self, timeout: float):
-        from assistant.speech.mic import Frame
-
-        if self._pos + self._frame > len(self._pcm):
-            return None
-        self._pos += self._frame
-        return Frame(self._pcm[self._pos - self._frame: self._pos], self.now())
 
 
 def test_an_early_deciding_engine_decides_during_the_pause_and_is_acted_on_at_quick_silence(tmp_path):

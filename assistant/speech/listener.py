@@ -109,7 +109,9 @@ class Listener:
                 this long: turns.py).
             command_silence: pause (s) that ends a command.
             max_answer: longest answer (s); a longer one is cut and returned.
-            max_command: longest command utterance (s); longer speech is not a command.
+            max_command: longest command utterance (s); longer speech is not a command. An
+                engine with a ``longest_utterance`` (the spotter's length gate, which follows
+                the configured phrases) raises it to that: a long phrase is not cut as talk.
             quick_silence: with an engine that ``decides_early`` (the spotter), the utterance is
                 offered after this much silence, and a whole phrase is acted on at once.
             command_vad: what finds speech between commands: ``silero`` (Silero VAD: found
@@ -130,7 +132,7 @@ class Listener:
         self._turns = TurnPolicy(end_pause=trailing_silence, max_pause=max(max_pause, trailing_silence))
         self._command_silence = command_silence
         self._max_answer = max_answer
-        self._max_command = max_command
+        self._max_command = max(max_command, getattr(command_recognizer, "longest_utterance", 0.0))
         self._quick_silence = quick_silence
         self._command_vad = command_vad
         self._aggressiveness = vad_aggressiveness

@@ -319,6 +319,12 @@ class CommandSpotter:
         """What weighing scores: every phrase; added time with ``PROBE_MINUTES`` only, and in
         good grammar ("add one minute", "add five minutes", never "add five minute")."""
 
+    @property
+    def longest_utterance(self) -> float:
+        """Seconds past which an utterance is talk (the length gate). The listener hears a
+        command at least this long before cutting it as talk (``Listener``'s ``max_command``)."""
+        return max(self.settings.max_seconds, self._longest_said)
+
     def warm(self) -> None:
         """Run the model once on silence so the first real command is not slow (or missed)."""
         self.decide(bytes(int(SAMPLE_RATE * 1.0) * SAMPLE_WIDTH))
@@ -359,7 +365,7 @@ class CommandSpotter:
     def _decide(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
         s = self.settings
         seconds = len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
-        if seconds > max(s.max_seconds, self._longest_said):
+        if seconds > self.longest_utterance:
             return Verdict(None, "", "", f"too long for a command ({seconds:.1f} s): talk")
         if seconds < s.min_seconds:
             return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
