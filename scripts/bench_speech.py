@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common as bc  # noqa: E402
 from bench_common import Section, Table, fmt, median, verdict  # noqa: E402
 
+from assistant.session.engine import AWAITED_WHILE_PAUSED  # noqa: E402
+
 WHISPER_PUBLISHED = 8.4
 """Word error (%) published for Whisper tiny.en on LibriSpeech test-clean (openai/whisper-tiny.en
 model card on Hugging Face: 8.44)."""
@@ -622,8 +624,9 @@ REAL_PHRASES = ["front left", "front right", "front center", "rear left", "rear 
 names, pocketsphinx-testdata's cards, go forward, TIDIGITS): the phrases are config after all."""
 
 
-def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
-    """Run the real Listener's command loop over ``pcm``; every utterance it hands back."""
+def _listen_all(pcm: bytes, expected: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Run the real Listener's command loop over ``pcm``; every utterance it hands back.
+    ``expected``: what the session awaits meanwhile (``ListenForCommands.awaited``)."""
     from assistant.speech.listener import Listener
 
     config, parser = _WORKER["config"], _WORKER["parser"]
@@ -634,7 +637,7 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
     heard = []
     while True:
         try:
-            transcript = listener.next_command(math.inf)
+            transcript = listener.next_command(math.inf, expected=expected)
         except bc.EndOfAudio:
             return heard
         if transcript is None:
@@ -650,6 +653,12 @@ def _listen_all(pcm: bytes) -> list[dict[str, Any]]:
                       "at": mic.now(), "decide_s": _WORKER["recognizer"].last, "decided": listener.decided_at,
                       "intent": intent, "minutes": minutes,
                       "why": getattr(getattr(_WORKER["recognizer"], "inner", None), "last", None)})
+
+
+def _awaited_when_said(intent: str) -> tuple[str, ...]:
+    """What the session awaits when a command of ``intent`` is said: "resume" only makes sense
+    while paused, and is decided as Duet decides it then; every other command as at work."""
+    return AWAITED_WHILE_PAUSED if intent in AWAITED_WHILE_PAUSED else ()
 
 
 def _segments(pcm: bytes) -> list[tuple[float, float]]:
@@ -671,7 +680,7 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
     begin, end = task["speech"]
     covered = sum(max(0.0, min(b, end) - max(a, begin)) for a, b in segments) / (end - begin)
     _WORKER["recognizer"].verdicts.clear()
-    heard = _listen_all(pcm)
+    heard = _listen_all(pcm, _awaited_when_said(task["intent"]))
     fired = [h for h in heard if h["intent"]]
     first = fired[0] if fired else None
     task["verdicts"] = list(_WORKER["recognizer"].verdicts)
@@ -686,7 +695,9 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
 
 def _chatter(task: dict[str, Any]) -> dict[str, Any]:
     t0 = time.process_time()
-    heard = _listen_all(task.pop("pcm"))
+    # talk as if paused: what the session awaits then is taken on less evidence, so this is
+    # the stricter count of talk taken for a command (while working nothing is awaited)
+    heard = _listen_all(task.pop("pcm"), AWAITED_WHILE_PAUSED)
     fired, ignored = _effective([h for h in heard if h["intent"]])
     return {**task, "fired": fired, "ignored": ignored, "utterances": len(heard),
             "cpu": time.process_time() - t0}
@@ -849,6 +860,9 @@ def section_3(quick: bool) -> Section:
         f"{config.listening.vad_aggressiveness}) -> the grammar recognizer built from "
         f"`commands.work_grammar()` ({len(grammar)} phrases, as `duet run` uses) -> `CommandParser.parse`. "
         "Recognized = the first command fired is the right one (and the right minutes for 'add'). "
+        "Each clip is decided as Duet decides it when that command is said: 'resume' while paused, "
+        "when the session awaits it (`ListenForCommands.awaited`: taken on a doubtful weighing even "
+        "as one word), every other command at work; talk is decided as if paused, the stricter case. "
         "Clips are decoded in a fixed shuffled order, two worker processes. The built-in spotter "
         "(`spotter.py`: length gate, "
         f"{'steady noise subtracted (`denoise.py`), ' if DEFAULT_SETTINGS['moonshine'].denoise else ''}"

@@ -113,6 +113,7 @@ def test_pause_and_resume_during_questions_asks_the_same_question(tmp_path, answ
     question = h.engine.awaiting.question
     h.send(Heard("pause"))
     assert h.state == "paused" and isinstance(h.engine.awaiting, ListenForCommands)
+    assert h.engine.awaiting.awaited == ("resume",)  # the spotter takes a resume on less evidence
     h.send(Heard("an answer nobody asked for"))
     assert h.state == "paused"
     back = said(h.send(Heard("resume")))
@@ -140,6 +141,7 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
     h = Harness(tmp_path)
     answer_checkin(h)
     tick_until(h, h.clock.now() + 12 * 60)
+    assert h.engine.awaiting.awaited == ()  # working: every command on the same evidence
     assert said(h.send(Heard("how much time is left"))) == ["33 minutes left."]
     assert said(h.send(Heard("repeat that"))) == ["33 minutes left."]
     h.send(Heard("pause"))

@@ -143,6 +143,16 @@ def test_a_long_configured_phrase_reaches_the_spotter_whole_through_the_listener
     assert heard is None or heard.text == long
 
 
+def test_the_listener_tells_the_spotter_what_the_session_awaits(moonshine_spotter):
+    spotter = CommandSpotter(TABLE, shared=moonshine_spotter._reader._recognizer)
+    source = ArraySource(bytes(2 * 32000))  # silence: each call returns None at its deadline
+    listener = Listener(source, spotter, spotter, clock=source.now)
+    assert listener.next_command(until=0.5, expected=("resume",)) is None
+    assert spotter.settings.expected == ("resume",)
+    assert listener.next_command(until=1.0) is None
+    assert spotter.settings.expected == ()
+
+
 def test_the_default_spotter_runs_on_moonshine(moonshine_spotter):
     assert moonshine_spotter.engine == "moonshine"
     assert moonshine_spotter.name == "spotter:moonshine-base-en+phonemes"
@@ -246,6 +256,21 @@ def test_a_doubtful_score_is_taken_only_for_a_reading_that_could_be_the_whole_ph
     spotter = CommandSpotter(TABLE, settings=DOUBTFUL)
     verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, []))
     assert verdict.phrase == phrase, verdict
+
+
+@pytest.mark.parametrize("reading, scores, phrase", [
+    ("Reviews", {"resume": -1.9}, "resume"),       # awaited: one word in the band is enough
+    ("Reviews", {"resume": -2.2}, None),           # below the band all the same
+    ("Nope", {"note": -1.8}, None),                # other one-word commands as before
+    ("I've made it.", {"add five minutes": -1.9}, None),
+])
+def test_a_command_the_session_awaits_is_taken_as_one_word_in_the_doubtful_band(reading, scores, phrase):
+    spotter = CommandSpotter(TABLE, settings=DOUBTFUL)
+    spotter.expect(("resume",))
+    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, []))
+    assert verdict.phrase == phrase, verdict
+    spotter.expect(())
+    assert spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, [])).phrase is None
 
 
 def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner(weighing):

@@ -50,6 +50,10 @@ UNDO_WINDOW = 15.0
 """Seconds after a pause, added time, debrief start or note in which "cancel that" puts it back."""
 CONFIRM_WINDOW = 15.0
 """Seconds after "Stop the session?" in which a yes stops it."""
+AWAITED_WHILE_PAUSED = (Intent.RESUME.value,)
+"""What a paused session waits for (``ListenForCommands.awaited``): the spotter takes a
+"resume" then on less evidence. A yes to "Stop the session?" is not eased so: it ends the
+session."""
 """Seconds between saves of the work timer, so a crashed session resumes close to where it was."""
 
 
@@ -582,7 +586,7 @@ class SessionEngine:
         elif self.state == "work":
             action = ListenForCommands("work", self._wake_at())
         else:
-            action = ListenForCommands("paused", None)
+            action = ListenForCommands("paused", None, awaited=AWAITED_WHILE_PAUSED)
         self._out.append(action)
         self.awaiting = action
 

@@ -81,6 +81,9 @@ class ListenForCommands:
     """``work`` or ``paused``."""
     until: float | None
     """Clock time of the next thing the engine must do by itself; None: only a command."""
+    awaited: tuple[str, ...] = ()
+    """Commands (``Intent`` values) the session is waiting for: while paused, "resume". The
+    command spotter takes one of these on less evidence than the others."""
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ class Listener:
         log.debug("no answer within %.1f s", timeout)
         return None
 
-    def next_command(self, until: float) -> Transcript | None:
+    def next_command(self, until: float, expected: tuple[str, ...] = ()) -> Transcript | None:
         """The first command heard before monotonic time ``until``, else None at ``until``.
 
         Utterances in which the grammar recognizer finds no words are skipped, and so is long
@@ -233,7 +233,12 @@ class Listener:
         the pause reaches ``quick_silence`` (and thrown away if speech resumed first), so the
         decoding overlaps the wait. ``decided_at`` is the clock time the returned command's
         decision was ready (start of its decoding plus the decoding's duration).
+
+        ``expected``: commands the session is waiting for (``ListenForCommands.awaited``),
+        passed on to an engine that can weigh them (the spotter's ``expect``).
         """
+        if (expect := getattr(self._commands, "expect", None)) is not None:
+            expect(expected)
         endpointer = Endpointer(aggressiveness=self._aggressiveness, trailing_silence=self._command_silence,
                                 max_length=self._max_command, detector=self._command_vad)
         self.decided_at = None

@@ -141,7 +141,7 @@ class LivePort:
             return self._wait_for_mic()
         until = action.until if action.until is not None else time.monotonic() + LONG_WAIT
         try:
-            transcript = self.listener.next_command(until)
+            transcript = self.listener.next_command(until, expected=action.awaited)
         except MicLostError as err:
             return self._lost(err)
         if transcript is None:
