@@ -596,6 +596,9 @@ class _Timed:
         self.inner, self.name, self.last = inner, inner.name, 0.0
         self.verdicts: list[str] = []
         self.decides_early = getattr(inner, "decides_early", False)
+        # what the Listener asks of the spotter: its length gate and what the session awaits
+        self.longest_utterance = getattr(inner, "longest_utterance", 0.0)
+        self.expect = getattr(inner, "expect", None)
 
     def stream(self, **early: Any) -> Any:
         inner, outer = self.inner.stream(**early), self  # early: a decides-early engine's moot=

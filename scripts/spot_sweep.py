@@ -208,14 +208,6 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _setting(value: str) -> float | tuple[str, ...]:
-    """A number, or labels joined with '+' (``expected=resume+yes``)."""
-    try:
-        return float(value)
-    except ValueError:
-        return tuple(value.split("+"))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("mode", choices=["collect", "replay"])
@@ -226,7 +218,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="only every n-th command clip (a sample)")
     ap.add_argument("--talk", type=int, default=0, help="only the first n talk stretches")
     args = ap.parse_args()
-    settings = {k: _setting(v) for k, v in (s.split("=") for s in args.set)}
+    settings = {k: float(v) for k, v in (s.split("=") for s in args.set)}
     corpus = bs.spot_tasks(args.quick)
     corpus["tasks"] = corpus["tasks"][:: args.every]
     if args.talk:

@@ -46,6 +46,7 @@ from assistant.session.timer import WorkTimer
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 60.0
+"""Seconds between saves of the work timer, so a crashed session resumes close to where it was."""
 UNDO_WINDOW = 15.0
 """Seconds after a pause, added time, debrief start or note in which "cancel that" puts it back."""
 CONFIRM_WINDOW = 15.0
@@ -54,7 +55,6 @@ AWAITED_WHILE_PAUSED = (Intent.RESUME.value,)
 """What a paused session waits for (``ListenForCommands.awaited``): the spotter takes a
 "resume" then on less evidence. A yes to "Stop the session?" is not eased so: it ends the
 session."""
-"""Seconds between saves of the work timer, so a crashed session resumes close to where it was."""
 
 
 class SessionLog(Protocol):
