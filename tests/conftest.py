@@ -1,46 +1,52 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.rig import VirtualAudio, start_virtual_audio, stop_virtual_audio
+from tests.rig import (
+    PULSEAUDIO_MISSING,
+    VirtualAudio,
+    pulseaudio_installed,
+    start_virtual_audio,
+    stop_virtual_audio,
+)
+
+_DAEMON = pytest.StashKey[tuple[VirtualAudio, bool]]()
+"""This process's daemon, and whether it started it (and so stops it)."""
 
 
-def _own_daemon() -> bool:
-    """Whether this process starts a daemon of its own rather than using the one CI started.
+def pytest_configure(config: pytest.Config) -> None:
+    """Start this process's PulseAudio daemon before the tests are collected.
 
-    The tests run in parallel (``-n``, see pyproject.toml): each worker plays into and records
-    from its own virtual devices, or two workers would hear each other's answers and prompts.
+    Before, not in a fixture: importing sounddevice scans the devices once, and a test module
+    imported before the daemon ran would see no ``pulse`` device. The tests run in parallel
+    (``-n``, see pyproject.toml): each worker plays into and records from devices of its own,
+    or two workers would hear each other's answers and prompts. Under ``-n 0`` the daemon CI
+    started (PULSE_RUNTIME_PATH) is used; the controller of the workers runs no test.
     """
-    return "PULSE_RUNTIME_PATH" not in os.environ or "PYTEST_XDIST_WORKER" in os.environ
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _daemon() -> Iterator[VirtualAudio | None]:
-    """This process's daemon, or None where PulseAudio is not installed.
-
-    Every test reaches it, whether it asks for it or not: a test that speaks to the default
-    speaker without asking must not be heard in another worker's test.
-    """
-    if shutil.which("pulseaudio") is None:
-        yield None
+    worker = "PYTEST_XDIST_WORKER" in os.environ
+    if not pulseaudio_installed() or (not worker and config.getoption("numprocesses", None)):
         return
-    own = _own_daemon()
+    own = worker or "PULSE_RUNTIME_PATH" not in os.environ
     runtime = Path(tempfile.mkdtemp(prefix="duet-pulse-")) if own else Path(os.environ["PULSE_RUNTIME_PATH"])
-    audio = start_virtual_audio(runtime)
-    yield audio
-    if own:
+    config.stash[_DAEMON] = (start_virtual_audio(runtime), own)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    audio, own = config.stash.get(_DAEMON, (None, False))
+    if audio is not None and own:
         stop_virtual_audio(audio)
 
 
 @pytest.fixture(scope="session")
-def virtual_audio(_daemon: VirtualAudio | None) -> VirtualAudio:
-    """The PulseAudio daemon with the virtual mic and speaker (its environment in ``os.environ``)."""
-    if _daemon is None:
-        raise RuntimeError("pulseaudio is not installed: apt-get install pulseaudio sox (see .ci/run)")
-    return _daemon
+def virtual_audio(pytestconfig: pytest.Config) -> VirtualAudio:
+    """The PulseAudio daemon with the virtual mic and speaker (its environment in ``os.environ``).
+
+    Every test reaches it, whether it asks for it or not: the environment is set for the
+    whole process."""
+    if _DAEMON not in pytestconfig.stash:
+        raise RuntimeError(PULSEAUDIO_MISSING)
+    return pytestconfig.stash[_DAEMON][0]

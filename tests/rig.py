@@ -45,10 +45,17 @@ class VirtualAudio:
         return out.stdout
 
 
+PULSEAUDIO_MISSING = "pulseaudio is not installed: apt-get install pulseaudio sox (see .ci/run)"
+
+
+def pulseaudio_installed() -> bool:
+    return shutil.which("pulseaudio") is not None
+
+
 def start_virtual_audio(runtime_dir: Path) -> VirtualAudio:
     """Start a daemon in runtime_dir and point this process (and its children) at it."""
-    if shutil.which("pulseaudio") is None:
-        raise RuntimeError("pulseaudio is not installed: apt-get install pulseaudio sox (see .ci/run)")
+    if not pulseaudio_installed():
+        raise RuntimeError(PULSEAUDIO_MISSING)
     out = subprocess.run(
         ["bash", str(SCRIPT), "start", str(runtime_dir)], check=True, capture_output=True, text=True
     ).stdout

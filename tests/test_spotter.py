@@ -111,18 +111,28 @@ def test_real_audio_a_spoken_command_and_a_recorded_sentence(spotter, tmp_path):
     assert spotter.decide(sentence[: 3 * 32000]).phrase is None  # a short stretch of talk
 
 
+LONG = "eight of spades four of clubs seven of hearts"
+"""A configured phrase far longer than Duet's own (a real person's, in the benchmark)."""
+
+
+def long_phrase_said(moonshine_spotter, words_per_minute: int, tmp_path) -> tuple[CommandSpotter, bytes]:
+    """A spotter for ``LONG`` (on the shared model), and ``LONG`` said slowly by a voice not in
+    the benchmark."""
+    spotter = CommandSpotter({LONG: "cards", "front left": "left"}, shared=moonshine_spotter._reader._recognizer)
+    wav = tmp_path / "long.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m4", "-s", str(words_per_minute), "-w", str(wav), LONG], check=True)
+    return spotter, read_wav(wav)
+
+
 def test_a_long_configured_phrase_is_not_gated_as_talk(moonshine_spotter, tmp_path):
     """The length gate follows the longest phrase: said slowly, a nine-word phrase runs past
     the 3.5 s that gates Duet's own phrases, and is still decided (weighed: it is the
     likeliest command)."""
-    long = "eight of spades four of clubs seven of hearts"
-    spotter = CommandSpotter({long: "cards", "front left": "left"}, shared=moonshine_spotter._reader._recognizer)
-    wav = tmp_path / "long.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us+m4", "-s", "110", "-w", str(wav), long], check=True)
-    pcm = bytes(9600) + read_wav(wav) + bytes(9600)  # 0.3 s either side, as the listener cuts it
+    spotter, said = long_phrase_said(moonshine_spotter, 110, tmp_path)
+    pcm = bytes(9600) + said + bytes(9600)  # 0.3 s either side, as the listener cuts it
     assert len(pcm) / 32000 > DEFAULT_SETTINGS["moonshine"].max_seconds
     verdict = spotter.decide(pcm)
-    assert not verdict.reason.startswith("too long") and verdict.weighed_first == long, verdict
+    assert not verdict.reason.startswith("too long") and verdict.weighed_first == LONG, verdict
     assert moonshine_spotter.decide(pcm).reason.startswith("too long")  # Duet's phrases are short
 
 
@@ -130,17 +140,13 @@ def test_a_long_configured_phrase_reaches_the_spotter_whole_through_the_listener
     """The listener cuts speech longer than ``max_command`` (5 s) as talk, unheard: that limit
     follows the spotter's length gate, so a slow nine-word phrase is decided whole. (Whether it
     is then taken is the recognizer's part: Moonshine misreads this voice at 100 words/min.)"""
-    long = "eight of spades four of clubs seven of hearts"
-    spotter = CommandSpotter({long: "cards", "front left": "left"}, shared=moonshine_spotter._reader._recognizer)
-    wav = tmp_path / "long.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us+m4", "-s", "100", "-w", str(wav), long], check=True)
-    said = read_wav(wav)
+    spotter, said = long_phrase_said(moonshine_spotter, 100, tmp_path)
     assert 5.0 < len(said) / 32000 < spotter.longest_utterance
     source = ArraySource(bytes(32000) + said + bytes(3 * 32000))
     listener = Listener(source, spotter, spotter, clock=source.now)
     heard = listener.next_command(until=len(said) / 32000 + 3.5)
-    assert spotter.last is not None and spotter.last.weighed_first == long, spotter.last
-    assert heard is None or heard.text == long
+    assert spotter.last is not None and spotter.last.weighed_first == LONG, spotter.last
+    assert heard is None or heard.text == LONG
 
 
 def test_the_listener_tells_the_spotter_what_the_session_awaits(moonshine_spotter):
