@@ -44,13 +44,17 @@ SCRIPT = textwrap.dedent("""\
 
 
 class ArraySource:
-    """The microphone seam over prepared audio, 30 ms frames as fast as they are read; its
-    clock is the stream time, so the listener's pauses are measured in audio time."""
+    """The microphone seam over prepared audio (bytes, or int16-scale samples): 30 ms frames as
+    fast as they are read; its clock is the stream time, so the listener's pauses are measured
+    in audio time. Past the end it raises EOFError: the listener's clock would stop there, and
+    a call waiting for a later deadline would wait forever."""
 
-    def __init__(self, pcm: bytes) -> None:
+    def __init__(self, audio: bytes | np.ndarray) -> None:
         from assistant.speech.vad import FRAME_BYTES
 
-        self._pcm, self._pos, self._frame = pcm, 0, FRAME_BYTES
+        if isinstance(audio, np.ndarray):
+            audio = np.clip(audio, -32768, 32767).astype("<i2").tobytes()
+        self._pcm, self._pos, self._frame = audio, 0, FRAME_BYTES
 
     def now(self) -> float:
         return self._pos / (2 * SAMPLE_RATE)
@@ -59,7 +63,7 @@ class ArraySource:
         from assistant.speech.mic import Frame
 
         if self._pos + self._frame > len(self._pcm):
-            return None
+            raise EOFError("the prepared audio ran out")
         self._pos += self._frame
         return Frame(self._pcm[self._pos - self._frame: self._pos], self.now())
 

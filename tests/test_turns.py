@@ -15,10 +15,9 @@ import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.listener import Listener
-from assistant.speech.mic import Frame
 from assistant.speech.turns import TurnPolicy, ends_rising, sounds_unfinished
 from assistant.speech.wav import read_wav
-from tests.helpers import librivox_files
+from tests.helpers import ArraySource, librivox_files
 
 
 @pytest.mark.parametrize("text", [
@@ -70,24 +69,6 @@ def test_a_likely_other_reading_that_sounds_unfinished_makes_the_answer_wait() -
 
 
 # ---- real speech through the real Listener ---------------------------------------------------
-
-class ArraySource:
-    """A microphone over prepared audio: 30 ms frames as fast as they are read."""
-
-    def __init__(self, samples: np.ndarray) -> None:
-        self.pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-        self.pos = 0
-
-    def now(self) -> float:
-        return self.pos / (2 * SAMPLE_RATE)
-
-    def read(self, timeout: float) -> Frame | None:
-        if self.pos >= len(self.pcm):
-            raise EOFError
-        frame = self.pcm[self.pos:self.pos + 960]
-        self.pos += 960
-        return Frame(frame, self.now())
-
 
 def espeak(text: str, voice: str, tmp_path: Path) -> np.ndarray:
     path = tmp_path / "say.wav"
