@@ -590,15 +590,18 @@ def _worker_init(engine: str) -> None:
 
 
 class _Timed:
-    """A recognizer whose streams record how long their last ``finish`` took (decision time)."""
+    """A recognizer whose streams record how long their last ``finish`` took (decision time).
+
+    Everything else is the wrapped engine's (``__getattr__``): whatever the Listener asks of its
+    command engine (``decides_early``, ``longest_utterance``, ``expect``) it gets unchanged. A
+    copy of each, as before, silently dropped the ones added later."""
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.last = inner, inner.name, 0.0
         self.verdicts: list[str] = []
-        self.decides_early = getattr(inner, "decides_early", False)
-        # what the Listener asks of the spotter: its length gate and what the session awaits
-        self.longest_utterance = getattr(inner, "longest_utterance", 0.0)
-        self.expect = getattr(inner, "expect", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
     def stream(self, **early: Any) -> Any:
         inner, outer = self.inner.stream(**early), self  # early: a decides-early engine's moot=
