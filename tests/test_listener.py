@@ -291,6 +291,54 @@ def test_a_command_said_across_the_deadline_is_heard_to_its_end(tmp_path):
     assert source.now() < halfway + len(command) / BYTES_PER_SECOND + 0.5 + 0.2
 
 
+def test_a_command_begun_as_the_deadline_comes_keeps_its_onset_and_pre_roll(tmp_path):
+    """The deadline came a moment into "pause", before the endpointer had judged it speech: the
+    call returned, and the next one (at once, as the engine does) must hear the whole word.
+    Started afresh, it lost the onset and the pre-roll, and the spotter heard "All."."""
+    command = trimmed(espeak("pause", tmp_path))
+    source = ArraySource(silence(1.0) + command + silence(2.0))
+    commands = SoundRecognizer(min_sound=0.2)
+    listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, clock=source.now)
+
+    assert listener.next_command(until=1.03) is None  # one frame of the word heard by then
+    transcript = listener.next_command(until=10.0)
+
+    assert transcript is not None
+    [fed] = commands.streams
+    assert loud_seconds(fed.pcm) == pytest.approx(loud_seconds(command), abs=0.015)
+    assert _loud_windows(fed.pcm)[0] >= 40  # at least 0.4 s of the silence before it
+
+
+class BrokenSource(ArraySource):
+    """Prepared audio with ``missing`` seconds cut out after ``at`` seconds (the microphone muted
+    while Duet spoke): the frames' capture times and the clock jump there."""
+
+    def __init__(self, audio: bytes, at: float, missing: float) -> None:
+        super().__init__(audio)
+        self._at, self._missing = at, missing
+
+    def now(self) -> float:
+        heard = super().now()
+        return heard + self._missing if heard > self._at + 1e-9 else heard
+
+
+def test_the_command_endpointer_starts_afresh_where_the_audio_breaks_off(tmp_path):
+    """Kept between calls, the endpointer must not join audio from before a break (Duet's own
+    voice muted) to the pre-roll of a command after it."""
+    command = trimmed(espeak("pause", tmp_path))
+    click = tone(0.03)
+    source = BrokenSource(silence(1.0) + click + silence(0.2) + command + silence(2.0), at=1.03, missing=2.0)
+    commands = SoundRecognizer(min_sound=0.2)
+    listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, clock=source.now)
+
+    assert listener.next_command(until=1.03) is None
+    assert listener.next_command(until=20.0) is not None
+
+    [fed] = commands.streams
+    assert _loud_windows(fed.pcm)[0] <= 21  # only the 0.2 s since the break, not the click
+    assert loud_seconds(fed.pcm) == pytest.approx(loud_seconds(command), abs=0.015)
+
+
 def test_nothing_being_said_at_the_deadline_returns_at_once(tmp_path):
     source = ArraySource(silence(1.0) + trimmed(espeak("pause", tmp_path)) + silence(3.0))
     listener = Listener(source, SoundRecognizer(), SoundRecognizer(min_sound=5.0), command_silence=0.5,

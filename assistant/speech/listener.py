@@ -18,7 +18,9 @@ Two ways to listen, because answers and commands differ:
   so far (a second look: the spotter's verdict on a misheard command turns on how much of its
   last sound is in the audio, and either look may hear it). When speech resumes first, that
   decision is dropped: the engine stops at its next decoding step (on section 3's talk, 10 %
-  less CPU than deciding every pause to the end).
+  less CPU than deciding every pause to the end). Its endpointer lives on from one call to the
+  next while the audio runs on (``CONTINUOUS_GAP``): the call returns at the engine's deadline
+  (a tick every minute), and a command begun in that instant keeps its onset and pre-roll.
 
 A fresh recognizer stream is opened per utterance (asr.py: long-lived streams grow in memory).
 """
@@ -53,6 +55,12 @@ log = logging.getLogger(__name__)
 ANSWER_TAIL = 0.3
 """Seconds of each pause kept with an answer's stretch, so the recognizer hears the last word
 end."""
+
+CONTINUOUS_GAP = 0.25
+"""Seconds of audio missing between two frames (by their capture times) that break the stream:
+Duet spoke (the microphone is muted for its voice and ``mute_tail``, 0.3 s, after it) or the
+microphone was reopened. The command endpointer kept between ``next_command`` calls forgets what
+it heard then: a pre-roll must not join audio from before the break to a command."""
 
 _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
@@ -140,6 +148,8 @@ class Listener:
         self._timer = timer
         self.decided_at: float | None = None
         """Clock time the last command ``next_command`` returned was decided (decoding included)."""
+        self._command_ears: _Ears | None = None
+        """The command endpointer, kept for the next ``next_command`` call (None: start afresh)."""
 
     @classmethod
     def from_config(cls, mic: FrameSource, answer_recognizer: Recognizer,
@@ -190,7 +200,7 @@ class Listener:
             return self._past(deadline)
 
         heard_at = 0.0  # stream time of the last audio the endpointer gave the answer
-        for event in self._events(endpointer, done, frames=True):
+        for event in self._events(lambda frame: endpointer.feed(frame.pcm), done, frames=True):
             if event is None:  # between frames: a pause past the tail has begun?
                 if endpointer.in_speech and endpointer.time > heard_at:
                     answer.speculate()  # transcribe during the rest of the pause
@@ -239,8 +249,18 @@ class Listener:
         """
         if (expect := getattr(self._commands, "expect", None)) is not None:
             expect(expected)
-        endpointer = Endpointer(aggressiveness=self._aggressiveness, trailing_silence=self._command_silence,
-                                max_length=self._max_command, detector=self._command_vad)
+        ears, self._command_ears = self._command_ears, None
+        if ears is None:
+            ears = _Ears(Endpointer(aggressiveness=self._aggressiveness, trailing_silence=self._command_silence,
+                                    max_length=self._max_command, detector=self._command_vad))
+        command = self._command(ears, until)
+        if not ears.endpointer.in_speech:  # between utterances: the next call goes on from here
+            self._command_ears = ears
+        return command
+
+    def _command(self, ears: "_Ears", until: float) -> Transcript | None:
+        """``next_command``'s listening, with the endpointer ``ears``."""
+        endpointer = ears.endpointer
         self.decided_at = None
         stream: RecognitionStream | None = None
         audio = bytearray()  # the current utterance, for decoding it early
@@ -256,7 +276,7 @@ class Listener:
                 return False
             return stream is None or not endpointer.in_speech or self._past(latest)
 
-        for event in self._events(endpointer, done):
+        for event in self._events(ears.feed, done):
             if early and stream is not None and endpointer.in_speech:
                 pause = endpointer.silence
                 if pause == 0.0:
@@ -309,23 +329,41 @@ class Listener:
         """The command engine's verdict on ``audio`` so far, started now in the background."""
         return _Decision(self._commands, bytes(audio), self._clock(), after, self._timer)
 
-    def _endpointer(self, trailing_silence: float, max_length: float) -> Endpointer:
-        return Endpointer(aggressiveness=self._aggressiveness, trailing_silence=trailing_silence,
-                          max_length=max_length)
-
     def _past(self, deadline: float) -> bool:
         return self._clock() >= deadline
 
-    def _events(self, endpointer: Endpointer, done: Callable[[], bool],
+    def _events(self, feed: Callable[[Frame], list[Event]], done: Callable[[], bool],
                 frames: bool = False) -> Iterator[Event | None]:
-        """Endpointer events from the microphone until ``done()`` (checked between frames);
-        with ``frames``, also None after each frame's events."""
+        """The events ``feed`` (an endpointer's) makes of the microphone's frames until ``done()``
+        (checked between frames); with ``frames``, also None after each frame's events."""
         while not done():
             frame = self._mic.read(_POLL)
             if frame is not None:
-                yield from endpointer.feed(frame.pcm)
+                yield from feed(frame)
                 if frames:
                     yield None
+
+
+class _Ears:
+    """An endpointer fed microphone frames, which starts afresh where the audio breaks off.
+
+    ``next_command`` returns at its deadline and is called again at once. With a new endpointer
+    each time, a command begun in that instant lost its pre-roll and the onset frames the old
+    endpointer had taken but not yet judged to be speech: through PulseAudio, "pause" said just
+    as a minute ticked over was heard as "All.". So the command endpointer lives on from call to
+    call, as long as the frames follow one another (``CONTINUOUS_GAP``)."""
+
+    def __init__(self, endpointer: Endpointer) -> None:
+        self.endpointer = endpointer
+        self._heard_to: float | None = None  # capture time of the end of the last frame fed
+
+    def feed(self, frame: Frame) -> list[Event]:
+        if self._heard_to is not None and frame.start_time - self._heard_to > CONTINUOUS_GAP:
+            log.debug("%.2f s of audio missing: the command endpointer starts afresh",
+                      frame.start_time - self._heard_to)
+            self.endpointer.reset()
+        self._heard_to = frame.end_time
+        return self.endpointer.feed(frame.pcm)
 
 
 class _Decision:
