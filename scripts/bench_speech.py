@@ -908,7 +908,7 @@ def section_3(quick: bool) -> Section:
         s.notes.append("--quick: the built-in spotter only (pocketsphinx and vosk grammars in the full run).")
     from assistant.speech.vad import ENERGY_FLOOR
 
-    floor_db = 20 * math.log10(ENERGY_FLOOR / 32768)
+    floor_db = 20 * math.log10(ENERGY_FLOOR["silero"] / 32768)
     s.notes.append(f"The command endpointer now finds speech with Silero VAD (above the absolute {floor_db:.0f} "
                    "dBFS floor) for every engine: webrtcvad behind its energy gate (3 x the running noise "
                    "floor) found a whole command in 26 % of 10 dB clips and 3 % of 5 dB clips, Silero in "
