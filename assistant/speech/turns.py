@@ -23,7 +23,9 @@ from the recognizer (Moonshine gives them; Whisper does not) catch most of these
 Measured with Moonshine through the real Listener on the benchmark's paused answers (46): the
 two signals keep 34 of 46 whole instead of 26 (bench section 8; 36 of 46 since two LibriVox
 pauses spliced from speech tails were fixed, 35 since its LibriVox cuts are at word boundaries,
-not inside words; 36 again since a rising end waits, ``ends_rising``). Offline, on four espeak-ng
+not inside words; 36 again since a rising end waits, ``ends_rising``; 37 since the answer
+detector hears quieter sound, ``vad.ENERGY_FLOOR``, which cuts the pauses' room sound
+differently: two gained, one lost). Offline, on four espeak-ng
 voices not in the benchmark (48 paused answers), they kept 35 instead of 28; of 159 finished
 answers (espeak-ng and held-out voices, every real recording, the paused answers once whole)
 they made one more wait: "... blue sky today." also read as "... sky to May." ("may" is
