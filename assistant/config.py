@@ -92,10 +92,21 @@ class ListeningConfig(Settings):
     max_answer: _seconds(3600) = 90
     command_silence: _seconds(10) = 0.5
     mute_tail: _seconds(10, zero=True) = 0.3
+    barge_in: Literal["auto", "on", "off"] = "off"
+    """Stop the question that follows an answer when the partner goes on with that answer:
+    ``auto`` where Duet can cancel its own voice's echo (PulseAudio's module-echo-cancel between
+    the default devices), ``on`` always (a headset, or a microphone already echo-cancelled),
+    ``off`` never (the default until the canceller is proven in real rooms: ``bargein.py``)."""
     vad_aggressiveness: Annotated[int, Field(ge=0, le=3)] = 2
     wake_word: Line | None = None
     input_device: str | int | None = None
     output_device: str | int | None = None
+
+    @field_validator("barge_in", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value: Any) -> Any:
+        """YAML reads a bare ``on`` / ``off`` as true / false."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 class SpeechConfig(Settings):

@@ -34,6 +34,10 @@ class Answer:
     """A recording of a real person (not synthesized)."""
     second: str = ""
     """For an answer with a pause inside: what is said after the pause."""
+    pauses: float = 0.0
+    """For an answer with a pause inside: seconds into the WAV where the pause begins ..."""
+    resumes: float = 0.0
+    """... and where the second part begins."""
 
 
 def espeak(text: str, voice: str, path: Path) -> Path:
@@ -130,6 +134,8 @@ class Partner:
                     retry_at = None  # Duet answered (the command, or a question that came next)
                 if text and text.endswith("?") and (pending or text == asked):
                     monitor.wait_until_done_speaking(seen)
+                    if self._cut_off(out):
+                        continue  # a partner went on over it (barge-in): it is asked again
                     if text == asked:  # asked again (e.g. after a microphone stall): same answer
                         answer = self.played[-1]
                     else:
@@ -153,6 +159,26 @@ class Partner:
             self.heard_loud = list(monitor.loud)
             if proc.poll() is None:
                 proc.kill()
+
+    def _cut_off(self, out: queue.Queue) -> bool:
+        """True when Duet printed that it stopped the question just asked (barge-in). The lines
+        read here are kept in ``lines``; the stop is printed as Duet falls quiet, before the
+        question comes again."""
+        while True:
+            try:
+                got = out.get(timeout=0.2)
+            except queue.Empty:
+                return False
+            if got is None:
+                out.put(None)
+                return False
+            self.lines.append(got[1])
+            if got[1].startswith("(Duet stops"):
+                return True
+            if got[1].startswith("Duet: "):
+                out.put(got)  # not ours to eat (kept in order: nothing else is printed between)
+                self.lines.pop()
+                return False
 
     def _say_command(self) -> float | None:
         """Play the command; when to try again if Duet stays silent (None: no tries left)."""

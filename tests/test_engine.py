@@ -320,3 +320,28 @@ def test_cancel_after_the_window_changes_nothing(tmp_path):
     h.clock.advance(16)
     assert said(h.send(Heard("cancel that"))) == ["There is nothing to cancel."]
     assert h.engine.timer.length == length
+
+
+def test_an_answer_that_goes_on_over_the_next_question_is_joined_and_the_question_asked_again(tmp_path):
+    """Barge-in: the partner went on with their answer while Duet asked the next question. What
+    they said joins that answer (one turn, on disk at once), and the cut-off question comes again."""
+    h = Harness(tmp_path)
+    h.send(Heard("calm today", confidence=0.9))
+    again = h.send(Heard("and a bit curious about the sky", confidence=0.7, continues=True))
+    assert said(again) == ["Ana, what do you intend for today?"]
+    assert isinstance(h.engine.awaiting, ListenForAnswer) and h.engine.awaiting.partner == "Ana"
+    reread = Journal(tmp_path / "journal.json").get("last")
+    assert [(t["seq"], t["answer"], t["confidence"]) for t in reread["turns"]] == \
+        [(0, "calm today and a bit curious about the sky", 0.7)]
+    assert [e["detail"] for e in reread["events"] if e["kind"] == "answer continued"] == [{"seq": 0}]
+    h.send(Heard("paint the clouds"))
+    assert [t["answer"] for t in h.session()["turns"]] == ["calm today and a bit curious about the sky",
+                                                            "paint the clouds"]
+
+
+def test_a_continuation_with_no_words_only_asks_again(tmp_path):
+    h = Harness(tmp_path)
+    h.send(Heard("calm today"))
+    assert said(h.send(Heard("", continues=True))) == ["Ana, what do you intend for today?"]
+    assert [t["answer"] for t in h.session()["turns"]] == ["calm today"]
+    assert not [e for e in h.session()["events"] if e["kind"] == "answer continued"]

@@ -42,13 +42,14 @@ def expected_order(checkin: list[str], debrief: list[str]) -> list[str]:
     return ["Alex"] * len(checkin) + ["Sam"] * len(checkin) + ["Alex"] * len(debrief) + ["Sam"] * len(debrief) + ["both"]
 
 
-def write_config(tmp_path: Path, answers: str, commands: str, checkin: list[str], debrief: list[str]) -> Path:
+def write_config(tmp_path: Path, answers: str, commands: str, checkin: list[str], debrief: list[str],
+                 **listening: object) -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps({
         "partners": ["Alex", "Sam"],
         "checkin": {"questions": checkin},
         "debrief": {"questions": debrief, "together": ["What is our next step?"]},
-        "listening": {"answer_timeout": 15},
+        "listening": {"answer_timeout": 15, **listening},
         "speech": {"answers": answers, "commands": commands},
         "voice": {"rate": 220},  # brisker prompts than the default 170: a shorter CI run
     }))
@@ -161,50 +162,93 @@ def paused(tmp_path: Path, name: str, first: str, second: str, voice: str, pause
     halves = [np.frombuffer(read_wav(p), dtype="<i2") for p in (a, b)]
     samples = np.concatenate([halves[0], np.zeros(int(pause * SAMPLE_RATE), dtype="<i2"), halves[1]])
     write_wav(tmp_path / f"{name}.wav", samples.tobytes())
-    return Answer(tmp_path / f"{name}.wav", f"{first} {second}", second=second)
+    return Answer(tmp_path / f"{name}.wav", f"{first} {second}", second=second,
+                  pauses=len(halves[0]) / SAMPLE_RATE, resumes=len(halves[0]) / SAMPLE_RATE + pause)
 
 
-class TalkedOver(AssertionError):
-    """Duet took a pause inside an answer for the answer's end and spoke over the rest."""
+STOPS_WITHIN = 0.6
+"""Seconds from a partner going on to Duet falling silent: the barge-in detector needs 0.18 s
+of voice, then the speaker drops what it holds (a person notices the overlap, and yields,
+in about as long)."""
 
 
-@pytest.mark.xfail(raises=TalkedOver, strict=False, reason=(
-    "issue 11 open: the recognizer sometimes hears an espeak half-sentence as a whole one (Whisper, "
-    "seen here: 'I noticed that I get tense when' -> 'I know this tonight, I got 10 wins.'; Moonshine "
-    "offline: 'honestly I felt' -> 'Honestly I failed.'), so the turn ends in the pause; bench section 8 "
-    "keeps 37 of 46 paused answers whole with Moonshine, 25-28 with Whisper. Any other failure still fails"))
-def test_answers_with_a_pause_inside_land_whole_and_are_not_talked_over(tmp_path, virtual_audio):
-    """Every answer pauses 1.5-2.5 s mid-sentence: each must reach the journal whole, and Duet must
-    stay quiet while the partner is still answering. Prints the turn gaps it saw."""
+def test_a_partner_who_goes_on_after_a_pause_is_not_cut_off(tmp_path, virtual_audio):
+    """Every answer pauses 1.5-2.5 s mid-sentence. Where Duet takes the pause for the end and
+    begins the next question, the partner's voice stops it at once (barge-in), what they say
+    joins their answer, and the question is asked again. Each answer reaches the journal whole
+    and Duet never speaks over the partner for longer than ``STOPS_WITHIN``. Prints the turn
+    gaps and the overlaps it saw."""
     answers = [
-        paused(tmp_path, "p0", "I was a little nervous because", "we had not painted together in weeks",
-               "en-us+f3", 2.0),
+        # p0 and p2: a whole sentence, then an afterthought: the pause sounds like the end
+        paused(tmp_path, "p0", "I feel calm today.", "and curious about the harbour", "en-us+m3", 1.6),
         paused(tmp_path, "p1", "what I want today is to", "get the outline of the harbour done",
                "en-us+m3", 2.5),
-        paused(tmp_path, "p2", "um", "the quiet hour before lunch was the best part", "en-us+f3", 1.5),
-        paused(tmp_path, "p3", "I noticed that I get tense when", "we both talk at the same time",
-               "en-us+m3", 2.0),
-        paused(tmp_path, "p4", "we should start by", "cleaning the brushes and then sketch the boats",
-               "en-us+f3", 2.0),
+        paused(tmp_path, "p2", "We worked well together.", "especially on the blue of the sky",
+               "en-us+f3", 1.8),
+        paused(tmp_path, "p3", "honestly I felt", "a bit lost at first but then calm", "en-gb", 2.0),
+        paused(tmp_path, "p4", "um", "the quiet hour before lunch was the best part", "en-us+m3", 1.5),
     ]
-    config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"], ["What worked well?"])
+    # questions long enough that an afterthought 1.6-1.8 s into the pause comes while Duet asks
+    config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"],
+                          ["What worked well for you today?"], barge_in="auto")
     result = run_session(tmp_path, virtual_audio, config, answers)
     session, partner = result["session"], result["partner"]
+    printed = _transcript(partner, result["log"])
     turns = session["turns"]
-    gaps = []
+    gaps, overlaps = [], []
     for (start, end), answer in zip(partner.spans, partner.played):
-        over = [t for t in partner.heard_loud if start + 0.1 < t < end - 0.1]
-        if over:
-            heard = turns[len(gaps)]["answer"] if len(gaps) < len(turns) else None
-            raise TalkedOver(f"Duet spoke {over[0] - start:.1f} s into an answer of {end - start:.1f} s "
-                             f"({answer.text!r} heard as {heard!r})")
+        resumed = start + answer.resumes
+        assert not [t for t in partner.heard_loud if start + 0.1 < t < start + answer.pauses], \
+            f"Duet spoke over the first part of {answer.text!r}\n{printed}"
+        over = [t for t in partner.heard_loud if resumed <= t < end - 0.1]
+        overlaps.append(over[-1] - resumed if over else 0.0)
         after = [t for t in partner.heard_loud if t > end]
         gaps.append(after[0] - end if after else None)
     print("turn gaps (s, end of answer playback -> Duet's next sound):",
           ", ".join("-" if g is None else f"{g:.2f}" for g in gaps))
-    assert len(turns) == len(partner.played)
+    print("Duet heard over the partner going on (s):", ", ".join(f"{o:.2f}" for o in overlaps))
+    print("questions cut off:", sum(line.startswith("(Duet stops") for line in partner.lines))
+    assert max(overlaps) <= STOPS_WITHIN, printed
+    assert len(turns) == len(partner.played), printed
     for answer, turn in zip(partner.played, turns):
         second = {w for w in normalize(answer.second) if len(w) > 3}
         heard = set(normalize(turn["answer"]))  # "harbour" said, "harbor" written: the same word
-        assert turn["status"] == "answered" and second & heard, (answer.text, turn["answer"])
+        assert turn["status"] == "answered" and second & heard, (answer.text, turn["answer"], printed)
     assert corpus_wer([(a.text, t["answer"]) for a, t in zip(partner.played, turns)]) <= 0.3
+
+
+class StoppedForItself(AssertionError):
+    """Duet took the echo of its own question for a partner going on."""
+
+
+@pytest.mark.xfail(raises=StoppedForItself, strict=False, reason=(
+    "barge-in is off by default for this: through a looped-back speaker, PulseAudio's WebRTC echo "
+    "canceller let through enough of a question (1 of 5 here after ECHO_SETTLE, 4 of 5 before) for "
+    "Silero to take it for a partner; the question is then asked again, no words are added"))
+def test_duet_does_not_stop_for_its_own_voice(tmp_path, virtual_audio):
+    """The speaker is looped back into the microphone (an open laptop: Duet hears itself about
+    as loud as the partner). Listening while it asks, behind the echo canceller, Duet must not
+    take its own voice for a partner going on: no question is cut off, and every answer is the
+    partner's own words."""
+    module = virtual_audio.pactl("load-module", "module-loopback", "source=speaker.monitor",
+                                 "sink=micsink", "latency_msec=30").strip()
+    try:
+        real = recordings()
+        answers = [Answer(espeak("I feel rested and ready", "en-us+f3", tmp_path / "a0.wav"),
+                          "I feel rested and ready"),
+                   real[1], real[4],
+                   Answer(espeak("we mixed a lovely green", "en-us+m3", tmp_path / "a3.wav"),
+                          "we mixed a lovely green"),
+                   real[2]]
+        config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"],
+                              ["What worked well for you today?"], barge_in="auto")
+        result = run_session(tmp_path, virtual_audio, config, answers)
+    finally:
+        virtual_audio.pactl("unload-module", module)
+    partner = result["partner"]
+    printed = _transcript(partner, result["log"])
+    assert "echo cancellation on" in result["log"].read_text(), printed
+    assert not [line for line in partner.lines if "(going on)" in line], printed  # nothing of Duet's joined
+    if [line for line in partner.lines if line.startswith("(Duet stops")]:
+        raise StoppedForItself(printed)
+    check_session(result, max_wer_real=0.25, max_wer_synth=0.4)

@@ -304,7 +304,11 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
 
             ref = str(journal.resumable(ref))  # before the models load
             clock, port = live_port(config)
-            engine = resume_session(config, journal, clock, ref)
+            try:
+                engine = resume_session(config, journal, clock, ref)
+                status = run(engine, port)
+            finally:
+                port.close()
         else:
             clock = SimulatedClock()
             engine = resume_session(config, journal, clock, ref)
@@ -313,7 +317,7 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
             worked = float(point.work.get("elapsed", 0.0)) if point else 0.0
             port = _scripted_port(script, lines or [], clock, None if as_json else _echo_line(clock),
                                   engine.log, first_line=heard, worked=worked)
-        status = run(engine, port)
+            status = run(engine, port)
         session_id = engine.log.session_id
     if script is not None:
         _report_unreached(port)
@@ -340,7 +344,7 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
             engine = new_session(config, journal, clock, rhythm)
             status = run(engine, port)
         finally:
-            port.mic.close()
+            port.close()
     click.echo(f"\nSession {engine.log.session_id} {status}; saved in {journal_path}")
 
 

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import platformdirs
-from tinydb import TinyDB
+from tinydb import TinyDB, where
 from tinydb.table import Document
 
 from assistant.errors import DuetError, os_error
@@ -646,7 +646,10 @@ class SessionRecorder:
         which lines were already heard."""
 
     def record_turn(self, turn: Turn) -> None:
-        self._write(lambda: self.db.table("turns").insert(self._marked(turn.to_json())))
+        """Write ``turn``; recorded again (the partner went on with the answer), it replaces the
+        one of the same ``seq``."""
+        self._write(lambda: self.db.table("turns").upsert(self._marked(turn.to_json()),
+                                                          where("seq") == turn.seq))
         log.debug("recorded turn %d (%s): %r", turn.seq, turn.status.value, turn.answer)
 
     def record_note(self, note: Note) -> None:

@@ -9,7 +9,7 @@ handed to the log the moment it is heard, so a crash loses nothing that was said
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from assistant.config import Config
@@ -128,6 +128,8 @@ class SessionEngine:
         self.timer = self._make_timer(resume)
         self.next_step: str | None = None
         self.asked_at = ""
+        self._last_turn: Turn | None = None
+        """The turn recorded last: an answer a partner may still go on with (barge-in)."""
         self.last_said = ""
         self.awaiting: Listening | None = None
         self._resume = resume
@@ -273,6 +275,9 @@ class SessionEngine:
     # ---- questions
 
     def _heard_in_question(self, heard: Heard) -> None:
+        if heard.continues:
+            self._continue_answer(heard)
+            return
         if not heard.text.strip():
             self._on_silence()
             return
@@ -296,6 +301,22 @@ class SessionEngine:
         else:
             log.info("ignored command %s: it makes no sense during a question", command.intent.value)
             self._listen()
+
+    def _continue_answer(self, heard: Heard) -> None:
+        """The partner went on with the last answer over this question: join what they said to
+        that answer (on disk at once), then ask this question again."""
+        last = self._last_turn
+        rest = heard.text.strip()
+        if rest and last is not None and last.seq == self.seq - 1 and last.status is TurnStatus.ANSWERED:
+            turn = replace(last, answer=f"{last.answer} {rest}", answered_at=self.clock.wall().isoformat(),
+                           confidence=_lower(last.confidence, heard.confidence),
+                           words=[*last.words, *(dict(w) for w in heard.words)])
+            self.log.record_turn(turn)
+            self._last_turn = turn
+            self._event("answer continued", seq=turn.seq)
+            if self.plan[turn.seq].partner == "both":
+                self.next_step = turn.answer
+        self._ask()
 
     def _ask(self) -> None:
         question = self.plan[self.seq]
@@ -327,6 +348,7 @@ class SessionEngine:
             words=[dict(w) for w in heard.words] if heard else [],
         )
         self.log.record_turn(turn)
+        self._last_turn = turn
         if question.partner == "both" and status is TurnStatus.ANSWERED:
             self.next_step = answer
 
@@ -618,6 +640,12 @@ class SessionEngine:
             timer.elapsed_before = float(resume.work.get("elapsed", 0.0))
             timer.announced = set(resume.work.get("announced", []))
         return timer
+
+
+def _lower(a: float | None, b: float | None) -> float | None:
+    """The lower of two confidences, where known: a joined answer is as sure as its weaker part."""
+    known = [c for c in (a, b) if c is not None]
+    return min(known) if known else None
 
 
 def _prompt(question: Question) -> str:

@@ -23,6 +23,9 @@ class Heard:
     """Recognizer confidence 0..1, when known."""
     words: tuple[dict[str, Any], ...] = ()
     """Word timings (text, start, end, confidence), when known."""
+    continues: bool = False
+    """The rest of the last answer: the partner went on with it over the next question, which
+    Duet cut off (barge-in). Empty text: they stopped again at once."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """The live port: the engine's mouth and ears on a real microphone and speaker.
 
 Duet speaks each prompt to the end (``Speaker.play`` blocks) and mutes the microphone until a
-short tail after, so it never answers itself. Answers go to the free-form engine, commands
+short tail after, so it never answers itself. One exception, barge-in (``bargein.py``): the
+question that follows an answer is spoken while the microphone listens, where Duet's own voice
+is cancelled (``echo.py``); if the partner goes on with their answer within ``max_pause`` of
+where they stopped, Duet stops, and what they say joins that answer (``Heard.continues``). Answers go to the free-form engine, commands
 during the work phase to the grammar engine, both behind the voice-activity gate in
 ``listener.py``. A microphone that disappears becomes a ``MicrophoneLost`` event (the engine
 pauses); the port then waits for it to come back.
@@ -12,12 +15,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import click
 
-from assistant.config import Config
+from assistant.config import Config, ListeningConfig
 from assistant.session.clock import MonotonicClock
 from assistant.session.commands import work_grammar
 from assistant.session.events import (
@@ -31,6 +34,8 @@ from assistant.session.events import (
     Tick,
 )
 from assistant.speech.asr import Recognizer, Transcript
+from assistant.speech.bargein import BargeIn
+from assistant.speech.echo import EchoCanceller
 from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.mic import MicrophoneLost as MicLostError
@@ -95,7 +100,19 @@ class LivePort:
         mute_tail: float = 0.3,
         show: Callable[[str], None] = click.echo,
         partial: Callable[[str], None] | None = None,
+        barge_in: bool = False,
+        continue_within: float = 3.0,
+        echo: EchoCanceller | None = None,
     ) -> None:
+        """
+        Args:
+            barge_in: listen while asking the question that follows an answer, and stop for a
+                partner who goes on (only where Duet's own voice is not heard: ``echo``, or a
+                headset).
+            continue_within: seconds after an answer was taken (its end pause already passed)
+                in which speech over the next question still continues that answer.
+            echo: the echo canceller Duet's devices go through, unloaded by ``close``.
+        """
         self.voice = voice
         self.speaker = speaker
         self.mic = mic
@@ -103,38 +120,84 @@ class LivePort:
         self.mute_tail = mute_tail
         self.show = show
         self.partial = partial
+        self.barge_in = barge_in
+        self.continue_within = continue_within
+        self.echo = echo
         self.mic_lost = False
         self._partner = "you"
+        self._open_answer: tuple[tuple[str, ...], float] | None = None
+        """(the prompts that may follow it, clock time until which it may go on) of the answer
+        just taken: the partner may still be in the middle of it."""
+        self._continuing: str | None = None
+        """The question a partner cut off by going on with their answer."""
+
+    def close(self) -> None:
+        """Close the microphone and take the echo canceller out again."""
+        self.mic.close()
+        if self.echo is not None:
+            self.echo.close()
+            self.echo = None
 
     def say(self, text: str) -> None:
         self.show(f"Duet: {text}")
         if self.speaker is None:
             return
+        barge_in = self._barge_in(text)
         try:
             samples, rate = self.voice.render(text)
-            finished = self.speaker.play(samples, rate)
+            finished = self.speaker.play(samples, rate, stop=barge_in)
         except (NoSpeaker, VoiceError) as err:
             log.warning("%s; prompts are printed from now on", err)
             self.show(f"(no sound: {err}; prompts are printed from now on)")
             self.speaker = None
             return
+        if barge_in is not None and (barge_in.heard or barge_in.settle(finished, finished + self.mute_tail)):
+            barge_in.give_back()  # the partner's words, for the listener
+            self._continuing = text
+            self.show(f"(Duet stops: {self._partner} goes on)")
+            return
         self.mic.mute_until(finished + self.mute_tail)
+
+    def _barge_in(self, text: str) -> BargeIn | None:
+        """A listener for the partner's voice while ``text`` is spoken, if it may cut in."""
+        open_answer, self._open_answer = self._open_answer, None
+        if not self.barge_in or open_answer is None:
+            return None
+        follows, until = open_answer
+        if text not in follows or time.monotonic() >= until:
+            return None
+        return BargeIn(self.mic, until)
 
     def listen_answer(self, action: ListenForAnswer) -> Event:
         if self.mic_lost:
             return self._wait_for_mic()
-        self._partner = action.partner or "note"
+        continuing, self._continuing = self._continuing, None
+        if continuing is None:
+            self._partner = action.partner or "note"
         if self.speaker is not None and action.ahead:
             self.voice.prefetch(action.ahead)  # rendered while the partner speaks
+        # the partner's words are already there: if they stop at once, Duet asks again soon
+        timeout = self.continue_within if continuing is not None else action.timeout
         try:
-            transcript = self.listener.capture_answer(action.timeout, on_partial=self.partial)
+            transcript = self.listener.capture_answer(timeout, on_partial=self.partial)
         except MicLostError as err:
             return self._lost(err)
+        if continuing is not None:
+            return self._continued(transcript, continuing)
         if transcript is None:
             self.show(f"{self._partner}: (no answer)")
             return Silence()
         self.show(f"{self._partner}: {transcript.text}")
+        self._open_answer = (action.ahead, time.monotonic() + self.continue_within)
         return heard(transcript)
+
+    def _continued(self, transcript: Transcript | None, question: str) -> Heard:
+        """The rest of an answer said over ``question`` (which will be asked again)."""
+        if transcript is None:  # no words after all: ask again, to the end this time
+            return Heard(text="", continues=True)
+        self._open_answer = ((question,), time.monotonic() + self.continue_within)
+        self.show(f"{self._partner} (going on): {transcript.text}")
+        return replace(heard(transcript), continues=True)
 
     def listen_commands(self, action: ListenForCommands) -> Event:
         if self.mic_lost:
@@ -162,6 +225,8 @@ class LivePort:
         self.show("(waiting for the microphone to come back; Ctrl-C saves and exits)")
         last = ""
         while True:
+            if self.echo is not None and not self.echo.alive():
+                self._echo_gone()
             try:
                 self.mic.reopen()
             except MicLostError as err:
@@ -172,6 +237,15 @@ class LivePort:
                 continue
             self.mic_lost = False
             return MicrophoneBack()
+
+
+    def _echo_gone(self) -> None:
+        """PulseAudio unloaded the canceller with its microphone: load it again, or go without."""
+        self.echo.close()  # type: ignore[union-attr]
+        self.echo = EchoCanceller.load()
+        if self.echo is None:
+            log.warning("echo cancellation lost with the microphone: Duet no longer stops for a partner")
+            self.barge_in = False
 
 
 def heard(transcript: Transcript) -> Heard:
@@ -202,14 +276,37 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
             click.echo(f"{role}: {line}", err=True)  # stdout stays clean for --json
         engines = open_engines(config)
     listening = config.listening
-    mic = Microphone(listening.input_device)
-    mic.open()
+    echo = _echo_canceller(listening)
+    try:
+        mic = Microphone(listening.input_device)
+        mic.open()
+    except BaseException:
+        if echo is not None:
+            echo.close()
+        raise
     listener = Listener.from_config(mic, engines.answers, engines.commands, listening)
     voice = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume)
     port = LivePort(
-        voice, open_speaker(config), mic, listener, mute_tail=listening.mute_tail, partial=_show_partial()
+        voice, open_speaker(config), mic, listener, mute_tail=listening.mute_tail, partial=_show_partial(),
+        barge_in=listening.barge_in == "on" or echo is not None, echo=echo,
+        continue_within=max(listening.max_pause - listening.trailing_silence, 0.0),
     )
     return MonotonicClock(), port
+
+
+def _echo_canceller(listening: ListeningConfig) -> EchoCanceller | None:
+    """The echo canceller that lets ``barge_in: auto`` listen while Duet speaks, if it can be had:
+    only between the sound server's default devices (a device picked by name may bypass it)."""
+    if listening.barge_in != "auto":
+        return None
+    if listening.input_device is not None or listening.output_device is not None:
+        log.info("barge-in off: echo cancellation needs the default microphone and speaker "
+                 "(set listening.barge_in: on with a headset)")
+        return None
+    echo = EchoCanceller.load()
+    if echo is None:
+        log.info("barge-in off: no echo cancellation (Duet waits out every prompt)")
+    return echo
 
 
 def _show_partial() -> Callable[[str], None] | None:

@@ -319,6 +319,14 @@ class Microphone:
         """
         self._mute_until = monotonic_t
 
+    def unread(self, frames: list[Frame]) -> None:
+        """Put ``frames`` (read earlier, in order) back: the next reads return them first.
+
+        Barge-in reads the microphone while Duet speaks; the partner's first words, heard
+        there, belong to the answer the listener captures next.
+        """
+        self._ready[:0] = frames
+
     def read(self, timeout: float) -> Frame | None:
         """The next frame, or None if none arrives within ``timeout`` seconds.
 

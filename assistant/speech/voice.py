@@ -36,6 +36,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import sounddevice as sd
@@ -56,6 +57,9 @@ the default rate): played, it would keep the microphone muted that much longer a
 question, and a partner who answers at once would lose their first word."""
 QUIET = 100
 """Samples below this (int16) count as silence at the end of a render."""
+STOP_BLOCK = 0.03
+"""Seconds of sound handed to the speaker between two questions to ``play``'s ``stop``: a
+microphone frame, so a partner's voice is looked at as soon as it is captured."""
 
 _CHILD = r"""
 import json, os, sys
@@ -347,10 +351,15 @@ class Speaker:
             self._index, self.name = find_device(device, "output")
         except LookupError as err:
             raise NoSpeaker(f"no speaker: {err}") from None
+        self.stopped = False
+        """True when the last ``play`` was cut off by its ``stop``."""
 
-    def play(self, samples: np.ndarray, rate: int) -> float:
+    def play(self, samples: np.ndarray, rate: int, stop: Callable[[], bool] | None = None) -> float:
         """Play mono int16 samples; return ``time.monotonic()`` once playback has finished.
 
+        ``stop``: asked after each ``STOP_BLOCK`` of sound is handed to the device; when it
+        returns True, the sound is cut off there (what the device holds is dropped) and
+        ``stopped`` is True. That is how a partner who goes on speaking stops Duet (barge-in).
         Raises NoSpeaker if the device fails (so the caller can fall back to printing).
         """
         out_rate, channels = self._format(rate)
@@ -360,20 +369,27 @@ class Speaker:
         if channels > 1:
             data = np.repeat(data[:, None], channels, axis=1)
         try:
-            self._write(np.ascontiguousarray(data).tobytes(), out_rate, channels)
+            self.stopped = self._write(np.ascontiguousarray(data).tobytes(), out_rate, channels, stop)
         except sd.PortAudioError as err:
             raise NoSpeaker(f"speaker {self.name!r} failed: {err}") from None
         return time.monotonic()
 
-    def _write(self, pcm: bytes, rate: int, channels: int) -> None:
-        """Blocking write; stopping (not aborting) the stream waits until it has been played."""
+    def _write(self, pcm: bytes, rate: int, channels: int, stop: Callable[[], bool] | None) -> bool:
+        """Blocking write; True when ``stop`` cut it off. Stopping (not aborting) the stream
+        waits until it has been played; aborting drops what the device still holds."""
         stream = sd.RawOutputStream(device=self._index, samplerate=rate, channels=channels,
                                     dtype="int16")
         OPEN_STREAMS.add(stream)
+        block = len(pcm) if stop is None else int(STOP_BLOCK * rate) * channels * 2
         try:
             stream.start()
-            stream.write(pcm)
+            for at in range(0, len(pcm), block):
+                stream.write(pcm[at:at + block])
+                if stop is not None and stop():
+                    stream.abort()
+                    return True
             stream.stop()
+            return False
         finally:
             stream.close()
             OPEN_STREAMS.discard(stream)

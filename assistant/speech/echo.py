@@ -1,0 +1,109 @@
+"""Echo cancellation, so Duet can listen while it speaks.
+
+A partner who pauses to think and then goes on may find Duet already asking the next question.
+Duet should stop and let them finish (barge-in, ``live.py``). To hear them over its own voice,
+the microphone's signal must not contain that voice: through a laptop's speaker it does, and a
+voice detector would take Duet for a partner. PulseAudio (and PipeWire's pulse server) ship an
+echo canceller, ``module-echo-cancel``, with WebRTC's audio processing: it takes what is played
+to its sink out of what its source records. Duet loads it between the default microphone and
+speaker for the length of a session and opens both through it (``PULSE_SOURCE`` and
+``PULSE_SINK``, which PortAudio's ALSA ``pulse`` device honours), and unloads it afterwards.
+
+Measured through a private PulseAudio daemon with the speaker looped back into the microphone at
+the partner's level: Duet's voice came out of the cancelled source 25-45 dB lower after its
+first 0.2 s, while a partner speaking over it came through at their own level.
+
+The canceller's gain control, noise suppression and high-pass filter are off: the recognizers
+were chosen and tuned on the microphone's own signal, and with nothing playing the cancelled
+source gives the same levels as the microphone (measured within 1 dB).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+
+log = logging.getLogger(__name__)
+
+SOURCE = "duet_echo_source"
+"""The echo-cancelled microphone Duet records from."""
+SINK = "duet_echo_sink"
+"""The speaker Duet plays to, through the canceller."""
+
+ARGS = "analog_gain_control=0 digital_gain_control=0 noise_suppression=0 high_pass_filter=0"
+"""WebRTC processing options: echo cancellation only (see the module docstring)."""
+
+_TIMEOUT = 5.0
+
+
+class EchoCanceller:
+    """PulseAudio's ``module-echo-cancel`` between the default microphone and speaker."""
+
+    def __init__(self, module: int, env: dict[str, str | None]) -> None:
+        self.module = module
+        """The loaded module's index."""
+        self._env = env  # PULSE_SOURCE and PULSE_SINK as they were, restored by ``close``
+
+    @classmethod
+    def load(cls) -> "EchoCanceller | None":
+        """Load the canceller and point Duet's streams at it; None (and why, logged) if it can't.
+
+        The masters are the sound server's defaults, or ``PULSE_SOURCE`` / ``PULSE_SINK`` when
+        they are set. A canceller left behind by a Duet that did not exit cleanly is replaced.
+        """
+        if not shutil.which("pactl"):
+            log.info("no echo cancellation: pactl is not installed (Debian: pulseaudio-utils)")
+            return None
+        _unload_stale()
+        masters = [f"{arg}={os.environ[var]}" for arg, var in
+                   (("source_master", "PULSE_SOURCE"), ("sink_master", "PULSE_SINK")) if os.environ.get(var)]
+        out = _pactl("load-module", "module-echo-cancel", "aec_method=webrtc", f'aec_args="{ARGS}"',
+                     f"source_name={SOURCE}", f"sink_name={SINK}", *masters)
+        if out is None or not out.strip().isdigit():
+            log.info("no echo cancellation: PulseAudio's module-echo-cancel did not load")
+            return None
+        env = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")}
+        os.environ["PULSE_SOURCE"], os.environ["PULSE_SINK"] = SOURCE, SINK
+        log.info("echo cancellation on (PulseAudio module-echo-cancel, WebRTC)")
+        return cls(int(out), env)
+
+    def alive(self) -> bool:
+        """True while the module is loaded (PulseAudio unloads it when its microphone goes)."""
+        return str(self.module) in _module_indexes("module-echo-cancel")
+
+    def close(self) -> None:
+        """Unload the module and give Duet's streams back their devices of before."""
+        for var, value in self._env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        if self.alive():
+            _pactl("unload-module", str(self.module))
+
+
+def _pactl(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        log.debug("pactl %s: %s", args[0], err)
+        return None
+    if done.returncode != 0:
+        log.debug("pactl %s: %s", args[0], done.stderr.strip())
+        return None
+    return done.stdout
+
+
+def _module_indexes(name: str, containing: str = "") -> list[str]:
+    """Indexes of the loaded modules called ``name`` whose arguments contain ``containing``."""
+    out = _pactl("list", "short", "modules") or ""
+    return [line.split("\t")[0] for line in out.splitlines()
+            if len(line.split("\t")) > 2 and line.split("\t")[1] == name and containing in line]
+
+
+def _unload_stale() -> None:
+    for index in _module_indexes("module-echo-cancel", f"source_name={SOURCE}"):
+        log.info("unloading an echo canceller left by an earlier Duet (module %s)", index)
+        _pactl("unload-module", index)
