@@ -4,9 +4,9 @@ Duet speaks each prompt to the end (``Speaker.play`` blocks) and mutes the micro
 short tail after, so it never answers itself. One exception, barge-in (``bargein.py``): the
 question that follows an answer is spoken while the microphone listens, where Duet's own voice
 is cancelled (``echo.py``); if the partner goes on with their answer within ``max_pause`` of
-where they stopped, Duet stops, and what they say joins that answer (``Heard.continues``). Answers go to the free-form engine, commands
-during the work phase to the grammar engine, both behind the voice-activity gate in
-``listener.py``. A microphone that disappears becomes a ``MicrophoneLost`` event (the engine
+where they stopped, Duet stops, and what they say joins that answer (``Heard.continues``).
+Answers go to the free-form engine, commands during the work phase to the grammar engine, both
+behind the voice-activity gate in ``listener.py``. A microphone that disappears becomes a ``MicrophoneLost`` event (the engine
 pauses); the port then waits for it to come back.
 """
 
