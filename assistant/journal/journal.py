@@ -648,8 +648,12 @@ class SessionRecorder:
     def record_turn(self, turn: Turn) -> None:
         """Write ``turn``; recorded again (the partner went on with the answer), it replaces the
         one of the same ``seq``."""
-        self._write(lambda: self.db.table("turns").upsert(self._marked(turn.to_json()),
-                                                          where("seq") == turn.seq))
+        turns, record = self.db.table("turns"), self._marked(turn.to_json())
+        before = turns.get(where("seq") == turn.seq)  # one write either way: TinyDB's upsert makes two
+        if isinstance(before, Document):
+            self._write(lambda: turns.update(record, doc_ids=[before.doc_id]))
+        else:
+            self._write(lambda: turns.insert(record))
         log.debug("recorded turn %d (%s): %r", turn.seq, turn.status.value, turn.answer)
 
     def record_note(self, note: Note) -> None:
