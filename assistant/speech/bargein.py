@@ -59,7 +59,8 @@ class BargeIn:
         self._endpointer = Endpointer(detector="silero", pre_roll=PRE_ROLL)
         self._frames: list[Frame] = []
         self._speech_from: int | None = None  # index into _frames where the given-back audio begins
-        self._deaf_until = clock() + ECHO_SETTLE  # frames captured before are kept, not judged
+        self._began = clock()
+        self._deaf_until = self._began + ECHO_SETTLE  # frames captured before are kept, not judged
         self._fed_from: int | None = None  # index into _frames of the first frame judged
 
     @property
@@ -76,7 +77,9 @@ class BargeIn:
             for event in self._judge(frame):
                 if isinstance(event, SpeechStarted):
                     self._speech_from = self._frame_at(event.start_time)
-                    log.info("a partner speaks over the question: Duet stops")
+                    onset = self._frames[self._frame_at(event.onset_time)]
+                    log.info("a partner speaks over the question (from %.2f s into it): Duet stops",
+                             onset.start_time - self._began)
                     return True
         return False
 
