@@ -96,7 +96,8 @@ class ListeningConfig(Settings):
     """Stop the question that follows an answer when the partner goes on with that answer:
     ``auto`` where Duet can cancel its own voice's echo (PulseAudio's module-echo-cancel between
     the default devices), ``on`` always (a headset, or a microphone already echo-cancelled),
-    ``off`` never (the default until the canceller is proven in real rooms: ``bargein.py``)."""
+    ``off`` never (the default: through a looped-back speaker the canceller let Duet stop for its
+    own voice in 1-2 of 5 questions, ``bargein.py``)."""
     vad_aggressiveness: Annotated[int, Field(ge=0, le=3)] = 2
     wake_word: Line | None = None
     input_device: str | int | None = None

@@ -11,6 +11,11 @@ While Duet speaks, the microphone hears Duet too. A ``BargeIn`` only runs where 
 been taken out of the signal (``echo.py``, or a headset: ``listening.barge_in``). It asks Silero
 VAD (the command detector: it tells speech from noise best) about each frame, with the
 endpointer's onset rule (0.18 s voiced within 0.3 s), so a click or a cough does not stop Duet.
+
+Measured and not used: telling Duet's own voice (what the canceller lets through) from a
+partner's by how much the microphone's spectrum (16 log bands, 25 ms frames, 0.3 s from the
+onset) follows the question's at the best delay: Duet's own voice scored 0.58-0.83, a partner
+over the question 0.37-0.90. Nothing to draw a line between.
 """
 
 from __future__ import annotations
