@@ -62,7 +62,8 @@ class EchoCanceller:
             return None
         _unload_stale()
         masters = [f"{arg}={os.environ[var]}" for arg, var in
-                   (("source_master", "PULSE_SOURCE"), ("sink_master", "PULSE_SINK")) if os.environ.get(var)]
+                   (("source_master", "PULSE_SOURCE"), ("sink_master", "PULSE_SINK"))
+                   if os.environ.get(var) not in (None, "", SOURCE, SINK)]  # not a canceller's own
         out = _pactl("load-module", "module-echo-cancel", "aec_method=webrtc", f'aec_args="{ARGS}"',
                      f"source_name={SOURCE}", f"sink_name={SINK}", *masters)
         if out is None or not out.strip().isdigit():
