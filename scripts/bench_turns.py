@@ -86,6 +86,8 @@ class PausedAnswer:
     second: str
     pause: float
     samples: np.ndarray
+    resumes: float = 0.0
+    """Seconds into ``samples`` where the second part begins."""
 
 
 def pauses(n: int) -> list[float]:
@@ -104,7 +106,7 @@ def synthetic_answers(quick: bool) -> list[PausedAnswer]:
         b = bc.scale_to(bc.trim(bc.espeak(second, voice, 160)))
         room = bc.room_sound(int(gap * SAMPLE_RATE), np.random.default_rng(k))
         out.append(PausedAnswer(f"{voice}: {first} ...", "espeak", first, second, gap,
-                                np.concatenate([a, room, b])))
+                                np.concatenate([a, room, b]), (len(a) + len(room)) / SAMPLE_RATE))
     return out
 
 
@@ -141,7 +143,7 @@ def real_answers(quick: bool) -> list[PausedAnswer]:
             filler = np.resize(room, int(gap * SAMPLE_RATE))
             out.append(PausedAnswer(f"LibriVox {rec.name} cut {c + 1}", "LibriVox",
                                     " ".join(words[:i + 1]), " ".join(words[i + 1:]), gap,
-                                    np.concatenate([x[:cut], filler, x[cut:]])))
+                                    np.concatenate([x[:cut], filler, x[cut:]]), (cut + len(filler)) / SAMPLE_RATE))
     return out
 
 
@@ -412,6 +414,120 @@ def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
     return {"rows": rows, "engine": engines.answers.name}
 
 
+def live_barge_in(quick: bool) -> dict[str, Any]:
+    """Child (pointed at the private daemon): the paused answers of ``kept_whole`` said into the
+    virtual microphone in a live session with barge-in on (``listening.barge_in: on``: no echo
+    canceller, as with a headset; this rig has no echo). What became of each answer, and how long
+    Duet went on speaking after the partner went on."""
+    with tempfile.TemporaryDirectory(prefix="duet-bench-barge-") as tmp:
+        return _live_barge_in(quick, Path(tmp))
+
+
+def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from bench_live import LOUD, Recorder, stop_rig
+
+    from assistant.config import load_config
+    from assistant.journal import Journal
+    from assistant.session.clock import MonotonicClock
+    from assistant.session.events import ListenForAnswer, Say
+    from assistant.session.runner import new_session
+    from assistant.speech.listener import Listener
+    from assistant.speech.live import LivePort, open_engines
+    from assistant.speech.mic import Microphone
+    from assistant.speech.voice import Speaker, Voice
+
+    corpus = synthetic_answers(quick) + real_answers(quick)
+    wavs = [bc.write_wav(tmp / f"paused{i}.wav", np.concatenate([np.zeros(1600), a.samples]))
+            for i, a in enumerate(corpus)]
+    base = load_config()
+    asked = base.checkin.questions + base.debrief.questions + base.debrief.together  # Duet's own
+    questions = (asked * len(corpus))[:(len(corpus) + 1) // 2]
+    listening = base.listening.model_copy(update={"answer_timeout": 15, "barge_in": "on"})
+    config = base.model_copy(update={
+        "partners": ["Alex", "Sam"], "listening": listening,
+        "checkin": base.checkin.model_copy(update={"questions": questions}),
+    })
+    engines = open_engines(config)
+    mic = Microphone(None)
+    mic.open()
+    listener = Listener.from_config(mic, engines.answers, engines.commands, config.listening)
+    speaker_rec = Recorder("speaker.monitor")
+    log: list[dict[str, Any]] = []
+    state: dict[str, Any] = {"listening": False, "done": False, "continuing": False}
+
+    class TimedPort(LivePort):
+        def say(self, text: str) -> None:
+            t = time.monotonic()
+            super().say(text)
+            log.append({"what": "say", "text": text, "t": t, "done": time.monotonic(),
+                        "stopped": self._continuing is not None})
+
+        def listen_answer(self, action: Any) -> Any:
+            state["listening"], state["since"] = self._continuing is None, time.monotonic()
+            event = super().listen_answer(action)
+            state["listening"] = False
+            log.append({"what": "answer", "t": time.monotonic(), "text": getattr(event, "text", ""),
+                        "continues": getattr(event, "continues", False)})
+            return event
+
+    port = TimedPort(Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume),
+                     Speaker(None), mic, listener, mute_tail=listening.mute_tail, show=lambda line: None,
+                     barge_in=True, continue_within=listening.max_pause - listening.trailing_silence)
+    played: list[dict[str, Any]] = []
+
+    def partner() -> None:  # answers each new question (not one asked again after a barge-in)
+        pending = list(zip(wavs, corpus))
+        while pending and not state["done"]:
+            time.sleep(0.02)
+            last = next((e for e in reversed(log) if e["what"] == "say"), None)
+            if not state["listening"] or last is None or last["stopped"] \
+                    or time.monotonic() - max(state["since"], last["done"]) < 0.6:
+                continue
+            wav, item = pending.pop(0)
+            start = time.monotonic()
+            subprocess.run(["paplay", "-d", "micsink", str(wav)], check=True, timeout=60)
+            played.append({"item": item, "start": start + 0.1, "end": time.monotonic()})
+            while state["listening"] and not state["done"]:
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=partner, daemon=True)
+    journal = Journal(tmp / "journal.json")
+    engine = new_session(config, journal, MonotonicClock())
+    thread.start()
+    try:
+        actions = engine.start()
+        while True:
+            for action in actions:
+                if isinstance(action, Say):
+                    port.say(action.text)
+            if not isinstance(engine.awaiting, ListenForAnswer) or not thread.is_alive():
+                break  # the check-in is over, or every answer was said (and any going on heard)
+            actions = engine.handle(port.listen_answer(engine.awaiting))
+    finally:
+        stop_rig(state, journal, mic, thread, speaker_rec)
+    speaker = [end for end, level in speaker_rec.windows() if level > LOUD]
+    rows = []
+    for k, p in enumerate(played):
+        until = played[k + 1]["start"] if k + 1 < len(played) else float("inf")
+        events = [e for e in log if e["what"] == "answer" and p["start"] < e["t"] < until
+                  and (e["text"] or e["continues"])]  # not the silence after the last answer
+        text = " ".join(e["text"] for e in events if e["text"])
+        second = [w for w in _words(p["item"].second) if len(w) > 3]
+        heard = set(_words(text))
+        # one answer, continued or not; words of its second half, one of its last two among them
+        # (live, the end can be lost: spoken over by an announcement that is not a question)
+        whole = bool(events) and not events[0]["continues"] and all(e["continues"] for e in events[1:]) \
+            and bool(set(second) & heard) and bool(set(second[-2:]) & heard)
+        resumed = p["start"] + p["item"].resumes
+        over = [t for t in speaker if resumed <= t < p["end"]]
+        stopped = sum(1 for e in log if e["what"] == "say" and e["stopped"] and p["start"] < e["t"] < until)
+        rows.append({"name": p["item"].name, "pause": p["item"].pause, "whole": whole, "heard": text,
+                     "answers": sum(not e["continues"] for e in events), "stopped": stopped,
+                     "over": (over[-1] - resumed) if over else None})
+    return {"rows": rows, "engine": engines.answers.name, "played": len(played), "corpus": len(corpus)}
+
+
 def _words(text: str) -> list[str]:
     import re
     return re.findall(r"[a-z']+", text.lower())
@@ -448,6 +564,7 @@ def section_8(quick: bool) -> Section:
     audio = PrivateAudio()
     try:
         live = bc.run_child("bench_turns", "live_gaps", {"quick": quick}, timeout=900, env=audio.env)
+        barge = bc.run_child("bench_turns", "live_barge_in", {"quick": quick}, timeout=1800, env=audio.env)
     finally:
         audio.stop()
     rend = bc.run_child("bench_turns", "renders", {"quick": quick}, timeout=1200)
@@ -468,6 +585,13 @@ def section_8(quick: bool) -> Section:
         "and cards recordings) into the virtual microphone 0.6 s after Duet falls quiet. Gap = end "
         "of the last loud 10 ms of the answer as the microphone captured it -> first loud 10 ms of "
         "the next prompt on speaker.monitor (both timed by their sample clocks).",
+        "Barge-in (`listening.barge_in`, off by default): the same paused answers said into the "
+        "virtual microphone in a live check-in (Duet's own questions, asked in turn) through the "
+        "real `LivePort` with barge-in on and no echo canceller (as with a headset: this rig has no "
+        "echo). Kept whole = the answer event and any continuations between the answer's start "
+        "and the next one hold words of its second half, one of its last two content words among "
+        "them (live, an end can be lost), with no other answer among them. "
+        "Speaking over = Duet's last loud 10 ms on speaker.monitor after the second half began.",
         "Heard as nothing: short answers (" + ", ".join(f'"{t}"' for t in SHORT) + ") in the voices "
         f"{', '.join(SHORT_VOICES)}, and every real recording, each after 0, 0.1 and 0.2 s of room "
         "sound, through the answer engine's stream as the listener hands it over; and sounds without "
@@ -488,6 +612,13 @@ def section_8(quick: bool) -> Section:
           verdict(med <= 1.0 if gaps else None))
     s.row("Turn gap, finished answers: 95th percentile", "<= 1.4 s", f"{fmt(p95)} s",
           verdict(p95 <= 1.4 if gaps else None))
+    brows = barge["rows"]
+    overs = [r["over"] for r in brows if r["over"] is not None]
+    s.row("... kept whole live with barge-in on (opt-in; no echo, as with a headset)", "(info)",
+          f"{sum(r['whole'] for r in brows)} of {barge['corpus']} ({sum(r['stopped'] for r in brows)} "
+          "questions stopped)", "info")
+    s.row("... Duet speaking over a partner going on, barge-in on: median / max", "(info)",
+          f"{fmt(bc.median(overs))} / {fmt(max(overs))} s (n={len(overs)})" if overs else "none", "info")
     lost = [c for c, a in zip(empty["clips"], empty["answers"]) if not a]
     plain = empty.get("plain_answers")
     before = f" (plain greedy decoding: {sum(not a for a in plain)})" if plain is not None else ""
@@ -513,9 +644,14 @@ def section_8(quick: bool) -> Section:
                 "heard as"])
     for r in live["rows"]:
         t2.rows.append([r["label"][:60], fmt(r.get("decided")), fmt(r.get("gap")), r.get("heard") or ""])
+    t4 = Table("Each answer with a pause, live, barge-in on",
+               ["answer", "pause (s)", "result", "questions stopped", "Duet over the partner (s)", "heard as"])
+    for r in brows:
+        t4.rows.append([r["name"], f"{r['pause']:.1f}", "whole" if r["whole"] else "**split**",
+                        str(r["stopped"]), fmt(r["over"]), r["heard"] or "(nothing)"])
     t3 = Table("Short answers heard as nothing, and sounds heard as words", ["clip", "heard as"])
     t3.rows += [[c, "(nothing)"] for c in lost] + [[k, w] for k, w in worded]
-    s.tables += [t1, t2] + ([t3] if t3.rows else [])
+    s.tables += [t1, t4, t2] + ([t3] if t3.rows else [])
     s.notes.append("The answer ends `listening.trailing_silence` (0.5 s) after speech that sounds "
                    "finished; then it is transcribed (by the default answer engine, named above) before the next prompt, already "
                    "rendered while the partner spoke, plays. The machine is shared: the load "
@@ -525,6 +661,18 @@ def section_8(quick: bool) -> Section:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    if "--barge-in" in sys.argv:
+        from bench_live import PrivateAudio
+        audio = PrivateAudio()
+        try:
+            data = bc.run_child("bench_turns", "live_barge_in", {"quick": quick}, timeout=1800,
+                                env=audio.env)
+        finally:
+            audio.stop()
+        for r in data["rows"]:
+            print(r)
+        print(f"{sum(r['whole'] for r in data['rows'])} of {data['corpus']} kept whole")
+        return
     if "--gaps" in sys.argv:
         from bench_live import PrivateAudio
         audio = PrivateAudio()
@@ -544,6 +692,6 @@ def main() -> None:
 
 if __name__ == "__main__" and "--child" in sys.argv:
     bc.child_main({"kept_whole": kept_whole, "live_gaps": live_gaps, "renders": renders,
-                   "heard_as_nothing": heard_as_nothing})
+                   "heard_as_nothing": heard_as_nothing, "live_barge_in": live_barge_in})
 elif __name__ == "__main__":
     main()
