@@ -318,17 +318,12 @@ def live_gaps(quick: bool) -> dict[str, Any]:
 
 def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from bench_live import LOUD, Recorder, stop_rig
+    from bench_live import LOUD, Recorder
 
     from assistant.config import load_config
-    from assistant.journal import Journal
-    from assistant.session.clock import MonotonicClock
-    from assistant.session.events import ListenForAnswer, Say
-    from assistant.session.runner import new_session
     from assistant.speech.listener import Listener
-    from assistant.speech.live import LivePort, open_engines
+    from assistant.speech.live import open_engines
     from assistant.speech.mic import Microphone
-    from assistant.speech.voice import Speaker, Voice
 
     wavs = _finished_wavs(tmp, quick)
     questions = ["How are you feeling?", "What do you hope for today?", "What is on your mind?",
@@ -351,53 +346,10 @@ def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
     log: list[dict[str, Any]] = []
     state: dict[str, Any] = {"listening": False, "done": False}
 
-    class TimedPort(LivePort):
-        def say(self, text: str) -> None:
-            t = time.monotonic()
-            super().say(text)
-            log.append({"what": "say", "text": text, "t": t, "done": time.monotonic()})
-
-        def listen_answer(self, action: Any) -> Any:
-            state["listening"], state["since"] = True, time.monotonic()
-            event = super().listen_answer(action)
-            state["listening"] = False
-            log.append({"what": "answer", "t": time.monotonic(), "text": getattr(event, "text", "")})
-            return event
-
-    port = TimedPort(Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume),
-                     Speaker(None), mic, listener, mute_tail=config.listening.mute_tail,
-                     show=lambda line: None)
+    port = _timed_port(config, mic, listener, log, state)
     played: list[dict[str, Any]] = []
-
-    def partner() -> None:
-        pending = list(wavs)
-        while pending and not state["done"]:
-            time.sleep(0.02)
-            last_said = max((e["done"] for e in log if e["what"] == "say"), default=0.0)
-            if not state["listening"] or time.monotonic() - max(state["since"], last_said) < 0.6:
-                continue
-            wav, label = pending.pop(0)
-            start = time.monotonic()
-            subprocess.run(["paplay", "-d", "micsink", str(wav)], check=True, timeout=60)
-            played.append({"label": label, "start": start, "end": time.monotonic()})
-            while state["listening"] and not state["done"]:
-                time.sleep(0.02)
-
-    thread = threading.Thread(target=partner, daemon=True)
-    journal = Journal(tmp / "journal.json")
-    engine = new_session(config, journal, MonotonicClock())
-    thread.start()
-    try:
-        actions = engine.start()
-        while True:
-            for action in actions:
-                if isinstance(action, Say):
-                    port.say(action.text)
-            if not isinstance(engine.awaiting, ListenForAnswer):
-                break  # the check-in is over
-            actions = engine.handle(port.listen_answer(engine.awaiting))
-    finally:
-        stop_rig(state, journal, mic, thread, speaker_rec, mic_rec)
+    thread = _partner(wavs, log, state, played)
+    _run_checkin(config, port, tmp, thread, state, mic, speaker_rec, mic_rec)
     speaker, heard = speaker_rec.windows(), mic_rec.windows()
     rows = []
     for k, p in enumerate(played):
@@ -405,13 +357,93 @@ def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
         said = next((e for e in log if e["what"] == "say" and e["t"] > p["start"]), None)
         answer = next((e for e in log if e["what"] == "answer" and e["t"] > p["start"]), None)
         if not ends or said is None:
-            rows.append({"label": p["label"], "gap": None, "heard": answer and answer["text"]})
+            rows.append({"label": p["item"], "gap": None, "heard": answer and answer["text"]})
             continue
         first = next((end - 0.01 for end, level in speaker if end > said["t"] and level > LOUD), None)
-        rows.append({"label": p["label"], "heard": answer["text"] if answer else "",
+        rows.append({"label": p["item"], "heard": answer["text"] if answer else "",
                      "gap": None if first is None else first - ends[-1],
                      "decided": answer["t"] - ends[-1] if answer else None})
     return {"rows": rows, "engine": engines.answers.name}
+
+
+def _timed_port(config: Any, mic: Any, listener: Any, log: list[dict[str, Any]],
+                state: dict[str, Any], **options: Any) -> Any:
+    """The real ``LivePort`` (``options`` passed on), logging when each prompt was said (and
+    whether a partner going on stopped it) and each answer taken (and whether it continues the
+    last); ``state["listening"]`` is True while it listens for a new answer."""
+    from assistant.speech.live import LivePort
+    from assistant.speech.voice import Speaker, Voice
+
+    class TimedPort(LivePort):
+        def say(self, text: str) -> None:
+            t = time.monotonic()
+            super().say(text)
+            log.append({"what": "say", "text": text, "t": t, "done": time.monotonic(),
+                        "stopped": self._continuing is not None})
+
+        def listen_answer(self, action: Any) -> Any:
+            state["listening"], state["since"] = self._continuing is None, time.monotonic()
+            event = super().listen_answer(action)
+            state["listening"] = False
+            log.append({"what": "answer", "t": time.monotonic(), "text": getattr(event, "text", ""),
+                        "continues": getattr(event, "continues", False)})
+            return event
+
+    return TimedPort(Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume),
+                     Speaker(None), mic, listener, mute_tail=config.listening.mute_tail,
+                     show=lambda line: None, **options)
+
+
+def _partner(items: list[tuple[Path, Any]], log: list[dict[str, Any]], state: dict[str, Any],
+             played: list[dict[str, Any]], lead: float = 0.0) -> threading.Thread:
+    """A partner thread: plays each (WAV, what it is) into the virtual microphone 0.6 s after
+    Duet fell quiet while listening for a new answer (not for one asked again after a barge-in:
+    ``stopped`` in ``log``). ``played`` gets each item with its start (after ``lead`` s of the
+    WAV's own silence) and end."""
+
+    def run() -> None:
+        pending = list(items)
+        while pending and not state["done"]:
+            time.sleep(0.02)
+            last = next((e for e in reversed(log) if e["what"] == "say"), None)
+            if not state["listening"] or last is None or last.get("stopped") \
+                    or time.monotonic() - max(state["since"], last["done"]) < 0.6:
+                continue
+            wav, item = pending.pop(0)
+            start = time.monotonic()
+            subprocess.run(["paplay", "-d", "micsink", str(wav)], check=True, timeout=60)
+            played.append({"item": item, "start": start + lead, "end": time.monotonic()})
+            while state["listening"] and not state["done"]:
+                time.sleep(0.02)
+
+    return threading.Thread(target=run, daemon=True)
+
+
+def _run_checkin(config: Any, port: Any, tmp: Path, partner: threading.Thread, state: dict[str, Any],
+                 mic: Any, *recorders: Any) -> None:
+    """A session's check-in through ``port`` with ``partner`` answering, until the check-in is
+    over or the partner has said everything (and any going on was heard); then the rig stops."""
+    from bench_live import stop_rig
+
+    from assistant.journal import Journal
+    from assistant.session.clock import MonotonicClock
+    from assistant.session.events import ListenForAnswer, Say
+    from assistant.session.runner import new_session
+
+    journal = Journal(tmp / "journal.json")
+    engine = new_session(config, journal, MonotonicClock())
+    partner.start()
+    try:
+        actions = engine.start()
+        while True:
+            for action in actions:
+                if isinstance(action, Say):
+                    port.say(action.text)
+            if not isinstance(engine.awaiting, ListenForAnswer) or not partner.is_alive():
+                break
+            actions = engine.handle(port.listen_answer(engine.awaiting))
+    finally:
+        stop_rig(state, journal, mic, partner, *recorders)
 
 
 def live_barge_in(quick: bool) -> dict[str, Any]:
@@ -425,17 +457,12 @@ def live_barge_in(quick: bool) -> dict[str, Any]:
 
 def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from bench_live import LOUD, Recorder, stop_rig
+    from bench_live import LOUD, Recorder
 
     from assistant.config import load_config
-    from assistant.journal import Journal
-    from assistant.session.clock import MonotonicClock
-    from assistant.session.events import ListenForAnswer, Say
-    from assistant.session.runner import new_session
     from assistant.speech.listener import Listener
-    from assistant.speech.live import LivePort, open_engines
+    from assistant.speech.live import open_engines
     from assistant.speech.mic import Microphone
-    from assistant.speech.voice import Speaker, Voice
 
     corpus = synthetic_answers(quick) + real_answers(quick)
     wavs = [bc.write_wav(tmp / f"paused{i}.wav", np.concatenate([np.zeros(1600), a.samples]))
@@ -454,58 +481,13 @@ def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
     listener = Listener.from_config(mic, engines.answers, engines.commands, config.listening)
     speaker_rec = Recorder("speaker.monitor")
     log: list[dict[str, Any]] = []
-    state: dict[str, Any] = {"listening": False, "done": False, "continuing": False}
+    state: dict[str, Any] = {"listening": False, "done": False}
 
-    class TimedPort(LivePort):
-        def say(self, text: str) -> None:
-            t = time.monotonic()
-            super().say(text)
-            log.append({"what": "say", "text": text, "t": t, "done": time.monotonic(),
-                        "stopped": self._continuing is not None})
-
-        def listen_answer(self, action: Any) -> Any:
-            state["listening"], state["since"] = self._continuing is None, time.monotonic()
-            event = super().listen_answer(action)
-            state["listening"] = False
-            log.append({"what": "answer", "t": time.monotonic(), "text": getattr(event, "text", ""),
-                        "continues": getattr(event, "continues", False)})
-            return event
-
-    port = TimedPort(Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume),
-                     Speaker(None), mic, listener, mute_tail=listening.mute_tail, show=lambda line: None,
-                     barge_in=True, continue_within=listening.max_pause - listening.trailing_silence)
+    port = _timed_port(config, mic, listener, log, state, barge_in=True,
+                       continue_within=listening.max_pause - listening.trailing_silence)
     played: list[dict[str, Any]] = []
-
-    def partner() -> None:  # answers each new question (not one asked again after a barge-in)
-        pending = list(zip(wavs, corpus))
-        while pending and not state["done"]:
-            time.sleep(0.02)
-            last = next((e for e in reversed(log) if e["what"] == "say"), None)
-            if not state["listening"] or last is None or last["stopped"] \
-                    or time.monotonic() - max(state["since"], last["done"]) < 0.6:
-                continue
-            wav, item = pending.pop(0)
-            start = time.monotonic()
-            subprocess.run(["paplay", "-d", "micsink", str(wav)], check=True, timeout=60)
-            played.append({"item": item, "start": start + 0.1, "end": time.monotonic()})
-            while state["listening"] and not state["done"]:
-                time.sleep(0.02)
-
-    thread = threading.Thread(target=partner, daemon=True)
-    journal = Journal(tmp / "journal.json")
-    engine = new_session(config, journal, MonotonicClock())
-    thread.start()
-    try:
-        actions = engine.start()
-        while True:
-            for action in actions:
-                if isinstance(action, Say):
-                    port.say(action.text)
-            if not isinstance(engine.awaiting, ListenForAnswer) or not thread.is_alive():
-                break  # the check-in is over, or every answer was said (and any going on heard)
-            actions = engine.handle(port.listen_answer(engine.awaiting))
-    finally:
-        stop_rig(state, journal, mic, thread, speaker_rec)
+    thread = _partner(list(zip(wavs, corpus)), log, state, played, lead=0.1)
+    _run_checkin(config, port, tmp, thread, state, mic, speaker_rec)
     speaker = [end for end, level in speaker_rec.windows() if level > LOUD]
     rows = []
     for k, p in enumerate(played):
