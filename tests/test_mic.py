@@ -110,9 +110,12 @@ def test_frames_captured_in_a_mute_window_are_discarded(mic: Microphone, tmp_pat
 def test_a_slow_reader_loses_the_oldest_blocks_and_it_is_logged(
         virtual_audio: VirtualAudio, caplog: pytest.LogCaptureFixture) -> None:
     with Microphone(queue_blocks=10) as small:
-        stalled_until = time.monotonic() + 1.0
-        while time.monotonic() < stalled_until:  # a reader busy with something else
-            time.sleep(0.1)
+        # a reader busy with something else, until the stream has overrun the queue (under load
+        # the stream can start late, so a fixed 1 s stall sometimes overran it too little)
+        give_up = time.monotonic() + 10.0
+        while small.dropped_blocks < 15 and time.monotonic() < give_up:
+            time.sleep(0.05)
+        stalled_until = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="assistant.speech.mic"):
             frames = [small.read(1.0) for _ in range(12)]
 
