@@ -79,23 +79,26 @@ class BargeIn:
         if self._clock() >= self._until:
             return False  # too late to be the same answer going on
         while (frame := self._mic.read(0.0)) is not None:
-            for event in self._judge(frame):
-                if isinstance(event, SpeechStarted):
-                    self._speech_from = self._frame_at(event.start_time)
-                    onset = self._frames[self._frame_at(event.onset_time)]
-                    log.info("a partner speaks over the question (from %.2f s into it): Duet stops",
-                             onset.start_time - self._began)
-                    return True
+            if (start := self._started(frame)) is not None:
+                self._speech_from = self._frame_at(start.start_time)
+                log.info("a partner speaks over the question (from %.2f s into it): Duet stops",
+                         self._onset(start).start_time - self._began)
+                return True
         return False
 
-    def _judge(self, frame: Frame) -> list:
-        """Keep ``frame``; the endpointer's events on it (none while the canceller settles)."""
+    def _started(self, frame: Frame) -> SpeechStarted | None:
+        """Keep ``frame`` and judge it: speech's start, if the endpointer confirmed one on it
+        (none while the canceller settles)."""
         self._frames.append(frame)
         if frame.start_time < self._deaf_until:
-            return []
+            return None
         if self._fed_from is None:
             self._fed_from = len(self._frames) - 1
-        return self._endpointer.feed(frame.pcm)
+        return next((e for e in self._endpointer.feed(frame.pcm) if isinstance(e, SpeechStarted)), None)
+
+    def _onset(self, start: SpeechStarted) -> Frame:
+        """The frame in which the partner's first voiced sound was captured."""
+        return self._frames[self._frame_at(start.onset_time)]
 
     def settle(self, finished: float, heard_to: float) -> bool:
         """After the question ended (clock time ``finished``): go on reading frames captured up
@@ -108,13 +111,12 @@ class BargeIn:
                 if frame is not None:
                     self._mic.unread([frame])
                 return False
-            for event in self._judge(frame):
-                if isinstance(event, SpeechStarted):
-                    onset = self._frames[self._frame_at(event.onset_time)]
-                    if onset.start_time >= min(finished, self._until):
-                        return False
-                    self._speech_from = self._frame_at(event.start_time)
-                    log.info("a partner went on as the question ended")
+            if (start := self._started(frame)) is None:
+                continue
+            if self._onset(start).start_time >= min(finished, self._until):
+                return False
+            self._speech_from = self._frame_at(start.start_time)
+            log.info("a partner went on as the question ended")
         return True
 
     def give_back(self) -> None:

@@ -6,8 +6,8 @@ question that follows an answer is spoken while the microphone listens, where Du
 is cancelled (``echo.py``); if the partner goes on with their answer within ``max_pause`` of
 where they stopped, Duet stops, and what they say joins that answer (``Heard.continues``).
 Answers go to the free-form engine, commands during the work phase to the grammar engine, both
-behind the voice-activity gate in ``listener.py``. A microphone that disappears becomes a ``MicrophoneLost`` event (the engine
-pauses); the port then waits for it to come back.
+behind the voice-activity gate in ``listener.py``. A microphone that disappears becomes a
+``MicrophoneLost`` event (the engine pauses); the port then waits for it to come back.
 """
 
 from __future__ import annotations
@@ -237,7 +237,6 @@ class LivePort:
                 continue
             self.mic_lost = False
             return MicrophoneBack()
-
 
     def _echo_gone(self) -> None:
         """PulseAudio unloaded the canceller with its microphone: load it again, or go without."""
