@@ -84,11 +84,6 @@ def write(path: Path, x: np.ndarray) -> Path:
     return path
 
 
-@pytest.mark.xfail(reason="issue 10 open: the spotter's recall is below target (BENCHMARKS.md section 3), "
-                          "lowest on espeak-ng voices, so one of the six commands is sometimes turned down: "
-                          "en-us+m3's 'resume' is weighed at -2.0 to -2.4 through PulseAudio, about the "
-                          "doubtful floor (-2.0); offline at -1.7 to -2.0, taken",
-                   strict=False)
 def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps({

@@ -279,6 +279,42 @@ def test_a_command_the_session_awaits_is_taken_as_one_word_in_the_doubtful_band(
     assert spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, [])).phrase is None
 
 
+EXPECTING = replace(DOUBTFUL, weigh_expected=-2.5)
+
+
+@pytest.mark.parametrize("reading, scores, phrase", [
+    ("Reviews", {"resume": -2.3}, "resume"),       # awaited: the lower floor
+    ("With you", {"resume": -2.45}, "resume"),
+    ("Reviews", {"resume": -2.6}, None),           # below it all the same
+    ("We will see if you can reach it from there.", {"resume": -2.3}, None),  # far longer: talk
+    ("Nope", {"note": -1.8}, None),                # not awaited: as before
+    ("Kenzel met", {"cancel that": -2.3}, None),
+])
+def test_a_command_the_session_awaits_has_a_lower_floor_of_its_own(reading, scores, phrase):
+    spotter = CommandSpotter(TABLE, settings=EXPECTING)
+    spotter.expect(("resume",))
+    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, []))
+    assert verdict.phrase == phrase, verdict
+    spotter.expect(())
+    assert spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, [])).phrase is None
+
+
+def test_weighing_keeps_what_rescoring_scored_though_its_first_token_was_pruned():
+    """Weighing scores only the wordings whose first token the engine finds likely (``LEADS``);
+    a phrase rescoring has already scored is not lost to that pruning ("Video possession" for
+    "resume the session" at 10 dB: rescored -1.5, pruned from weighing)."""
+    spotter = CommandSpotter(TABLE, settings=DOUBTFUL)
+    near = {"resume the session": -1.5, "end the session": -3.0}
+
+    def pruned(phrases: list[str]) -> dict[str, float]:
+        return {p: -4.0 for p in phrases if TABLE[p] != "resume"}
+
+    verdict = spotter.judge_rescored([("Video possession", 0.1)] * 2, weigher(near, []), pruned)
+    assert verdict.phrase == "resume the session", verdict
+    talk = {"resume the session": -2.6}  # below every floor: still talk
+    assert spotter.judge_rescored([("Video possession", 0.1)] * 2, weigher(talk, []), pruned).phrase is None
+
+
 def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner(weighing):
     spotter = weighing
     asked: list[list[str]] = []
