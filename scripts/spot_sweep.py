@@ -10,8 +10,10 @@ To store Moonshine's scores of the 8 phrases nearest every reading without chang
 ``collect`` runs section 3's spotter path (the real ``Listener`` over every command clip, talk
 stretch and real-people clip) and stores Whisper's two readings of every utterance offered to
 the spotter, keyed by its audio. ``replay`` runs the same path again with those readings (any
-utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can be swept in a
-minute or two. A development aid: the figures that count are section 3's.
+utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can be swept in
+about 10 minutes on two cores (the collection takes about 35). ``--dump`` keeps every result,
+with each clip's verdicts (why it was taken or turned down): reading the misses one by one is
+how the last repairs were found. A development aid: the figures that count are section 3's.
 """
 
 from __future__ import annotations
