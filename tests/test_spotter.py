@@ -264,34 +264,23 @@ def test_a_doubtful_score_is_taken_only_for_a_reading_that_could_be_the_whole_ph
     assert verdict.phrase == phrase, verdict
 
 
-@pytest.mark.parametrize("reading, scores, phrase", [
-    ("Reviews", {"resume": -1.9}, "resume"),       # awaited: one word in the band is enough
-    ("Reviews", {"resume": -2.2}, None),           # below the band all the same
-    ("Nope", {"note": -1.8}, None),                # other one-word commands as before
-    ("I've made it.", {"add five minutes": -1.9}, None),
-])
-def test_a_command_the_session_awaits_is_taken_as_one_word_in_the_doubtful_band(reading, scores, phrase):
-    spotter = CommandSpotter(TABLE, settings=DOUBTFUL)
-    spotter.expect(("resume",))
-    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, []))
-    assert verdict.phrase == phrase, verdict
-    spotter.expect(())
-    assert spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, [])).phrase is None
-
-
 EXPECTING = replace(DOUBTFUL, weigh_expected=-2.5)
 
 
-@pytest.mark.parametrize("reading, scores, phrase", [
-    ("Reviews", {"resume": -2.3}, "resume"),       # awaited: the lower floor
-    ("With you", {"resume": -2.45}, "resume"),
-    ("Reviews", {"resume": -2.6}, None),           # below it all the same
-    ("We will see if you can reach it from there.", {"resume": -2.3}, None),  # far longer: talk
-    ("Nope", {"note": -1.8}, None),                # not awaited: as before
-    ("Kenzel met", {"cancel that": -2.3}, None),
+@pytest.mark.parametrize("settings, reading, scores, phrase", [
+    (DOUBTFUL, "Reviews", {"resume": -1.9}, "resume"),     # awaited: one word in the band is enough
+    (DOUBTFUL, "Reviews", {"resume": -2.2}, None),         # below the band all the same
+    (DOUBTFUL, "Nope", {"note": -1.8}, None),              # other one-word commands as before
+    (DOUBTFUL, "I've made it.", {"add five minutes": -1.9}, None),
+    (EXPECTING, "Reviews", {"resume": -2.3}, "resume"),    # a lower floor of its own
+    (EXPECTING, "With you", {"resume": -2.45}, "resume"),
+    (EXPECTING, "Reviews", {"resume": -2.6}, None),        # below it all the same
+    (EXPECTING, "We will see if you can reach it from there.", {"resume": -2.3}, None),  # far longer: talk
+    (EXPECTING, "Nope", {"note": -1.8}, None),             # not awaited: as before
+    (EXPECTING, "Kenzel met", {"cancel that": -2.3}, None),
 ])
-def test_a_command_the_session_awaits_has_a_lower_floor_of_its_own(reading, scores, phrase):
-    spotter = CommandSpotter(TABLE, settings=EXPECTING)
+def test_a_command_the_session_awaits_is_taken_on_less_evidence(settings, reading, scores, phrase):
+    spotter = CommandSpotter(TABLE, settings=settings)
     spotter.expect(("resume",))
     verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, []))
     assert verdict.phrase == phrase, verdict
