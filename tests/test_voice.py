@@ -39,7 +39,9 @@ def leftovers() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("duet-voice-*"))
 
 
-def test_renders_speech_in_a_child_and_leaves_no_file() -> None:
+def test_renders_speech_in_a_child_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a folder of its own: the other test worker's renders come and go in the shared /tmp
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = leftovers()
     started = time.monotonic()
 
