@@ -478,11 +478,12 @@ class CommandSpotter:
             near = [p for d, p in self.matcher.nearest(best, MINUTES_NEAR + 1)
                     if self.matcher.phrases[p] == "extend" and p not in scores]
             scores |= weigh(near) if near else {}
+        first_place = max(scores, key=scores.__getitem__, default=None)
         floor = s.weigh if s.weigh_doubtful is None else min(s.weigh, s.weigh_doubtful)
-        if best is not None and s.weigh_expected is not None and self.matcher.phrases[best] in s.expected:
+        if first_place is not None and s.weigh_expected is not None \
+                and self.matcher.phrases[first_place] in s.expected:
             floor = min(floor, s.weigh_expected)
         verdict = self._scored(readings, scores, first, floor, s.weigh_margin, "weighed")
-        first_place = max(scores, key=scores.__getitem__, default=None)
         verdict = replace(verdict, weighed=scores.get(first_place), weighed_first=first_place)
         if verdict.phrase is not None and scores[verdict.phrase] < s.weigh:
             if not self._doubtful_ok(verdict.heard, verdict.phrase):
