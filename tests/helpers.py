@@ -19,6 +19,28 @@ from assistant.session.runner import new_session
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.wav import read_wav
 
+def _cpu_flags() -> set[str]:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+AVX512 = "avx512f" in _cpu_flags()
+"""Whether this CPU has AVX-512. Moonshine's int8 graphs then run on other onnxruntime kernels
+than on the AVX2 machines Duet's thresholds and these tests' voices were chosen on, and read some
+synthesized voices differently (a session on an AVX-512 VNNI machine, 2026-12-03: "start with
+the" as "start with her.", "Undo that" as "Undo Matt"; bench section 8: 34 of 46 paused answers
+kept whole, against 37)."""
+
+
+def reads_differently_on_avx512(what: str) -> pytest.MarkDecorator:
+    """xfail on an AVX-512 machine only, where Moonshine reads ``what`` otherwise (see ``AVX512``);
+    elsewhere the test stays strict."""
+    return pytest.mark.xfail(AVX512, strict=False,
+                             reason=f"on this AVX-512 CPU Moonshine's int8 kernels read {what}")
+
+
 DATA = Path("/usr/share/pocketsphinx/test/data")
 """Real recordings with transcripts (Debian ``pocketsphinx-testdata``)."""
 LIBRIVOX = DATA / "librivox"

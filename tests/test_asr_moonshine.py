@@ -28,6 +28,7 @@ from assistant.speech.turns import TurnPolicy
 from assistant.speech.wav import read_wav
 from assistant.speech.wer import corpus_wer
 from tests import helpers
+from tests.helpers import reads_differently_on_avx512
 from tests.partner import espeak
 
 SOMETHING = Path("/usr/share/pocketsphinx/test/data/something.raw")
@@ -63,6 +64,17 @@ def test_a_short_real_recording_through_the_stream(moonshine: MoonshineRecognize
     heard = stream.finish()
     assert corpus_wer([("go somewhere and do something", heard.text)]) == 0.0
     assert heard.engine == "moonshine:base-en"
+
+
+def test_an_answer_stream_told_words_are_there_reads_them_with_what_the_turn_policy_needs(
+        moonshine: MoonshineRecognizer) -> None:
+    """The listener asks again this way when a whole answer came out wordless (listener._Answer)."""
+    assert moonshine.expects_words
+    stream = moonshine.stream(words_expected=True)
+    stream.accept(SOMETHING.read_bytes())
+    heard = stream.finish()
+    assert corpus_wer([("go somewhere and do something", heard.text)]) == 0.0
+    assert heard.end_probability is not None and heard.confidence is not None
 
 
 def test_silence_is_no_answer(moonshine: MoonshineRecognizer) -> None:
@@ -173,6 +185,8 @@ def test_the_tokenizer_on_known_pieces(moonshine: MoonshineRecognizer) -> None:
     assert moonshine.hear(b"\0\0" * 100).score(["Pause"]) == [-math.inf]  # too short to hear
 
 
+@reads_differently_on_avx512("the half 'I think we should start with the' as 'I think we should "
+                             "start with her.', its other reading 'them': judged finished (a miss there)")
 def test_answers_carry_how_sure_the_engine_is_that_they_ended(moonshine: MoonshineRecognizer, tmp_path) -> None:
     """The stream (answers) also gives the end-of-utterance probability and other readings of
     the last word, which the turn policy reads; a plain transcription (commands) skips them."""

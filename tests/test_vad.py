@@ -258,3 +258,26 @@ def test_silence_is_cheap() -> None:
     spent = time.perf_counter() - started
 
     assert spent < 2.0  # measured about 0.2 s: 10 us a frame
+
+
+def test_silero_is_sure_of_real_voices_and_not_of_sounds_without_speech(tmp_path) -> None:
+    """``surely_speech``: an answer the engine found no words in is read again only where Silero
+    VAD is sure of a voice. Real people (cards, alsa-utils' speaker names) and an espeak-ng
+    "Calm", against a hum, a hiss and a breath loud enough to pass the answers' detector."""
+    from assistant.speech.vad import surely_speech
+    from tests.helpers import pink_noise
+
+    voices = [read_wav(path) for path in sorted((DATA / "cards").glob("*.wav"))[:3]]
+    voices += [read_wav(path) for path in sorted(Path("/usr/share/sounds/alsa").glob("*_*.wav"))[:3]]
+    wav = tmp_path / "calm.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-w", str(wav), "Calm"], check=True)
+    voices.append(read_wav(wav))
+    assert len(voices) == 7 and all(surely_speech(pcm) for pcm in voices)
+
+    rng = np.random.default_rng(5)
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    sounds = [sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 12)) * 3000,  # a hum
+              rng.normal(0, 3000, SAMPLE_RATE),  # a hiss
+              pink_noise(SAMPLE_RATE, 2) * 3000,  # wind, a fan
+              np.convolve(rng.normal(0, 6000, SAMPLE_RATE), np.ones(8) / 8, "same") * np.hanning(SAMPLE_RATE)]
+    assert not any(surely_speech(np.clip(x, -32768, 32767).astype("<i2").tobytes()) for x in sounds)

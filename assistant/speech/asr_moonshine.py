@@ -114,9 +114,14 @@ class MoonshineRecognizer:
         self._pieces: OrderedDict[tuple[bytes, bool, bool], Transcript] = OrderedDict()
         self._pieces_lock = threading.Lock()
 
-    def stream(self) -> BufferedStream:
-        """Buffer one answer; it is transcribed in ``finish()``, with its other readings."""
-        return BufferedStream(lambda pcm: self.transcribe(pcm, readings=True))
+    expects_words = True
+    """``stream(words_expected=True)`` is understood: the listener asks again that way when a
+    whole answer came out wordless though part of it had words."""
+
+    def stream(self, words_expected: bool = False) -> BufferedStream:
+        """Buffer one answer; it is transcribed in ``finish()``, with its other readings.
+        ``words_expected``: as in ``transcribe``."""
+        return BufferedStream(lambda pcm: self.transcribe(pcm, words_expected, readings=True))
 
     def transcribe(self, pcm: bytes, words_expected: bool = False, readings: bool = False) -> Transcript:
         """Transcribe one utterance of 16 kHz mono int16 PCM.

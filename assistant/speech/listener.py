@@ -41,13 +41,14 @@ from assistant.speech.asr import (
     Transcript,
 )
 from assistant.speech.mic import Frame
-from assistant.speech.turns import TurnPolicy
+from assistant.speech.turns import TurnPolicy, only_fillers
 from assistant.speech.vad import (
     Endpointer,
     Event,
     SpeechChunk,
     SpeechEnded,
     SpeechStarted,
+    surely_speech,
 )
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,9 @@ class Listener:
         is waited on for up to ``max_pause`` seconds, and speech that resumes joins it. A
         stretch the recognizer made no words of (a cough, a clatter, a breath past the voice
         detector) is not an answer: listening goes on until ``timeout``, as if nothing had been
-        heard, so a partner still thinking is not moved on. ``on_partial`` gets each new partial
+        heard, so a partner still thinking is not moved on; unless the stretch surely holds
+        words (Silero VAD is sure of a voice, or words were heard in it before): then the engine
+        is asked again (``_Answer._recovered``). ``on_partial`` gets each new partial
         text while the answer is spoken. Raises MicrophoneLost from the microphone.
         """
         policy = self._turns
@@ -437,6 +440,14 @@ def _background() -> ThreadPoolExecutor:
     return _BACKGROUND[0]
 
 
+def transcribe_answer(recognizer: Recognizer, pcm: bytes) -> Transcript:
+    """One stretch of answer audio transcribed as ``capture_answer`` transcribes it, second
+    reading of a wordless voice included (for the benchmark's short answers)."""
+    answer = _Answer(recognizer, None)
+    answer.add(pcm, new_stretch=True)
+    return answer.transcribe()
+
+
 class _Answer:
     """One answer's audio across its stretches, and its transcript so far.
 
@@ -453,6 +464,7 @@ class _Answer:
         self._stretches = 0
         self._last_partial = ""
         self._early: tuple[int, Future[Transcript]] | None = None  # (audio length, transcript)
+        self._worded: tuple[Transcript, int] | None = None  # the last transcript with words, audio length
 
     @property
     def started(self) -> bool:
@@ -482,13 +494,52 @@ class _Answer:
         audio = bytes(self._audio)
         self._early = (len(audio), _background().submit(self._decode, audio))
 
-    def _decode(self, audio: bytes) -> Transcript:
-        stream = self._recognizer.stream()
+    def _decode(self, audio: bytes, words_expected: bool = False) -> Transcript:
+        if words_expected:  # only asked of an engine that ``expects_words``
+            stream = self._recognizer.stream(words_expected=True)  # type: ignore[call-arg]
+        else:
+            stream = self._recognizer.stream()
         stream.accept(audio)
         return stream.finish()
 
     def transcribe(self) -> Transcript:
-        """The whole answer so far, transcribed."""
+        """The whole answer so far, transcribed: not wordless when it surely holds words."""
+        transcript = self._whole()
+        if not transcript.text.strip():
+            transcript = self._recovered(transcript)
+        if transcript.text.strip():
+            self._worded = (transcript, len(self._audio))
+        return transcript
+
+    def _recovered(self, wordless: Transcript) -> Transcript:
+        """The answer, when the engine found no words in it though it surely holds some: part of
+        it had words before, or Silero VAD is sure it is a voice (``vad.surely_speech``).
+
+        Moonshine now and then ends an answer at its first step: "Happy", "Calm", "So" (15 of
+        213 short answers in bench section 8), or a whole paused answer whose first stretch it
+        had read. The answer was lost, and the partner sat through ``answer_timeout`` unheard.
+        It is asked again, told that words are there, where it ``expects_words``; else (or if
+        that too is empty) the rest after the earlier words is heard on its own and joined.
+        """
+        sure = self._worded is not None or surely_speech(bytes(self._audio))
+        if not sure:
+            return wordless  # a sound without speech: not an answer
+        log.debug("the answer came out wordless, though %s", "a voice is surely in it" if self._worded is None
+                  else f"{self._worded[0].text!r} was heard in it")
+        if getattr(self._recognizer, "expects_words", False):
+            again = self._decode(bytes(self._audio), words_expected=True)
+            if self._worded is None and only_fillers(again.text):
+                return wordless  # "hm" while thinking: still no answer
+            if again.text.strip() or self._worded is None:
+                return again
+        if self._worded is None:
+            return wordless
+        earlier, size = self._worded
+        rest = self._decode(bytes(self._audio[size:]))
+        return _joined(earlier, rest, size, len(self._audio) - size) if rest.text.strip() else earlier
+
+    def _whole(self) -> Transcript:
+        """The whole answer so far, as the engine hears it."""
         if self._early is not None and self._early[0] == len(self._audio):
             try:
                 return self._early[1].result()
@@ -497,6 +548,16 @@ class _Answer:
         if self._stretches == 1 and self._stream is not None:
             stream, self._stream = self._stream, None
             return stream.finish()
-        stream = self._recognizer.stream()
-        stream.accept(bytes(self._audio))
-        return stream.finish()
+        return self._decode(bytes(self._audio))
+
+
+def _joined(first: Transcript, second: Transcript, first_size: int, second_size: int) -> Transcript:
+    """Two transcripts of consecutive audio as one (``*_size``: their audio's lengths, which
+    weigh the confidences); the second's readings and end probability, which are about the end."""
+    confidence = None
+    if first.confidence is not None and second.confidence is not None:
+        weighed = first.confidence * first_size + second.confidence * second_size
+        confidence = weighed / (first_size + second_size)
+    return Transcript(f"{first.text} {second.text}", confidence=confidence, engine=second.engine,
+                      readings=tuple(f"{first.text} {r}" for r in second.readings),
+                      end_probability=second.end_probability)

@@ -25,7 +25,9 @@ two signals keep 34 of 46 whole instead of 26 (bench section 8; 36 of 46 since t
 pauses spliced from speech tails were fixed, 35 since its LibriVox cuts are at word boundaries,
 not inside words; 36 again since a rising end waits, ``ends_rising``; 37 since the answer
 detector hears quieter sound, ``vad.ENERGY_FLOOR``, which cuts the pauses' room sound
-differently: two gained, one lost). Offline, on four espeak-ng
+differently: two gained, one lost). On an AVX-512 machine, whose int8 kernels make Moonshine
+read some voices otherwise, 33; 34 since the listener reads a whole answer that came out
+wordless again, told that words are there). Offline, on four espeak-ng
 voices not in the benchmark (48 paused answers), they kept 35 instead of 28; of 159 finished
 answers (espeak-ng and held-out voices, every real recording, the paused answers once whole)
 they made one more wait: "... blue sky today." also read as "... sky to May." ("may" is
@@ -59,10 +61,13 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"[a-z0-9']+")
 
-DANGLING_WORDS = frozenset("""
+FILLERS = frozenset("um umm uh uhh er erm hmm mm ah".split())
+"""Sounds a partner makes while thinking; no answer on their own."""
+
+DANGLING_WORDS = FILLERS | frozenset("""
 and but so or nor because cause 'cause cos since although though while whereas if unless until
 when whenever where whether that which who whom whose then yet also plus
-um umm uh uhh er erm hmm mm ah like
+like
 a an the my our your their his its this these those some any every each no
 of to in on at for with about from by into onto over under through between after before
 without than as towards toward upon across around during
@@ -159,3 +164,9 @@ def sounds_unfinished(text: str) -> bool:
     if closed and len(words) >= 3 and words[-3] in ("than", "as"):
         return False  # "... than he was.", "... as we did."
     return True
+
+
+def only_fillers(text: str) -> bool:
+    """True when ``text`` has words and all of them are ``FILLERS`` ("Hmm.", "Um, uh...")."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and all(word in FILLERS for word in words)

