@@ -521,19 +521,16 @@ class _Answer:
         It is asked again, told that words are there, where it ``expects_words``; else (or if
         that too is empty) the rest after the earlier words is heard on its own and joined.
         """
-        sure = self._worded is not None or surely_speech(bytes(self._audio))
-        if not sure:
+        if self._worded is None and not surely_speech(bytes(self._audio)):
             return wordless  # a sound without speech: not an answer
-        log.debug("the answer came out wordless, though %s", "a voice is surely in it" if self._worded is None
-                  else f"{self._worded[0].text!r} was heard in it")
-        if getattr(self._recognizer, "expects_words", False):
-            again = self._decode(bytes(self._audio), words_expected=True)
-            if self._worded is None and only_fillers(again.text):
-                return wordless  # "hm" while thinking: still no answer
-            if again.text.strip() or self._worded is None:
-                return again
-        if self._worded is None:
-            return wordless
+        log.debug("the answer came out wordless, though %s",
+                  f"{self._worded[0].text!r} was heard in it" if self._worded else "a voice is surely in it")
+        told = getattr(self._recognizer, "expects_words", False)
+        again = self._decode(bytes(self._audio), words_expected=True) if told else wordless
+        if self._worded is None:  # "hm" while thinking is still no answer
+            return again if again.text.strip() and not only_fillers(again.text) else wordless
+        if again.text.strip():
+            return again
         earlier, size = self._worded
         rest = self._decode(bytes(self._audio[size:]))
         return _joined(earlier, rest, size, len(self._audio) - size) if rest.text.strip() else earlier
