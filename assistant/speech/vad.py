@@ -329,6 +329,9 @@ SURE_SPEECH = 0.9
 """Silero VAD's speech probability from which a 32 ms chunk is surely a voice (``surely_speech``)."""
 SURE_CHUNKS = 3
 """Chunks at ``SURE_SPEECH`` or more that make a stretch surely speech (about 0.1 s of voice)."""
+SURE_WITHIN = 10.0
+"""Seconds of a stretch that ``surely_speech`` looks at, from its start: a long wordless sound
+(a vacuum cleaner past the answers' detector) costs at most about 1 s of CPU."""
 
 
 def surely_speech(pcm: bytes) -> bool:
@@ -338,12 +341,13 @@ def surely_speech(pcm: bytes) -> bool:
     speech that the answers' detector let through? Measured on section 8's clips: every short
     answer (7 espeak-ng voices, 0-0.2 s lead-ins) and real recording had at least 3 chunks at
     0.993 or more; none of 150 sounds without speech (hiss, rumble, clicks, hum, breath at -40 to
-    -20 dBFS) had one above 0.66. Stops at the third sure chunk (about 3 ms a chunk here)."""
+    -20 dBFS) had one above 0.66. Stops at the third sure chunk (about 3 ms a chunk here), and
+    looks at the first ``SURE_WITHIN`` seconds only."""
     with _SURE_LOCK:
         detector = _silero_model()
         detector.reset()
         size, sure = detector.chunk_bytes(), 0
-        for i in range(0, len(pcm) - size + 1, size):
+        for i in range(0, min(len(pcm), int(SURE_WITHIN * SAMPLE_RATE) * SAMPLE_WIDTH) - size + 1, size):
             sure += detector(pcm[i:i + size]) >= SURE_SPEECH
             if sure >= SURE_CHUNKS:
                 return True
