@@ -172,6 +172,8 @@ def test_the_default_spotter_runs_on_moonshine(moonshine_spotter):
     ("We should pause and look.", None),    # a sentence that contains a phrase
     ("Pause, the ladder!", None),           # the whole reading counts, not its first clause
     ("", None),
+    ("Have 5 minutes", "add five minutes"),
+    ("And I'm minutes.", None),             # sounds like "add eight minutes", but no minutes heard
 ])
 def test_one_moonshine_reading_is_judged_alone(moonshine_spotter, reading, phrase):
     assert moonshine_spotter.judge([(reading, 0.1), (reading, 0.1)]).phrase == phrase
@@ -234,6 +236,7 @@ def weigher(scores: dict[str, float], asked: list[list[str]]):
     ("Reviews", {"resume": -2.8}, None),                               # not likely enough
     ("Kenzel met", {"cancel that": -2.0, "continue": -2.3}, None),     # two meanings too close
     ("How much pain is left?", {"how much time is left": -1.3}, None),  # a word clearly replaced: talk
+    ("That's 10 minutes.", {"add ten minutes": -1.2}, None),           # ... minutes written in digits
     ("Cancel hair", {"cancel that": -1.4}, "cancel that"),             # a short phrase is exempt
 ])
 def test_every_command_is_weighed_when_the_reading_matches_none(weighing, reading, scores, phrase):
