@@ -115,8 +115,8 @@ class MoonshineRecognizer:
         self._pieces_lock = threading.Lock()
 
     expects_words = True
-    """``stream(words_expected=True)`` is understood: the listener asks again that way when a
-    whole answer came out wordless though part of it had words."""
+    """``stream(words_expected=True)`` is understood: the listener asks again that way when an
+    answer came out wordless though it surely holds words (``listener._Answer._recovered``)."""
 
     def stream(self, words_expected: bool = False) -> BufferedStream:
         """Buffer one answer; it is transcribed in ``finish()``, with its other readings.
