@@ -221,11 +221,11 @@ def weighing() -> CommandSpotter:
     return CommandSpotter(TABLE, settings=WEIGH)
 
 
-def weigher(scores: dict[str, float], asked: list[list[str]]):
-    """Scores as an engine would give them: the phrases named, every other at -4 (talk-like)."""
+def weigher(scores: dict[str, float], asked: list[list[str]], rest: float = -4.0):
+    """Scores as an engine would give them: the phrases named, every other at ``rest`` (talk-like)."""
     def weigh(phrases: list[str]) -> dict[str, float]:
         asked.append(list(phrases))
-        return {p: scores.get(p, -4.0) for p in phrases}
+        return {p: scores.get(p, rest) for p in phrases}
     return weigh
 
 
@@ -318,6 +318,32 @@ def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner(weigh
     close = {"add five minutes": -1.5, "add nine minutes": -1.6}  # minutes unclear: nothing
     assert spotter.judge_rescored([("And I'm with it.", 0.1)] * 2, weigher({}, []),
                                   weigher(close, [])).phrase is None
+
+
+@pytest.mark.parametrize("reading, scores, phrase", [
+    ("Have one visit", {"add one minute": -1.8}, "add one minute"),     # a command misheard in noise
+    ("And one wallet", {"add one minute": -4.9}, None),                 # talk: "Add more water"
+    ("Have 5 minutes", {"add five minutes": -1.8, "add nine minutes": -2.7}, "add five minutes"),
+    ("Have 9 minutes", {"add nine minutes": -2.4, "add five minutes": -2.2}, None),  # minutes in doubt
+    ("And five million.", {"add five minute": -3.6, "add five minutes": -1.2}, "add five minute"),  # one meaning
+])
+def test_added_time_matched_by_sound_is_kept_only_when_the_engine_agrees(reading, scores, phrase):
+    """The reading alone cannot tell "And one wallet" (talk) from "Have one visit" (a command
+    in noise): both are 0.31 from "add one minute". The engine, scoring the phrase and the
+    minutes that sound like it against the audio, can."""
+    spotter = CommandSpotter(TABLE, settings=DEFAULT_SETTINGS["moonshine"])
+    assert spotter.judge([(reading, 0.1)] * 2).phrase is not None  # taken by sound alone
+    asked: list[list[str]] = []
+    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, asked, -6.0), weigher(scores, [], -6.0))
+    assert verdict.phrase == phrase, verdict
+    assert len(asked[0]) > 1 and all(TABLE[p] == "extend" for p in asked[0])
+
+
+def test_added_time_read_exactly_needs_no_scoring():
+    spotter = CommandSpotter(TABLE, settings=DEFAULT_SETTINGS["moonshine"])
+    asked: list[list[str]] = []
+    verdict = spotter.judge_rescored([("Add five minutes.", 0.1)] * 2, weigher({}, asked), weigher({}, asked))
+    assert verdict.phrase == "add five minutes" and asked == []
 
 
 def test_weighing_is_not_needed_for_a_reading_taken_as_read(weighing):
