@@ -325,6 +325,7 @@ def test_weighing_added_time_scores_the_minutes_that_sound_like_the_winner(weigh
     ("And one wallet", {"add one minute": -4.9}, None),                 # talk: "Add more water"
     ("Have 5 minutes", {"add five minutes": -1.8, "add nine minutes": -2.7}, "add five minutes"),
     ("Have 9 minutes", {"add nine minutes": -2.4, "add five minutes": -2.2}, None),  # minutes in doubt
+    ("And 8 minutes.", {"add eight minutes": -2.5, "add five minutes": -2.3}, None),  # five: said most
     ("And five million.", {"add five minute": -3.6, "add five minutes": -1.2}, "add five minute"),  # one meaning
 ])
 def test_added_time_matched_by_sound_is_kept_only_when_the_engine_agrees(reading, scores, phrase):
@@ -337,6 +338,7 @@ def test_added_time_matched_by_sound_is_kept_only_when_the_engine_agrees(reading
     verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, asked, -6.0), weigher(scores, [], -6.0))
     assert verdict.phrase == phrase, verdict
     assert len(asked[0]) > 1 and all(TABLE[p] == "extend" for p in asked[0])
+    assert {"add one minute", "add five minutes", "add ten minutes"} <= set(asked[0])  # the minutes said most
 
 
 def test_added_time_read_exactly_needs_no_scoring():
