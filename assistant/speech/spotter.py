@@ -142,9 +142,10 @@ class SpotterSettings:
     while paused), with the doubtful band's guards (``_doubtful_ok``); None: ``weigh_doubtful``."""
     sound_extend: float | None = None
     """Added time taken by sound (``judge``: the reading near an added-time phrase, not exactly
-    it) is kept only when the engine, scoring it and the minutes that sound like it against the
-    audio, gives its minutes this mean log-probability per token or better and no other minutes
-    more (``_extend_scored``); None: taken as matched (Whisper)."""
+    it) is kept only when the engine, scoring it against the audio with the minutes that sound
+    like it and the minutes said most (``PROBE_MINUTES``), gives its minutes this mean
+    log-probability per token or better and no other minutes more (``_extend_scored``); None:
+    taken as matched (Whisper)."""
     expected: tuple[str, ...] = ()
     """Commands (labels) the session is waiting for now ("resume" while paused): one of them
     weighed in the doubtful band is taken even as one word (``_doubtful_ok``)."""
@@ -491,9 +492,8 @@ class CommandSpotter:
         ones said most (``PROBE_MINUTES``): "And 8 minutes." was said as "add five minutes",
         and "five" sounds nothing like "eight" (five -2.29, eight -2.48)."""
         phrase = verdict.phrase
-        near = [p for _, p in self.matcher.nearest(phrase, MINUTES_NEAR + 1) if self.matcher.phrases[p] == "extend"]
         probes = [p for p in self._anchors if self.matcher.phrases[p] == "extend" and _wording(p) == _wording(phrase)]
-        scores = score(list(dict.fromkeys([phrase, *near, *probes])))
+        scores = score(list(dict.fromkeys([phrase, *self._minutes_near(phrase), *probes])))
         meaning = self._meaning(phrase)
         own = max((v for p, v in scores.items() if self._meaning(p) == meaning), default=-np.inf)
         rivals = {p: v for p, v in scores.items() if self._meaning(p) != meaning}
@@ -504,6 +504,11 @@ class CommandSpotter:
             return replace(verdict, phrase=None, reason=f"{verdict.reason}, but {rival!r} scored better "
                            f"({rivals[rival]:.2f} over {own:.2f}): the minutes are in doubt")
         return replace(verdict, reason=f"{verdict.reason}; scored {own:.2f}")
+
+    def _minutes_near(self, phrase: str) -> list[str]:
+        """The added-time phrases that sound nearest ``phrase`` (``MINUTES_NEAR``; itself among
+        them): the minutes it could have been misheard for."""
+        return [p for _, p in self.matcher.nearest(phrase, MINUTES_NEAR + 1) if self.matcher.phrases[p] == "extend"]
 
     def judge_weighed(self, readings: list[tuple[str, float]],
                       weigh: Callable[[list[str]], dict[str, float]], first: Verdict,
@@ -526,8 +531,7 @@ class CommandSpotter:
             scores[phrase] = max(score, scores.get(phrase, -np.inf))
         best = max(scores, key=scores.__getitem__, default=None)
         if best is not None and self.matcher.phrases[best] == "extend":
-            near = [p for d, p in self.matcher.nearest(best, MINUTES_NEAR + 1)
-                    if self.matcher.phrases[p] == "extend" and p not in scores]
+            near = [p for p in self._minutes_near(best) if p not in scores]
             scores |= weigh(near) if near else {}
         first_place = max(scores, key=scores.__getitem__, default=None)
         floor = s.weigh if s.weigh_doubtful is None else min(s.weigh, s.weigh_doubtful)
