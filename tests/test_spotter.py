@@ -291,6 +291,33 @@ def test_a_command_the_session_awaits_is_taken_on_less_evidence(settings, readin
     assert spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, []), weigher(scores, [])).phrase is None
 
 
+RELATIVE = replace(DOUBTFUL, weigh_relative=-1.5, weigh_relative_floor=-3.0)
+
+
+@pytest.mark.parametrize("reading, unsure, scores, phrase", [
+    ("Kansalmat", 0.67, {"cancel that": -2.3}, "cancel that"),   # read unsurely (-1.1), phrase near it
+    ("Kansalmat", 0.2, {"cancel that": -2.3}, None),             # read with ease (-0.2): far below it
+    ("Oh my dear", 0.6, {"what's the time left": -2.8}, None),   # talk: 1.9 below its reading
+    ("Kansalmat", 0.8, {"cancel that": -3.1}, None),             # below the band's floor
+    ("Kansalmat", 0.67, {"cancel that": -2.3, "continue": -2.5}, None),      # two meanings too close
+    ("And I'm with it.", 0.67, {"add five minutes": -2.3}, None),            # added time: never doubtful
+    ("Nope", 0.67, {"note": -2.3}, None),                                    # one word: nothing confirms it
+    ("Say you're gonna get it, I missed it.", 0.8, {"say that again": -2.3}, None),  # far longer
+])
+def test_a_phrase_the_engine_finds_nearly_as_likely_as_its_own_reading_is_taken(reading, unsure, scores, phrase):
+    """Below the doubtful band, what counts is how far the phrase scores below the engine's own
+    reading (``weigh_relative``): ``unsure`` is the reader's no-speech figure, 1 minus the
+    reading's geometric mean token probability."""
+    spotter = CommandSpotter(TABLE, settings=RELATIVE)
+    readings = [(reading, unsure)] * 2
+    verdict = spotter.judge_rescored(readings, weigher(scores, []), weigher(scores, []))
+    assert verdict.phrase == phrase, verdict
+    if phrase is not None:
+        assert verdict.doubtful
+        plain = CommandSpotter(TABLE, settings=DOUBTFUL)  # without the rule: turned down
+        assert plain.judge_rescored(readings, weigher(scores, []), weigher(scores, [])).phrase is None
+
+
 def test_weighing_keeps_what_rescoring_scored_though_its_first_token_was_pruned():
     """Weighing scores only the wordings whose first token the engine finds likely (``LEADS``);
     a phrase rescoring has already scored is not lost to that pruning ("Video possession" for
