@@ -368,6 +368,25 @@ def test_added_time_matched_by_sound_is_kept_only_when_the_engine_agrees(reading
     assert {"add one minute", "add five minutes", "add ten minutes"} <= set(asked[0])  # the minutes said most
 
 
+@pytest.mark.parametrize("reading, unsure, scores, phrase", [
+    ("Repeat the pattern.", 0.03, {"repeat that": -3.7}, None),     # read surely; the phrase far below
+    ("Repeat the pattern.", 0.03, {"repeat that": -1.0}, "repeat that"),  # the engine agrees
+    ("Repeat the pattern.", 0.6, {"repeat that": -3.7}, "repeat that"),   # read unsurely: not checked
+    ("Remove the session.", 0.1, {"resume the session": -0.9}, "resume the session"),  # espeak-ng's 'resume'
+])
+def test_a_phrase_matched_by_sound_to_a_sure_reading_is_kept_only_when_the_engine_agrees(reading, unsure, scores, phrase):
+    """A sentence can sound like a phrase ("Repeat the pattern." is 0.33 from "repeat that");
+    when the engine was sure of what it read (``unsure``: 1 minus its geometric mean token
+    probability), the phrase must score nearly as well as that reading."""
+    spotter = CommandSpotter(TABLE, settings=DEFAULT_SETTINGS["moonshine"])
+    readings = [(reading, unsure)] * 2
+    assert spotter.judge(readings).phrase is not None  # taken by sound alone
+    asked: list[list[str]] = []
+    verdict = spotter.judge_rescored(readings, weigher(scores, asked, -6.0), weigher(scores, [], -6.0))
+    assert verdict.phrase == phrase, verdict
+    assert (asked[:1] == [list(scores)]) == (unsure < 0.33)  # scored only when read surely
+
+
 def test_added_time_read_exactly_needs_no_scoring():
     spotter = CommandSpotter(TABLE, settings=DEFAULT_SETTINGS["moonshine"])
     asked: list[list[str]] = []
