@@ -27,6 +27,11 @@ matched to the configured phrases by phonemes (``soundalike.py``):
   same encoded audio (``Hearing.score``, a few ms each), and one that scores well and clearly
   ahead of any other meaning is taken. Talk that only sounds like a phrase stays talk: the word
   not said ("paint" for "time") scores badly.
+* **The engine's own reading as the yardstick** (Moonshine). A phrase weighed below the doubtful
+  floor is still taken when it scores nearly as well as what the engine wrote itself, which it
+  wrote unsurely (``weigh_relative``); and a phrase matched by sound to a reading the engine was
+  sure of must score nearly as well as that reading ("Repeat the pattern." is not "repeat that":
+  ``sound_relative``).
 * **A slower hearing** (Moonshine). A miss that weighing found close to some command is heard
   once more, resampled to 80 % speed: Moonshine reads many of espeak-ng's fast voices better
   slowed ("No." for "note" becomes "Note."), and each hearing is judged by the same rules.
