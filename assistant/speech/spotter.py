@@ -163,9 +163,9 @@ class SpotterSettings:
     taken as matched (Whisper)."""
     sound_relative: float | None = None
     """A phrase matched by sound (``judge``: near the reading, not exactly it; added time has
-    ``sound_extend``) to a reading the engine was sure of (``sound_sure``) is kept only when the engine, scoring the phrase against
-    the audio, gives it at most this much less per token than that reading (``_sound_scored``);
-    None: taken as matched."""
+    ``sound_extend``) to a reading the engine was sure of (``sound_sure``) is kept only when the
+    engine, scoring the phrase against the audio, gives it at most this much less per token than
+    that reading (``_sound_scored``); None: taken as matched."""
     sound_sure: float = -0.4
     """A reading at this mean log-probability per token or better is one the engine was sure of."""
     expected: tuple[str, ...] = ()
@@ -509,11 +509,11 @@ class CommandSpotter:
         scores them (it may leave out wordings the engine finds unlikely from their start)."""
         s = self.settings
         verdict = self.judge(readings)
-        if verdict.phrase is not None and (verdict.distance or 0.0) > 0 and s.sound_extend is not None \
-                and self.matcher.phrases[verdict.phrase] == "extend":
-            verdict = self._extend_scored(verdict, score)
-        elif verdict.phrase is not None and (verdict.distance or 0.0) > 0 and s.sound_relative is not None:
-            verdict = self._sound_scored(verdict, readings, score)
+        if verdict.phrase is not None and (verdict.distance or 0.0) > 0:  # matched by sound
+            if s.sound_extend is not None and self.matcher.phrases[verdict.phrase] == "extend":
+                verdict = self._extend_scored(verdict, score)
+            elif s.sound_relative is not None:
+                verdict = self._sound_scored(verdict, readings, score)
         if verdict.phrase is not None or not readings[0][0]:
             return verdict
         scored: dict[str, float] = {}
@@ -564,7 +564,7 @@ class CommandSpotter:
         (98), none scored more than 2.7 below it. An unsure reading says little about what was
         said, so the phrase's score is no evidence against it: those are not checked (commands
         read unsurely scored down to 3.4 below)."""
-        own = math.log(max(1.0 - readings[0][1], 1e-9))
+        own = _reading_score(readings)
         if own < self.settings.sound_sure:
             return verdict
         said = score([verdict.phrase])[verdict.phrase]
@@ -621,9 +621,8 @@ class CommandSpotter:
         return verdict
 
     def _near_own_reading(self, readings: list[tuple[str, float]], score: float) -> bool:
-        """Whether ``score`` is within ``weigh_relative`` of the engine's own reading's mean
-        log-probability per token (Moonshine's no-speech figure is 1 minus its geometric mean
-        token probability), and no lower than ``weigh_relative_floor``.
+        """Whether ``score`` is within ``weigh_relative`` of the engine's own reading's score
+        (``_reading_score``), and no lower than ``weigh_relative_floor``.
 
         A likelihood ratio: a command the engine misheard it read unsurely, and the phrase said
         scores not far below that reading; talk it read with ease scores every phrase far below.
@@ -633,7 +632,7 @@ class CommandSpotter:
         s = self.settings
         if s.weigh_relative is None or score < s.weigh_relative_floor:
             return False
-        own = math.log(max(1.0 - readings[0][1], 1e-9))
+        own = _reading_score(readings)
         return score - own >= s.weigh_relative
 
     def _doubtful_ok(self, heard: str, phrase: str) -> bool:
@@ -942,6 +941,12 @@ def slowed(pcm: bytes, speed: float) -> bytes:
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
     n = int(len(samples) / speed)
     return np.interp(np.arange(n) * speed, np.arange(len(samples)), samples).round().astype("<i2").tobytes()
+
+
+def _reading_score(readings: list[tuple[str, float]]) -> float:
+    """The engine's own reading's mean log-probability per token: Moonshine's no-speech figure
+    is 1 minus its geometric mean token probability."""
+    return math.log(max(1.0 - readings[0][1], 1e-9))
 
 
 def _wording(phrase: str) -> tuple[str, ...]:
