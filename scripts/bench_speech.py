@@ -210,9 +210,48 @@ Wow
 Sorry
 Perfect
 Done
+Can you cancel the order
+We should take a break now
+Let's start the blue section
+Say, that's a nice colour
+The time is going fast
+How much soil is left
+Give us a hand here
+Add some more green
+Stop that, it drips
+Pause for a second
+Note to self
+Let's brief the neighbours
+Begin with the door
+Resume painting tomorrow
+What's the time in London
+Continue the hedge
+Repeat the pattern
+Time to check the roses
+Start the edging
+Cancel the hose
+That took five minutes
+One more minute of sun
+Undo that button
+Say it once more
+A new hat
+Can't do that
+In this season
+How much time did it take
+We must add more mulch
+Later, the debris
+The brief was clear
+Yes, stop there
+Skip the corner
+Take another
+Ten more minutes of this
+Give it a minute
+Let's re-do that
 """.splitlines()
 """More talk, in other voices (``MORE_VOICES``): lines near the commands ("give us a minute",
-"cancel that thought", "how much time do we have"), one-word replies, and talk about time."""
+"cancel that thought", "how much time do we have", "take another", "repeat the pattern"),
+one-word replies, and talk about time. The last 37 were held out (``spot_heldout.py``)
+until the rules they tested were settled."""
 
 MORE_VOICES = ["en-gb-x-gbclan+m2", "en-gb-x-gbcwmd+f4", "en-us+m5", "en+f3", "en-gb-scotland+f2",
                "en-029+m2", "en-us-nyc+f1", "en-gb-x-rp+m6"]

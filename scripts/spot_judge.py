@@ -42,10 +42,17 @@ def main() -> None:
 
     missing = [0]
 
+    weighings: dict[str, list[str]] = {}  # audio key -> its weighing keys
+    for k in cache:
+        if isinstance(k, str) and k.startswith("weighed:"):
+            weighings.setdefault(k.split(":")[1], []).append(k)
+
     def stored(key: str, phrases: list[str]) -> dict[str, float]:
-        scores = cache.get("scores:" + key, ({}, 0))[0]
+        scores = dict(cache.get("scores:" + key, ({}, 0))[0])
+        for w in weighings.get(key, []):  # a phrase weighed is scored the same way
+            scores = cache[w][0] | scores
         missing[0] += any(p not in scores for p in phrases)
-        return {p: scores[p] for p in phrases if p in scores}
+        return {p: scores.get(p, float("-inf")) for p in phrases}
 
     def weighed(key: str, phrases: list[str]) -> dict[str, float]:
         found = cache.get(weighed_key(key, phrases))
