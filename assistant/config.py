@@ -100,6 +100,9 @@ class ListeningConfig(Settings):
     own voice in 1-2 of 5 questions, ``bargein.py``)."""
     vad_aggressiveness: Annotated[int, Field(ge=0, le=3)] = 2
     wake_word: Line | None = None
+    """A word every command must start with ("computer, pause"); None: none. It must be a word
+    the recognizer writes as it is spelled (``duet doctor`` checks it): Moonshine writes "duet"
+    as "You have" or "Do it", and the commands after it are lost."""
     input_device: str | int | None = None
     output_device: str | int | None = None
 
