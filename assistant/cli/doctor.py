@@ -89,8 +89,8 @@ WAKE_TRIALS = (("en-us+m3", "pause"), ("en-us+f3", "how much time is left"),
                ("gmw/en+m2", "take a note"), ("en-029+f4", "start the debrief"))
 """Commands said after the wake word, each in an espeak-ng voice, to check that it is heard."""
 WAKE_EXAMPLE = "computer"
-"""A wake word the built-in spotter hears (Moonshine writes it as it is spelled): with it, 28 of
-28 clean commands in four espeak-ng voices were heard, as many as without a wake word."""
+"""A wake word the built-in spotter hears (Moonshine writes it as it is spelled): after it, 28 of
+28 clean commands in four espeak-ng voices were heard (25 without a wake word; scripts/spot_wake.py)."""
 
 
 def check_wake_word(config: Config) -> list[Check]:
