@@ -171,6 +171,18 @@ def test_talk_during_work_changes_nothing(tmp_path):
     assert h.state == "work"
 
 
+def test_with_a_wake_word_duet_asks_for_each_command_with_it(tmp_path):
+    h = Harness(tmp_path, config(listening={"wake_word": "computer"}))
+    work = said(answer_checkin(h))
+    assert "Say 'computer, start the debrief' when you want to finish early." in work[-1]
+    assert said(h.send(Heard("pause"))) == [] and h.state == "work"  # no wake word: talk
+    assert said(h.send(Heard("computer, pause"))) == ["Paused. Say 'computer, resume' when you are ready."]
+    assert said(h.send(Heard("computer, take a note"))) == ["We're paused. Say 'computer, resume' first."]
+    assert said(h.send(Heard("computer, stop the session"))) == ["Stop the session? Say 'computer, yes' to stop."]
+    h.send(Heard("computer, yes"))
+    assert h.state == "aborted"
+
+
 def test_stop_ends_the_session_as_aborted_from_any_phase(tmp_path):
     for answered, extra in [(0, []), (CHECKIN, []), (CHECKIN, ["pause"])]:
         h = Harness(tmp_path / f"s{answered}{len(extra)}")

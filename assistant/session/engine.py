@@ -388,7 +388,7 @@ class SessionEngine:
         if resumed:
             self._say(phrasing.time_left(self.timer.remaining(now), paused=False))
         else:
-            start_phrase = self.config.commands.start_debrief[0]
+            start_phrase = self._command_phrase(self.config.commands.start_debrief[0])
             self._say(phrasing.work_begins(self.timer.length, start_phrase))
         self._checkpoint()
         self._listen()
@@ -454,7 +454,7 @@ class SessionEngine:
         if handler is None or (self.state == "paused" and command.intent in (Intent.START_DEBRIEF, Intent.NOTE)):
             log.info("ignored command %s in %s", command.intent.value, self.state)
             if handler is not None:  # heard and understood: say why nothing happens
-                self._say(phrasing.PAUSED_FIRST)
+                self._say(phrasing.paused_first(self._command_phrase(self.config.commands.resume[0])))
             self._listen()
             return
         if command.intent in (Intent.EXTEND, Intent.NOTE):
@@ -469,7 +469,7 @@ class SessionEngine:
     def _cmd_stop(self) -> None:
         """Stopping loses the rest of the session: ask first; only a yes stops."""
         self._stop_asked_at = self.clock.now()
-        self._say(phrasing.CONFIRM_STOP)
+        self._say(phrasing.confirm_stop(self._command_phrase(self.config.commands.confirm[0])))
         self._listen()
 
     def _confirming_stop(self, command: Command) -> bool:
@@ -581,15 +581,19 @@ class SessionEngine:
         self._checkpoint()
         self._listen()
 
-    def _pause(self, announcement: str = phrasing.PAUSED) -> None:
+    def _pause(self, announcement: str | None = None) -> None:
         self.pause()
         if self._phase_before_pause == "work":
             self.timer.pause(self.clock.now())
         self._event("pause", phase=self._phase_before_pause, by="microphone" if self._paused_by_mic else "command")
         self._undo = None if self._paused_by_mic else (self.clock.now(), "pause", {})
-        self._say(announcement)
+        self._say(announcement or phrasing.paused(self._command_phrase(self.config.commands.resume[0])))
         self._checkpoint()
         self._listen()
+
+    def _command_phrase(self, phrase: str) -> str:
+        """``phrase`` as the couple must say it: after the wake word, when one is set."""
+        return phrasing.command(phrase, self.config.listening.wake_word)
 
     # ---- output
 

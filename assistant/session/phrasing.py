@@ -76,9 +76,27 @@ def extended(minutes: int, remaining: float) -> str:
     return f"Added {minutes} minute{'s' * (minutes != 1)}. {duration(remaining)} left."
 
 
-PAUSED = "Paused. Say 'resume' when you are ready."
+def command(phrase: str, wake_word: str | None) -> str:
+    """A command as Duet asks the couple to say it: after the wake word, when one is set."""
+    return f"{wake_word}, {phrase}" if wake_word else phrase
+
+
+def paused(resume: str = "resume") -> str:
+    return f"Paused. Say '{resume}' when you are ready."
+
+
+def paused_first(resume: str = "resume") -> str:
+    return f"We're paused. Say '{resume}' first."
+
+
+def confirm_stop(yes: str = "yes") -> str:
+    said = yes if " " not in yes else f"'{yes}'"  # "Say yes to stop.", "Say 'computer, yes' to stop."
+    return f"Stop the session? Say {said} to stop."
+
+
+PAUSED = paused()
 RESUMED = "Resuming."
-PAUSED_FIRST = "We're paused. Say 'resume' first."
+PAUSED_FIRST = paused_first()
 NOTE_PROMPT = "Go ahead, I'm listening for your note."
 NOTED = "Noted."
 NO_NOTE = "I didn't catch a note."
@@ -87,7 +105,7 @@ SKIPPED = "Skipped."
 NO_ANSWER = "I didn't hear an answer, so let's move on."
 MIC_LOST = "I lost the microphone. Everything so far is saved, and the timer is paused until it is back."
 MIC_BACK = "The microphone is back. Let's carry on."
-CONFIRM_STOP = "Stop the session? Say yes to stop."
+CONFIRM_STOP = confirm_stop()
 NOT_STOPPED = "Not stopping; carrying on."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 CANCELLED = {
