@@ -4,8 +4,8 @@
     python scripts/spot_heldout.py [--conditions clean "20 dB" "10 dB"] [--set name=value ...]
 
 Forty lines a couple might say that sound like a command or use its words ("the paws on that
-dog", "take a nap later", "undo the last row"), in five espeak-ng voices the benchmark does not use, each
-decided by the default spotter (as if paused, the stricter case) on the utterance alone. It
+dog", "take a nap later", "undo the last row"), in five espeak-ng voices the benchmark does not
+use, each decided by the default spotter (as if paused, the stricter case) on the utterance alone. It
 prints every command taken, with the spotter's reason. A development aid, kept apart from the
 benchmark so that its lines stay unseen while thresholds are chosen there: once a rule is tuned
 on these, move the lines into ``bench_speech.MORE_TALK`` and write new ones here.

@@ -103,28 +103,23 @@ def check_wake_word(config: Config) -> list[Check]:
     if not wake or config.speech.commands not in ("auto", "spotter"):
         return []
     from assistant.session.commands import CommandParser
-    from assistant.speech.asr import SAMPLE_RATE
-    from assistant.speech.engines import open_recognizer
-    from assistant.speech.live import open_spotter
+    from assistant.speech.live import open_engines
     from assistant.speech.voice import Voice
 
     parser = CommandParser(config.commands, wake)
     try:
-        spotter = open_spotter(config, open_recognizer(config.speech.answers, vosk_model=config.speech.vosk_model,
-                                                       threads=config.speech.threads))
+        spotter = open_engines(config).commands  # as `duet run` opens it
     except DuetError as err:
         return [Check("wake word", False, str(err))]
     heard, misses = 0, []
     for voice, command in WAKE_TRIALS:
         said = f"{wake}, {command}"
-        samples, rate = Voice(voice).render(said)
-        pcm = _padded(samples, rate, SAMPLE_RATE)
-        text = spotter.transcribe(pcm).text
-        if (got := parser.parse(text, require_wake_word=True)) is not None \
-                and got == parser.parse(said, require_wake_word=True):
+        transcript = spotter.transcribe(_as_heard(*Voice(voice).render(said)))
+        got = parser.parse(transcript.text, require_wake_word=True)
+        if got is not None and got == parser.parse(said, require_wake_word=True):
             heard += 1
         else:
-            misses.append(f"{said!r} as {getattr(spotter, 'last', None) and spotter.last.heard or text!r}")
+            misses.append(f"{said!r} as {transcript.heard or transcript.text!r}")
     detail = f"{wake!r}: {heard} of {len(WAKE_TRIALS)} test commands heard"
     if heard == len(WAKE_TRIALS):
         return [Check("wake word", True, detail)]
@@ -132,13 +127,16 @@ def check_wake_word(config: Config) -> list[Check]:
                   f"writes as it is spelled, e.g. {WAKE_EXAMPLE!r}, in listening.wake_word")]
 
 
-def _padded(samples: np.ndarray, rate: int, to_rate: int) -> bytes:
-    """Rendered speech as the microphone would give it: 16 kHz int16, with 0.3 s of silence each side."""
+def _as_heard(samples: np.ndarray, rate: int) -> bytes:
+    """Rendered int16 speech as the microphone gives it: 16 kHz PCM, 0.3 s of silence each side."""
     import soxr
 
-    x = soxr.resample(np.asarray(samples, dtype=np.float32), rate, to_rate) if rate != to_rate else samples
-    pad = np.zeros(int(0.3 * to_rate), dtype=np.float32)
-    return np.concatenate([pad, np.asarray(x, dtype=np.float32), pad]).clip(-32768, 32767).astype("<i2").tobytes()
+    from assistant.speech.asr import SAMPLE_RATE
+    from assistant.speech.wav import float_to_pcm
+
+    speech = soxr.resample(np.asarray(samples, dtype=np.float32) / 32768.0, rate, SAMPLE_RATE)
+    pad = np.zeros(int(0.3 * SAMPLE_RATE), dtype=np.float32)
+    return float_to_pcm(np.concatenate([pad, speech, pad]))
 
 
 def check_voice(config: Config) -> Check:

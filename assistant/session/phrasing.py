@@ -81,22 +81,20 @@ def command(phrase: str, wake_word: str | None) -> str:
     return f"{wake_word}, {phrase}" if wake_word else phrase
 
 
-def paused(resume: str = "resume") -> str:
+def paused(resume: str) -> str:
     return f"Paused. Say '{resume}' when you are ready."
 
 
-def paused_first(resume: str = "resume") -> str:
+def paused_first(resume: str) -> str:
     return f"We're paused. Say '{resume}' first."
 
 
-def confirm_stop(yes: str = "yes") -> str:
+def confirm_stop(yes: str) -> str:
     said = yes if " " not in yes else f"'{yes}'"  # "Say yes to stop.", "Say 'computer, yes' to stop."
     return f"Stop the session? Say {said} to stop."
 
 
-PAUSED = paused()
 RESUMED = "Resuming."
-PAUSED_FIRST = paused_first()
 NOTE_PROMPT = "Go ahead, I'm listening for your note."
 NOTED = "Noted."
 NO_NOTE = "I didn't catch a note."
@@ -105,7 +103,6 @@ SKIPPED = "Skipped."
 NO_ANSWER = "I didn't hear an answer, so let's move on."
 MIC_LOST = "I lost the microphone. Everything so far is saved, and the timer is paused until it is back."
 MIC_BACK = "The microphone is back. Let's carry on."
-CONFIRM_STOP = confirm_stop()
 NOT_STOPPED = "Not stopping; carrying on."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 CANCELLED = {
