@@ -35,7 +35,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from assistant.speech.converted import cache_root, convert_once
+from assistant.speech.converted import convert_once
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,13 @@ def converted_dir(source: Path, root: Path | None = None, timeout: float = 600.0
     None when the conversion fails (logged): the shipped ORT files then run as they are, with
     the same answers, only several times slower.
     """
-    dest = (root or cache_root()) / f"moonshine-{source.name}-onnx-{_key(source)}"
-    done = convert_once(__name__, source, dest, _complete, "the Moonshine model for onnxruntime", timeout)
-    return dest if done else None
+    return convert_once(__name__, source, copy_name, _complete, "the Moonshine model for onnxruntime",
+                        timeout, root)
+
+
+def copy_name(source: Path, root: Path) -> Path:
+    """Where the converted copy of the model in ``source`` goes."""
+    return root / f"moonshine-{source.name}-onnx-{_key(source)}"
 
 
 def _key(source: Path) -> str:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from assistant.speech.converted import cache_root, convert_once
+from assistant.speech.converted import convert_once
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,16 @@ def int8_model_dir(source: Path, root: Path | None = None, timeout: float = 300.
     Falls back to ``source`` (with a warning) when the conversion fails: loading it then works
     as before, only with the loading peak.
     """
+    return convert_once(__name__, source, copy_name, lambda d: (d / "model.bin").is_file(),
+                        "the Whisper model to int8", timeout, root) or source
+
+
+def copy_name(source: Path, root: Path) -> Path:
+    """Where the int8 copy of the model in ``source`` goes (named after its ``model.bin``)."""
     model = source / "model.bin"
     stat = model.stat()
     key = hashlib.sha1(f"{model.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    dest = (root or cache_root()) / f"whisper-{source.name}-int8-{key}"
-    done = convert_once(__name__, source, dest, lambda d: (d / "model.bin").is_file(),
-                        "the Whisper model to int8", timeout)
-    return dest if done else source
+    return root / f"whisper-{source.name}-int8-{key}"
 
 
 def convert(source: Path, dest: Path) -> None:
