@@ -208,6 +208,20 @@ def test_a_voice_far_from_the_microphone_is_heard_whole(name: str, detector: str
     assert heard.start_time <= clip.speech_start and heard.end_time >= clip.speech_end - 0.1
 
 
+def heard_quietly(tmp_path: Path, voice: str, text: str, rate: int, dbfs: float,
+                  rng: np.random.Generator) -> list[SpeechEnded]:
+    """What the command detector (Silero) finds in ``text`` said by espeak-ng at ``dbfs`` (its
+    voiced part) with a second of a silent room (-70 dBFS) either side."""
+    wav = tmp_path / "said.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(wav), text], check=True)
+    x = np.frombuffer(read_wav(wav), dtype="<i2").astype(np.float64)
+    voiced = x[np.abs(x) > 0.01 * np.abs(x).max()]
+    x *= 32768 * 10 ** (dbfs / 20) / np.sqrt(np.mean(voiced ** 2))
+    stream = np.concatenate([np.zeros(SAMPLE_RATE), x, np.zeros(SAMPLE_RATE)])
+    stream += rng.normal(0, 32768 * 10 ** (-70 / 20), len(stream))
+    return utterances(run(stream.astype("<i2").tobytes(), detector="silero", trailing_silence=0.5))
+
+
 @pytest.mark.parametrize("voice", ["en-us", "en-gb", "en+m7", "en-us+f5"])
 def test_a_quiet_short_command_over_a_silent_room_is_heard(tmp_path: Path, voice: str) -> None:
     """The command detector skips Silero on frames below its energy floor; started cold on a
@@ -217,15 +231,7 @@ def test_a_quiet_short_command_over_a_silent_room_is_heard(tmp_path: Path, voice
     rng = np.random.default_rng(7)
     for text in ["resume", "undo that", "cancel that", "time check", "what is left", "hold on"]:
         for rate in (140, 200):
-            wav = tmp_path / "said.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(wav), text], check=True)
-            x = np.frombuffer(read_wav(wav), dtype="<i2").astype(np.float64)
-            voiced = x[np.abs(x) > 0.01 * np.abs(x).max()]
-            x *= 32768 * 10 ** (-46 / 20) / np.sqrt(np.mean(voiced ** 2))
-            stream = np.concatenate([np.zeros(SAMPLE_RATE), x, np.zeros(SAMPLE_RATE)])
-            stream += rng.normal(0, 32768 * 10 ** (-70 / 20), len(stream))
-
-            heard = utterances(run(stream.astype("<i2").tobytes(), detector="silero", trailing_silence=0.5))
+            heard = heard_quietly(tmp_path, voice, text, rate, -46, rng)
 
             assert len(heard) == 1, f"{text!r} at {rate} words a minute: {len(heard)} utterances"
 
@@ -239,15 +245,7 @@ def test_a_quiet_one_word_command_is_heard(tmp_path: Path, voice: str) -> None:
     rng = np.random.default_rng(8)
     for text in ["yes", "pause", "note", "next", "okay", "wait"]:
         for rate in (140, 200):
-            wav = tmp_path / "said.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(wav), text], check=True)
-            x = np.frombuffer(read_wav(wav), dtype="<i2").astype(np.float64)
-            voiced = x[np.abs(x) > 0.01 * np.abs(x).max()]
-            x *= 32768 * 10 ** (-40 / 20) / np.sqrt(np.mean(voiced ** 2))
-            stream = np.concatenate([np.zeros(SAMPLE_RATE), x, np.zeros(SAMPLE_RATE)])
-            stream += rng.normal(0, 32768 * 10 ** (-70 / 20), len(stream))
-
-            heard = utterances(run(stream.astype("<i2").tobytes(), detector="silero", trailing_silence=0.5))
+            heard = heard_quietly(tmp_path, voice, text, rate, -40, rng)
 
             assert len(heard) == 1, f"{text!r} at {rate} words a minute: {len(heard)} utterances"
 
