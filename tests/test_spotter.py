@@ -387,6 +387,43 @@ def test_a_phrase_matched_by_sound_to_a_sure_reading_is_kept_only_when_the_engin
     assert (asked[:1] == [list(scores)]) == (unsure < 0.33)  # scored only when read surely
 
 
+NEAR = replace(WEIGH, near_talk=0.0)
+
+
+@pytest.mark.parametrize("reading, scores, phrase", [
+    ("They can know her.", {"take a note": -1.9, "take another": -1.4}, None),      # talk scores better
+    ("They can know her.", {"take a note": -1.9, "take another": -1.9}, None),      # ... or as well
+    ("They can know her.", {"take a note": -1.9, "take another": -3.6}, "take a note"),
+    ("Take a note.", {"take a note": -0.1, "take another": -2.7}, "take a note"),   # read as said
+    ("I'm not so easily saved.", {"how much time is left": -1.99, "how much soil is left": -1.2}, None),
+    ("Kendall met.", {"cancel that": -1.4, "council that": -1.0}, "cancel that"),  # nearly the phrase
+])
+def test_a_phrase_about_to_be_taken_must_score_above_talk_that_sounds_like_it(reading, scores, phrase):
+    """Talk near a command ("take another") can read as anything and weigh its command well;
+    asked for both, the engine tells them apart. Only talk that is the phrase with a word
+    clearly replaced counts: "council that" sounds nearly as "cancel that" does."""
+    spotter = CommandSpotter(TABLE, settings=NEAR)
+    verdict = spotter.judge_rescored([(reading, 0.1)] * 2, weigher(scores, [], -6.0), weigher(scores, [], -6.0))
+    assert verdict.phrase == phrase, verdict
+    without = CommandSpotter(TABLE, settings=replace(NEAR, near_talk=None))
+    taken = without.judge_rescored([(reading, 0.1)] * 2, weigher(scores, [], -6.0), weigher(scores, [], -6.0))
+    assert taken.phrase is not None, taken  # taken without the check
+
+
+@pytest.mark.parametrize("reading, unsure, phrase", [
+    ("Notes.", 0.1, None),          # a word the engine was sure of, not the phrase: talk
+    ("Notes.", 0.6, "note"),        # read unsurely: the sound match stands
+    ("Rehume", 0.8, "resume"),
+])
+def test_a_one_word_phrase_is_not_taken_for_another_word_read_surely(reading, unsure, phrase):
+    spotter = CommandSpotter(TABLE, settings=DEFAULT_SETTINGS["moonshine"])
+    readings = [(reading, unsure)] * 2
+    assert spotter.judge(readings).phrase is not None  # near enough by sound
+    scores = {"note": -1.0, "resume": -1.0}  # the engine finds the phrase likelier than any talk near it
+    verdict = spotter.judge_rescored(readings, weigher(scores, [], -6.0), weigher(scores, [], -6.0))
+    assert verdict.phrase == phrase, verdict
+
+
 def test_added_time_read_exactly_needs_no_scoring():
     spotter = CommandSpotter(TABLE, settings=DEFAULT_SETTINGS["moonshine"])
     asked: list[list[str]] = []
@@ -439,6 +476,29 @@ def test_moonshine_real_audio_a_misread_command_is_rescored_and_near_talk_is_not
     for voice in ("en-us+m3", "en-gb-x-rp+m2"):
         verdict = moonshine_spotter.decide(silence + said("how much paint is left", voice, tmp_path) + silence)
         assert verdict.phrase is None, verdict
+
+
+def test_moonshine_real_audio_talk_near_a_command_is_told_from_it_by_score(moonshine_spotter, tmp_path):
+    """A voice not in the benchmark, said fast: Moonshine reads "take another" as "Take a
+    normal" and the phrase "take a note" matches it by sound; asked which was said, the engine
+    scores talk near it ("take a look") better. The phrase itself, in the same voice, stands."""
+    silence = bytes(16000)
+
+    def fast(text: str) -> bytes:
+        path = tmp_path / "fast.wav"
+        subprocess.run(["espeak-ng", "-v", "en+m4", "-s", "190", "-w", str(path), text], check=True)
+        return silence + read_wav(path) + silence
+
+    talk, command = fast("take another"), fast("take a note")
+    verdict = moonshine_spotter.decide(talk)
+    assert verdict.phrase is None and verdict.reason.endswith("talk"), verdict
+    assert moonshine_spotter.decide(command).phrase == "take a note", moonshine_spotter.last
+    settings = moonshine_spotter.settings
+    try:
+        moonshine_spotter.settings = replace(settings, near_talk=None)
+        assert moonshine_spotter.decide(talk).phrase == "take a note"  # what the check turned down
+    finally:
+        moonshine_spotter.settings = settings
 
 
 @pytest.mark.parametrize("text, voice", [
