@@ -412,9 +412,12 @@ class CommandSpotter:
         near it, as ``score`` scores them (the engine, or the benchmark's stored scores); then,
         when that takes nothing either, ``judge_weighed`` with every command, as ``weigh``
         scores them (it may leave out wordings the engine finds unlikely from their start).
-        Whatever is taken must then score above the talk that sounds like it (``near_talk``)."""
+        Whatever is taken must then score above the talk that sounds like it (``near_talk``),
+        unless the engine wrote the phrase itself: it already chose each of the phrase's words
+        over any other there, and scoring talk beside it (13 lines for "how much time is left")
+        doubled the time to decide."""
         verdict = self._judge_rescored(readings, score, weigh)
-        if verdict.phrase is None or self.settings.near_talk is None:
+        if verdict.phrase is None or self.settings.near_talk is None or verdict.distance == 0.0:
             return verdict
         return self._near_talk_scored(verdict, score)
 
