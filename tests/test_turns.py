@@ -104,6 +104,12 @@ def whisper():
     return WhisperRecognizer()
 
 
+@pytest.fixture(scope="module")
+def moonshine():
+    from assistant.speech.engines import open_recognizer
+    return open_recognizer("moonshine")
+
+
 @pytest.fixture(scope="module", params=["moonshine", "whisper"])
 def engine(request):
     """Each built-in answer engine (Moonshine is the default)."""
@@ -118,6 +124,32 @@ def test_a_pause_after_an_unfinished_phrase_keeps_the_answer_whole(engine, tmp_p
     got = answers_in(np.concatenate([first, room(2.5), second]), engine, policy)
     print("heard:", got)
     assert len(got) == 1 and "painting" in got[0][0].lower(), got
+
+
+HALF_READ_WHOLE = [
+    ("en+f3", "I guess I felt", "a little left out"),
+    ("en-us+f2", "we both felt", "calmer after the break"),
+    ("en-us+m2", "after lunch I felt", "much more relaxed"),
+]
+"""Halves Moonshine reads as whole sentences with a sure last word ("I guess I failed.", "We
+both failed.", "After lunch I failed."), its likeliest other tokens not "felt": found among 28
+halves in 4 voices, neither the benchmark's."""
+
+
+@pytest.mark.parametrize("voice,first,second", HALF_READ_WHOLE)
+def test_a_half_read_as_a_whole_sentence_waits_when_a_going_on_word_scores_near(
+        moonshine, monkeypatch, tmp_path, voice, first, second) -> None:
+    """Moonshine scores the likeliest words after which an answer goes on ("felt", "the") in
+    place of the last word it read; one that scores near is another reading, the answer waits,
+    and it stays whole. Without those readings the same audio is cut in two."""
+    x = np.concatenate([espeak(first, voice, tmp_path), room(2.0, 3), espeak(second, voice, tmp_path)])
+    got = answers_in(x, moonshine, TurnPolicy())
+    print("heard:", got)
+    assert len(got) == 1 and {w for w in second.split() if len(w) > 3} & set(got[0][0].lower().split()), got
+    monkeypatch.setattr(moonshine, "_going_on", lambda *args: [])
+    cut = answers_in(x, moonshine, TurnPolicy())
+    print("without going-on readings:", cut)
+    assert len(cut) == 2 and not sounds_unfinished(cut[0][0]), cut  # read as a whole sentence
 
 
 def test_a_recorded_sentence_cut_mid_phrase_with_a_pause_stays_one_answer(whisper) -> None:
