@@ -304,8 +304,9 @@ class CommandSpotter:
         self.name = f"spotter:{self._reader.label}+phonemes"
         self.settings = settings or DEFAULT_SETTINGS[engine]
         self.last: Verdict | None = None
-        self._talk_near: dict[str, tuple[str, ...]] = {}
-        """Phrase -> its lines of ``NEAR_TALK`` (``_near_talk``)."""
+        self._talk_near: dict[tuple[str, float], tuple[str, ...]] = {}
+        """(phrase, ``worst_word`` setting) -> its lines of ``NEAR_TALK`` (``_near_talk``); the
+        setting is in the key because sweeps change ``settings`` on a live spotter."""
         self._longest_said = self.matcher.longest_sound / SLOW_PACE + SAYING_ALLOWANCE
         """Seconds the longest phrase may take, said slowly (its utterance, pre-roll included)."""
         probes = {number_words(n) for n in PROBE_MINUTES}
@@ -447,11 +448,12 @@ class CommandSpotter:
         """The lines of ``NEAR_TALK`` for ``phrase``'s command that are that phrase with a word
         clearly replaced (``worst_word``): what sounds nearly the same ("start the brief" for
         "start the debrief") the engine cannot tell apart."""
-        if phrase not in self._talk_near:
-            self._talk_near[phrase] = tuple(
+        key = (phrase, self.settings.worst_word)
+        if key not in self._talk_near:
+            self._talk_near[key] = tuple(
                 line for line in NEAR_TALK.get(self.matcher.phrases[phrase], ())
                 if self.matcher.worst_word(line, phrase) > self.settings.worst_word)
-        return self._talk_near[phrase]
+        return self._talk_near[key]
 
     def _judge_rescored(self, readings: list[tuple[str, float]],
                         score: Callable[[list[str]], dict[str, float]],
