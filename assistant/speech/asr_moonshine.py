@@ -309,13 +309,17 @@ class MoonshineRecognizer:
         forcing as ``_forced`` explains. The caller holds the decode lock."""
         feeds = {"input_ids": np.array([row], dtype=np.int64), "encoder_hidden_states": start.states,
                  "use_cache_branch": np.array([True]), **start.cache}
-        logits = self._decoder.run(self._outputs[:1], feeds)[0][0].astype(np.float64)
+        logits = self._decoder.run(self._outputs[:1], feeds)[0][0]
         # Each step's log-normalizer, not whole log-softmax rows: only the chosen tokens are read,
-        # and building the rows (vocabulary-wide) took 8.6 of the 20 ms a wording cost
-        norms = _log_norm(logits)
+        # and building the rows (vocabulary-wide) took 8.6 of the 20 ms a wording cost. One row
+        # at a time in float64: an answer's whole rows at once (50 tokens x 32k) raised the peak
+        # memory of a session by 20 MB (bench section 5: 244 -> 264 MB)
         said = start.logits[row[0]] - start.norm
-        said += sum(logits[i - 1, token] - norms[i - 1] for i, token in enumerate(row) if i)
-        closing = np.logaddexp.reduce(logits[len(row) - 1, self._closers]) - norms[len(row) - 1]
+        for i, token in enumerate(row[1:], 1):
+            step = logits[i - 1].astype(np.float64)
+            said += step[token] - _log_norm(step)
+        last = logits[len(row) - 1].astype(np.float64)
+        closing = np.logaddexp.reduce(last[self._closers]) - _log_norm(last)
         return float(said + closing)
 
 
