@@ -48,7 +48,10 @@ answers kept whole 34 -> 39 of 46 (all three "Honestly, I failed.", "... start w
 "I want me a lick." as "... a bit"); four held-out voices 38 -> 40 of 48; and 28 other halves
 in four more voices 12 -> 17. It made no finished answer wait (74: eight voices, every real
 recording) and 2 more of 124 short ones ("Excited and ready to play it." also "... play in";
-50 waited before, mostly "So" and "Good, I think"); the live turn gap stayed 0.57 / 0.66 s.
+50 waited before, mostly "So" and "Good, I think"); the live turn gap was 0.57 / 0.66 s, and
+0.58 / 3.57 s in a second run, where two finished answers waited: 'Our next stamp is "Majill".'
+(unsure, and its end probability read before the closing quote: 0.04; without the going-on
+readings it waits too) and "... the Blue Skype a day." (not reproduced offline).
 What is left is a half that is a whole sentence ("But we could try.", "He might even have been
 made."): the text cannot tell, and barge-in (bargein.py) is the remedy.
 
