@@ -185,6 +185,38 @@ def test_the_tokenizer_on_known_pieces(moonshine: MoonshineRecognizer) -> None:
     assert moonshine.hear(b"\0\0" * 100).score(["Pause"]) == [-math.inf]  # too short to hear
 
 
+def test_an_answer_it_closed_in_quotes_ends_after_the_quotes(moonshine: MoonshineRecognizer) -> None:
+    """Where the decoder wrote a closing quote after the last word, the end is read after the
+    quote: read at the quote, bench section 8's finished "... dries too slowly" (en+m4, written
+    in quotes) seemed to go on and waited ``max_pause``."""
+    tokens = moonshine._tokenizer
+    said = tokens.encode("It dries too slowly\u2019")
+    last, quote, stop, comma = len(said) - 2, said[-1], tokens.encode("x.")[-1], tokens.encode("x,")[-1]
+
+    def step(chosen: int, p: float, others: dict[int, float]) -> np.ndarray:
+        row = np.zeros(len(tokens.pieces), dtype=np.float32)
+        row[chosen], spread = p, 1.0 - p - sum(others.values())
+        for token, q in others.items():
+            row[token] = q
+        row[comma] += spread
+        return row
+
+    # the quote chosen after the last word (0.9), then the full stop (0.8)
+    kept = {last + 1: step(quote, 0.9, {stop: 0.05}), last + 2: step(stop, 0.8, {})}
+    assert moonshine._ending(said, kept, last) == pytest.approx(0.05 + 0.9 * 0.8)
+    # a comma after the quote: more to come
+    kept[last + 2] = step(comma, 0.9, {stop: 0.05})
+    assert moonshine._ending(said, kept, last) == pytest.approx(0.05 + 0.9 * 0.05)
+    # no quote: the end is read where the last word stops, as before
+    assert moonshine._ending(said[:-1], {last + 1: step(stop, 0.7, {})}, last) == pytest.approx(0.7)
+    # a full stop and quote in one token ('."') closes the sentence too
+    both = tokens.encode('x."')[-1]
+    assert both in tokens.closing(quoted=True) and both not in tokens.closing()
+    assert moonshine._ending(said[:-1], {last + 1: step(both, 0.6, {})}, last) == pytest.approx(0.6)
+    # a quote after a space opens one
+    assert tokens.encode('x "')[-1] not in tokens.quotes()
+
+
 @reads_differently_on_avx512("the half 'I think we should start with the' as 'I think we should "
                              "start with her.', its other reading 'them': judged finished (a miss there)")
 def test_answers_carry_how_sure_the_engine_is_that_they_ended(moonshine: MoonshineRecognizer, tmp_path) -> None:

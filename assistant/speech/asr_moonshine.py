@@ -124,6 +124,8 @@ class MoonshineRecognizer:
         self._outputs = [o.name for o in self._decoder.get_outputs()]
         self._tokenizer = Pieces(read_tokenizer(self.model_dir / TOKENIZER))
         self._closers = [END] + self._tokenizer.closing()
+        self._enders = [END] + self._tokenizer.closing(quoted=True)
+        self._quotes = set(self._tokenizer.quotes())
         self._going_on_ids = {word: self._tokenizer.encode(_as_written(word)) for word in sorted(GOING_ON)}
         self._lock = threading.Lock()
         self._pieces: OrderedDict[tuple[bytes, bool, bool], Transcript] = OrderedDict()
@@ -258,7 +260,7 @@ class MoonshineRecognizer:
         while first > 0 and not self._tokenizer.starts_word(tokens[first]) \
                 and self._tokenizer.wordy(tokens[first - 1]):
             first -= 1
-        ending = float(kept[last + 1][self._closers].sum()) if last + 1 in kept else None
+        ending = self._ending(tokens, kept, last)
         if first not in kept:
             return (), ending  # a last word of more than a few tokens: no readings
         probs = kept[first]
@@ -273,6 +275,22 @@ class MoonshineRecognizer:
                 readings.append(self._text(said))
         readings += self._going_on(start, tokens, first, last, probs)
         return tuple(r for r in readings if r), ending
+
+    def _ending(self, tokens: list[int], kept: dict[int, np.ndarray], last: int) -> float | None:
+        """Probability of the utterance ending right after its last word (``tokens[last]``):
+        a closing mark or the end next, or the quotes the decoder closed there and then one.
+
+        Read at the quote alone, a finished answer it wrote in quotes seemed to go on: bench
+        section 8's "um I guess ... the paint dries too slowly" (en+m4), read "'Oh, I guess ...
+        dries too slowly'", ended at 0.32 there, and waited ``max_pause``."""
+        at, through, ending = last + 1, 1.0, 0.0
+        while at in kept:
+            ending += through * float(kept[at][self._enders].sum())
+            if at >= len(tokens) or tokens[at] not in self._quotes:
+                return ending
+            through *= float(kept[at][tokens[at]])
+            at += 1
+        return ending if at > last + 1 else None
 
     def _going_on(self, start: _Start, tokens: list[int], first: int, last: int,
                   probs: np.ndarray) -> list[str]:
@@ -491,10 +509,18 @@ class Pieces:
         """Whether a token begins a word (its piece starts with "▁")."""
         return self.pieces[token].startswith("▁".encode())
 
-    def closing(self) -> list[int]:
-        """The tokens that close a sentence: ".", "?" or "!", with or without a space before."""
+    def closing(self, quoted: bool = False) -> list[int]:
+        """The tokens that close a sentence: ".", "?" or "!", with or without a space before;
+        ``quoted``: also those with closing quotes or brackets around the mark ('".', '."')."""
+        mark = re.compile(f"[{_QUOTES}]*[.?!][{_QUOTES}]*" if quoted else "[.?!]")
         return [i for i, piece in enumerate(self.pieces)
-                if piece.decode("utf-8", errors="replace").lstrip("▁") in (".", "?", "!")]
+                if mark.fullmatch(piece.decode("utf-8", errors="replace").lstrip("▁"))]
+
+    def quotes(self) -> list[int]:
+        """The tokens that only close quotes or brackets ('"', "’", ")"), written onto the
+        word before them (one after a space opens a quote)."""
+        only = re.compile(f"[{_QUOTES}]+")
+        return [i for i, piece in enumerate(self.pieces) if only.fullmatch(piece.decode("utf-8", errors="replace"))]
 
     def encode(self, text: str) -> list[int]:
         """The ids Moonshine would write ``text`` with."""
@@ -511,6 +537,9 @@ class Pieces:
             ids.extend([self._rank[part]] if part in self._rank else [_FIRST_BYTE + b for b in part])
         return ids
 
+
+_QUOTES = "\"'\u2019\u201d)\\]\u00bb"
+"""Characters that close a quote or a bracket (for a regular expression's character class)."""
 
 _FIRST_BYTE, _FIRST_PIECE = 3, 259
 """Ids 3-258 are the raw bytes 0-255; merged pieces and characters follow."""
