@@ -253,6 +253,7 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
     from assistant.speech import asr_moonshine
     from assistant.speech.engines import open_recognizer
     from assistant.speech.listener import transcribe_answer
+    from assistant.speech.turns import TurnPolicy
 
     config = load_config()
     recognizer = open_recognizer(config.speech.answers, threads=config.speech.threads)
@@ -270,19 +271,27 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
     sounds = [(np.concatenate([room(0.2), _sound(kind, rng), room(0.2)]), kind)
               for kind in (SOUNDS if quick else SOUNDS * 6)]
 
-    def heard(items: list[tuple[np.ndarray, str]], listener: bool = True) -> list[str]:
+    policy = TurnPolicy(end_pause=config.listening.trailing_silence, max_pause=config.listening.max_pause)
+    waits: list[bool] = []
+
+    def heard(items: list[tuple[np.ndarray, str]], listener: bool = True, turns: bool = False) -> list[str]:
         out = []
         for x, _ in items:
             pcm = bc.to_int16(x).tobytes()
             if listener:
-                out.append(transcribe_answer(recognizer, pcm).text)
+                t = transcribe_answer(recognizer, pcm)
+                out.append(t.text)
+                if turns and t.text:  # the pause the Listener would wait after it
+                    waits.append(policy.pause_for(t.text, t.confidence, readings=t.readings,
+                                                  end_probability=t.end_probability) >= policy.max_pause)
                 continue
             stream = recognizer.stream()
             stream.accept(pcm)
             out.append(stream.finish().text)
         return out
 
-    result = {"engine": recognizer.name, "clips": [label for _, label in clips], "answers": heard(clips),
+    result = {"engine": recognizer.name, "clips": [label for _, label in clips],
+              "answers": heard(clips, turns=True), "short_waits": waits,
               "engine_answers": heard(clips, listener=False),
               "sounds": [label for _, label in sounds], "sound_words": heard(sounds)}
     if isinstance(recognizer, asr_moonshine.MoonshineRecognizer):
@@ -624,6 +633,9 @@ def section_8(quick: bool) -> Section:
     s.row("... read again, told that words are there (Silero VAD sure of a voice)", "(info)",
           f"{len(again)} ({sum(_said(c, a) for c, a in again)} of the {sum(': ' in c for c, _ in again)} "
           "espeak-ng ones as the words said)", "info")
+    waits = empty.get("short_waits", [])
+    s.row("Short answers heard as words that wait `max_pause` (read as unfinished or unsure; no turn-gap "
+          "target, a finished answer all the same)", "(info)", f"{sum(waits)} of {len(waits)}", "info")
     worded = [(k, w) for k, w in zip(empty["sounds"], empty["sound_words"]) if w]
     s.row("Sounds without speech heard as words", "none", f"{len(worded)} of {len(empty['sounds'])}",
           verdict(not worded))

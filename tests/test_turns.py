@@ -49,6 +49,17 @@ def test_the_pause_waited_for_depends_on_the_text_and_how_sure_it_is() -> None:
     assert policy.pause_for("We finished the frame.", None) == 0.5
 
 
+def test_a_one_word_answer_read_unsurely_still_ends_the_turn() -> None:
+    """One word said and ended, misread ("Come" for "Calm"): still one word, not half a
+    sentence; a word that leaves the answer open waits as ever."""
+    policy = TurnPolicy(end_pause=0.5, max_pause=3.0, min_confidence=0.55)
+    assert policy.pause_for("Come", 0.47, end_probability=0.95) == 0.5
+    assert policy.pause_for("Calm.", 0.3) == 0.5
+    assert policy.pause_for("Come on.", 0.47, end_probability=0.95) == 3.0  # two words: unsure
+    assert policy.pause_for("So", 0.47, end_probability=0.95) == 3.0  # dangling
+    assert policy.pause_for("Come", 0.47, end_probability=0.2) == 3.0  # the engine expected more
+
+
 def test_an_answer_written_as_a_question_waits_for_more() -> None:
     """The voice rose where the partner stopped ("And the hills?"): the sentence may go on."""
     policy = TurnPolicy(end_pause=0.5, max_pause=3.0)
