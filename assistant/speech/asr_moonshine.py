@@ -512,15 +512,18 @@ class Pieces:
     def closing(self, quoted: bool = False) -> list[int]:
         """The tokens that close a sentence: ".", "?" or "!", with or without a space before;
         ``quoted``: also those with closing quotes or brackets around the mark ('".', '."')."""
-        mark = re.compile(f"[{_QUOTES}]*[.?!][{_QUOTES}]*" if quoted else "[.?!]")
-        return [i for i, piece in enumerate(self.pieces)
-                if mark.fullmatch(piece.decode("utf-8", errors="replace").lstrip("▁"))]
+        return self._matching(f"[{_QUOTES}]*[.?!][{_QUOTES}]*" if quoted else "[.?!]", spaced=True)
 
     def quotes(self) -> list[int]:
         """The tokens that only close quotes or brackets ('"', "’", ")"), written onto the
         word before them (one after a space opens a quote)."""
-        only = re.compile(f"[{_QUOTES}]+")
-        return [i for i, piece in enumerate(self.pieces) if only.fullmatch(piece.decode("utf-8", errors="replace"))]
+        return self._matching(f"[{_QUOTES}]+", spaced=False)
+
+    def _matching(self, pattern: str, spaced: bool) -> list[int]:
+        """The tokens whose whole text matches ``pattern``; ``spaced``: after any leading "▁"."""
+        whole = re.compile(pattern)
+        return [i for i, piece in enumerate(self.pieces)
+                if whole.fullmatch(piece.decode("utf-8", errors="replace").lstrip("▁" if spaced else ""))]
 
     def encode(self, text: str) -> list[int]:
         """The ids Moonshine would write ``text`` with."""

@@ -149,7 +149,7 @@ class TurnPolicy:
         """
         if sounds_unfinished(text) or ends_rising(text):
             return self.max_pause
-        if confidence is not None and confidence < self.min_confidence and len(_WORD.findall(text.lower())) > 1:
+        if confidence is not None and confidence < self.min_confidence and len(_words(text)) > 1:
             return self.max_pause
         if any(reading.strip() and sounds_unfinished(reading) for reading in readings):
             return self.max_pause  # heard one way as finished, another as unfinished
@@ -182,7 +182,7 @@ def sounds_unfinished(text: str) -> bool:
     with a full stop, "I felt a little anxious when." too, so a stop alone proves nothing.)
     """
     stripped = text.strip()
-    words = _WORD.findall(stripped.lower().replace("\u2019", "'"))
+    words = _words(stripped)
     if not words:
         return True
     if re.search(r"(,|;|:|-|\u2014|\u2013|\.\.\.|\u2026)\s*$", stripped):
@@ -211,7 +211,13 @@ def _a_name(text: str) -> bool:
     return bool(before) and not before.endswith((".", "!", "?", "\u2026", '"', "\u201c", "(", ":"))
 
 
+def _words(text: str) -> list[str]:
+    """The words of ``text``, lower case, a curly apostrophe read as a straight one ("don\u2019t"
+    is one word)."""
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
+
+
 def only_fillers(text: str) -> bool:
     """True when ``text`` has words and all of them are ``FILLERS`` ("Hmm.", "Um, uh...")."""
-    words = _WORD.findall(text.lower())
+    words = _words(text)
     return bool(words) and all(word in FILLERS for word in words)
