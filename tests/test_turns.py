@@ -77,6 +77,20 @@ def test_a_likely_other_reading_that_sounds_unfinished_makes_the_answer_wait() -
                             readings=["We started with the.", "We started with then."]) == 3.0
     assert policy.pause_for("Ten of clubs.", 0.9, readings=["Ten of cloves."]) == 0.5
     assert policy.pause_for("Fine.", 0.9, readings=[""]) == 0.5  # an empty reading proves nothing
+    assert policy.pause_for("Two", 0.9, readings=["So"]) == 3.0  # one word heard as another
+
+
+def test_a_reading_that_splits_the_last_word_in_two_does_not_make_the_answer_wait() -> None:
+    """The engine's other reading of a last word may cut it into two, the second a guess at
+    the rest of the same sound ("Hopeful" also "Hope it"): that dangling guess is no sign the
+    partner goes on. Another word in its place still is, and so is a split into a word and a
+    conjunction (a name misheard from "the frame and")."""
+    policy = TurnPolicy(end_pause=0.5, max_pause=3.0)
+    assert policy.pause_for("Hopeful", 0.7, readings=["Hope it", "Hope you"]) == 0.5
+    assert policy.pause_for("We mixed the paint today.", 0.8, readings=["We mixed the paint to be."]) == 0.5
+    assert policy.pause_for("We mixed the paint today.", 0.8, readings=["We mixed the paint to."]) == 3.0
+    assert policy.pause_for("I was tired.", 0.8, readings=["I was really"]) == 3.0
+    assert policy.pause_for("We worked on the Freymen.", 0.8, readings=["We worked on the frame and"]) == 3.0
     assert policy.pause_for("He was not unkind.", 0.9, end_probability=0.3) == 3.0
     assert policy.pause_for("He was not unkind.", 0.9, end_probability=0.9) == 0.5
 
