@@ -3,6 +3,7 @@
 
     python scripts/turn_sweep.py collect turns.pkl [--quick]
     python scripts/turn_sweep.py replay turns.pkl [--set min_confidence=0.5 ...] [--finishing "can't won't"]
+                                                  [--near-ending -4.5]
 
 ``collect`` feeds every answer through the real ``Listener.capture_answer`` (real endpointer,
 the default answer engine) with a turn policy that always waits ``max_pause``, so every stretch
@@ -108,7 +109,9 @@ class _Recorder:
 
     def pause_for(self, text: str, confidence: float | None = None, *, readings: Any = (),
                   end_probability: float | None = None) -> float:
+        scores = {r: next((v for k, v in _SCORED.items() if r.endswith(k)), None) for r in readings}
         self.calls.append({"text": text, "confidence": confidence, "readings": list(readings),
+                           "going_on": {r: v for r, v in scores.items() if v is not None},
                            "end_probability": end_probability, "at": self._clock()})
         return self.max_pause
 
@@ -159,6 +162,39 @@ def _stretches(item: Item, recognizer: Any, config: Any) -> list[dict[str, Any]]
     return rows
 
 
+GOING_ON_OPEN = -8.0
+"""While collecting, going-on readings are kept down to this score (``asr_moonshine.NEAR_ENDING``
+is -4.0), each with its score, so that ``replay --near-ending`` can try another threshold."""
+_SCORED: dict[str, float] = {}
+"""Each going-on reading decoded while collecting -> its score against what was read."""
+
+
+def _scoring_going_on(recognizer: Any) -> None:
+    """Moonshine's going-on readings kept down to ``GOING_ON_OPEN``, their scores noted."""
+    from assistant.speech import asr_moonshine as am
+
+    if not isinstance(recognizer, am.MoonshineRecognizer):
+        return
+    am.NEAR_ENDING = GOING_ON_OPEN
+
+    def going_on(start: Any, tokens: list[int], first: int, last: int, probs: np.ndarray) -> list[str]:
+        said = tokens[first:last + 1]
+        words = [(w, ids) for w, ids in recognizer._going_on_ids.items() if ids != said]
+        words.sort(key=lambda item: -probs[item[1][0]])
+        head = tokens[:first]
+        base = recognizer._forced_total(start, tokens)
+        out = []
+        for _, ids in words[:am.NEAR_ENDINGS_SCORED]:
+            delta = recognizer._forced_total(start, [*head, *ids]) - base
+            if delta >= am.NEAR_ENDING:
+                text = recognizer._text([*head, *ids])
+                _SCORED[text] = delta
+                out.append(text)
+        return out
+
+    recognizer._going_on = going_on
+
+
 def collect(path: Path, quick: bool) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     from assistant.config import load_config
@@ -166,6 +202,7 @@ def collect(path: Path, quick: bool) -> None:
 
     config = load_config()
     recognizer = open_recognizer(config.speech.answers, threads=config.speech.threads)
+    _scoring_going_on(recognizer)
     items = corpus(quick)
     out = []
     began = time.monotonic()
@@ -176,10 +213,19 @@ def collect(path: Path, quick: bool) -> None:
     path.write_bytes(pickle.dumps({"engine": recognizer.name, "answers": out}))
 
 
+NEAR_ENDING = [-4.0]
+"""The going-on readings replayed: those scoring at least this (``asr_moonshine.NEAR_ENDING``)."""
+
+
+def _readings(stretch: dict[str, Any]) -> list[str]:
+    scored = stretch.get("going_on", {})
+    return [r for r in stretch["readings"] if scored.get(r, 0.0) >= NEAR_ENDING[0]]
+
+
 def outcome(answer: dict[str, Any], policy: Any) -> tuple[int, bool]:
     """(stretches in the answer the turn ends with, did its end wait ``max_pause``)."""
     for i, s in enumerate(answer["stretches"]):
-        needed = policy.pause_for(s["text"], s["confidence"], readings=s["readings"],
+        needed = policy.pause_for(s["text"], s["confidence"], readings=_readings(s),
                                   end_probability=s["end_probability"])
         if needed <= s["silence"]:
             return i + 1, needed >= policy.max_pause
@@ -203,7 +249,8 @@ def tally(answers: list[dict[str, Any]], policy: Any) -> dict[str, tuple[int, in
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def replay(path: Path, settings: list[str], finishing: str, dump: bool, waits: bool) -> None:
+def replay(path: Path, settings: list[str], finishing: str, near_ending: float, dump: bool,
+           waits: bool) -> None:
     from assistant.speech import turns
 
     data = pickle.loads(path.read_bytes())
@@ -212,17 +259,19 @@ def replay(path: Path, settings: list[str], finishing: str, dump: bool, waits: b
     policy = dataclasses.replace(base, **changes)
     words = {"as is": turns.FINISHING_WORDS, "tried": turns.FINISHING_WORDS | frozenset(finishing.split())}
 
+    ending = {"as is": -4.0, "tried": near_ending}
+
     def decided(policy: Any, finishing: str, how: Any, *args: Any) -> Any:
-        turns.FINISHING_WORDS = words[finishing]
+        turns.FINISHING_WORDS, NEAR_ENDING[0] = words[finishing], ending[finishing]
         try:
             return how(*args, policy)
         finally:
-            turns.FINISHING_WORDS = words["as is"]
+            turns.FINISHING_WORDS, NEAR_ENDING[0] = words["as is"], ending["as is"]
 
     before = decided(base, "as is", tally, data["answers"])
     after = decided(policy, "tried", tally, data["answers"])
     print(f"engine {data['engine']}; {changes or 'as in turns.py'}"
-          f"{'; finishing + ' + finishing if finishing else ''}")
+          f"{'; finishing + ' + finishing if finishing else ''}; going-on readings from {near_ending}")
     for name, label in (("paused", "paused kept whole"), ("held", "held-out paused kept whole"),
                         ("halves", "halves alone waited on"),
                         ("finished", "finished, not kept waiting"), ("short", "short, not kept waiting")):
@@ -238,7 +287,7 @@ def replay(path: Path, settings: list[str], finishing: str, dump: bool, waits: b
                 print(f"  [{a['set']}] {a['name']}: {old} -> {new}")
                 for s in a["stretches"]:
                     print(f"      {s['text']!r} conf={s['confidence']} end={s['end_probability']} "
-                          f"silence={s['silence']:.2f} readings={s['readings']}")
+                          f"silence={s['silence']:.2f} readings={_readings(s)} going-on={s.get('going_on')}")
 
 
 def main() -> None:
@@ -248,13 +297,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--finishing", default="", help="words added to turns.FINISHING_WORDS")
+    parser.add_argument("--near-ending", type=float, default=-4.0,
+                        help="going-on readings scoring at least this are replayed (collected down to -8)")
     parser.add_argument("--dump", action="store_true", help="list the answers whose outcome changed")
     parser.add_argument("--waits", action="store_true", help="with --dump: also every finished or short answer that waits")
     args = parser.parse_args()
     if args.action == "collect":
         collect(args.path, args.quick)
     else:
-        replay(args.path, args.set, args.finishing, args.dump, args.waits)
+        replay(args.path, args.set, args.finishing, args.near_ending, args.dump, args.waits)
 
 
 if __name__ == "__main__":
