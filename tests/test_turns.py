@@ -210,3 +210,38 @@ def test_a_finished_answer_ends_on_the_short_pause(engine, tmp_path) -> None:
     assert len(got) == 2, got
     ended = 0.5 + len(first) / SAMPLE_RATE
     assert got[0][1] - ended < 1.0  # the turn ended on end_pause (0.5 s), not max_pause
+
+
+SWEPT = [("en-us+m7", "I think we spent too long on the", "frame this time"),
+         ("en-gb+m2", "We finally finished the fence", None),
+         ("en-us+f2", "honestly I", "liked the colours best"),
+         ("en-us+m4", "The colours came out brighter than we hoped", None)]
+"""Answers with a pause inside and finished ones, neither section 8's sentences nor voices."""
+
+
+def test_the_turn_sweep_ends_each_turn_where_the_listener_does(moonshine, tmp_path) -> None:
+    """scripts/turn_sweep.py stores what each stretch of an answer gave the turn policy and the
+    silence after it, then decides the answer again without the Listener: with the policy as it
+    is, each turn must end where the real Listener ended it (kept whole or cut; waited
+    ``max_pause`` or not), or the sweep tunes on something else."""
+    import sys
+
+    from assistant.config import load_config
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import turn_sweep
+
+    config, policy = load_config(), TurnPolicy()
+    for voice, first, second in SWEPT:
+        x = espeak(first, voice, tmp_path)
+        if second:
+            x = np.concatenate([x, room(2.0, 2), espeak(second, voice, tmp_path)])
+        item = turn_sweep.Item("paused" if second else "finished", first, x)
+        stretches = turn_sweep._stretches(item, moonshine, config)
+        used, waited = turn_sweep.outcome({"stretches": stretches}, policy)
+        got = answers_in(x, moonshine, policy)
+        ended_late = got[0][1] - (0.5 + len(x) / SAMPLE_RATE) > policy.max_pause - 0.5
+        print(voice, first, [s["text"] for s in stretches], (used, waited), got)
+        assert (used == len(stretches)) == (len(got) == 1), (first, stretches, got)
+        if not second:
+            assert waited == ended_late, (first, stretches, got)
