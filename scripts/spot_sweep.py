@@ -65,6 +65,10 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
         from assistant.speech import asr_moonshine
 
         asr_moonshine.PAD_SECONDS = float(os.environ["SPOT_MOONSHINE_PAD"])
+    if os.environ.get("SPOT_QUICK_SILENCE"):  # SPOT_QUICK_SILENCE=0.21: the verdict taken sooner
+        from assistant.speech import listener as ls
+
+        ls.Listener.__init__.__kwdefaults__["quick_silence"] = float(os.environ["SPOT_QUICK_SILENCE"])
     if os.environ.get("SPOT_ENGINE"):  # SPOT_ENGINE=moonshine: the spotter on another engine
         sp.ENGINE = os.environ["SPOT_ENGINE"]
     if os.environ.get("SPOT_SPECULATE_AFTER"):  # SPOT_SPECULATE_AFTER=0.25: decide at quick_silence
@@ -205,8 +209,11 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     for f in fired:
         lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r}")
     lat = sorted(t["latency"] for t in results["spotted"] if right(t) and t.get("latency") is not None)
+    ready = sorted(t["ready"] for t in results["spotted"] if right(t) and t.get("ready") is not None)
+    if ready:
+        lines.append(f"decision ready: median {bs.median(ready) * 1000:.0f} ms, p95 {bs.bc.pct(ready, 95) * 1000:.0f} ms")
     if lat:
-        lines.append(f"latency median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
+        lines.append(f"acts: latency median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
     return lines
 
 

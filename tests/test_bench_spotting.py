@@ -30,3 +30,50 @@ def test_a_yes_soon_after_a_false_stop_would_stop_the_session_and_counts():
 def test_any_other_command_closes_the_stop_question():
     fired, ignored = _effective(_fired(("stop", 5.0), ("pause", 6.0), ("confirm", 7.0)))
     assert [f["intent"] for f in fired] == ["stop", "pause"] and len(ignored) == 1
+
+
+class _SaysPause:
+    """The spotter's place at the recognizer seam (which section 3 and test_spotter cross with the
+    real spotter): decides early, and hears "pause" in anything at once."""
+
+    name = "test:pause"
+    decides_early = True
+
+    def stream(self, moot=None):  # noqa: ANN001, ANN201 - the seam's signature
+        return _PauseStream()
+
+
+class _PauseStream:
+    def accept(self, pcm: bytes) -> None:
+        return None
+
+    def finish(self):  # noqa: ANN201
+        from assistant.speech.asr import Transcript
+
+        return Transcript(text="pause", engine="test:pause")
+
+
+def test_a_command_counts_from_its_end_to_when_duet_acts_not_to_when_its_decision_was_ready(tmp_path):
+    """The listener hands a command back once the pause reaches ``quick_silence``; a decision
+    ready sooner does not make Duet act sooner, so section 3 must not count it as sooner."""
+    import bench_speech as bs
+
+    from assistant.config import load_config
+    from assistant.session.commands import CommandParser
+    from tests.test_listener import espeak, silence, trimmed
+
+    config = load_config()
+    bs._WORKER.clear()
+    bs._WORKER.update(config=config, parser=CommandParser(config.commands, None), labels=None,
+                      recognizer=bs._Timed(_SaysPause()), detector="silero")
+    command = trimmed(espeak("pause", tmp_path))
+    end = 1.0 + len(command) / 32000
+    try:
+        result = bs._spot({"pcm": silence(1.0) + command + silence(2.0), "speech": (1.0, end),
+                           "intent": "pause", "minutes": None})
+    finally:
+        bs._WORKER.clear()
+
+    assert result["intent_got"] == "pause"
+    assert result["ready"] < 0.25  # decided early in the pause, at once
+    assert 0.25 <= result["latency"] < 0.25 + 0.2  # acted on at quick_silence (+ the VAD's lag)

@@ -122,7 +122,10 @@ class Listener:
                 engine with a ``longest_utterance`` (the spotter's length gate, which follows
                 the configured phrases) raises it to that: a long phrase is not cut as talk.
             quick_silence: with an engine that ``decides_early`` (the spotter), the utterance is
-                offered after this much silence, and a whole phrase is acted on at once.
+                offered after this much silence, and a whole phrase is acted on at once. The
+                silence is counted in the endpointer's 30 ms frames (0.25 acts at 0.27 s). 0.24
+                and 0.21 were measured: each let one line of talk through in 80 minutes
+                (docs/spotter-tuning.md).
             command_vad: what finds speech between commands: ``silero`` (Silero VAD: found
                 every benchmark command at 10 and 5 dB SNR where webrtcvad behind its energy
                 gate found 26 % and 3 %) or ``webrtc``. Answers keep webrtcvad.
