@@ -76,7 +76,10 @@ allows one finished answer in twenty. Two more signals, on the same stretches, s
 nothing a threshold could use: the pitch at the end against the speaker's median
 (praat-parselmouth; the finished LibriVox sentences, read mid-paragraph, end as high as the cut
 ones), and the chance of the sentence ending there in pocketsphinx's English trigram model
-("... when we talked." scored lower than most halves).
+("... when we talked." scored lower than most halves). Nor does a sentence that opens with a
+subordinating conjunction and has no comma ("Unless to be rather cold-hearted."): with
+scripts/turn_sweep.py it kept one more paused answer of 46 whole and made one finished answer
+of 106 wait ("Unless to be rather cold-hearted and rather selfish is to be ill-disposed.").
 """
 
 from __future__ import annotations
