@@ -208,12 +208,10 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     lines.append(f"ignored yes: {len(ignored)}")
     for f in fired:
         lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r}")
-    lat = sorted(t["latency"] for t in results["spotted"] if right(t) and t.get("latency") is not None)
-    ready = sorted(t["ready"] for t in results["spotted"] if right(t) and t.get("ready") is not None)
-    if ready:
-        lines.append(f"decision ready: median {bs.median(ready) * 1000:.0f} ms, p95 {bs.bc.pct(ready, 95) * 1000:.0f} ms")
-    if lat:
-        lines.append(f"acts: latency median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
+    for label, key in (("decision ready", "ready"), ("Duet acts", "latency")):
+        lat = sorted(t[key] for t in results["spotted"] if right(t) and t.get(key) is not None)
+        if lat:
+            lines.append(f"{label}: median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
     return lines
 
 

@@ -60,14 +60,14 @@ def test_a_command_counts_from_its_end_to_when_duet_acts_not_to_when_its_decisio
 
     from assistant.config import load_config
     from assistant.session.commands import CommandParser
-    from tests.test_listener import espeak, silence, trimmed
+    from tests.test_listener import BYTES_PER_SECOND, espeak, silence, trimmed
 
     config = load_config()
     bs._WORKER.clear()
     bs._WORKER.update(config=config, parser=CommandParser(config.commands, None), labels=None,
                       recognizer=bs._Timed(_SaysPause()), detector="silero")
     command = trimmed(espeak("pause", tmp_path))
-    end = 1.0 + len(command) / 32000
+    end = 1.0 + len(command) / BYTES_PER_SECOND
     try:
         result = bs._spot({"pcm": silence(1.0) + command + silence(2.0), "speech": (1.0, end),
                            "intent": "pause", "minutes": None})
