@@ -863,11 +863,14 @@ def spot_tasks(quick: bool) -> dict[str, Any]:
 
 def section_3(quick: bool) -> Section:
     from assistant.session.commands import work_grammar
-    from assistant.speech.listener import SPECULATE_AFTER
+    from assistant.speech.listener import SPECULATE_AFTER, Listener
     from assistant.speech.models import find_vosk_model
     from assistant.speech.spotter import DEFAULT_SETTINGS
+    from assistant.speech.vad import FRAME_SECONDS
 
     s = Section(3, "Command spotting")
+    quick_silence = Listener.__init__.__kwdefaults__["quick_silence"]
+    in_frames = math.ceil(quick_silence / FRAME_SECONDS - 1e-9) * FRAME_SECONDS  # what it waits
     corpus = spot_tasks(quick)
     config, phrases, voices, rates, jobs = (corpus[k] for k in ("config", "phrases", "voices", "rates", "jobs"))
     tasks, chatter_tasks, chatter_info = corpus["tasks"], corpus["chatter_tasks"], corpus["chatter_info"]
@@ -923,9 +926,9 @@ def section_3(quick: bool) -> Section:
         "that sounds like its command (`NEAR_TALK`: 'take another' for 'take a note') and left "
         "as talk when the talk scores as well; "
         f"it starts deciding {SPECULATE_AFTER:g} s into a pause, in the background, "
-        "its verdict is taken after 0.25 s of silence (0.27 s: it is counted in 30 ms frames), "
-        "and an utterance it finds no command in is decided once more on the audio with that "
-        "0.25 s) and the old "
+        f"its verdict is taken after {quick_silence:g} s of silence ({in_frames:.2f} s: it is "
+        f"counted in {FRAME_SECONDS * 1000:g} ms frames), and an utterance it finds no command in "
+        f"is decided once more on the audio with that {quick_silence:g} s) and the old "
         "grammar path run on the same clips in the same run. Latency: from the end of the "
         "command's sound to the moment Duet acts: the later of the decision being ready "
         "(`Listener.decided_at`: when its decoding started, in audio time, plus the decoding's "

@@ -342,9 +342,6 @@ def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
     from bench_live import LOUD, Recorder
 
     from assistant.config import load_config
-    from assistant.speech.listener import Listener
-    from assistant.speech.live import open_engines
-    from assistant.speech.mic import Microphone
 
     wavs = _finished_wavs(tmp, quick)
     questions = ["How are you feeling?", "What do you hope for today?", "What is on your mind?",
@@ -359,10 +356,7 @@ def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
         "checkin": base.checkin.model_copy(update={"questions": questions[:n_questions]}),
         "listening": base.listening.model_copy(update={"answer_timeout": 15}),
     })
-    engines = open_engines(config)
-    mic = Microphone(None)
-    mic.open()
-    listener = Listener.from_config(mic, engines.answers, engines.commands, config.listening)
+    engines, mic, listener = _open_rig(config)
     speaker_rec, mic_rec = Recorder("speaker.monitor"), Recorder("mic")
     log: list[dict[str, Any]] = []
     state: dict[str, Any] = {"listening": False, "done": False}
@@ -385,6 +379,19 @@ def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
                      "gap": None if first is None else first - ends[-1],
                      "decided": answer["t"] - ends[-1] if answer else None})
     return {"rows": rows, "engine": engines.answers.name}
+
+
+def _open_rig(config: Any) -> tuple[Any, Any, Any]:
+    """The default engines, the (virtual) microphone opened, and a ``Listener`` on them, as
+    ``duet run`` builds them."""
+    from assistant.speech.listener import Listener
+    from assistant.speech.live import open_engines
+    from assistant.speech.mic import Microphone
+
+    engines = open_engines(config)
+    mic = Microphone(None)
+    mic.open()
+    return engines, mic, Listener.from_config(mic, engines.answers, engines.commands, config.listening)
 
 
 def _timed_port(config: Any, mic: Any, listener: Any, log: list[dict[str, Any]],
@@ -481,9 +488,6 @@ def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
     from bench_live import LOUD, Recorder
 
     from assistant.config import load_config
-    from assistant.speech.listener import Listener
-    from assistant.speech.live import open_engines
-    from assistant.speech.mic import Microphone
 
     corpus = synthetic_answers(quick) + real_answers(quick)
     wavs = [bc.write_wav(tmp / f"paused{i}.wav", np.concatenate([np.zeros(1600), a.samples]))
@@ -496,11 +500,8 @@ def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
         "partners": ["Alex", "Sam"], "listening": listening,
         "checkin": base.checkin.model_copy(update={"questions": questions}),
     })
-    engines = open_engines(config)
-    mic = Microphone(None)
-    mic.open()
-    listener = Listener.from_config(mic, engines.answers, engines.commands, config.listening)
-    speaker_rec = Recorder("speaker.monitor")
+    engines, mic, listener = _open_rig(config)
+    speaker_rec, mic_rec = Recorder("speaker.monitor"), Recorder("mic")
     log: list[dict[str, Any]] = []
     state: dict[str, Any] = {"listening": False, "done": False}
 
@@ -508,8 +509,8 @@ def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
                        continue_within=listening.max_pause - listening.trailing_silence)
     played: list[dict[str, Any]] = []
     thread = _partner(list(zip(wavs, corpus)), log, state, played, lead=0.1)
-    _run_checkin(config, port, tmp, thread, state, mic, speaker_rec)
-    speaker = [end for end, level in speaker_rec.windows() if level > LOUD]
+    _run_checkin(config, port, tmp, thread, state, mic, speaker_rec, mic_rec)
+    speaker, partner = speaker_rec.windows(), mic_rec.windows()
     rows = []
     for k, p in enumerate(played):
         until = played[k + 1]["start"] if k + 1 < len(played) else float("inf")
@@ -523,12 +524,27 @@ def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
         whole = bool(events) and not events[0]["continues"] and all(e["continues"] for e in events[1:]) \
             and bool(set(second) & heard) and bool(set(second[-2:]) & heard)
         resumed = p["start"] + p["item"].resumes
-        over = [t for t in speaker if resumed <= t < p["end"]]
-        stopped = sum(1 for e in log if e["what"] == "say" and e["stopped"] and p["start"] < e["t"] < until)
+        said = [e for e in log if e["what"] == "say" and p["start"] < e["t"] < until]
         rows.append({"name": p["item"].name, "pause": p["item"].pause, "whole": whole, "heard": text,
-                     "answers": sum(not e["continues"] for e in events), "stopped": stopped,
-                     "over": (over[-1] - resumed) if over else None})
+                     "answers": sum(not e["continues"] for e in events),
+                     "stopped": sum(e["stopped"] for e in said),
+                     "over": both_loud(speaker, partner, resumed, p["end"], LOUD),
+                     "said": [(round(e["t"] - resumed, 2), round(e["done"] - resumed, 2), e["stopped"],
+                               e["text"][:40]) for e in said]})
     return {"rows": rows, "engine": engines.answers.name, "played": len(played), "corpus": len(corpus)}
+
+
+def both_loud(a: list[tuple[float, float]], b: list[tuple[float, float]], t0: float, t1: float,
+              loud: float) -> float:
+    """Seconds in [t0, t1) in which two recordings' 10 ms windows ((end, rms), as
+    ``Recorder.windows``) were both louder than ``loud``: how long Duet spoke over a partner.
+
+    The two recorders' windows do not start together; a window of ``a`` counts when the window
+    of ``b`` whose end rounds to the same 10 ms is loud too (they share at least 5 ms).
+    """
+    loud_b = {round(end * 100) for end, level in b if level > loud}
+    return 0.01 * sum(1 for end, level in a
+                      if t0 <= end < t1 and level > loud and round(end * 100) in loud_b)
 
 
 def _words(text: str) -> list[str]:
@@ -594,7 +610,10 @@ def section_8(quick: bool) -> Section:
         "echo). Kept whole = the answer event and any continuations between the answer's start "
         "and the next one hold words of its second half, one of its last two content words among "
         "them (live, an end can be lost), with no other answer among them. "
-        "Speaking over = Duet's last loud 10 ms on speaker.monitor after the second half began.",
+        "Speaking over = the 10 ms windows in which Duet (speaker.monitor) and the partner (the "
+        "microphone, each timed by its sample clock) were both loud, from the second half's start "
+        "to the end of the answer (before stop 44: Duet's last loud 10 ms in that time, which also "
+        "counted a later question asked into the partner's pauses).",
         "Heard as nothing: short answers (" + ", ".join(f'"{t}"' for t in SHORT) + ") in the voices "
         f"{', '.join(SHORT_VOICES)}, and every real recording, each after 0, 0.1 and 0.2 s of room "
         "sound, through the answer engine's stream as the listener hands it over; and sounds without "
@@ -616,11 +635,12 @@ def section_8(quick: bool) -> Section:
     s.row("Turn gap, finished answers: 95th percentile", "<= 1.4 s", f"{fmt(p95)} s",
           verdict(p95 <= 1.4 if gaps else None))
     brows = barge["rows"]
-    overs = [r["over"] for r in brows if r["over"] is not None]
+    overs = [r["over"] for r in brows if r["over"] > 0]  # the answers Duet spoke over at all
     s.row("... kept whole live with barge-in on (opt-in; no echo, as with a headset)", "(info)",
           f"{sum(r['whole'] for r in brows)} of {barge['corpus']} ({sum(r['stopped'] for r in brows)} "
           "questions stopped)", "info")
-    s.row("... Duet speaking over a partner going on, barge-in on: median / max", "(info)",
+    s.row("... Duet speaking over a partner going on, barge-in on: median / max of the answers it "
+          "spoke over", "(info)",
           f"{fmt(bc.median(overs))} / {fmt(max(overs))} s (n={len(overs)})" if overs else "none", "info")
     lost = [c for c, a in zip(empty["clips"], empty["answers"]) if not a]
     alone = empty["engine_answers"]
