@@ -19,6 +19,7 @@ the tests use other sentences and voices.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -339,6 +340,9 @@ def live_gaps(quick: bool) -> dict[str, Any]:
 
 def _live_gaps(quick: bool, tmp: Path) -> dict[str, Any]:
     os.environ["HF_HUB_OFFLINE"] = "1"
+    if os.environ.get("DUET_BENCH_LOG"):  # the listener's turn decisions, for a gap that waited
+        logging.basicConfig(filename=os.environ["DUET_BENCH_LOG"], level=logging.DEBUG,
+                            format="%(relativeCreated)d %(name)s %(message)s")
     from bench_live import LOUD, Recorder
 
     from assistant.config import load_config

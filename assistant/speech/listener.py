@@ -227,8 +227,9 @@ class Listener:
                                       readings=transcript.readings,
                                       end_probability=transcript.end_probability)
             silence_from = event.end_time - min(ANSWER_TAIL, policy.end_pause)
-            log.debug("pause after %r: the turn ends after %.1f s of silence",
-                      transcript.text, needed)
+            log.debug("pause after %r (confidence %s, end probability %s, also read %r): the turn "
+                      "ends after %.1f s of silence", transcript.text, _figure(transcript.confidence),
+                      _figure(transcript.end_probability), list(transcript.readings), needed)
         if transcript is not None and silence_from is not None:
             return _final(transcript, "answer", answer.seconds, "turn over")
         log.debug("no answer within %.1f s", timeout)
@@ -434,6 +435,11 @@ def _final(stream: RecognitionStream | Transcript, kind: str, ended: SpeechEnded
 
 
 _BACKGROUND: list[ThreadPoolExecutor] = []
+
+
+def _figure(value: float | None) -> str:
+    """A recognizer's figure for the log: two decimals, or "n/a" where the engine gives none."""
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _background() -> ThreadPoolExecutor:
