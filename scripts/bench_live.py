@@ -441,8 +441,9 @@ def section_4(quick: bool) -> Section:
         return median(vals), max(vals) if vals else float("nan"), len(vals)
 
     act = stat(cmds, "act_ms")
-    s.row("Command end -> Duet acts (median)", "<= 300 ms", f"{act[0]:.0f} ms (max {act[1]:.0f}, n={act[2]})",
-          verdict(act[0] <= 300 if act[2] else None))
+    # issue 10's bound (section 3 holds its 95th percentile on many clips; a session has a few)
+    s.row("Command end -> Duet acts (median)", "<= 350 ms (issue 10)",
+          f"{act[0]:.0f} ms (max {act[1]:.0f}, n={act[2]})", verdict(act[0] <= 350 if act[2] else None))
     say = stat(cmds, "say_ms")
     s.row("Command end -> engine emits Say (median)", "(info)", f"{say[0]:.0f} ms (max {say[1]:.0f})", "info")
     reply = stat(cmds, "reply_ms")
