@@ -15,6 +15,10 @@ Two questions, each measured on the real code:
 
 The corpus is built here and nowhere else; the thresholds in turns.py were chosen on it, and
 the tests use other sentences and voices.
+
+Alone: ``python scripts/bench_turns.py`` (the paused answers), ``--gaps`` (the turn gap; with
+``DUET_BENCH_LOG=FILE`` the listener's log of what each turn decision was given goes there, to
+see why an answer waited), ``--barge-in`` (the paused answers live with barge-in on).
 """
 
 from __future__ import annotations
