@@ -502,7 +502,9 @@ def _live_barge_in(quick: bool, tmp: Path) -> dict[str, Any]:
             for i, a in enumerate(corpus)]
     base = load_config()
     asked = base.checkin.questions + base.debrief.questions + base.debrief.together  # Duet's own
-    questions = (asked * len(corpus))[:(len(corpus) + 1) // 2]
+    # a question for every two answers (each partner in turn), and room for split ones: a second
+    # half taken as the next answer uses a question, and the last answers were never played
+    questions = (asked * len(corpus))[:(len(corpus) + 1) // 2 + len(corpus) // 4]
     listening = base.listening.model_copy(update={"answer_timeout": 15, "barge_in": "on"})
     config = base.model_copy(update={
         "partners": ["Alex", "Sam"], "listening": listening,
@@ -646,7 +648,8 @@ def section_8(quick: bool) -> Section:
     overs = [r["over"] for r in brows if r["over"] > 0]  # the answers Duet spoke over at all
     s.row("... kept whole live with barge-in on (opt-in; no echo, as with a headset)", "(info)",
           f"{sum(r['whole'] for r in brows)} of {barge['corpus']} ({sum(r['stopped'] for r in brows)} "
-          "questions stopped)", "info")
+          "questions stopped" + (f"; only {barge['played']} played" if barge["played"] < barge["corpus"] else "")
+          + ")", "info")
     s.row("... Duet speaking over a partner going on, barge-in on: median / max of the answers it "
           "spoke over", "(info)",
           f"{fmt(bc.median(overs))} / {fmt(max(overs))} s (n={len(overs)})" if overs else "none", "info")
