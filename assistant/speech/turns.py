@@ -60,9 +60,9 @@ scripts/turn_sweep.py, 6 of 189 short answers and 2 of 106 finished ones in 14 v
 waiting, no half of 176 was cut the sooner. What is left is a half that is a whole sentence ("But we could try.", "He might even have been
 made."): the text cannot tell, and barge-in (bargein.py) is the remedy.
 
-How often a finished answer waits, live (stop 44: section 8's turn gap run nine times, 198
+How often a finished answer waits, live (stop 44: section 8's turn gap run ten times, 220
 finished answers): 10 waited ``max_pause`` (5 %), so the 95th percentile (1.4 s allowed) was
-missed in 3 of 9 runs, where two or three of the 22 answers waited. Six of the ten were one
+missed in 3 of 10 runs, where two or three of the 22 answers waited. Six of the ten were one
 sentence in two voices ("... the blue sky today": "today" read as "to be", or as "to play",
 "to bed" or "to mid" with "to be" among the other readings, or "Skype a day" also "a bit"); the
 rest were read unsurely ("Our next step is Mathiel."). The signals that keep halves whole are
