@@ -935,8 +935,8 @@ def section_3(quick: bool) -> Section:
         "wall time measured here, after any decoding still running before it) and the pause "
         "reaching the length at which the listener hands the command back (before stop 43 the "
         "decision alone was counted, which can be earlier than Duet acts); CPU: process time of "
-        "the command loop over the talk stretches. The latency target is judged on a second pass: one process on `duet run`'s 2 "
-        "threads decides the clean and 10 dB clips one at a time (every third in a full run), as a "
+        "the command loop over the talk stretches. The latency target is judged on a second "
+        "pass: one process on `duet run`'s 2 threads decides the clean and 10 dB clips one at a time (every third in a full run), as a "
         "session does; the main pass's two single-thread workers share the two cores, so its "
         "latency is shown beside it for comparison.",
         f"Real people: {len(real_tasks) // len(CONDITIONS)} recordings of people saying short phrases "

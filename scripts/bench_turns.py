@@ -623,7 +623,7 @@ def section_8(quick: bool) -> Section:
         "Speaking over = the 10 ms windows in which Duet (speaker.monitor) and the partner (the "
         "microphone, each timed by its sample clock) were both loud, from the second half's start "
         "to the end of the answer (before stop 44: Duet's last loud 10 ms in that time, which also "
-        "counted a later question asked into the partner's pauses).",
+        "counted a later question, such as the one asked again once the answer was over).",
         "Heard as nothing: short answers (" + ", ".join(f'"{t}"' for t in SHORT) + ") in the voices "
         f"{', '.join(SHORT_VOICES)}, and every real recording, each after 0, 0.1 and 0.2 s of room "
         "sound, through the answer engine's stream as the listener hands it over; and sounds without "
@@ -646,10 +646,10 @@ def section_8(quick: bool) -> Section:
           verdict(p95 <= 1.4 if gaps else None))
     brows = barge["rows"]
     overs = [r["over"] for r in brows if r["over"] > 0]  # the answers Duet spoke over at all
+    unplayed = f"; only {barge['played']} played" if barge["played"] < barge["corpus"] else ""
     s.row("... kept whole live with barge-in on (opt-in; no echo, as with a headset)", "(info)",
           f"{sum(r['whole'] for r in brows)} of {barge['corpus']} ({sum(r['stopped'] for r in brows)} "
-          "questions stopped" + (f"; only {barge['played']} played" if barge["played"] < barge["corpus"] else "")
-          + ")", "info")
+          f"questions stopped{unplayed})", "info")
     s.row("... Duet speaking over a partner going on, barge-in on: median / max of the answers it "
           "spoke over", "(info)",
           f"{fmt(bc.median(overs))} / {fmt(max(overs))} s (n={len(overs)})" if overs else "none", "info")

@@ -9,14 +9,11 @@ from assistant.speech import heap
 from tests.rig import ROOT
 
 CHILD = """
-import ctypes, os, sys
-from pathlib import Path
+import ctypes, sys
 from assistant.speech import heap
+from tests.helpers import rss_mb
 
 MB = 1 << 20
-def rss_mb():
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
-
 if sys.argv[1] == "fixed":
     assert heap.map_large_blocks()
 libc = ctypes.CDLL("libc.so.6")
