@@ -15,7 +15,7 @@ import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.devices import find_device, list_devices
-from assistant.speech.mic import Frame, Microphone, MicrophoneLost, NoMicrophone
+from assistant.speech.mic import Frame, Microphone, MicrophoneLost, NoMicrophone, _Converter
 from assistant.speech.wav import read_wav, write_wav
 from tests.rig import VirtualAudio
 
@@ -123,6 +123,25 @@ def test_a_slow_reader_loses_the_oldest_blocks_and_it_is_logged(
     assert "dropped" in caplog.text
     kept = [f for f in frames[:10] if f is not None]
     assert kept[0].end_time >= stalled_until - 0.5  # the newest audio was kept, not the oldest
+
+
+def test_short_capture_blocks_are_joined_into_frames_timed_by_their_last_sample() -> None:
+    converter = _Converter(SAMPLE_RATE, 1, 480 * 2)
+    blocks = [np.full(160, k, dtype="<i2").tobytes() for k in range(7)]
+
+    frames = [f for k, block in enumerate(blocks) for f in converter.convert(block, 1.0 + 0.01 * (k + 1))]
+
+    assert [len(f.pcm) for f in frames] == [960, 960]
+    assert np.frombuffer(frames[1].pcm, dtype="<i2")[::160].tolist() == [3, 4, 5]
+    assert [f.end_time for f in frames] == pytest.approx([1.03, 1.06])  # the 7th block waits
+
+
+def test_the_stream_delivers_10_ms_blocks_and_reads_stay_30_ms_frames(mic: Microphone) -> None:
+    """Through PortAudio's ALSA pulse plugin a 30 ms block arrived about 20 ms after the 10 ms
+    block ending at the same sample (measured with clicks; section 4 times the whole path)."""
+    assert mic._stream is not None and mic._stream.blocksize == 160  # noqa: SLF001
+    frames = [mic.read(1.0) for _ in range(5)]
+    assert all(f is not None and len(f.pcm) == 480 * 2 for f in frames)
 
 
 def test_resamples_when_the_device_is_opened_at_another_rate(tmp_path: Path,

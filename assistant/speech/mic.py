@@ -187,9 +187,10 @@ def _is_monitor(index: int, name: str) -> bool:
 
 
 class _Converter:
-    """Turns blocks at the capture rate/channels into exact 16 kHz mono blocks.
+    """Turns capture blocks into exact 16 kHz mono frames.
 
-    Used only when the device cannot record 16 kHz mono itself; otherwise blocks pass through.
+    Joins blocks shorter than a frame, and resamples and mixes down when the device cannot
+    record 16 kHz mono itself.
     """
 
     def __init__(self, rate: int, channels: int, block_bytes: int) -> None:
@@ -201,14 +202,10 @@ class _Converter:
         self._pending = b""
 
     def convert(self, pcm: bytes, end_time: float) -> list[Frame]:
+        """The frames completed by ``pcm``, whose last sample was captured at ``end_time``."""
         if self._native and not self._pending and len(pcm) == self._block_bytes:
             return [Frame(pcm, end_time)]
-        samples = np.frombuffer(pcm, dtype="<i2")
-        if self._channels > 1:
-            samples = samples.reshape(-1, self._channels).mean(axis=1).astype("<i2")
-        if self._resampler is not None:
-            samples = self._resampler.resample_chunk(samples)
-        self._pending += samples.astype("<i2").tobytes()
+        self._pending += pcm if self._native else self._to_16k_mono(pcm)
         frames = []
         size = self._block_bytes
         while len(self._pending) >= size:
@@ -216,6 +213,14 @@ class _Converter:
             later = len(self._pending) / (SAMPLE_WIDTH * SAMPLE_RATE)  # audio captured after it
             frames.append(Frame(block, end_time - later))
         return frames
+
+    def _to_16k_mono(self, pcm: bytes) -> bytes:
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if self._channels > 1:
+            samples = samples.reshape(-1, self._channels).mean(axis=1).astype("<i2")
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(samples)
+        return samples.astype("<i2").tobytes()
 
 
 # -- the microphone --------------------------------------------------------------------------
@@ -230,6 +235,7 @@ class Microphone:
         block_seconds: float = 0.03,
         queue_blocks: int = 400,
         *,
+        capture_seconds: float = 0.01,
         capture_rate: int | None = None,
         stall_timeout: float = 2.0,
         start_timeout: float = 5.0,
@@ -240,6 +246,11 @@ class Microphone:
             block_seconds: audio per frame (0.03 = one webrtcvad frame).
             queue_blocks: frames buffered for a slow reader (400 x 30 ms = 12 s) before the
                 oldest are dropped.
+            capture_seconds: audio per PortAudio callback, joined here into frames. Shorter
+                than a frame because PortAudio's ALSA path holds about two callbacks' worth:
+                through the PulseAudio plugin a 30 ms block arrived 20 ms later than the
+                10 ms block ending at the same sample, and every command and answer waits on
+                the frame that ends it.
             capture_rate: rate to open the device at; None: 16 kHz if the device takes it, else
                 its default rate, resampled here with soxr.
             stall_timeout: seconds without any block, stream still "active", that count as lost.
@@ -249,7 +260,9 @@ class Microphone:
         """
         self._device = device
         self._block_samples = max(int(round(block_seconds * SAMPLE_RATE)), 1)
-        self._queue_blocks = queue_blocks
+        self._capture_samples = min(max(int(round(capture_seconds * SAMPLE_RATE)), 1), self._block_samples)
+        # the queue holds capture blocks: as many as make queue_blocks frames
+        self._queue_blocks = queue_blocks * -(-self._block_samples // self._capture_samples)
         self._capture_rate = capture_rate
         self._stall_timeout = stall_timeout
         self._start_timeout = start_timeout
@@ -395,7 +408,7 @@ class Microphone:
         self._reported = (self.dropped_blocks, self.overflows)
 
     def _open_stream(self, rate: int, channels: int) -> sd.RawInputStream:
-        block = max(int(round(self._block_samples * rate / SAMPLE_RATE)), 1)
+        block = max(int(round(self._capture_samples * rate / SAMPLE_RATE)), 1)
         try:
             stream = sd.RawInputStream(
                 device=self._index, samplerate=rate, channels=channels, dtype="int16",
