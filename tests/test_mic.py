@@ -15,7 +15,7 @@ import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.devices import find_device, list_devices
-from assistant.speech.mic import Frame, Microphone, MicrophoneLost, NoMicrophone, _Converter
+from assistant.speech.mic import Frame, Microphone, MicrophoneLost, NoMicrophone, _Converter, _SampleClock
 from assistant.speech.wav import read_wav, write_wav
 from tests.rig import VirtualAudio
 
@@ -134,6 +134,25 @@ def test_short_capture_blocks_are_joined_into_frames_timed_by_their_last_sample(
     assert [len(f.pcm) for f in frames] == [960, 960]
     assert np.frombuffer(frames[1].pcm, dtype="<i2")[::160].tolist() == [3, 4, 5]
     assert [f.end_time for f in frames] == pytest.approx([1.03, 1.06])  # the 7th block waits
+
+
+def test_blocks_arriving_in_pairs_are_stamped_10_ms_apart() -> None:
+    clock = _SampleClock()
+    # the ALSA pulse plugin hands over two 10 ms blocks at once, every 20 ms, 5 ms late
+    arrivals = [1.0 + 0.02 * (k // 2) + 0.01 + 0.005 for k in range(10)]
+    stamps = [clock.stamp(t, 0.01) for t in arrivals]
+    # the first pair's first block cannot be told from its second; from then on, 10 ms apart
+    # (within the clocks' allowed drift) and the last of each pair on its estimate
+    assert np.diff(stamps[1:]) == pytest.approx([0.01] * 8, abs=0.01 * _SampleClock.CATCH_UP + 1e-9)
+    assert stamps[1::2] == pytest.approx(arrivals[1::2], abs=1e-9)
+
+
+def test_a_sample_clock_takes_an_earlier_estimate_and_resyncs_after_a_gap() -> None:
+    clock = _SampleClock()
+    assert clock.stamp(1.05, 0.01) == 1.05  # the first block: its estimate, late by 40 ms
+    assert clock.stamp(1.02, 0.01) == 1.02  # an earlier estimate is the better one
+    assert clock.stamp(1.09, 0.01) == pytest.approx(1.0302)  # later: catch up slowly
+    assert clock.stamp(2.0, 0.01) == 2.0  # audio lost: the estimate as it is
 
 
 def test_the_stream_delivers_10_ms_blocks_and_reads_stay_30_ms_frames(mic: Microphone) -> None:

@@ -223,6 +223,36 @@ class _Converter:
         return samples.astype("<i2").tobytes()
 
 
+class _SampleClock:
+    """When each capture block's last sample was captured, from late, uneven estimates.
+
+    A block's estimate (arrival minus the latency PortAudio reports) is never early, only late:
+    through the ALSA pulse plugin 10 ms blocks arrive in pairs, both at the same moment, and a
+    busy process delays a callback. Consecutive blocks hold consecutive samples, so a block ends
+    one block's length after the last one: that is kept unless the estimate is earlier (a
+    better one), drifts up by at most ``CATCH_UP`` of a block's length (the two clocks may
+    differ a little), and is left for the estimate when the two are ``RESYNC`` apart (audio
+    lost, a stream restarted).
+    """
+
+    CATCH_UP = 0.02
+    """Fraction of a block's length a stamp may move past the last one plus that length."""
+    RESYNC = 0.25
+    """Seconds between prediction and estimate beyond which the estimate is taken as it is."""
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+
+    def stamp(self, estimate: float, seconds: float) -> float:
+        """The capture time of the end of a block of ``seconds``, estimated at ``estimate``."""
+        predicted = None if self._last is None else self._last + seconds
+        if predicted is None or abs(estimate - predicted) > self.RESYNC:
+            self._last = estimate
+        else:
+            self._last = min(estimate, predicted + self.CATCH_UP * seconds)
+        return self._last
+
+
 # -- the microphone --------------------------------------------------------------------------
 
 
@@ -404,6 +434,7 @@ class Microphone:
         self._converter = _Converter(rate, channels, self._block_samples * SAMPLE_WIDTH)
         self._rate, self._closing, self._ended = rate, False, False
         self._first_block = threading.Event()
+        self._clock = _SampleClock()
         self._last_block = 0.0
         self._reported = (self.dropped_blocks, self.overflows)
 
@@ -428,7 +459,7 @@ class Microphone:
         """PortAudio's thread: copy, timestamp, enqueue; never block, never log."""
         now = time.monotonic()
         delay = time_info.currentTime - time_info.inputBufferAdcTime - frames / self._rate
-        end_time = now - delay if 0.0 <= delay < 2.0 else now
+        end_time = self._clock.stamp(now - delay if 0.0 <= delay < 2.0 else now, frames / self._rate)
         if status.input_overflow:
             self.overflows += 1
         item = (bytes(indata), end_time)
