@@ -5,9 +5,12 @@ Why it is built this way:
 * PortAudio calls our callback on its own thread and must never wait, so the callback only copies
   the block into a bounded queue. When the queue is full the *oldest* block is dropped (fresh
   audio matters more than stale audio) and counted; the reader logs every drop.
+* The stream delivers 10 ms blocks, joined here into 30 ms frames: a frame is handed out as soon
+  as its last sample arrives (30 ms blocks came 20 ms later through the ALSA pulse plugin).
 * Each frame carries the monotonic time it was captured (from PortAudio's ADC timestamps, so a
-  backlog in the buffers does not shift it). ``mute_until`` compares against that time, so what
-  the microphone heard while Duet was speaking is discarded even if it is read later.
+  backlog in the buffers does not shift it, kept on a sample clock, ``_SampleClock``).
+  ``mute_until`` compares against that time, so what the microphone heard while Duet was
+  speaking is discarded even if it is read later.
 * A lost device is not reported the same way everywhere, so four signals are watched
   (measured through PortAudio -> ALSA -> PulseAudio 16):
   - PortAudio ends the stream: it does, within 0.25 s, when the sound server goes away;
