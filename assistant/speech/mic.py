@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import queue
 import shutil
@@ -295,7 +296,7 @@ class Microphone:
         self._block_samples = max(int(round(block_seconds * SAMPLE_RATE)), 1)
         self._capture_samples = min(max(int(round(capture_seconds * SAMPLE_RATE)), 1), self._block_samples)
         # the queue holds capture blocks: as many as make queue_blocks frames
-        self._queue_blocks = queue_blocks * -(-self._block_samples // self._capture_samples)
+        self._queue_blocks = queue_blocks * math.ceil(self._block_samples / self._capture_samples)
         self._capture_rate = capture_rate
         self._stall_timeout = stall_timeout
         self._start_timeout = start_timeout
