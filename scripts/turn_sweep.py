@@ -176,21 +176,12 @@ def _scoring_going_on(recognizer: Any) -> None:
     if not isinstance(recognizer, am.MoonshineRecognizer):
         return
     am.NEAR_ENDING = GOING_ON_OPEN
+    scored = recognizer._going_on
 
-    def going_on(start: Any, tokens: list[int], first: int, last: int, probs: np.ndarray) -> list[str]:
-        said = tokens[first:last + 1]
-        words = [(w, ids) for w, ids in recognizer._going_on_ids.items() if ids != said]
-        words.sort(key=lambda item: -probs[item[1][0]])
-        head = tokens[:first]
-        base = recognizer._forced_total(start, tokens)
-        out = []
-        for _, ids in words[:am.NEAR_ENDINGS_SCORED]:
-            delta = recognizer._forced_total(start, [*head, *ids]) - base
-            if delta >= am.NEAR_ENDING:
-                text = recognizer._text([*head, *ids])
-                _SCORED[text] = delta
-                out.append(text)
-        return out
+    def going_on(*args: Any) -> list[tuple[str, float]]:
+        readings = scored(*args)
+        _SCORED.update((text, score) for text, score in readings if score >= GOING_ON_OPEN)
+        return readings
 
     recognizer._going_on = going_on
 

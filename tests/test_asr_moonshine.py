@@ -136,6 +136,19 @@ def test_the_conversion_keeps_the_weights_int8(tmp_path: Path) -> None:
     assert sum(f.stat().st_size for f in folder.iterdir()) < 100_000_000
 
 
+def test_later_decoder_steps_read_the_encoder_keys_as_the_first_step_cached_them() -> None:
+    """moonshine_onnx._keys_once: the first step caches each layer's encoder keys transposed and
+    scaled, as cross-attention reads them, so a later step multiplies by them without a copy."""
+    import onnx
+
+    folder = converted_dir(bundled_model_dir())
+    decoder = onnx.load(str(folder / "decoder_model_merged.onnx"), load_external_data=False)
+    later = next(a.g for a in decoder.graph.node[0].attribute if a.name == "then_branch")
+    keys = [i.name for i in decoder.graph.input if i.name.endswith(".encoder.key")]
+    assert len(keys) == 8
+    assert {k: [n.op_type for n in later.node if k in n.input] for k in keys} == {k: ["MatMul"] for k in keys}
+
+
 def test_the_shipped_graphs_give_the_same_words_when_the_conversion_is_unavailable() -> None:
     slow = MoonshineRecognizer(convert=False)
     assert not slow.converted
