@@ -17,6 +17,7 @@ from assistant.speech.asr import Transcript
 from assistant.speech.asr_moonshine import (
     MAX_PIECE_SECONDS,
     MoonshineRecognizer,
+    _cut,
     bundled_model_dir,
     read_tokenizer,
     split_long,
@@ -172,6 +173,22 @@ def test_a_folder_without_the_model_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         MoonshineRecognizer(tmp_path)
     assert "\n" not in str(err.value) and "moonshine-cpp" in str(err.value)
+
+
+def test_greedy_decodings_cache_cut_after_a_step_is_the_cache_it_had_then(moonshine: MoonshineRecognizer) -> None:
+    """The last word's other readings go on from greedy decoding's cache cut where the word
+    begins (``_cut``): the decoder is causal, so that is exactly the cache it had there."""
+    pcm, _ = helpers.librivox()[1]  # "he was not an ill disposed young man"
+    start = moonshine.hear(pcm).start
+    cache = dict(start.cache)
+    tokens, _ = moonshine._greedy(start, 40, cache=cache)
+    assert len(tokens) > 6
+    then = dict(start.cache)
+    for token in tokens[:5]:
+        moonshine._step(start, then, [token])
+    cut = _cut(cache, 6)  # the start token and five more
+    assert cut.keys() == then.keys()
+    assert all(np.array_equal(cut[name], then[name]) for name in then)
 
 
 def test_a_heard_utterance_scores_its_own_words_as_the_engine_did(moonshine: MoonshineRecognizer) -> None:

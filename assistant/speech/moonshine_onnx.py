@@ -18,7 +18,8 @@ holds the weights as float32, about 760 MB; a session never sees that):
    with one scale per row. The model stays int8 in memory (87 MB of files) and a token costs
    about 15 ms on 2 threads;
 4. the decoder keeps the encoder's attention keys as its attention reads them (transposed and
-   scaled), made once on the first step, where every later step made them again (``_keys_once``);
+   scaled), made once on the first step, where every later step made them again (``_keys_once``):
+   a token on 8 s of audio then costs 5 ms, not 9 (2 threads, an Intel Xeon);
 5. the weights are written beside each graph (``NAME.weights``), not inside it: onnxruntime then
    maps them from the file instead of parsing them out of one large protobuf. Measured here,
    loading peaks at 187 MB resident instead of 224 MB and settles at 137 MB instead of 164 MB.
@@ -239,6 +240,7 @@ def _keys_once(model) -> None:  # noqa: ANN001 - onnx.ModelProto
 
 
 def _readers(graph):  # noqa: ANN001, ANN202 - onnx types, imported lazily
+    """Each value's name -> the nodes of ``graph`` that read it."""
     readers: dict[str, list] = {}
     for node in graph.node:
         for name in node.input:
