@@ -235,6 +235,7 @@ def _keys_once(model) -> None:  # noqa: ANN001 - onnx.ModelProto
         raise ValueError(f"the decoder's cross-attention is not as expected ({changed} layers changed)")
     for value in [*model.graph.input, *model.graph.output, *first.output, *later.output]:
         if value.name.endswith(".encoder.key") and value.name.startswith(("past_key_values.", "present.")):
+            # set, not swapped: onnxruntime wrote the later step's pass-through as 0 x 8 x 1 x 52
             dims = value.type.tensor_type.shape.dim
             dims[2].dim_value, dims[3].dim_param = 52, "encoder_sequence_length_out"
 
