@@ -257,7 +257,7 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
     from assistant.config import load_config
     from assistant.speech import asr_moonshine
     from assistant.speech.engines import open_recognizer
-    from assistant.speech.listener import transcribe_answer
+    from assistant.speech.listener import REREAD_SHIFT, judged, transcribe_answer
     from assistant.speech.turns import TurnPolicy
 
     config = load_config()
@@ -287,8 +287,9 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
                 t = transcribe_answer(recognizer, pcm)
                 out.append(t.text)
                 if turns and t.text:  # the pause the Listener would wait after it
-                    waits.append(policy.pause_for(t.text, t.confidence, readings=t.readings,
-                                                  end_probability=t.end_probability) >= policy.max_pause)
+                    shift = int(REREAD_SHIFT * SAMPLE_RATE) * 2
+                    _, pause = judged(policy, t, lambda: transcribe_answer(recognizer, pcm[shift:]))
+                    waits.append(pause >= policy.max_pause)
                 continue
             stream = recognizer.stream()
             stream.accept(pcm)

@@ -23,6 +23,9 @@ turn ends at the first stretch whose silence reaches the pause the policy asks f
 
 Finished and short answers are also said in the six more voices.
 
+Each stretch is also heard a second time, as the Listener hears one read unsurely
+(``listener.judged``); ``replay`` takes that reading where the policy would.
+
 A development aid (its silence is read to the frame, so a decision within 30 ms of a pause's
 length may differ from the Listener's): the figures that count are section 8's. ``--dump``
 lists the answers whose outcome differs from the policy as it is in turns.py.
@@ -105,15 +108,25 @@ class _Recorder:
     def __init__(self, policy: Any, clock: Any) -> None:
         self.end_pause, self.max_pause = policy.end_pause, policy.max_pause
         self._clock = clock
+        self._hearing_again = False
         self.calls: list[dict[str, Any]] = []
 
     def pause_for(self, text: str, confidence: float | None = None, *, readings: Any = (),
                   end_probability: float | None = None) -> float:
         scores = {r: next((v for k, v in _SCORED.items() if r.endswith(k)), None) for r in readings}
-        self.calls.append({"text": text, "confidence": confidence, "readings": list(readings),
-                           "going_on": {r: v for r, v in scores.items() if v is not None},
-                           "end_probability": end_probability, "at": self._clock()})
+        call = {"text": text, "confidence": confidence, "readings": list(readings),
+                "going_on": {r: v for r, v in scores.items() if v is not None},
+                "end_probability": end_probability, "at": self._clock()}
+        if self._hearing_again and self.calls and self.calls[-1]["at"] == call["at"]:
+            self.calls[-1]["again"] = call  # the same stretch heard again (``listener.judged``)
+        else:
+            self.calls.append(call)
+        self._hearing_again = False
         return self.max_pause
+
+    def unsure_only(self, *args: Any, **kwargs: Any) -> bool:
+        self._hearing_again = True  # every stretch is heard again: the replay decides which counts
+        return True
 
 
 def _stretches(item: Item, recognizer: Any, config: Any) -> list[dict[str, Any]]:
@@ -213,11 +226,21 @@ def _readings(stretch: dict[str, Any]) -> list[str]:
     return [r for r in stretch["readings"] if scored.get(r, 0.0) >= NEAR_ENDING[0]]
 
 
+def _transcript(stretch: dict[str, Any] | None) -> Any:
+    from assistant.speech.asr import Transcript
+
+    if stretch is None:
+        return Transcript("")
+    return Transcript(stretch["text"], confidence=stretch["confidence"], readings=tuple(_readings(stretch)),
+                      end_probability=stretch["end_probability"])
+
+
 def outcome(answer: dict[str, Any], policy: Any) -> tuple[int, bool]:
     """(stretches in the answer the turn ends with, did its end wait ``max_pause``)."""
+    from assistant.speech.listener import judged
+
     for i, s in enumerate(answer["stretches"]):
-        needed = policy.pause_for(s["text"], s["confidence"], readings=_readings(s),
-                                  end_probability=s["end_probability"])
+        _, needed = judged(policy, _transcript(s), lambda: _transcript(s.get("again")))
         if needed <= s["silence"]:
             return i + 1, needed >= policy.max_pause
     return len(answer["stretches"]), True

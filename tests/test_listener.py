@@ -502,3 +502,55 @@ def test_a_thinking_sound_or_no_voice_is_still_no_answer(told, tmp_path):
     assert answers.streams  # the sound got past the answers' voice detector
     told_streams = [stream for stream in answers.streams if stream._told]
     assert len(told_streams) == (1 if told == "Hmm." else 0)
+
+
+class UnsureStream(SoundStream):
+    """Reads the answer as ``text``, unsurely (confidence 0.3) when its audio starts on the frame
+    the endpointer cut it at, surely (0.9) when heard from 10 ms later: as Moonshine reads a
+    voice it finds hard one way or another depending on where its frames fall."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(min_sound=0.2)
+        self._text = text
+
+    def finish(self) -> Transcript:
+        from assistant.speech.vad import FRAME_BYTES
+
+        self.finished = True
+        cut_at_a_frame = len(self.pcm) % FRAME_BYTES == 0
+        return Transcript(self._text, confidence=0.3 if cut_at_a_frame else 0.9, engine="test:unsure")
+
+
+class Unsure(SoundRecognizer):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def stream(self) -> SoundStream:
+        self.streams.append(UnsureStream(self._text))
+        return self.streams[-1]
+
+
+@pytest.mark.parametrize("text, heard_again", [("We finished the frame.", True),
+                                               ("We finished the frame and", False)])
+def test_an_answer_read_unsurely_is_heard_again_and_a_sure_finished_one_ends_the_turn(text, heard_again, tmp_path):
+    """A finished answer read unsurely waited ``max_pause`` (3.5 s) before the next question
+    (bench section 8, "We wanted a village of Lusky to neigh."): it is heard once more from
+    10 ms later, and that sure reading ends the turn on the short pause. An answer that sounds
+    unfinished is waited on as read: hearing it again cannot settle that."""
+    from assistant.speech.vad import FRAME_BYTES
+
+    said = trimmed(espeak("we finished the frame", tmp_path))
+    source = ArraySource(silence(1.0) + said + silence(5.0))
+    answers = Unsure(text)
+    listener = Listener(source, answers, SoundRecognizer(), trailing_silence=0.5, max_pause=3.5,
+                        clock=source.now)
+    transcript = listener.capture_answer(timeout=20.0)
+
+    assert transcript is not None and transcript.text == text
+    waited = source.now() - (1.0 + len(said) / BYTES_PER_SECOND)
+    print(f"{text!r}: turn over {waited:.2f} s after the speech, confidence {transcript.confidence}")
+    assert (transcript.confidence == 0.9) == heard_again
+    assert (waited < 1.5) == heard_again
+    heard_late = [s for s in answers.streams if s.finished and len(s.pcm) % FRAME_BYTES]
+    assert len(heard_late) == heard_again  # heard again only when that could settle it

@@ -245,3 +245,13 @@ def test_the_turn_sweep_ends_each_turn_where_the_listener_does(moonshine, tmp_pa
         assert (used == len(stretches)) == (len(got) == 1), (first, stretches, got)
         if not second:
             assert waited == ended_late, (first, stretches, got)
+
+
+def test_a_wait_only_for_an_unsure_reading_is_told_apart() -> None:
+    """``unsure_only``: the wait that hearing the answer again can settle (``listener.judged``)."""
+    policy = TurnPolicy(end_pause=0.5, max_pause=3.0, min_confidence=0.55)
+    assert policy.unsure_only("We finished the frame.", 0.4)
+    assert not policy.unsure_only("We finished the frame.", 0.9)  # no wait at all
+    assert not policy.unsure_only("We finished the frame and", 0.4)  # unfinished as read
+    assert not policy.unsure_only("Honestly I failed.", 0.4, readings=["Honestly I felt"])
+    assert not policy.unsure_only("We finished the frame.", 0.4, end_probability=0.1)

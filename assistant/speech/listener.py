@@ -76,6 +76,19 @@ docstring) 2-5 points more in every condition (clean 77 -> 79 %, 20 dB 65 -> 69,
 ms median after the command's end (one at a time, two runs each)."""
 
 
+REREAD_SHIFT = 0.01
+"""Seconds of an answer's start (pre-roll: room sound) left out when it is heard once more
+because the recognizer was unsure of its words (``judged``). Moonshine's reading of a voice it
+finds hard turns on where its frames fall: en-us+f4's "We want to finish the blue sky today", fed
+0-25 ms later in 5 ms steps, read sure and finished at three offsets and unsure at three ("We
+wanted a village of Lusky to neigh.", confidence 0.55), as it was read live when it waited
+``max_pause`` in bench section 8 (stops 46 and 47). With scripts/turn_sweep.py's answers (507),
+each stretch also read 10 ms later, the later reading taken when it ends the turn: finished
+answers not kept waiting 100 -> 101 of 106, short answers 105 -> 112 of 189; paused answers kept
+whole (36 of 46; held-out voices 30 of 36) and halves waited on (67 of 94) unchanged. Taken for
+any wait, not only an unsure one, it cut 3 paused and 3 held-out answers."""
+
+
 UNJUDGED_END_PAUSE = 1.2
 """Silence that ends an answer when the answer engine's text is too rough to judge the turn by
 (a recognizer with ``text_judges_turns = False``: pocketsphinx free-form, about 27 % word error)."""
@@ -174,7 +187,8 @@ class Listener:
 
         The answer ends on the turn being over (turns.py): each stretch of speech ends on a
         short pause and the answer so far is transcribed and judged; an unfinished-sounding one
-        is waited on for up to ``max_pause`` seconds, and speech that resumes joins it. A
+        is waited on for up to ``max_pause`` seconds, and speech that resumes joins it (one
+        waited on only because it was read unsurely is first heard again: ``judged``). A
         stretch the recognizer made no words of (a cough, a clatter, a breath past the voice
         detector) is not an answer: listening goes on until ``timeout``, as if nothing had been
         heard, so a partner still thinking is not moved on; unless the stretch surely holds
@@ -223,9 +237,7 @@ class Listener:
             transcript = answer.transcribe()
             if event.reason != "silence" or answer.seconds >= self._max_answer:
                 return _final(transcript, "answer", answer.seconds, event.reason)
-            needed = policy.pause_for(transcript.text, transcript.confidence,
-                                      readings=transcript.readings,
-                                      end_probability=transcript.end_probability)
+            transcript, needed = judged(policy, transcript, answer.reread)
             silence_from = event.end_time - min(ANSWER_TAIL, policy.end_pause)
             log.debug("pause after %r (confidence %s, end probability %s, also read %r): the turn "
                       "ends after %.1f s of silence", transcript.text, _figure(transcript.confidence),
@@ -520,6 +532,12 @@ class _Answer:
             self._worded = (transcript, len(self._audio))
         return transcript
 
+    def reread(self) -> Transcript:
+        """The answer so far heard once more, from ``REREAD_SHIFT`` later: another reading of the
+        same words where the first was unsure (``judged``)."""
+        shift = int(REREAD_SHIFT * SAMPLE_RATE) * SAMPLE_WIDTH
+        return self._decode(bytes(self._audio[shift:]))
+
     def _recovered(self, wordless: Transcript) -> Transcript:
         """The answer, when the engine found no words in it though it surely holds some: part of
         it had words before, or Silero VAD is sure it is a voice (``vad.surely_speech``).
@@ -555,6 +573,32 @@ class _Answer:
             stream, self._stream = self._stream, None
             return stream.finish()
         return self._decode(bytes(self._audio))
+
+
+def judged(policy: TurnPolicy, transcript: Transcript,
+           reread: Callable[[], Transcript]) -> tuple[Transcript, float]:
+    """The answer's transcript to keep and the silence (s) after it that ends the turn.
+
+    An answer waited on only because the recognizer was unsure of its words is heard once more
+    (``reread``: from ``REREAD_SHIFT`` later); when that reading ends the turn, it is kept. The
+    second decoding runs only then, in the pause, so a sure answer's turn gap is unchanged.
+    """
+    needed = _pause_after(policy, transcript)
+    if needed <= policy.end_pause or not policy.unsure_only(
+            transcript.text, transcript.confidence, readings=transcript.readings,
+            end_probability=transcript.end_probability):
+        return transcript, needed
+    again = reread()
+    if again.text.strip() and _pause_after(policy, again) < needed:
+        log.debug("unsure of %r (confidence %s): heard again as %r (confidence %s), which ends the turn",
+                  transcript.text, _figure(transcript.confidence), again.text, _figure(again.confidence))
+        return again, _pause_after(policy, again)
+    return transcript, needed
+
+
+def _pause_after(policy: TurnPolicy, transcript: Transcript) -> float:
+    return policy.pause_for(transcript.text, transcript.confidence, readings=transcript.readings,
+                            end_probability=transcript.end_probability)
 
 
 def _joined(first: Transcript, second: Transcript, first_size: int, second_size: int) -> Transcript:
