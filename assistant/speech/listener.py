@@ -80,9 +80,10 @@ REREAD_SHIFT = 0.01
 """Seconds of an answer's start (pre-roll: room sound) left out when it is heard once more
 because the recognizer was unsure of its words (``judged``). Moonshine's reading of a voice it
 finds hard turns on where its frames fall: en-us+f4's "We want to finish the blue sky today", fed
-0-25 ms later in 5 ms steps, read sure and finished at three offsets and unsure at three ("We
-wanted a village of Lusky to neigh.", confidence 0.55), as it was read live when it waited
-``max_pause`` in bench section 8 (stops 46 and 47). With scripts/turn_sweep.py's answers (507),
+0-25 ms later in 5 ms steps, was read as finished at three offsets and made Duet wait at three:
+once read unsurely ("We wanted a finish of Luskite update.", confidence 0.44), twice for its
+last word's other readings ("... to be made"); live, it waited ``max_pause`` on such readings in
+bench section 8 (stops 46 and 47). With scripts/turn_sweep.py's answers (507),
 each stretch also read 10 ms later, the later reading taken when it ends the turn: finished
 answers not kept waiting 100 -> 101 of 106, short answers 105 -> 112 of 189; paused answers kept
 whole (36 of 46; held-out voices 30 of 36) and halves waited on (67 of 94) unchanged. Taken for
@@ -589,11 +590,12 @@ def judged(policy: TurnPolicy, transcript: Transcript,
             end_probability=transcript.end_probability):
         return transcript, needed
     again = reread()
-    if again.text.strip() and _pause_after(policy, again) < needed:
-        log.debug("unsure of %r (confidence %s): heard again as %r (confidence %s), which ends the turn",
-                  transcript.text, _figure(transcript.confidence), again.text, _figure(again.confidence))
-        return again, _pause_after(policy, again)
-    return transcript, needed
+    pause = _pause_after(policy, again) if again.text.strip() else needed
+    if pause >= needed:
+        return transcript, needed
+    log.debug("unsure of %r (confidence %s): heard again as %r (confidence %s), which ends the turn",
+              transcript.text, _figure(transcript.confidence), again.text, _figure(again.confidence))
+    return again, pause
 
 
 def _pause_after(policy: TurnPolicy, transcript: Transcript) -> float:

@@ -68,11 +68,11 @@ sentence in two voices ("... the blue sky today": "today" read as "to be", or as
 rest were read unsurely ("Our next step is Mathiel."). The signals that keep halves whole are
 what make these wait. Since stop 47 an answer waited on only because it was read unsurely is
 heard again from 10 ms later (``listener.judged``; Moonshine's reading of a hard voice turns on
-where its frames fall). In five live runs (110 finished answers) four waited (one in each of
-four runs), all en-us+f4's "... the blue sky today" ("to mid" or "to bed" with "to be" among the other
-readings, once "... loose-cited med." also read "... loose-cited may"); one unsure reading was settled ("I'll
-relax and step in the field." heard again as "Other next step is the wheels."). The 95th
-percentile was 0.67-0.69 s in all five.
+where its frames fall). In five live runs (110 finished answers) four waited, one in each of
+four runs, all en-us+f4's "... the blue sky today" ("to mid" or "to bed" with "to be" among
+the other readings; once "... loose-cited med." also read "... loose-cited may"); one unsure
+reading was settled ("I'll relax and step in the field." heard again as "Other next step is the
+wheels."). The 95th percentile was 0.67-0.69 s in all five.
 
 ``max_pause`` is the hard bound: a partner who goes quiet mid-sentence is not waited on forever.
 The decision is pure (text and the recognizer's confidence; no audio, no clock), so it is tested
