@@ -257,7 +257,7 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
     from assistant.config import load_config
     from assistant.speech import asr_moonshine
     from assistant.speech.engines import open_recognizer
-    from assistant.speech.listener import REREAD_SHIFT, judged, transcribe_answer
+    from assistant.speech.listener import judged_answer, transcribe_answer
     from assistant.speech.turns import TurnPolicy
 
     config = load_config()
@@ -284,12 +284,13 @@ def heard_as_nothing(quick: bool) -> dict[str, Any]:
         for x, _ in items:
             pcm = bc.to_int16(x).tobytes()
             if listener:
-                t = transcribe_answer(recognizer, pcm)
+                if turns:  # and the pause the Listener would wait after it
+                    t, pause = judged_answer(recognizer, pcm, policy)
+                    if pause is not None:
+                        waits.append(pause >= policy.max_pause)
+                else:
+                    t = transcribe_answer(recognizer, pcm)
                 out.append(t.text)
-                if turns and t.text:  # the pause the Listener would wait after it
-                    shift = int(REREAD_SHIFT * SAMPLE_RATE) * 2
-                    _, pause = judged(policy, t, lambda: transcribe_answer(recognizer, pcm[shift:]))
-                    waits.append(pause >= policy.max_pause)
                 continue
             stream = recognizer.stream()
             stream.accept(pcm)

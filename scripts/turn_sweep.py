@@ -108,7 +108,6 @@ class _Recorder:
     def __init__(self, policy: Any, clock: Any) -> None:
         self.end_pause, self.max_pause = policy.end_pause, policy.max_pause
         self._clock = clock
-        self._hearing_again = False
         self.calls: list[dict[str, Any]] = []
 
     def pause_for(self, text: str, confidence: float | None = None, *, readings: Any = (),
@@ -117,16 +116,14 @@ class _Recorder:
         call = {"text": text, "confidence": confidence, "readings": list(readings),
                 "going_on": {r: v for r, v in scores.items() if v is not None},
                 "end_probability": end_probability, "at": self._clock()}
-        if self._hearing_again and self.calls and self.calls[-1]["at"] == call["at"]:
-            self.calls[-1]["again"] = call  # the same stretch heard again (``listener.judged``)
+        if self.calls and self.calls[-1]["at"] == call["at"]:  # no audio since: heard again
+            self.calls[-1]["again"] = call  # (``listener.judged``)
         else:
             self.calls.append(call)
-        self._hearing_again = False
         return self.max_pause
 
     def unsure_only(self, *args: Any, **kwargs: Any) -> bool:
-        self._hearing_again = True  # every stretch is heard again: the replay decides which counts
-        return True
+        return True  # every stretch is heard again: the replay decides which reading counts
 
 
 def _stretches(item: Item, recognizer: Any, config: Any) -> list[dict[str, Any]]:

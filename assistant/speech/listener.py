@@ -470,6 +470,18 @@ def transcribe_answer(recognizer: Recognizer, pcm: bytes) -> Transcript:
     return answer.transcribe()
 
 
+def judged_answer(recognizer: Recognizer, pcm: bytes, policy: TurnPolicy) -> tuple[Transcript, float | None]:
+    """One stretch of answer audio transcribed and judged as ``capture_answer`` judges it: the
+    transcript it keeps and the silence (s) that would end the turn after it (None: no words,
+    not an answer). For the benchmark's short answers."""
+    answer = _Answer(recognizer, None)
+    answer.add(pcm, new_stretch=True)
+    transcript = answer.transcribe()
+    if not transcript.text.strip():
+        return transcript, None
+    return judged(policy, transcript, answer.reread)
+
+
 class _Answer:
     """One answer's audio across its stretches, and its transcript so far.
 
