@@ -871,6 +871,9 @@ def section_3(quick: bool) -> Section:
     s = Section(3, "Command spotting")
     quick_silence = Listener.__init__.__kwdefaults__["quick_silence"]
     in_frames = math.ceil(quick_silence / FRAME_SECONDS - 1e-9) * FRAME_SECONDS  # what it waits
+    shifted = DEFAULT_SETTINGS["moonshine"].shifted
+    later = (f", then from {' and '.join(f'{v * 1000:g}' for v in shifted)} ms later (taken only on a "
+             "reading of its own, with no allowance for an awaited command)") if shifted else ""
     corpus = spot_tasks(quick)
     config, phrases, voices, rates, jobs = (corpus[k] for k in ("config", "phrases", "voices", "rates", "jobs"))
     tasks, chatter_tasks, chatter_info = corpus["tasks"], corpus["chatter_tasks"], corpus["chatter_info"]
@@ -922,7 +925,7 @@ def section_3(quick: bool) -> Section:
         "margin guards; a reading that matches nothing: the phrases near it scored by the engine, "
         "then every command weighed; a miss that weighing found close to some command is heard "
         f"once more at {', then '.join(f'{v * 100:g} %' for v in DEFAULT_SETTINGS['moonshine'].slower)} "
-        "speed; a phrase about to be taken that the reading is not exactly is scored beside talk "
+        f"speed{later}; a phrase about to be taken that the reading is not exactly is scored beside talk "
         "that sounds like its command (`NEAR_TALK`: 'take another' for 'take a note') and left "
         "as talk when the talk scores as well; "
         f"it starts deciding {SPECULATE_AFTER:g} s into a pause, in the background, "

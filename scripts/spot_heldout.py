@@ -73,11 +73,12 @@ def main() -> None:
     from assistant.config import load_config
     from assistant.session.commands import CommandParser, work_grammar
     from assistant.speech.spotter import CommandSpotter, command_table
+    from spot_sweep import settings_from
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)
     spotter = CommandSpotter(command_table(parser, work_grammar(config.commands, config.listening.wake_word)))
-    spotter.settings = replace(spotter.settings, **{k: float(v) for k, v in (a.split("=") for a in args.set)})
+    spotter.settings = replace(spotter.settings, **settings_from(args.set))
     spotter.expect(("resume",))  # as if paused: "resume" is taken on less evidence
     rng = np.random.default_rng(3)
     taken: collections.Counter[str] = collections.Counter()

@@ -47,7 +47,7 @@ class _Clock:
     process_time = staticmethod(time.process_time)
 
 
-def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool) -> None:
+def _init(engine: str, cache_path: str, settings: dict[str, Any], replay: bool) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if replay and cache_path:
         with open(cache_path, "rb") as f:
@@ -131,6 +131,15 @@ def _init(engine: str, cache_path: str, settings: dict[str, float], replay: bool
     spotter._phrase_scores = phrase_scores
 
 
+def settings_from(args: list[str]) -> dict[str, float | tuple[float, ...]]:
+    """Spotter settings from ``name=value`` arguments; a value with commas is a tuple
+    (``shifted=0.01,0.02``, or ``shifted=`` for none)."""
+    def value(text: str) -> float | tuple[float, ...]:
+        return tuple(float(x) for x in text.split(",") if x) if "," in text or not text else float(text)
+
+    return {name: value(text) for name, text in (a.split("=", 1) for a in args)}
+
+
 def weighed_key(audio: str, phrases: list[str]) -> str:
     """Where weighing's scores of one utterance (``audio``: its key) are stored."""
     return f"weighed:{audio}:{hashlib.sha1(repr(phrases).encode()).hexdigest()}"
@@ -150,7 +159,7 @@ def _chatter(task: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return out | {"keys": list(_USED)}, dict(_NEW)
 
 
-def run(corpus: dict[str, Any], cache_path: str, settings: dict[str, float], replay: bool,
+def run(corpus: dict[str, Any], cache_path: str, settings: dict[str, Any], replay: bool,
         workers: int = 2) -> dict[str, Any]:
     """Section 3's spotter results on ``corpus``; new readings are added to the cache file as
     they come (a long collection can be stopped and resumed)."""
@@ -225,7 +234,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=1, help="only every n-th command clip (a sample)")
     ap.add_argument("--talk", type=int, default=0, help="only the first n talk stretches")
     args = ap.parse_args()
-    settings = {k: float(v) for k, v in (s.split("=") for s in args.set)}
+    settings = settings_from(args.set)
     corpus = bs.spot_tasks(args.quick)
     corpus["tasks"] = corpus["tasks"][:: args.every]
     if args.talk:

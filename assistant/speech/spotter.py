@@ -39,6 +39,9 @@ matched to the configured phrases by phonemes (``soundalike.py``):
 * **A slower hearing** (Moonshine). A miss that weighing found close to some command is heard
   once more, resampled to 80 % speed: Moonshine reads many of espeak-ng's fast voices better
   slowed ("No." for "note" becomes "Note."), and each hearing is judged by the same rules.
+  A miss still is heard once more from 10 ms later (its first moments of room sound left out):
+  Moonshine's reading turns on where its frames fall. That hearing counts only when it reads
+  the audio otherwise than the first did, and gives a command the session awaits no allowance.
 * **Whole utterance.** The whole transcript is compared with the whole phrase: "we should
   pause and look" is far from "pause". A clear margin to the nearest phrase of another command
   is also required, so one command is not taken for another.
@@ -65,7 +68,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
@@ -209,6 +212,11 @@ class SpotterSettings:
     slower: tuple[float, ...] = ()
     """When nothing was taken, the utterance is heard again played slower, at each of these
     speeds in turn until one hearing is taken (0.8: at 80 % of its speed, resampled)."""
+    shifted: tuple[float, ...] = ()
+    """Then heard again from each of these many seconds later (the first moments of room sound
+    left out): Moonshine's reading of a voice it finds hard turns on where its 20 ms frames
+    fall ("No." at first, "Note." from 10 ms later). Taken only on a reading of its own
+    (``_later_ok``)."""
     slower_within: float = -3.5
     """... only when weighing found some command this likely (its best score) in the first hearing."""
     denoise: bool = False
@@ -235,7 +243,7 @@ DEFAULT_SETTINGS = {"whisper": SpotterSettings(),
                                                  weigh=-1.25, weigh_margin=0.5, weigh_doubtful=-2.0,
                                                  weigh_expected=-2.5, weigh_relative=-1.5,
                                                  sound_extend=-4.0, sound_relative=-3.0,
-                                                 slower=(0.8,), near_talk=0.0,
+                                                 slower=(0.8,), shifted=(0.01,), near_talk=0.0,
                                                  denoise=True)}
 """Each engine's thresholds, chosen on section 3's corpus for that engine (1,248 command clips,
 60 of real people, 80 minutes of talk; Moonshine's readings replayed through the real Listener
@@ -274,6 +282,8 @@ class Verdict:
     """... and that best phrase."""
     doubtful: bool = False
     """Taken by weighing at a score only ``weigh_doubtful`` allows."""
+    awaited: bool = False
+    """... and only because the session awaits that command (``weigh_expected``, or one word)."""
 
 
 class CommandSpotter:
@@ -385,25 +395,49 @@ class CommandSpotter:
         verdict = self._judge_audio(pcm, moot)
         if verdict.phrase is not None or verdict.weighed is None or verdict.weighed < s.slower_within:
             return verdict
-        for speed in s.slower:
-            again = self._judge_audio(slowed(pcm, speed), moot)
+        for how, audio, later in self._other_hearings(pcm):
+            again = self._judge_audio(audio, moot)
             if again.phrase is not None and self.matcher.phrases[again.phrase] == "extend":
                 again = self._minutes_confirmed(again, verdict)
             if again.phrase is not None and again.doubtful and not self._doubtful_ok(verdict.heard, again.phrase):
                 again = replace(again, phrase=None, reason=f"{again.reason}, but too doubtful for the first "
                                 f"reading {verdict.heard!r}")
+            if again.phrase is not None and later:
+                again = self._later_ok(again, verdict)
             if again.phrase is not None:
-                return replace(again, reason=f"played at {speed:.0%} speed: {again.reason}")
-            verdict = replace(verdict, reason=f"{verdict.reason}; played at {speed:.0%} speed: {again.reason}")
+                return replace(again, reason=f"{how}: {again.reason}")
+            verdict = replace(verdict, reason=f"{verdict.reason}; {how}: {again.reason}")
         return verdict
 
-    def _minutes_confirmed(self, slow: Verdict, first: Verdict) -> Verdict:
-        """Added time the slower hearing took, kept only when the first hearing's weighing put
-        the same minutes first: slowed, "five" can come out "eight", and the audio as it was
-        is the better witness of the number."""
-        if first.weighed_first is not None and self._meaning(first.weighed_first) == self._meaning(slow.phrase):
-            return replace(slow, reason=f"{slow.reason}; the first hearing weighed it first")
-        return replace(slow, phrase=None, reason=f"{slow.reason} ({slow.phrase!r}), but minutes heard only slowed")
+    def _other_hearings(self, pcm: bytes) -> Iterator[tuple[str, bytes, bool]]:
+        """The utterance as each later hearing gets it, named, and whether it is heard from later
+        (``shifted``) rather than slower."""
+        for speed in self.settings.slower:
+            yield f"played at {speed:.0%} speed", slowed(pcm, speed), False
+        for shift in self.settings.shifted:
+            yield f"heard from {shift * 1000:.0f} ms later", pcm[int(shift * SAMPLE_RATE) * SAMPLE_WIDTH:], True
+
+    @staticmethod
+    def _later_ok(later: Verdict, first: Verdict) -> Verdict:
+        """A command a hearing from a little later took, kept only on a reading of its own and
+        without the allowance for a command the session awaits (``Verdict.awaited``).
+
+        The same audio on other frames: read the same, its scores only drift, and a phrase just
+        below a floor at first can drift above it ("Can't do that", talk, weighed the awaited
+        "continue" at -2.38 from 10 ms later; section 3's corpus)."""
+        if normalize(later.heard) == normalize(first.heard):
+            return replace(later, phrase=None, reason=f"{later.reason}, but read as the first hearing read it")
+        if later.awaited:
+            return replace(later, phrase=None, reason=f"{later.reason}, but taken only because the session awaits it")
+        return later
+
+    def _minutes_confirmed(self, again: Verdict, first: Verdict) -> Verdict:
+        """Added time a later hearing took, kept only when the first hearing's weighing put the
+        same minutes first: slowed, "five" can come out "eight", and the audio as it was is the
+        better witness of the number."""
+        if first.weighed_first is not None and self._meaning(first.weighed_first) == self._meaning(again.phrase):
+            return replace(again, reason=f"{again.reason}; the first hearing weighed it first")
+        return replace(again, phrase=None, reason=f"{again.reason} ({again.phrase!r}), but minutes not heard at first")
 
     def _judge_audio(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
         def step(decode: Callable[[_T], _R]) -> Callable[[_T], _R]:
@@ -571,18 +605,21 @@ class CommandSpotter:
             scores |= weigh(near) if near else {}
         first_place = max(scores, key=scores.__getitem__, default=None)
         floor = s.weigh if s.weigh_doubtful is None else min(s.weigh, s.weigh_doubtful)
-        if first_place is not None and s.weigh_expected is not None \
-                and self.matcher.phrases[first_place] in s.expected:
-            floor = min(floor, s.weigh_expected)
         if first_place is not None and self._near_own_reading(readings, scores[first_place]):
             floor = min(floor, s.weigh_relative_floor)
-        verdict = self._scored(readings, scores, first, floor, s.weigh_margin, "weighed")
+        awaited_floor = floor
+        if first_place is not None and s.weigh_expected is not None \
+                and self.matcher.phrases[first_place] in s.expected:
+            awaited_floor = min(floor, s.weigh_expected)
+        verdict = self._scored(readings, scores, first, awaited_floor, s.weigh_margin, "weighed")
         verdict = replace(verdict, weighed=scores.get(first_place), weighed_first=first_place)
         if verdict.phrase is not None and scores[verdict.phrase] < s.weigh:
             if not self._doubtful_ok(verdict.heard, verdict.phrase):
                 return replace(verdict, phrase=None, reason=f"{first.reason}; weighed {verdict.phrase!r} at "
                                f"{scores[verdict.phrase]:.2f}, too doubtful for this reading")
-            verdict = replace(verdict, doubtful=True)
+            # below the floor, or one word (``_doubtful_ok``): only an awaited command gets there
+            awaited = scores[verdict.phrase] < floor or len(verdict.phrase.split()) == 1
+            verdict = replace(verdict, doubtful=True, awaited=awaited)
         if verdict.phrase is not None and self._a_word_replaced(verdict.heard, verdict.phrase):
             return replace(verdict, phrase=None, reason=f"{first.reason}; weighed {verdict.phrase!r}, "
                            "but the reading is that phrase with a word clearly replaced: talk")
