@@ -50,6 +50,7 @@ from assistant.speech.vad import (
     SpeechStarted,
     surely_speech,
 )
+from assistant.speech.wav import from_later
 
 log = logging.getLogger(__name__)
 
@@ -548,8 +549,7 @@ class _Answer:
     def reread(self) -> Transcript:
         """The answer so far heard once more, from ``REREAD_SHIFT`` later: another reading of the
         same words where the first was unsure (``judged``)."""
-        shift = int(REREAD_SHIFT * SAMPLE_RATE) * SAMPLE_WIDTH
-        return self._decode(bytes(self._audio[shift:]))
+        return self._decode(from_later(self._audio, REREAD_SHIFT))
 
     def _recovered(self, wordless: Transcript) -> Transcript:
         """The answer, when the engine found no words in it though it surely holds some: part of

@@ -86,7 +86,7 @@ from assistant.session.commands import (
 from assistant.speech.asr import SAMPLE_RATE, SAMPLE_WIDTH, BufferedStream, Transcript
 from assistant.speech.denoise import quieted_pcm
 from assistant.speech.soundalike import Match, SoundAlike, phonemes
-from assistant.speech.wav import pcm_to_float
+from assistant.speech.wav import from_later, pcm_to_float
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ class CommandSpotter:
         for speed in self.settings.slower:
             yield f"played at {speed:.0%} speed", slowed(pcm, speed), False
         for shift in self.settings.shifted:
-            yield f"heard from {shift * 1000:.0f} ms later", pcm[int(shift * SAMPLE_RATE) * SAMPLE_WIDTH:], True
+            yield f"heard from {shift * 1000:.0f} ms later", from_later(pcm, shift), True
 
     @staticmethod
     def _later_ok(later: Verdict, first: Verdict) -> Verdict:

@@ -79,6 +79,12 @@ def float_to_pcm(samples: np.ndarray) -> bytes:
     return scaled.astype("<i2").tobytes()
 
 
+def from_later(pcm: bytes | bytearray, seconds: float) -> bytes:
+    """16 kHz int16 ``pcm`` without its first ``seconds``: the same sound on frames that fall
+    elsewhere (Moonshine's reading of a hard voice turns on where its frames fall)."""
+    return bytes(pcm[int(seconds * SAMPLE_RATE) * SAMPLE_WIDTH:])
+
+
 def duration(pcm: bytes, rate: int = SAMPLE_RATE) -> float:
     """Seconds of mono int16 audio."""
     return len(pcm) / (SAMPLE_WIDTH * rate)
