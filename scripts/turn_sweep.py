@@ -111,7 +111,7 @@ class _Recorder:
         self.calls: list[dict[str, Any]] = []
 
     def pause_for(self, text: str, confidence: float | None = None, *, readings: Any = (),
-                  end_probability: float | None = None) -> float:
+                  end_probability: float | None = None, opening: bool = False) -> float:
         scores = {r: next((v for k, v in _SCORED.items() if r.endswith(k)), None) for r in readings}
         call = {"text": text, "confidence": confidence, "readings": list(readings),
                 "going_on": {r: v for r, v in scores.items() if v is not None},
@@ -237,7 +237,7 @@ def outcome(answer: dict[str, Any], policy: Any) -> tuple[int, bool]:
     from assistant.speech.listener import judged
 
     for i, s in enumerate(answer["stretches"]):
-        _, needed = judged(policy, _transcript(s), lambda: _transcript(s.get("again")))
+        _, needed = judged(policy, _transcript(s), lambda: _transcript(s.get("again")), opening=i == 0)
         if needed <= s["silence"]:
             return i + 1, needed >= policy.max_pause
     return len(answer["stretches"]), True

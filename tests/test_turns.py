@@ -15,7 +15,8 @@ import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.listener import Listener
-from assistant.speech.turns import TurnPolicy, ends_rising, sounds_unfinished
+from assistant.speech import turns
+from assistant.speech.turns import TurnPolicy, ends_rising, opens_joined, sounds_unfinished
 from assistant.speech.wav import read_wav
 from tests.helpers import ArraySource, librivox_files
 
@@ -93,6 +94,21 @@ def test_a_reading_that_splits_the_last_word_in_two_does_not_make_the_answer_wai
     assert policy.pause_for("We worked on the Freymen.", 0.8, readings=["We worked on the frame and"]) == 3.0
     assert policy.pause_for("He was not unkind.", 0.9, end_probability=0.3) == 3.0
     assert policy.pause_for("He was not unkind.", 0.9, end_probability=0.9) == 0.5
+
+
+def test_a_first_stretch_opening_with_a_joining_word_waits_for_more() -> None:
+    """"uh we could try" is often read "But we could try.": a first stretch that opens with a
+    joining word and is short waits; once the partner went on, or in a long sentence, it does not."""
+    policy = TurnPolicy(end_pause=0.5, max_pause=3.0)
+    for text in ("But we could try.", "And we come to try.", "Uh, and the sky was done.", "Or the green."):
+        assert opens_joined(text), text
+        assert policy.pause_for(text, 0.9, end_probability=0.95, opening=True) == 3.0, text
+        assert policy.pause_for(text, 0.9, end_probability=0.95) == 0.5, text  # not the first stretch
+    for text in ("So we tried the green.", "Andrew helped us.", "Butter yellow was the best.", "We did, but",
+                 "And then we painted the whole of the back wall together before we stopped for lunch."):
+        assert not opens_joined(text), text
+    assert policy.pause_for("Andrew helped us.", 0.9, end_probability=0.95, opening=True) == 0.5
+    assert not policy.unsure_only("But we could try.", 0.3, opening=True)  # a wait not for doubt alone
 
 
 # ---- real speech through the real Listener ---------------------------------------------------
@@ -175,6 +191,29 @@ def test_a_half_read_as_a_whole_sentence_waits_when_a_going_on_word_scores_near(
     cut = answers_in(x, moonshine, TurnPolicy())
     print("without going-on readings:", cut)
     assert len(cut) == 2 and not sounds_unfinished(cut[0][0]), cut  # read as a whole sentence
+
+
+OPENED_JOINED = [
+    ("en-us+m5", "but the sky was finished", "before we stopped for lunch"),
+    ("en+m6", "but I liked the colours", "once we stopped arguing about them"),
+]
+"""First halves that open with a joining word and read as whole sentences ("But the sky was
+finished."); neither section 8's voices nor turn_sweep's."""
+
+
+@pytest.mark.parametrize("voice,first,second", OPENED_JOINED)
+def test_a_first_half_opening_with_a_joining_word_waits_and_stays_whole(
+        moonshine, monkeypatch, tmp_path, voice, first, second) -> None:
+    """The half reads as a whole sentence, sure and ended; only its opening ("but") keeps the
+    turn open through the 2 s pause (``turns.opens_joined``). Without that rule it is cut in two."""
+    x = np.concatenate([espeak(first, voice, tmp_path), room(2.0, 3), espeak(second, voice, tmp_path)])
+    got = answers_in(x, moonshine, TurnPolicy())
+    print("heard:", got)
+    assert len(got) == 1 and {w for w in second.split() if len(w) > 4} & set(got[0][0].lower().split()), got
+    monkeypatch.setattr(turns, "opens_joined", lambda text: False)
+    cut = answers_in(x, moonshine, TurnPolicy())
+    print("without the rule:", cut)
+    assert len(cut) == 2, cut
 
 
 def test_a_recorded_sentence_cut_mid_phrase_with_a_pause_stays_one_answer(whisper) -> None:

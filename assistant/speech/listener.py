@@ -239,7 +239,7 @@ class Listener:
             transcript = answer.transcribe()
             if event.reason != "silence" or answer.seconds >= self._max_answer:
                 return _final(transcript, "answer", answer.seconds, event.reason)
-            transcript, needed = judged(policy, transcript, answer.reread)
+            transcript, needed = judged(policy, transcript, answer.reread, opening=answer.stretches == 1)
             silence_from = event.end_time - min(ANSWER_TAIL, policy.end_pause)
             log.debug("pause after %r (confidence %s, end probability %s, also read %r): the turn "
                       "ends after %.1f s of silence", transcript.text, _figure(transcript.confidence),
@@ -480,7 +480,7 @@ def judged_answer(recognizer: Recognizer, pcm: bytes, policy: TurnPolicy) -> tup
     transcript = answer.transcribe()
     if not transcript.text.strip():
         return transcript, None
-    return judged(policy, transcript, answer.reread)
+    return judged(policy, transcript, answer.reread, opening=True)
 
 
 class _Answer:
@@ -504,6 +504,11 @@ class _Answer:
     @property
     def started(self) -> bool:
         return self._stretches > 0
+
+    @property
+    def stretches(self) -> int:
+        """Stretches of speech heard so far (pauses between them)."""
+        return self._stretches
 
     @property
     def seconds(self) -> float:
@@ -588,21 +593,22 @@ class _Answer:
         return self._decode(bytes(self._audio))
 
 
-def judged(policy: TurnPolicy, transcript: Transcript,
-           reread: Callable[[], Transcript]) -> tuple[Transcript, float]:
-    """The answer's transcript to keep and the silence (s) after it that ends the turn.
+def judged(policy: TurnPolicy, transcript: Transcript, reread: Callable[[], Transcript],
+           opening: bool = False) -> tuple[Transcript, float]:
+    """The answer's transcript to keep and the silence (s) after it that ends the turn
+    (``opening``: the answer so far is its first stretch, ``turns.opens_joined``).
 
     An answer waited on only because the recognizer was unsure of its words is heard once more
     (``reread``: from ``REREAD_SHIFT`` later); when that reading ends the turn, it is kept. The
     second decoding runs only then, in the pause, so a sure answer's turn gap is unchanged.
     """
-    needed = _pause_after(policy, transcript)
+    needed = _pause_after(policy, transcript, opening)
     if needed <= policy.end_pause or not policy.unsure_only(
             transcript.text, transcript.confidence, readings=transcript.readings,
-            end_probability=transcript.end_probability):
+            end_probability=transcript.end_probability, opening=opening):
         return transcript, needed
     again = reread()
-    pause = _pause_after(policy, again) if again.text.strip() else needed
+    pause = _pause_after(policy, again, opening) if again.text.strip() else needed
     if pause >= needed:
         return transcript, needed
     log.debug("unsure of %r (confidence %s): heard again as %r (confidence %s), which ends the turn",
@@ -610,9 +616,9 @@ def judged(policy: TurnPolicy, transcript: Transcript,
     return again, pause
 
 
-def _pause_after(policy: TurnPolicy, transcript: Transcript) -> float:
+def _pause_after(policy: TurnPolicy, transcript: Transcript, opening: bool) -> float:
     return policy.pause_for(transcript.text, transcript.confidence, readings=transcript.readings,
-                            end_probability=transcript.end_probability)
+                            end_probability=transcript.end_probability, opening=opening)
 
 
 def _joined(first: Transcript, second: Transcript, first_size: int, second_size: int) -> Transcript:

@@ -57,8 +57,10 @@ read after a closing quote (``asr_moonshine``): of the 74 finished answers, 3 ->
 A reading that only splits the last word in two, with a guess at the rest of its sound
 ("Happy" also "Have it"), no longer makes the answer wait (``_another_word_there``): with
 scripts/turn_sweep.py, 6 of 189 short answers and 2 of 106 finished ones in 14 voices stopped
-waiting, no half of 176 was cut the sooner. What is left is a half that is a whole sentence ("But we could try.", "He might even have been
-made."): the text cannot tell, and barge-in (bargein.py) is the remedy.
+waiting, no half of 176 was cut the sooner. A first stretch that opens with a joining word
+("But we could try.", often a misread "uh") waits too (``opens_joined``; 39 -> 43 of 46 with
+scripts/turn_sweep.py). What is left is a half that is a whole sentence ("He might even have
+been made."): the text cannot tell, and barge-in (bargein.py) is the remedy.
 
 How often a finished answer waits, live (stop 44: section 8's turn gap run ten times, 220
 finished answers): 10 waited ``max_pause`` (5 %), so the 95th percentile (1.4 s allowed) was
@@ -164,16 +166,17 @@ class TurnPolicy:
     answers was 0.70.)"""
 
     def pause_for(self, text: str, confidence: float | None = None, *,
-                  readings: Iterable[str] = (), end_probability: float | None = None) -> float:
+                  readings: Iterable[str] = (), end_probability: float | None = None,
+                  opening: bool = False) -> float:
         """Silence (s) after ``text`` (recognized with ``confidence``) that ends the turn.
 
         ``readings``: the recognizer's other likely readings of the answer's last word (whole
         texts); one that sounds unfinished makes the answer wait, unless it splits the last
         word in two and guesses at the rest of its sound (``_another_word_there``).
         ``end_probability``: how likely the recognizer found it that the answer ends after its
-        last word.
+        last word. ``opening``: ``text`` is the answer's first stretch (``opens_joined``).
         """
-        if sounds_unfinished(text) or ends_rising(text):
+        if sounds_unfinished(text) or ends_rising(text) or (opening and opens_joined(text)):
             return self.max_pause
         if confidence is not None and confidence < self.min_confidence and len(_words(text)) > 1:
             return self.max_pause
@@ -184,13 +187,15 @@ class TurnPolicy:
         return self.end_pause
 
     def unsure_only(self, text: str, confidence: float | None = None, *,
-                    readings: Iterable[str] = (), end_probability: float | None = None) -> bool:
+                    readings: Iterable[str] = (), end_probability: float | None = None,
+                    opening: bool = False) -> bool:
         """Whether ``pause_for`` waits only because the recognizer was unsure of the words: the
         text, its other readings and its end all sound finished. Such a wait is what another
         hearing of the same audio can settle (``listener.judged``)."""
         readings = tuple(readings)
-        sure = self.pause_for(text, None, readings=readings, end_probability=end_probability)
-        return sure < self.pause_for(text, confidence, readings=readings, end_probability=end_probability)
+        sure = self.pause_for(text, None, readings=readings, end_probability=end_probability, opening=opening)
+        return sure < self.pause_for(text, confidence, readings=readings, end_probability=end_probability,
+                                     opening=opening)
 
 
 JOINING_WORDS = frozenset("""
@@ -218,6 +223,34 @@ def _another_word_there(reading: str, text: str) -> bool:
     if not words:
         return False
     return len(words) <= len(_words(text)) or words[-1] in JOINING_WORDS
+
+
+JOINED_OPENINGS = frozenset({"and", "but", "or", "nor"})
+"""Words that join a clause to one said before it (``opens_joined``)."""
+
+OPENING_CLAUSE = 15
+"""Most words (fillers aside) of a first stretch that ``opens_joined`` reads as a fragment."""
+
+
+def opens_joined(text: str) -> bool:
+    """True when ``text``, the first stretch of an answer, opens with a joining word ("and",
+    "but", "or", "nor"; fillers before it aside) and is short: it joins on to a thought that is
+    still coming, so it is waited on however whole it sounds.
+
+    A partner's "uh" or "um" before a thought is often written as "And" or "But" ("uh we could
+    try" read "But we could try." and "And we come to try."), and a half said after such a start
+    reads as a whole sentence. Measured with scripts/turn_sweep.py (Moonshine, the real
+    Listener): section 8's paused answers kept whole 39 -> 43 of 46, four held-out voices 31 ->
+    33 of 36, halves waited on 68 -> 75 of 94; no finished answer of 106 or short one of 189
+    waited the more. Only the first stretch: once the partner has gone on, the whole answer is
+    judged as any other, or every answer opening so would wait at its end. Only a short one
+    (``OPENING_CLAUSE`` words): a long sentence opening so is a whole thought (a finished
+    LibriVox sentence of 22 words, read mid-paragraph, opens with "And"); any bound from 9 to 21
+    words decided the paused and finished answers alike. "so" opens whole answers too often
+    ("So, our next step is ...") to count.
+    """
+    words = [word for word in _words(text) if word not in FILLERS]
+    return bool(words) and words[0] in JOINED_OPENINGS and len(words) <= OPENING_CLAUSE
 
 
 def ends_rising(text: str) -> bool:
