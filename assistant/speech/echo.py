@@ -14,8 +14,20 @@ the partner's level (``module-loopback``, 30 ms): on a first question, Duet's vo
 the cancelled source 25-45 dB lower after its first 0.2-0.8 s, while a partner speaking over it
 came through at their own level. Over a session of 8 questions it did not hold: in 3 to 7 of
 them Duet's voice came through at 48-62 dB (int16 RMS in dB; the partner's 49-61), with or
-without ``extended_filter=1``. Whether that is the loopback's own drifting delay or the
-canceller is not known; it is why barge-in is off by default (``config.ListeningConfig``).
+without ``extended_filter=1``. It is why barge-in is off by default (``config.ListeningConfig``).
+
+It is not only the loopback's drifting delay (stop 49; 8-question sessions, Duet's voice counted
+as held when every 100 ms after a question's first 0.8 s is 25 dB under the microphone's level).
+The loopback adapts its rate, and the echo's delay crept 7-16 ms over a session. With the rate
+fixed (``adjust_time=0``), or Duet's sink combined into the microphone's (``module-combine-sink``),
+the delay stayed within 0.1 ms. The canceller still let Duet's voice through at 45-69 dB in some
+questions of every such session. The canceller resyncs at each question, because its sink goes
+idle between them, and realigns itself every second by dropping 15-50 ms of a stream. A silent
+stream kept open on its sink, and its realignment off, left it on the one alignment found at the
+start. That was right on one rig and wrong on the other (the echo came before its reference),
+and no session of 26 held in every question. This is PulseAudio 16.1 with Debian's
+webrtc-audio-processing 0.3. Real devices were not tried; nor were ``drift_compensation`` or
+``extended_filter`` together with a kept-open stream.
 
 The canceller's gain control, noise suppression and high-pass filter are off: the recognizers
 were chosen and tuned on the microphone's own signal, and with nothing playing the cancelled
