@@ -247,7 +247,8 @@ def opens_joined(text: str) -> bool:
     (``OPENING_CLAUSE`` words): a long sentence opening so is a whole thought (a finished
     LibriVox sentence of 22 words, read mid-paragraph, opens with "And"); any bound from 9 to 21
     words decided the paused and finished answers alike. "so" opens whole answers too often
-    ("So, our next step is ...") to count.
+    ("So, our next step is ...") to count. The price: a short answer that opens so and is
+    whole ("But I'm fine.") waits ``max_pause`` before the next question.
     """
     words = [word for word in _words(text) if word not in FILLERS]
     return bool(words) and words[0] in JOINED_OPENINGS and len(words) <= OPENING_CLAUSE
