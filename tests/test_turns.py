@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.speech import turns
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.listener import Listener
-from assistant.speech import turns
 from assistant.speech.turns import TurnPolicy, ends_rising, opens_joined, sounds_unfinished
 from assistant.speech.wav import read_wav
 from tests.helpers import ArraySource, librivox_files

@@ -226,7 +226,9 @@ def _another_word_there(reading: str, text: str) -> bool:
 
 
 JOINED_OPENINGS = frozenset({"and", "but", "or", "nor"})
-"""Words that join a clause to one said before it (``opens_joined``)."""
+"""Words that join a clause to one said before it (``opens_joined``): the coordinating
+conjunctions of ``JOINING_WORDS``. Of its other words "so" opens whole answers, "unless" would
+need a bound between 6 and 13 words to spare a finished one, and the rest were not tried."""
 
 OPENING_CLAUSE = 15
 """Most words (fillers aside) of a first stretch that ``opens_joined`` reads as a fragment."""
