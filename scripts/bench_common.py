@@ -267,6 +267,20 @@ def espeak(text: str, voice: str, rate: int = 160) -> np.ndarray:
     return read_wav_bytes(out)
 
 
+def flite(text: str, voice: str, rate: int = 160) -> np.ndarray:
+    """``text`` spoken by one of flite's voices (Debian ``flite``: slt, rms, awb, kal16), 16 kHz
+    float samples at int16 scale; ``rate`` in words a minute, as for espeak-ng (flite's own pace,
+    about 170, stretched)."""
+    out = subprocess.run(["flite", "-voice", voice, "--setf", f"duration_stretch={170 / rate:.3f}",
+                          "-t", text, "-o", "/dev/stdout"], capture_output=True, check=True, timeout=60).stdout
+    return read_wav_bytes(out)
+
+
+def synthesize(text: str, voice: str, rate: int = 160) -> np.ndarray:
+    """``text`` in ``voice``: flite's for ``flite:NAME`` (``flite``), espeak-ng's otherwise."""
+    return flite(text, voice.removeprefix("flite:"), rate) if voice.startswith("flite:") else espeak(text, voice, rate)
+
+
 def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)

@@ -107,8 +107,8 @@ def synthetic_answers(quick: bool) -> list[PausedAnswer]:
     out = []
     for k, ((first, second), voice) in enumerate(pairs):
         gap = pauses(len(pairs))[(k * 7) % len(pairs)]
-        a = bc.scale_to(bc.trim(bc.espeak(first, voice, 160)))
-        b = bc.scale_to(bc.trim(bc.espeak(second, voice, 160)))
+        a = bc.scale_to(bc.trim(bc.synthesize(first, voice, 160)))
+        b = bc.scale_to(bc.trim(bc.synthesize(second, voice, 160)))
         room = bc.room_sound(int(gap * SAMPLE_RATE), np.random.default_rng(k))
         out.append(PausedAnswer(f"{voice}: {first} ...", "espeak", first, second, gap,
                                 np.concatenate([a, room, b]), (len(a) + len(room)) / SAMPLE_RATE))
