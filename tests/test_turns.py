@@ -26,14 +26,15 @@ from tests.helpers import ArraySource, librivox_files
     "I think", "I felt", "The hardest thing was the", "We went out to", "because",
     "I was going to say,", "what I liked about it was", "", "  ", "Honestly...",
     "I'm not sure if", "It's kind of", "We were lost. But", "Then I", "He said, \"May",
-    "May", "It went well and I'm", "The paint was dry. So…", "Honestly I",
+    "May", "It went well and I'm", "The paint was dry. So…", "Honestly I", "So.", "Though.",
 ])
 def test_unfinished_answers(text: str) -> None:
     assert sounds_unfinished(text)
 
 
 @pytest.mark.parametrize("text", [
-    "I feel rested.", "We finished the frame", "Nothing went wrong today.", "Me too.",
+    "I feel rested.", "We finished the frame", "Nothing went wrong today.", "Me too.", "I think so.",
+    "We did it, though.", "More.",
     "I liked it.", "The blue was perfect!", "Can we stop early?", "Calm", "Skip",
     "We did more than we planned.", "It was better than it was.", "10 of clubs.", "33-4-692.",
     "We hope to finish it in May.", "The one who helped most was Will", "It was painted by Bill, Jo and May.",
