@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common as bc  # noqa: E402
 from bench_common import Section, Table, fmt, median, verdict  # noqa: E402
 
-from assistant.session.engine import AWAITED_WHILE_PAUSED  # noqa: E402
+from assistant.session.engine import AWAITED_AFTER_CHANGE, AWAITED_WHILE_PAUSED  # noqa: E402
 
 WHISPER_PUBLISHED = 8.4
 """Word error (%) published for Whisper tiny.en on LibriSpeech test-clean (openai/whisper-tiny.en
@@ -702,8 +702,16 @@ def _listen_all(pcm: bytes, expected: tuple[str, ...] = ()) -> list[dict[str, An
 
 def _awaited_when_said(intent: str) -> tuple[str, ...]:
     """What the session awaits when a command of ``intent`` is said: "resume" only makes sense
-    while paused, and is decided as Duet decides it then; every other command as at work."""
-    return AWAITED_WHILE_PAUSED if intent in AWAITED_WHILE_PAUSED else ()
+    while paused, "cancel that" only just after a change it puts back (at work), and each is
+    decided as Duet decides it then; every other command as at work, with nothing awaited."""
+    for awaited in (AWAITED_WHILE_PAUSED, AWAITED_AFTER_CHANGE):
+        if intent in awaited:
+            return awaited
+    return ()
+
+
+AWAITED_MOST = AWAITED_WHILE_PAUSED + AWAITED_AFTER_CHANGE
+"""What the session awaits at most at once: just after "pause", both "resume" and "cancel"."""
 
 
 def _segments(pcm: bytes) -> list[tuple[float, float]]:
@@ -743,9 +751,9 @@ def _spot(task: dict[str, Any]) -> dict[str, Any]:
 
 def _chatter(task: dict[str, Any]) -> dict[str, Any]:
     t0 = time.process_time()
-    # talk as if paused: what the session awaits then is taken on less evidence, so this is
-    # the stricter count of talk taken for a command (while working nothing is awaited)
-    heard = _listen_all(task.pop("pcm"), AWAITED_WHILE_PAUSED)
+    # talk as if just paused: what the session awaits then is taken on less evidence, so this
+    # is the stricter count of talk taken for a command (while working mostly nothing is awaited)
+    heard = _listen_all(task.pop("pcm"), AWAITED_MOST)
     fired, ignored = _effective([h for h in heard if h["intent"]])
     return {**task, "fired": fired, "ignored": ignored, "utterances": len(heard),
             "cpu": time.process_time() - t0}
@@ -914,10 +922,11 @@ def section_3(quick: bool) -> Section:
         f"{config.listening.vad_aggressiveness}) -> the grammar recognizer built from "
         f"`commands.work_grammar()` ({len(grammar)} phrases, as `duet run` uses) -> `CommandParser.parse`. "
         "Recognized = the first command fired is the right one (and the right minutes for 'add'). "
-        "Each clip is decided as Duet decides it when that command is said: 'resume' while paused, "
-        "when the session awaits it (`ListenForCommands.awaited`: weighed against a lower floor of its "
+        "Each clip is decided as Duet decides it when that command is said: 'resume' while paused and "
+        "'cancel that' / 'undo that' in the 15 s after a change it puts back, when the session awaits "
+        "them (`ListenForCommands.awaited`: weighed against a lower floor of their "
         f"own, {DEFAULT_SETTINGS['moonshine'].weigh_expected}, and taken even as one word), every other "
-        "command at work; talk is decided as if paused, the stricter case. "
+        "command at work; talk is decided as if just paused (both awaited), the stricter case. "
         "Clips are decoded in a fixed shuffled order, two worker processes. The built-in spotter "
         "(`spotter.py`: length gate, "
         f"{'steady noise subtracted (`denoise.py`), ' if DEFAULT_SETTINGS['moonshine'].denoise else ''}"

@@ -5,7 +5,7 @@
 
 Forty lines a couple might say that sound like a command or use its words ("the paws on that
 dog", "take a nap later", "undo the last row"), in five espeak-ng voices the benchmark does not
-use, each decided by the default spotter (as if paused, the stricter case) on the utterance alone. It
+use, each decided by the default spotter (as if just paused, the stricter case) on the utterance alone. It
 prints every command taken, with the spotter's reason. A development aid, kept apart from the
 benchmark so that its lines stay unseen while thresholds are chosen there: once a rule is tuned
 on these, move the lines into ``bench_speech.MORE_TALK`` and write new ones here.
@@ -73,13 +73,14 @@ def main() -> None:
     from assistant.config import load_config
     from assistant.session.commands import CommandParser, work_grammar
     from assistant.speech.spotter import CommandSpotter, command_table
+    from bench_speech import AWAITED_MOST
     from spot_sweep import settings_from
 
     config = load_config()
     parser = CommandParser(config.commands, config.listening.wake_word)
     spotter = CommandSpotter(command_table(parser, work_grammar(config.commands, config.listening.wake_word)))
     spotter.settings = replace(spotter.settings, **settings_from(args.set))
-    spotter.expect(("resume",))  # as if paused: "resume" is taken on less evidence
+    spotter.expect(AWAITED_MOST)  # as if just paused: "resume" and "cancel" are taken on less evidence
     rng = np.random.default_rng(3)
     taken: collections.Counter[str] = collections.Counter()
     heard = 0

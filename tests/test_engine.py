@@ -3,6 +3,7 @@
 import pytest
 
 from assistant.journal import Journal
+from assistant.session.engine import UNDO_WINDOW
 from assistant.session.events import (
     Finished,
     Heard,
@@ -113,7 +114,8 @@ def test_pause_and_resume_during_questions_asks_the_same_question(tmp_path, answ
     question = h.engine.awaiting.question
     h.send(Heard("pause"))
     assert h.state == "paused" and isinstance(h.engine.awaiting, ListenForCommands)
-    assert h.engine.awaiting.awaited == ("resume",)  # the spotter takes a resume on less evidence
+    # the spotter takes a resume on less evidence, and for 15 s a "cancel that" (the pause is undoable)
+    assert h.engine.awaiting.awaited == ("resume", "cancel")
     h.send(Heard("an answer nobody asked for"))
     assert h.state == "paused"
     back = said(h.send(Heard("resume")))
@@ -145,7 +147,10 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
     assert said(h.send(Heard("how much time is left"))) == ["33 minutes left."]
     assert said(h.send(Heard("repeat that"))) == ["33 minutes left."]
     h.send(Heard("pause"))
-    assert h.state == "paused" and h.engine.awaiting.until is None
+    assert h.state == "paused" and h.engine.awaiting.until == h.clock.now() + UNDO_WINDOW
+    h.clock.advance_to(h.engine.awaiting.until)
+    assert said(h.send(Tick())) == [] and h.state == "paused"
+    assert h.engine.awaiting.until is None and h.engine.awaiting.awaited == ("resume",)  # window closed
     h.clock.advance(300)
     assert said(h.send(Heard("how much time is left"))) == ["33 minutes left, and the timer is paused."]
     for text in ("start the debrief", "take a note"):  # understood, not done while paused: says why
@@ -322,6 +327,30 @@ def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_bo
     assert [e["detail"].get("undone") for e in h.session()["events"] if e["kind"] == "cancel"] == [
         "pause", "extend", "note", "debrief"]
     assert not h.session()["turns"][CHECKIN:], "the debrief question was not answered"
+
+
+def test_cancel_is_awaited_while_a_change_can_be_put_back(tmp_path):
+    """For UNDO_WINDOW s after a change it can undo, the session awaits "cancel that" (the spotter
+    takes it on less evidence then); listening is renewed when the window closes, without it."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    assert h.engine.awaiting.awaited == ()
+    h.send(Heard("how much time is left"))  # changes nothing: nothing to put back
+    assert h.engine.awaiting.awaited == ()
+    h.clock.advance(2)
+    h.send(Heard("add five minutes"))
+    closes = h.clock.now() + UNDO_WINDOW
+    assert h.engine.awaiting.awaited == ("cancel",) and h.engine.awaiting.until == closes
+    h.clock.advance(10)
+    h.send(Heard("how much time is left"))
+    assert h.engine.awaiting.awaited == ("cancel",) and h.engine.awaiting.until == closes
+    h.clock.advance_to(closes)
+    assert said(h.send(Tick())) == []
+    assert h.engine.awaiting.awaited == () and h.engine.awaiting.until > closes
+    h.send(Heard("take a note the ladder is wobbly"))
+    assert h.engine.awaiting.awaited == ("cancel",)
+    h.send(Heard("cancel that"))
+    assert h.engine.awaiting.awaited == ()  # put back: nothing left to cancel
 
 
 def test_cancel_after_the_window_changes_nothing(tmp_path):

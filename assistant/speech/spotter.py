@@ -207,8 +207,9 @@ class SpotterSettings:
     sound_sure: float = -0.4
     """A reading at this mean log-probability per token or better is one the engine was sure of."""
     expected: tuple[str, ...] = ()
-    """Commands (labels) the session is waiting for now ("resume" while paused): one of them
-    weighed in the doubtful band is taken even as one word (``_doubtful_ok``)."""
+    """Commands (labels) the session is waiting for now ("resume" while paused, "cancel" just
+    after a change it can put back): one of them weighed in the doubtful band, or down to
+    ``weigh_expected``, is taken, even as one word (``_doubtful_ok``)."""
     slower: tuple[float, ...] = ()
     """When nothing was taken, the utterance is heard again played slower, at each of these
     speeds in turn until one hearing is taken (0.8: at 80 % of its speed, resampled)."""
