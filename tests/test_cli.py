@@ -41,6 +41,18 @@ def test_rehearse_runs_a_whole_session_and_prints_what_duet_says(journal, script
     assert out.strip().endswith(f"saved in {journal}")
 
 
+def test_rehearse_hears_a_line_at_once_while_paused(journal, tmp_path):
+    """While paused an untimed line is said at once, also while "cancel that" is still awaited
+    for the pause (the engine then listens until that window closes)."""
+    path = tmp_path / "paused.yaml"
+    path.write_text(SCRIPT.replace('- {at: "13:00"', '- {at: "12:30", say: "pause"}\n- say: "resume"\n- {at: "13:00"'))
+    result = duet("rehearse", str(path), "--journal", journal)
+    assert result.returncode == 0, result.stderr
+    paused = re.search(r"\[(\d+:\d+)\] Duet: Paused\.", result.stdout)
+    resumed = re.search(r"\[(\d+:\d+)\] Duet: Resuming\.", result.stdout)
+    assert paused and resumed and paused.group(1) == resumed.group(1), result.stdout
+
+
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):
     duet("rehearse", script, "--journal", journal)
     result = duet("show", "last", "--json", "--journal", journal)

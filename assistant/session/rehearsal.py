@@ -192,12 +192,12 @@ class ScriptedPort:
             self.clock.advance_to(target)
             self._next()
             return self._speak("you", line.say or "")
+        if action.phase == "paused" and line is not None and line.say is not None:  # heard at once
+            self._next()
+            return self._speak("you", line.say)
         if action.until is not None:
             self.clock.advance_to(action.until)
             return Tick()
-        if line is not None and line.say is not None:  # paused: heard at once
-            self._next()
-            return self._speak("you", line.say)
         raise DuetError("the rehearsal script ended while the session was paused: add a line 'say: resume'")
 
     def _speak(self, who: str, text: str) -> Heard:
