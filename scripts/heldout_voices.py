@@ -79,6 +79,8 @@ def talk_tasks(quick: bool) -> list[dict[str, Any]]:
 def spotting(checks: list[str], quick: bool) -> dict[str, Any]:
     """The commands and talk checks, on two worker processes as section 3 runs them."""
     out: dict[str, Any] = {}
+    if "commands" not in checks and "talk" not in checks:
+        return out
     with cf.ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=bs._worker_init,
                                 initargs=("spotter",)) as pool:
         if "commands" in checks:
