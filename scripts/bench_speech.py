@@ -700,6 +700,13 @@ def _listen_all(pcm: bytes, expected: tuple[str, ...] = ()) -> list[dict[str, An
                       "why": getattr(getattr(_WORKER["recognizer"], "inner", None), "last", None)})
 
 
+def recognized(result: dict[str, Any]) -> bool:
+    """A command clip's result (``_spot``): the first command fired is the one said, with the
+    minutes said for added time."""
+    return result["intent_got"] == result["intent"] and (result["minutes"] is None
+                                                         or result["minutes_got"] == result["minutes"])
+
+
 def _awaited_when_said(intent: str) -> tuple[str, ...]:
     """What the session awaits when a command of ``intent`` is said: "resume" only makes sense
     while paused, "cancel that" only just after a change it puts back (at work), and each is
@@ -1081,17 +1088,14 @@ def _stretches(pieces: list[tuple[str, np.ndarray]], order: list[int], rng: np.r
 def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
                      chatter: list[dict[str, Any]], info: dict[str, Any],
                      solo: list[dict[str, Any]] | None = None) -> None:
-    def right(t: dict[str, Any]) -> bool:
-        return t["intent_got"] == t["intent"] and (t["minutes"] is None or t["minutes_got"] == t["minutes"])
-
     worst_wrong = 0.0
     by_cond = Table(f"{label}: share of command utterances recognized, by condition",
                     ["condition", "clips", "right command", "wrong command", "no command",
                      "median confidence (right)"])
     for cond, _ in CONDITIONS:
         rows = [t for t in spotted if t["condition"] == cond]
-        ok = [t for t in rows if right(t)]
-        wrong = [t for t in rows if t["intent_got"] and not right(t)]
+        ok = [t for t in rows if recognized(t)]
+        wrong = [t for t in rows if t["intent_got"] and not recognized(t)]
         confs = [t["confidence"] for t in ok if t["confidence"] is not None]
         by_cond.rows.append([cond, len(rows), f"{len(ok) / len(rows):.1%}", f"{len(wrong) / len(rows):.1%}",
                              f"{(len(rows) - len(ok) - len(wrong)) / len(rows):.1%}", fmt(median(confs), 2)])
@@ -1103,7 +1107,7 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
     s.row(f"Wrong command (worst condition), {label}", "<= 0.5 %", f"{worst_wrong:.1%}",
           verdict(worst_wrong <= 0.005))
     def latencies(rows: list[dict[str, Any]]) -> list[float]:
-        return [t["latency"] for t in rows if right(t) and t.get("latency") is not None]
+        return [t["latency"] for t in rows if recognized(t) and t.get("latency") is not None]
 
     def ms(lat: list[float]) -> str:
         return f"{median(lat) * 1000:.0f} / {bc.pct(lat, 95) * 1000:.0f} ms"
@@ -1122,7 +1126,7 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
                     "recognizer: no phrase", "recognizer: wrong command"])
     for cond, _ in CONDITIONS:
         rows = [t for t in spotted if t["condition"] == cond]
-        missed = [t for t in rows if not right(t)]
+        missed = [t for t in rows if not recognized(t)]
         none = [t for t in missed if t["segments"] == 0]
         cut = [t for t in missed if t["segments"] and (t["segments"] > 1 or t["covered"] < 0.9)]
         rest = [t for t in missed if t not in none and t not in cut]
@@ -1138,9 +1142,9 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
         cells = []
         for cond, _ in CONDITIONS:
             rows = [t for t in spotted if t["phrase"] == phrase and t["condition"] == cond]
-            cells.append(f"{sum(right(t) for t in rows)}/{len(rows)}")
+            cells.append(f"{sum(recognized(t) for t in rows)}/{len(rows)}")
         misses = [" | ".join(t["heard"]) for t in spotted
-                  if t["phrase"] == phrase and not right(t) and t["heard"]]
+                  if t["phrase"] == phrase and not recognized(t) and t["heard"]]
         common = max(set(misses), key=misses.count) if misses else ""
         per_phrase.rows.append([phrase, *cells, common])
     s.tables.append(per_phrase)
@@ -1152,7 +1156,7 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
         cells = []
         for rate in sorted({t["rate"] for t in spotted}):
             rows = [t for t in spotted if t["voice"] == voice and t["rate"] == rate and t["condition"] == "10 dB"]
-            cells.append(f"{sum(right(t) for t in rows) / len(rows):.0%}" if rows else "")
+            cells.append(f"{sum(recognized(t) for t in rows) / len(rows):.0%}" if rows else "")
         per_voice.rows.append([voice, *cells])
     s.tables.append(per_voice)
 
@@ -1194,7 +1198,7 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
             what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "",
                               sum(len(c) for _, c in rest)])
         s.tables.append(what)
-    _threshold_table(s, label, spotted, fired, hours, right)
+    _threshold_table(s, label, spotted, fired, hours)
 
 
 RECALL_TARGET = {"clean": 0.97, "20 dB": 0.95, "10 dB": 0.90, "5 dB": 0.60}
@@ -1219,7 +1223,7 @@ def _report_real(s: Section, label: str, spotted: list[dict[str, Any]]) -> None:
 
 
 def _threshold_table(s: Section, label: str, spotted: list[dict[str, Any]], fired: list[dict[str, Any]],
-                     hours: float, right: Any) -> None:
+                     hours: float) -> None:
     """What a confidence threshold would have done with these same outputs (analysis, not Duet)."""
     if not any(t["confidence"] is not None for t in spotted):
         return
@@ -1230,7 +1234,7 @@ def _threshold_table(s: Section, label: str, spotted: list[dict[str, Any]], fire
         cells = []
         for cond in ("clean", "10 dB", "5 dB"):
             rows = [t for t in spotted if t["condition"] == cond]
-            ok = [t for t in rows if right(t) and (t["confidence"] or 0) >= threshold]
+            ok = [t for t in rows if recognized(t) and (t["confidence"] or 0) >= threshold]
             cells.append(f"{len(ok) / len(rows):.1%}")
         n = sum(1 for f in fired if (f["confidence"] or 0) >= threshold)
         table.rows.append([f"{threshold:.1f}", *cells, fmt(n / hours if hours else float("nan"), 1)])

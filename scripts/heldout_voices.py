@@ -88,8 +88,8 @@ def spotting(checks: list[str], quick: bool) -> dict[str, Any]:
             out["commands"] = {}
             for condition, _ in bs.CONDITIONS:
                 rows = [r for r in spotted if r["condition"] == condition]
-                right = sum(_right(r) for r in rows)
-                wrong = sum(r["intent_got"] is not None and not _right(r) for r in rows)
+                right = sum(bs.recognized(r) for r in rows)
+                wrong = sum(r["intent_got"] is not None and not bs.recognized(r) for r in rows)
                 out["commands"][condition] = {"clips": len(rows), "right": right, "wrong": wrong}
         if "talk" in checks:
             talked = list(pool.map(bs._chatter, talk_tasks(quick)))
@@ -97,10 +97,6 @@ def spotting(checks: list[str], quick: bool) -> dict[str, Any]:
                            "false": [{"condition": t["condition"], "heard": f["heard"] or f["text"],
                                       "command": f["intent"]} for t in talked for f in t["fired"]]}
     return out
-
-
-def _right(r: dict[str, Any]) -> bool:
-    return r["intent_got"] == r["intent"] and (r["minutes"] is None or r["minutes_got"] == r["minutes"])
 
 
 def answers(quick: bool) -> dict[str, Any]:
@@ -126,8 +122,7 @@ def answers(quick: bool) -> dict[str, Any]:
         stretches = ts._stretches(item, recognizer, config)
         if not stretches:
             continue
-        used, waited = ts.outcome({"stretches": stretches}, policy)
-        good = used == len(stretches) if item.set == "paused" else not waited
+        good = ts.good({"set": item.set, "stretches": stretches}, policy)
         row = out.setdefault(item.set, {"good": 0, "total": 0, "missed": []})
         row["good"] += good
         row["total"] += 1

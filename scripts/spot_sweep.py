@@ -189,15 +189,12 @@ def run(corpus: dict[str, Any], cache_path: str, settings: dict[str, Any], repla
 
 def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     """The figures section 3 reports for the spotter, as lines."""
-    def right(t: dict[str, Any]) -> bool:
-        return t["intent_got"] == t["intent"] and (t["minutes"] is None or t["minutes_got"] == t["minutes"])
-
     lines = []
     cells = []
     for cond, _ in bs.CONDITIONS:
         rows = [t for t in results["spotted"] if t["condition"] == cond]
-        ok = sum(right(t) for t in rows)
-        wrong = sum(1 for t in rows if t["intent_got"] and not right(t))
+        ok = sum(bs.recognized(t) for t in rows)
+        wrong = sum(1 for t in rows if t["intent_got"] and not bs.recognized(t))
         cells.append(f"{cond} {ok / len(rows):.1%} (wrong {wrong})")
     lines.append("recall: " + ", ".join(cells))
     real = results.get("real") or []
@@ -218,7 +215,7 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     for f in fired:
         lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r}")
     for label, key in (("decision ready", "ready"), ("Duet acts", "latency")):
-        lat = sorted(t[key] for t in results["spotted"] if right(t) and t.get(key) is not None)
+        lat = sorted(t[key] for t in results["spotted"] if bs.recognized(t) and t.get(key) is not None)
         if lat:
             lines.append(f"{label}: median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
     return lines

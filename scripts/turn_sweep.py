@@ -243,19 +243,25 @@ def outcome(answer: dict[str, Any], policy: Any) -> tuple[int, bool]:
     return len(answer["stretches"]), True
 
 
+def good(answer: dict[str, Any], policy: Any) -> bool:
+    """Whether ``policy`` decides ``answer`` well. Paused and held: kept whole; finished and
+    short: not kept waiting; a half alone: waited on (the turn must not end soon)."""
+    used, waited = outcome(answer, policy)
+    whole = used == len(answer["stretches"])
+    if answer["set"] == "halves":
+        return whole and waited
+    return whole if answer["set"] in ("paused", "held") else not waited
+
+
 def tally(answers: list[dict[str, Any]], policy: Any) -> dict[str, tuple[int, int]]:
-    """Per set: (good, total). Paused and held: kept whole; finished and short: did not wait."""
+    """Per set: (good, total), as ``good`` judges each answer."""
     out: dict[str, list[int]] = {}
     for a in answers:
         if not a["stretches"]:
             continue
-        used, waited = outcome(a, policy)
-        if a["set"] == "halves":
-            good = used == len(a["stretches"]) and waited  # a half alone: the turn must not end soon
-        else:
-            good = used == len(a["stretches"]) if a["set"] in ("paused", "held") else not waited
+        good_one = good(a, policy)
         out.setdefault(a["set"], [0, 0])
-        out[a["set"]][0] += good
+        out[a["set"]][0] += good_one
         out[a["set"]][1] += 1
     return {k: (v[0], v[1]) for k, v in out.items()}
 

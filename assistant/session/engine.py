@@ -630,7 +630,9 @@ class SessionEngine:
 
     def _undo_closes(self) -> float | None:
         """Clock time at which the undo window closes (then listening is renewed without the
-        allowance for "cancel that"); None when it is not open."""
+        allowance for "cancel that"); None when it is not open. The same window as
+        ``_can_undo``'s, which still takes a cancel at the close itself: the allowance ends
+        there, so that the listening renewed then does not wake at once."""
         if self._undo is None or self.clock.now() >= self._undo[0] + UNDO_WINDOW:
             return None
         return self._undo[0] + UNDO_WINDOW
