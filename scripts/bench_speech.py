@@ -255,7 +255,45 @@ until the rules they tested were settled."""
 
 MORE_VOICES = ["en-gb-x-gbclan+m2", "en-gb-x-gbcwmd+f4", "en-us+m5", "en+f3", "en-gb-scotland+f2",
                "en-029+m2", "en-us-nyc+f1", "en-gb-x-rp+m6"]
-"""espeak-ng voices for ``MORE_TALK`` only (none of them says a command in the benchmark)."""
+"""espeak-ng voices for ``MORE_TALK`` and ``NEAR_SOUND_TALK`` only (none of them says a command in
+the benchmark)."""
+
+NEAR_SOUND_TALK = """\
+take a seat
+take another brush
+take the other one
+take a nut
+how much sand is left
+how much thread is left
+how much grass is left
+what's the time at home
+posture
+pasta
+the cause
+applause
+no thanks
+notes
+nobody
+presumed
+re-use them
+refuse
+repeat after me
+repeat the stripe
+cancel the rest
+counsel them
+start the drawing
+start the hedge
+stop the leak
+end the season
+under that
+say that then
+at the briefing
+we debrief later
+""".splitlines()
+"""Talk that sounds nearly as a command does: a word swapped for one that sounds alike ("how much
+sand is left", "end the season", "under that"), or a command's words going on into talk. Each
+is said alone in ``MORE_VOICES`` and counted apart from the talk (``_sound_alike_tasks``). Held
+out (``spot_heldout.py``'s second set) until stop 51."""
 
 
 # ---- sections 1 and 2 (child: speech_engines) ----------------------------------------------------
@@ -871,9 +909,11 @@ def spot_tasks(quick: bool) -> dict[str, Any]:
     random.Random(29).shuffle(tasks)
     chatter_tasks, chatter_info = _chatter_tasks(quick, rng)
     real_tasks = _real_tasks(rng, quick)
+    alike_tasks, alike_info = _sound_alike_tasks(quick)
     return {"config": config, "phrases": phrases, "voices": voices, "rates": rates, "jobs": jobs,
             "tasks": tasks, "chatter_tasks": chatter_tasks, "chatter_info": chatter_info,
-            "real_tasks": real_tasks, "synth_s": synth_s}
+            "alike_tasks": alike_tasks, "alike_info": alike_info, "real_tasks": real_tasks,
+            "synth_s": synth_s}
 
 
 def section_3(quick: bool) -> Section:
@@ -892,6 +932,7 @@ def section_3(quick: bool) -> Section:
     corpus = spot_tasks(quick)
     config, phrases, voices, rates, jobs = (corpus[k] for k in ("config", "phrases", "voices", "rates", "jobs"))
     tasks, chatter_tasks, chatter_info = corpus["tasks"], corpus["chatter_tasks"], corpus["chatter_info"]
+    alike_tasks, alike_info = corpus["alike_tasks"], corpus["alike_info"]
     real_tasks, synth_s = corpus["real_tasks"], corpus["synth_s"]
     # --quick (CI) measures the built-in spotter only: the grammar decoders are compared in the full run
     engines = ["spotter"] if quick else ["spotter", "pocketsphinx"]
@@ -906,7 +947,9 @@ def section_3(quick: bool) -> Section:
                                     initargs=(engine,)) as pool:
             spotted = list(pool.map(_spot, [dict(t) for t in tasks], chunksize=8))
             talked = list(pool.map(_chatter, [dict(t) for t in chatter_tasks]))
-        results[engine] = {"spotted": spotted, "chatter": talked, "seconds": time.perf_counter() - t1}
+            alike = list(pool.map(_chatter, [dict(t) for t in alike_tasks]))
+        results[engine] = {"spotted": spotted, "chatter": talked, "alike": alike,
+                           "seconds": time.perf_counter() - t1}
         if engine == "spotter" and real_tasks:
             with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                         initargs=("spotter-real",)) as pool:
@@ -962,12 +1005,20 @@ def section_3(quick: bool) -> Section:
         "(ALSA's channel names, pocketsphinx-testdata's cards, go forward, TIDIGITS) configured as a "
         "second, benchmark-only phrase set (`REAL_PHRASES`) and mixed into the same conditions.",
         "False commands: " + chatter_info["describe"],
+        f"Sound-alike talk, counted apart: {alike_info['lines']} lines that sound nearly as a command "
+        f"does (`NEAR_SOUND_TALK`: 'how much sand is left', 'end the season', 'under that', 'notes'), "
+        f"each said alone in {alike_info['voices']} voices ({alike_info['utterances']} utterances, "
+        f"{alike_info['stream_s'] / 60:.1f} min with pauses, clean or in pink noise at 20 or 10 dB), "
+        "through the same command loop. Said alone, each is as hard a case as talk can be; in the "
+        "per-hour row they would stand for far more of a couple's talk than they are, so they are "
+        "counted per utterance, in a row of their own.",
     ]
     for engine in engines:
         r = results[engine]
         label = {"spotter": "spotter (built in)", "pocketsphinx": "pocketsphinx:en-us grammar"}.get(
             engine) or f"vosk:{vosk_path.name} grammar"
         _report_spotting(s, label, r["spotted"], r["chatter"], chatter_info, solo=r.get("solo"))
+        _report_sound_alike(s, label, r["alike"], alike_info)
         if r.get("real"):
             _report_real(s, label, r["real"])
         s.notes.append(f"{label}: {len(r['spotted'])} clips and {chatter_info['stream_s'] / 60:.1f} "
@@ -1053,6 +1104,24 @@ def _chatter_tasks(quick: bool, rng: np.random.Generator) -> tuple[list[dict[str
                      f"which the engine ignores: those are counted in a column of their own."),
     }
     return tasks, info
+
+
+def _sound_alike_tasks(quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Talk that sounds nearly as a command does (``NEAR_SOUND_TALK``), each line said alone in
+    ``MORE_VOICES``, joined into stretches as the rest of the talk is (own random streams, so
+    the other talk and clips stay as they were). --quick: every third line, two voices."""
+    lines = [line for line in NEAR_SOUND_TALK if line.strip()]
+    voices = MORE_VOICES
+    if quick:
+        lines, voices = lines[::3], MORE_VOICES[:2]
+    pyrng = random.Random(19)
+    jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in lines for voice in voices]
+    pieces = [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, _synthesize(jobs))]
+    order = list(range(len(pieces)))
+    random.Random(23).shuffle(order)
+    tasks = _stretches(pieces, order, np.random.default_rng(20261206), 60.0 if quick else 120.0)
+    return tasks, {"utterances": len(pieces), "lines": len(lines), "voices": len(voices),
+                   "stream_s": sum(t["seconds"] for t in tasks)}
 
 
 def _stretches(pieces: list[tuple[str, np.ndarray]], order: list[int], rng: np.random.Generator,
@@ -1182,23 +1251,38 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
                              sum(len(c.get("ignored", [])) for c in rows)])
     s.tables.append(false_t)
     if fired:
-        what = Table(f"{label}: what the false commands were heard as", ["heard", "command", "confidence",
-                                                                          "times"])
-        counts: dict[tuple[str, str], list[float]] = {}
-        for f in fired:
-            counts.setdefault((f["text"], f["intent"]), []).append(f["confidence"] or float("nan"))
-        ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
-        for (text, intent), confs in ranked[:12]:
-            words = sorted({f.get("heard") or "" for f in fired if f["text"] == text and f["intent"] == intent})
-            shown = text if not any(words) else f"{text} (words: {'; '.join(w for w in words if w)[:120]})"
-            what.rows.append([shown, intent, fmt(median(confs), 2), len(confs)])
-        rest = ranked[12:]
-        if rest:
-            kinds = sorted({intent for (_, intent), _ in rest})
-            what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "",
-                              sum(len(c) for _, c in rest)])
-        s.tables.append(what)
+        s.tables.append(_heard_as(f"{label}: what the false commands were heard as", fired))
     _threshold_table(s, label, spotted, fired, hours)
+
+
+def _heard_as(title: str, fired: list[dict[str, Any]]) -> Table:
+    """The commands talk fired, most frequent first, with the words heard."""
+    what = Table(title, ["heard", "command", "confidence", "times"])
+    counts: dict[tuple[str, str], list[float]] = {}
+    for f in fired:
+        counts.setdefault((f["text"], f["intent"]), []).append(f["confidence"] or float("nan"))
+    ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
+    for (text, intent), confs in ranked[:12]:
+        words = sorted({f.get("heard") or "" for f in fired if f["text"] == text and f["intent"] == intent})
+        shown = text if not any(words) else f"{text} (words: {'; '.join(w for w in words if w)[:120]})"
+        what.rows.append([shown, intent, fmt(median(confs), 2), len(confs)])
+    rest = ranked[12:]
+    if rest:
+        kinds = sorted({intent for (_, intent), _ in rest})
+        what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "", sum(len(c) for _, c in rest)])
+    return what
+
+
+def _report_sound_alike(s: Section, label: str, alike: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    """How much of the sound-alike talk (``NEAR_SOUND_TALK``) was taken for a command: per
+    utterance, each line being said alone; its per-hour rate beside it for comparison."""
+    fired = [f | {"condition": c["condition"]} for c in alike for f in c["fired"]]
+    hours = sum(c["seconds"] for c in alike) / 3600
+    s.row(f"Sound-alike talk taken for a command ({info['lines']} lines said alone), {label}", "(info)",
+          f"{len(fired)} of {info['utterances']} utterances ({len(fired) / info['utterances']:.0%}; "
+          f"{len(fired) / hours:.0f} /h over its {hours * 60:.1f} min)", "info")
+    if fired:
+        s.tables.append(_heard_as(f"{label}: what the sound-alike talk was heard as", fired))
 
 
 RECALL_TARGET = {"clean": 0.97, "20 dB": 0.95, "10 dB": 0.90, "5 dB": 0.60}

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Talk near the commands that section 3's corpus does not hold: does the spotter take it?
 
-    python scripts/spot_heldout.py [--lines first|second] [--conditions clean "20 dB" "10 dB"] [--set name=value ...]
+    python scripts/spot_heldout.py [--lines first|third] [--conditions clean "20 dB" "10 dB"] [--set name=value ...]
 
 Forty lines a couple might say that sound like a command or use its words ("the paws on that
 dog", "take a nap later", "undo the last row"), in five espeak-ng voices the benchmark does not
 use, each decided by the default spotter (as if just paused, the stricter case) on the utterance alone. It
 prints every command taken, with the spotter's reason. A development aid, kept apart from the
 benchmark so that its lines stay unseen while thresholds are chosen there: once a rule is tuned
-on these, move the lines into ``bench_speech.MORE_TALK`` and write new ones here.
+on these, move the lines into ``bench_speech.MORE_TALK`` (or, for lines that sound
+like a command, ``NEAR_SOUND_TALK``) and write new ones here.
 """
 
 from __future__ import annotations
@@ -43,21 +44,22 @@ are in ``bench_speech.MORE_TALK`` now.)"""
 VOICES = ["en-us+Annie", "en-gb+Andy", "en+steph", "en-us+edward", "en-gb-scotland+Alicia"]
 """espeak-ng voices section 3 does not use, nor did the lines held out before."""
 
-SECOND_LINES = [
-    "take a seat", "take another brush", "take the other one", "take a nut",
-    "how much sand is left", "how much thread is left", "how much grass is left",
-    "what's the time at home", "posture", "pasta", "the cause", "applause", "no thanks", "notes",
-    "nobody", "presumed", "re-use them", "refuse", "repeat after me", "repeat the stripe",
-    "cancel the rest", "counsel them", "start the drawing", "start the hedge", "stop the leak",
-    "end the season", "under that", "say that then", "at the briefing", "we debrief later",
+THIRD_LINES = [
+    "how much light is left", "how much tape is left", "how much line is left", "take a boat",
+    "take a coat", "pours", "costume", "I sent my resume", "it continued for hours",
+    "a repeat offender", "rebate that", "candle that", "undo the knot", "and do that after lunch",
+    "end the lesson", "stop the kettle", "start the grill", "begin the relief", "let's be brief",
+    "they said that again", "give us ten more bulbs", "add five metres", "add one more layer",
+    "yes, the top", "the timetable", "no doubt", "not now", "the museum", "what a mess it is",
+    "the pose is wrong",
 ]
-"""A second set, written while ``spotter.NEAR_TALK`` was (it holds none of these lines), so
-that the talk it lists is checked on talk near the commands it does not hold."""
+"""A third set, written when the second joined section 3's talk (``bench_speech.NEAR_SOUND_TALK``)
+and before any rule was tried on that talk."""
 
-SECOND_VOICES = ["en-us+david", "en-gb+belinda", "en-us+linda", "en+john", "en-gb-x-rp+benjamin"]
+THIRD_VOICES = ["en-us+Michael", "en-gb+Auntie", "en+Robert", "en-us+shelby", "en-gb-x-rp+Paul"]
 """espeak-ng voices used nowhere else."""
 
-SETS = {"first": (LINES, VOICES), "second": (SECOND_LINES, SECOND_VOICES)}
+SETS = {"first": (LINES, VOICES), "third": (THIRD_LINES, THIRD_VOICES)}
 
 CONDITIONS = {"clean": None, "20 dB": 20.0, "10 dB": 10.0}
 

@@ -8,7 +8,7 @@ To store Moonshine's scores of the 8 phrases nearest every reading without chang
 (for ``spot_judge.py``): ``collect ... --set rescore=8 rescore_within=1 forced=1``.
 
 ``collect`` runs section 3's spotter path (the real ``Listener`` over every command clip, talk
-stretch and real-people clip) and stores Whisper's two readings of every utterance offered to
+stretch, sound-alike stretch and real-people clip) and stores Whisper's two readings of every utterance offered to
 the spotter, keyed by its audio. ``replay`` runs the same path again with those readings (any
 utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can be swept in
 about 10 minutes on two cores (the collection takes about 35). ``--dump`` keeps every result,
@@ -168,6 +168,7 @@ def run(corpus: dict[str, Any], cache_path: str, settings: dict[str, Any], repla
         cache = pickle.loads(Path(cache_path).read_bytes())
     results: dict[str, Any] = {}
     for engine, key, func, tasks in (("spotter", "chatter", _chatter, corpus["chatter_tasks"]),
+                                     ("spotter", "alike", _chatter, corpus["alike_tasks"]),
                                      ("spotter", "spotted", _spot, corpus["tasks"]),
                                      ("spotter-real", "real", _spot, corpus["real_tasks"])):
         t0 = time.perf_counter()
@@ -214,6 +215,12 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     lines.append(f"ignored yes: {len(ignored)}")
     for f in fired:
         lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r}")
+    alike = [f for c in results.get("alike") or [] for f in c["fired"]]
+    if results.get("alike"):
+        said = sum(len(c["names"]) for c in results["alike"])
+        lines.append(f"sound-alike talk: {len(alike)} of {said} utterances taken")
+        for f in alike:
+            lines.append(f"   alike {f['intent']}: {f['text']!r} heard {f['heard']!r}")
     for label, key in (("decision ready", "ready"), ("Duet acts", "latency")):
         lat = sorted(t[key] for t in results["spotted"] if bs.recognized(t) and t.get(key) is not None)
         if lat:
@@ -236,6 +243,7 @@ def main() -> None:
     corpus["tasks"] = corpus["tasks"][:: args.every]
     if args.talk:
         corpus["chatter_tasks"] = corpus["chatter_tasks"][: args.talk]
+        corpus["alike_tasks"] = corpus["alike_tasks"][: args.talk]
     n = len(bs.CONDITIONS)
     corpus["real_tasks"] = [t for i, t in enumerate(corpus["real_tasks"]) if (i // n) % args.every == 0]
     results = run(corpus, args.cache, settings, args.mode == "replay")
