@@ -11,6 +11,7 @@ import gc
 import json
 import math
 import os
+import collections
 import random
 import sys
 import time
@@ -799,9 +800,18 @@ def _chatter(task: dict[str, Any]) -> dict[str, Any]:
     # talk as if just paused: what the session awaits then is taken on less evidence, so this
     # is the stricter count of talk taken for a command (while working mostly nothing is awaited)
     heard = _listen_all(task.pop("pcm"), AWAITED_MOST)
-    fired, ignored = _effective([h for h in heard if h["intent"]])
+    fired, ignored = _effective([h | {"said": _said(task, h["at"])} for h in heard if h["intent"]])
     return {**task, "fired": fired, "ignored": ignored, "utterances": len(heard),
             "cpu": time.process_time() - t0}
+
+
+def _said(task: dict[str, Any], at: float) -> str:
+    """The line of a talk stretch that a command handed back at ``at`` s came from: the last to
+    start before it. A command is handed back 0.27 s into the pause after it (a little more in
+    noise), and the next line starts 0.3 s or more after this one's sound, its own trailing
+    silence included, ends."""
+    said = [name for name, start in zip(task["names"], task["starts"]) if start <= at]
+    return said[-1].split(":", 2)[-1] if said else ""
 
 
 def _effective(fired: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -1124,33 +1134,40 @@ def _sound_alike_tasks(quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any
                    "stream_s": sum(t["seconds"] for t in tasks)}
 
 
+LEAD = 1.0
+"""Seconds of room sound before a talk stretch's first line."""
+
+
 def _stretches(pieces: list[tuple[str, np.ndarray]], order: list[int], rng: np.random.Generator,
                per_task: float, first: int = 0) -> list[dict[str, Any]]:
     """Talk joined with 0.3-2 s pauses into stretches of about ``per_task`` s, each clean or in
-    pink noise at 20 or 10 dB SNR (in turn, counting from stretch number ``first``)."""
+    pink noise at 20 or 10 dB SNR (in turn, counting from stretch number ``first``). ``names``
+    and ``starts``: each line said, and where in the stretch it starts (seconds)."""
     conditions = [None, 20.0, 10.0]
     tasks: list[dict[str, Any]] = []
     current: list[np.ndarray] = []
     current_s = speech_s = 0.0
     names: list[str] = []
+    starts: list[float] = []
     for k, idx in enumerate(order):
         name, samples = pieces[idx]
         gap = np.zeros(int(rng.uniform(0.3, 2.0) * bc.SAMPLE_RATE))
         current += [gap, samples]
         names.append(name)
+        starts.append(LEAD + current_s + len(gap) / bc.SAMPLE_RATE)
         current_s += (len(gap) + len(samples)) / bc.SAMPLE_RATE
         speech_s += len(samples) / bc.SAMPLE_RATE
         if current_s >= per_task or k == len(order) - 1:
             snr = conditions[(first + len(tasks)) % len(conditions)]
             body = np.concatenate(current + [np.zeros(bc.SAMPLE_RATE)])
-            mixed = bc.embed(body, None, "pink", rng, lead=1.0, tail=0.0)
+            mixed = bc.embed(body, None, "pink", rng, lead=LEAD, tail=0.0)
             if snr is not None:
                 level = bc.dbfs_to_rms(bc.SPEECH_DBFS) / 10 ** (snr / 20)
                 mixed = mixed + bc.noise("pink", len(mixed), rng) * level
             tasks.append({"condition": "clean" if snr is None else f"{snr:g} dB", "names": names,
-                          "pcm": bc.to_int16(mixed).tobytes(), "seconds": len(mixed) / bc.SAMPLE_RATE,
-                          "speech_s": speech_s})
-            current, current_s, names, speech_s = [], 0.0, [], 0.0
+                          "starts": starts, "pcm": bc.to_int16(mixed).tobytes(),
+                          "seconds": len(mixed) / bc.SAMPLE_RATE, "speech_s": speech_s})
+            current, current_s, names, starts, speech_s = [], 0.0, [], [], 0.0
     return tasks
 
 
@@ -1257,19 +1274,22 @@ def _report_spotting(s: Section, label: str, spotted: list[dict[str, Any]],
 
 def _heard_as(title: str, fired: list[dict[str, Any]]) -> Table:
     """The commands talk fired, most frequent first, with the words heard."""
-    what = Table(title, ["heard", "command", "confidence", "times"])
+    what = Table(title, ["heard", "command", "confidence", "times", "said (the talk's line)"])
     counts: dict[tuple[str, str], list[float]] = {}
     for f in fired:
         counts.setdefault((f["text"], f["intent"]), []).append(f["confidence"] or float("nan"))
     ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
     for (text, intent), confs in ranked[:12]:
-        words = sorted({f.get("heard") or "" for f in fired if f["text"] == text and f["intent"] == intent})
+        these = [f for f in fired if f["text"] == text and f["intent"] == intent]
+        words = sorted({f.get("heard") or "" for f in these})
         shown = text if not any(words) else f"{text} (words: {'; '.join(w for w in words if w)[:120]})"
-        what.rows.append([shown, intent, fmt(median(confs), 2), len(confs)])
+        said = collections.Counter(f.get("said") or "?" for f in these)
+        lines = "; ".join(f"{line} ({n})" if n > 1 else line for line, n in said.most_common())
+        what.rows.append([shown, intent, fmt(median(confs), 2), len(confs), lines[:160]])
     rest = ranked[12:]
     if rest:
         kinds = sorted({intent for (_, intent), _ in rest})
-        what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "", sum(len(c) for _, c in rest)])
+        what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "", sum(len(c) for _, c in rest), ""])
     return what
 
 

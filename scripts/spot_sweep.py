@@ -214,13 +214,13 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     ignored = [f for c in chatter for f in c.get("ignored", [])]
     lines.append(f"ignored yes: {len(ignored)}")
     for f in fired:
-        lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r}")
+        lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r} (said {f.get('said')!r})")
     alike = [f for c in results.get("alike") or [] for f in c["fired"]]
     if results.get("alike"):
         said = sum(len(c["names"]) for c in results["alike"])
         lines.append(f"sound-alike talk: {len(alike)} of {said} utterances taken")
         for f in alike:
-            lines.append(f"   alike {f['intent']}: {f['text']!r} heard {f['heard']!r}")
+            lines.append(f"   alike {f['intent']}: {f['text']!r} heard {f['heard']!r} (said {f.get('said')!r})")
     for label, key in (("decision ready", "ready"), ("Duet acts", "latency")):
         lat = sorted(t[key] for t in results["spotted"] if bs.recognized(t) and t.get(key) is not None)
         if lat:

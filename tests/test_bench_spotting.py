@@ -77,3 +77,16 @@ def test_a_command_counts_from_its_end_to_when_duet_acts_not_to_when_its_decisio
     assert result["intent_got"] == "pause"
     assert result["ready"] < 0.25  # decided early in the pause, at once
     assert 0.25 <= result["latency"] < 0.25 + 0.2  # acted on at quick_silence (+ the VAD's lag)
+
+
+def test_a_false_command_is_put_down_to_the_line_of_talk_it_came_from():
+    """Section 3 names the line each false command came from: the last one to start before the
+    command was handed back, which comes in the pause after it."""
+    from bench_speech import _said
+
+    task = {"names": ["synth:en+f3:no thanks", "synth:en-us+m5:how much sand is left", "real:cards1"],
+            "starts": [1.4, 4.2, 7.9]}
+    assert _said(task, 5.97) == "how much sand is left"  # 0.27 s into the pause after it
+    assert _said(task, 2.1) == "no thanks"
+    assert _said(task, 9.0) == "cards1"
+    assert _said(task, 0.5) == ""  # before any line: nothing to name
