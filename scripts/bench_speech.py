@@ -1126,7 +1126,8 @@ def _sound_alike_tasks(quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any
         lines, voices = lines[::3], MORE_VOICES[:2]
     pyrng = random.Random(19)
     jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in lines for voice in voices]
-    pieces = [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, _synthesize(jobs))]
+    said = _synthesize(jobs)
+    pieces = [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, said)]
     order = list(range(len(pieces)))
     random.Random(23).shuffle(order)
     tasks = _stretches(pieces, order, np.random.default_rng(20261206), 60.0 if quick else 120.0)
@@ -1289,7 +1290,8 @@ def _heard_as(title: str, fired: list[dict[str, Any]]) -> Table:
     rest = ranked[12:]
     if rest:
         kinds = sorted({intent for (_, intent), _ in rest})
-        what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "", sum(len(c) for _, c in rest), ""])
+        what.rows.append([f"{len(rest)} other phrases", ", ".join(kinds), "",
+                          sum(len(c) for _, c in rest), ""])
     return what
 
 

@@ -8,8 +8,8 @@ dog", "take a nap later", "undo the last row"), in five espeak-ng voices the ben
 use, each decided by the default spotter (as if just paused, the stricter case) on the utterance alone. It
 prints every command taken, with the spotter's reason. A development aid, kept apart from the
 benchmark so that its lines stay unseen while thresholds are chosen there: once a rule is tuned
-on these, move the lines into ``bench_speech.MORE_TALK`` (or, for lines that sound
-like a command, ``NEAR_SOUND_TALK``) and write new ones here.
+on these, move the lines into ``bench_speech.MORE_TALK`` (or, for lines that sound like a
+command, ``NEAR_SOUND_TALK``) and write new ones here.
 """
 
 from __future__ import annotations

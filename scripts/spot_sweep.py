@@ -8,10 +8,10 @@ To store Moonshine's scores of the 8 phrases nearest every reading without chang
 (for ``spot_judge.py``): ``collect ... --set rescore=8 rescore_within=1 forced=1``.
 
 ``collect`` runs section 3's spotter path (the real ``Listener`` over every command clip, talk
-stretch, sound-alike stretch and real-people clip) and stores Whisper's two readings of every utterance offered to
-the spotter, keyed by its audio. ``replay`` runs the same path again with those readings (any
-utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can be swept in
-about 10 minutes on two cores (the collection takes about 35). ``--dump`` keeps every result,
+stretch, sound-alike stretch and real-people clip) and stores Whisper's two readings of every
+utterance offered to the spotter, keyed by its audio. ``replay`` runs the same path again with
+those readings (any utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can
+be swept in about 10 minutes on two cores (the collection takes about 35). ``--dump`` keeps every result,
 with each clip's verdicts (why it was taken or turned down): reading the misses one by one is
 how the last repairs were found. A development aid: the figures that count are section 3's.
 """
@@ -214,18 +214,23 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     ignored = [f for c in chatter for f in c.get("ignored", [])]
     lines.append(f"ignored yes: {len(ignored)}")
     for f in fired:
-        lines.append(f"   {f['intent']}: {f['text']!r} heard {f['heard']!r} (said {f.get('said')!r})")
+        lines.append(_shown(f))
     alike = [f for c in results.get("alike") or [] for f in c["fired"]]
     if results.get("alike"):
         said = sum(len(c["names"]) for c in results["alike"])
         lines.append(f"sound-alike talk: {len(alike)} of {said} utterances taken")
         for f in alike:
-            lines.append(f"   alike {f['intent']}: {f['text']!r} heard {f['heard']!r} (said {f.get('said')!r})")
+            lines.append(_shown(f, "alike "))
     for label, key in (("decision ready", "ready"), ("Duet acts", "latency")):
         lat = sorted(t[key] for t in results["spotted"] if bs.recognized(t) and t.get(key) is not None)
         if lat:
             lines.append(f"{label}: median {bs.median(lat) * 1000:.0f} ms, p95 {bs.bc.pct(lat, 95) * 1000:.0f} ms")
     return lines
+
+
+def _shown(fired: dict[str, Any], kind: str = "") -> str:
+    """One false command as a line: what it was taken for, what was read, and the line said."""
+    return f"   {kind}{fired['intent']}: {fired['text']!r} heard {fired['heard']!r} (said {fired.get('said')!r})"
 
 
 def main() -> None:
