@@ -6,12 +6,12 @@ that one engine's memory and threads do not disturb the next measurement.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import gc
 import json
 import math
 import os
-import collections
 import random
 import sys
 import time
@@ -1087,14 +1087,10 @@ def _chatter_tasks(quick: bool, rng: np.random.Generator) -> tuple[list[dict[str
     per_task = 60.0 if quick else 120.0
     tasks = _stretches(pieces, order, rng, per_task)
     if not quick:  # more talk in other voices, in stretches of their own (own random streams)
-        pyrng = random.Random(13)
-        more_jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in MORE_TALK if line.strip()
-                     for voice in MORE_VOICES]
-        more = [(f"synth:{voice}:{text}", bc.scale_to(x))
-                for (text, voice, _), x in zip(more_jobs, _synthesize(more_jobs))]
-        order = list(range(len(more)))
-        random.Random(17).shuffle(order)
-        tasks += _stretches(more, order, np.random.default_rng(20261130), per_task, len(tasks))
+        more_lines = [line for line in MORE_TALK if line.strip()]
+        more_jobs, more, more_tasks = _said_alone(more_lines, MORE_VOICES, (13, 17, 20261130), per_task,
+                                                  len(tasks))
+        tasks += more_tasks
         pieces += more
         jobs += more_jobs
     stream_s = sum(t["seconds"] for t in tasks)
@@ -1124,15 +1120,26 @@ def _sound_alike_tasks(quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any
     voices = MORE_VOICES
     if quick:
         lines, voices = lines[::3], MORE_VOICES[:2]
-    pyrng = random.Random(19)
+    _, pieces, tasks = _said_alone(lines, voices, (19, 23, 20261206), 60.0 if quick else 120.0)
+    return tasks, {"utterances": len(pieces), "lines": len(lines), "voices": len(voices),
+                   "stream_s": sum(t["seconds"] for t in tasks)}
+
+
+def _said_alone(lines: list[str], voices: list[str], seeds: tuple[int, int, int], per_task: float,
+                first: int = 0) -> tuple[list[tuple[str, str, int]], list[tuple[str, np.ndarray]],
+                                         list[dict[str, Any]]]:
+    """Every line in every voice at a pace drawn from 140-200 words a minute, shuffled and
+    joined into stretches (``_stretches``): (the synthesis jobs, the named pieces, the stretches).
+    ``seeds``: of the paces, the order and the stretches' pauses and noise, so that each body of
+    talk keeps its own random streams, and adding one leaves the others as they were."""
+    pace, shuffle, noise = seeds
+    pyrng = random.Random(pace)
     jobs = [(line, voice, pyrng.choice([140, 160, 180, 200])) for line in lines for voice in voices]
     said = _synthesize(jobs)
     pieces = [(f"synth:{voice}:{text}", bc.scale_to(x)) for (text, voice, _), x in zip(jobs, said)]
     order = list(range(len(pieces)))
-    random.Random(23).shuffle(order)
-    tasks = _stretches(pieces, order, np.random.default_rng(20261206), 60.0 if quick else 120.0)
-    return tasks, {"utterances": len(pieces), "lines": len(lines), "voices": len(voices),
-                   "stream_s": sum(t["seconds"] for t in tasks)}
+    random.Random(shuffle).shuffle(order)
+    return jobs, pieces, _stretches(pieces, order, np.random.default_rng(noise), per_task, first)
 
 
 LEAD = 1.0

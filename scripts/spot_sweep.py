@@ -11,9 +11,9 @@ To store Moonshine's scores of the 8 phrases nearest every reading without chang
 stretch, sound-alike stretch and real-people clip) and stores Whisper's two readings of every
 utterance offered to the spotter, keyed by its audio. ``replay`` runs the same path again with
 those readings (any utterance not stored is decoded), so ``CommandSpotter.judge``'s settings can
-be swept in about 10 minutes on two cores (the collection takes about 35). ``--dump`` keeps every result,
-with each clip's verdicts (why it was taken or turned down): reading the misses one by one is
-how the last repairs were found. A development aid: the figures that count are section 3's.
+be swept in about 10 minutes on two cores (the collection takes about 35). ``--dump`` keeps
+every result, with each clip's verdicts (why it was taken or turned down): reading the misses
+one by one is how the last repairs were found. A development aid: the figures that count are section 3's.
 """
 
 from __future__ import annotations
@@ -215,8 +215,8 @@ def summary(results: dict[str, Any], corpus: dict[str, Any]) -> list[str]:
     lines.append(f"ignored yes: {len(ignored)}")
     for f in fired:
         lines.append(_shown(f))
-    alike = [f for c in results.get("alike") or [] for f in c["fired"]]
     if results.get("alike"):
+        alike = [f for c in results["alike"] for f in c["fired"]]
         said = sum(len(c["names"]) for c in results["alike"])
         lines.append(f"sound-alike talk: {len(alike)} of {said} utterances taken")
         for f in alike:
