@@ -39,7 +39,7 @@ class _SaysPause:
     name = "test:pause"
     decides_early = True
 
-    def stream(self, moot=None):  # noqa: ANN001, ANN201 - the seam's signature
+    def stream(self, moot=None, more=None):  # noqa: ANN001, ANN201 - the seam's signature
         return _PauseStream()
 
 

@@ -203,17 +203,22 @@ def test_next_command_returns_none_at_the_deadline_and_ignores_long_talk(
 
 class EarlyRecognizer(SoundRecognizer):
     """A stand-in for the spotter: it may be offered an utterance before its pause is over, and
-    told when that decision is no longer wanted (``moots``: each decision's, in order)."""
+    told when that decision is no longer wanted (``moots``: each decision's, in order) and given
+    the audio of a second look (``mores``)."""
 
     decides_early = True
 
     def __init__(self, min_sound: float = 0.2) -> None:
         super().__init__(min_sound)
         self.moots: list[Callable[[], bool]] = []
+        self.mores: list[Callable[[], bytes | None]] = []
 
-    def stream(self, moot: Callable[[], bool] | None = None) -> SoundStream:
+    def stream(self, moot: Callable[[], bool] | None = None,
+               more: Callable[[], bytes | None] | None = None) -> SoundStream:
         if moot is not None:
             self.moots.append(moot)
+        if more is not None:
+            self.mores.append(more)
         return super().stream()
 
 
@@ -268,7 +273,10 @@ class LateHearing(EarlyRecognizer):
         super().__init__(min_sound=0.3)
         self._needs = needs
 
-    def stream(self, moot: Callable[[], bool] | None = None) -> SoundStream:
+    def stream(self, moot: Callable[[], bool] | None = None,
+               more: Callable[[], bytes | None] | None = None) -> SoundStream:
+        if more is not None:
+            self.mores.append(more)
         self.streams.append(LateStream(self._min_sound, self._needs))
         return self.streams[-1]
 
@@ -287,6 +295,24 @@ def test_a_command_the_early_decision_misses_gets_a_second_look_at_quick_silence
     assert decided[0].seconds < decided[1].seconds
     end = 1.0 + len(command) / BYTES_PER_SECOND
     assert source.now() - end < 0.5  # acted on before command_silence
+
+
+def test_the_second_look_is_offered_to_the_early_decision_once_the_pause_is_long_enough(tmp_path):
+    """A spotter that missed the command as it came can hear the second look's audio before
+    its own slower hearings: the audio is offered once the pause has reached quick_silence, in
+    the decision's own time (its start on the clock plus the time decoding has taken)."""
+    command = trimmed(espeak("pause the session", tmp_path))
+    source = ArraySource(silence(1.0) + command + silence(2.0))
+    commands, wall = LateHearing(needs=0.2), FakeWall()
+    listener = Listener(source, SoundRecognizer(), commands, command_silence=0.5, quick_silence=0.25,
+                        clock=source.now, timer=wall)
+    assert listener.next_command(until=2.9 + len(command) / BYTES_PER_SECOND) is not None
+
+    early, second = [stream for stream in commands.streams if stream.finished]
+    offered = commands.mores[0]  # the early decision's
+    assert offered() is None  # no time has passed in its decoding: the pause was 0.05 s then
+    wall.now = 0.3
+    assert offered() == second.pcm  # by then the pause was past 0.25 s: the second look's audio
 
 
 def test_a_command_said_across_the_deadline_is_heard_to_its_end(tmp_path):

@@ -675,6 +675,42 @@ def test_a_command_missed_is_heard_again_from_10_ms_later_on_a_reading_of_its_ow
     assert verdict.reason.startswith("heard from 10 ms later") == taken, verdict
 
 
+class TwoLooks(CommandSpotter):
+    """A stand-in for the hearings: the first look (2 s) reads "No." and takes nothing, nor
+    does any of its other hearings; the second look (2.25 s, as it came) reads ``second``."""
+
+    def __init__(self, engine: object, second: Verdict) -> None:
+        super().__init__(TABLE, shared=engine, settings=DEFAULT_SETTINGS["moonshine"])
+        self.second = second
+        self.heard: list[int] = []
+
+    def _judge_audio(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
+        self.heard.append(len(pcm))
+        if len(pcm) == 72000:
+            return self.second
+        return Verdict(None, "No.", "No.", "weighed", weighed=-2.2, weighed_first="note")
+
+
+@pytest.mark.parametrize("second, taken", [(Verdict("note", "Note.", "Note.", "exact phrase"), True),
+                                           (Verdict(None, "No.", "No.", "weighed", weighed=-2.2), False)])
+def test_the_second_look_is_heard_before_the_first_looks_slower_hearings(moonshine_spotter, second, taken):
+    """Once the listener offers the second look's audio (the pause reached ``quick_silence``),
+    it is heard as it came next: a command taken there is acted on without waiting for the
+    first look's slower and later hearings. It is heard once: the second look itself
+    remembers it."""
+    spotter = TwoLooks(moonshine_spotter._reader._recognizer, second)
+    longer = bytes(72000)
+    verdict = spotter.decide(bytes(64000), more=lambda: longer)
+    assert (verdict.phrase == "note") == taken, verdict
+    assert verdict.reason.startswith("looked again, with more of the pause") == taken
+    if taken:
+        assert spotter.heard == [64000, 72000]
+        return
+    assert spotter.heard == [64000, 72000, 80000, 64000 - 320]  # then slowed, and from 10 ms later
+    assert spotter.decide(longer).phrase is None
+    assert spotter.heard[4:] == [90000, 72000 - 320]  # the second look: only its other hearings
+
+
 @pytest.mark.parametrize("text, voice", [
     pytest.param("say that again", "en-us+f1", marks=found_on_avx512("it well enough as it was or slowed")),
     pytest.param("note", "en-us+m4", marks=found_on_avx512("it well enough as it was or slowed"))])

@@ -16,7 +16,9 @@ Two ways to listen, because answers and commands differ:
   more was said). Its decoding starts ``SPECULATE_AFTER`` into the pause, so it is mostly done
   by then; when it finds no command, the utterance is decided once more with the pause heard
   so far (a second look: the spotter's verdict on a misheard command turns on how much of its
-  last sound is in the audio, and either look may hear it). When speech resumes first, that
+  last sound is in the audio, and either look may hear it). The second look's audio is offered
+  to the first decision as soon as the pause reaches ``quick_silence``: the spotter hears it
+  before its own slower hearings (``_Decision.look_again``). When speech resumes first, that
   decision is dropped: the engine stops at its next decoding step (on section 3's talk, 10 %
   less CPU than deciding every pause to the end). Its endpointer lives on from one call to the
   next while the audio runs on (``CONTINUOUS_GAP``): the call returns at the engine's deadline
@@ -311,6 +313,8 @@ class Listener:
                     if ahead is None:
                         ahead = last = self._decision(audio, last)
                     decision = ahead
+                    if len(audio) > decision.size:
+                        decision.look_again(bytes(audio), self._clock())
                     quick = decision.transcript()
                     if quick is None and len(audio) > decision.size:  # a second look, at the longer audio
                         decision = last = self._decision(audio, last)
@@ -403,24 +407,43 @@ class _Decision:
         self.size = len(audio)
         """Bytes of audio decided on."""
         self._dropped_at: float | None = None
+        self._longer: tuple[bytes, float] | None = None  # the second look's audio, and since when
+        self._begun = self._t0 = 0.0  # when decoding began, on the clock and on the timer
         self._future: Future[tuple[Transcript, float]] = _background().submit(self._decode)
 
     def drop(self, at: float) -> None:
         """The verdict is not wanted any more (speech resumed at clock time ``at``)."""
         self._dropped_at = at
 
+    def look_again(self, audio: bytes, at: float) -> None:
+        """The pause reached ``quick_silence`` at clock time ``at``: should this decision find
+        no command as it came, the engine may hear ``audio`` (the utterance so far) next,
+        before the decision's slower hearings (``stream(more=)``). A command taken there is
+        acted on a hearing or two sooner."""
+        self._longer = (audio, at)
+
+    def _now_on_clock(self) -> float:
+        """Clock time in the decoding, so that audio fed faster than real time keeps its pace."""
+        return self._begun + self._timer() - self._t0
+
+    def _more(self) -> bytes | None:
+        """The second look's audio, once the decoding has reached the time it was offered."""
+        longer = self._longer
+        return longer[0] if longer is not None and self._now_on_clock() >= longer[1] else None
+
     def _decode(self) -> tuple[Transcript, float]:
         """(the verdict, the clock time it was ready)."""
         after, self._after = self._after, None  # the chain is not needed past this point
-        begun = max(self._now, after.ready_at) if after is not None else self._now
-        t0 = self._timer()
+        self._begun = max(self._now, after.ready_at) if after is not None else self._now
+        self._t0 = self._timer()
 
-        def moot() -> bool:  # in clock time, so that audio fed faster than real time keeps its pace
-            return self._dropped_at is not None and begun + self._timer() - t0 >= self._dropped_at
+        def moot() -> bool:
+            return self._dropped_at is not None and self._now_on_clock() >= self._dropped_at
 
-        stream = self._recognizer.stream(moot=moot)  # type: ignore[call-arg]  # decides_early engines take it
+        # decides_early engines take moot= and more=
+        stream = self._recognizer.stream(moot=moot, more=self._more)  # type: ignore[call-arg]
         stream.accept(self._audio)
-        return stream.finish(), begun + self._timer() - t0
+        return stream.finish(), self._now_on_clock()
 
     @property
     def ready_at(self) -> float:

@@ -42,6 +42,8 @@ matched to the configured phrases by phonemes (``soundalike.py``):
   A miss still is heard once more from 10 ms later (its first moments of room sound left out):
   Moonshine's reading turns on where its frames fall. That hearing counts only when it reads
   the audio otherwise than the first did, and gives a command the session awaits no allowance.
+  Should the listener's second look come meanwhile (the utterance with more of its pause), it
+  is heard as it came before the hearings still to come: it often reads better, and sooner.
 * **Whole utterance.** The whole transcript is compared with the whole phrase: "we should
   pause and look" is far from "pause". A clear margin to the nearest phrase of another command
   is also required, so one command is not taken for another.
@@ -325,6 +327,9 @@ class CommandSpotter:
         self.name = f"spotter:{self._reader.label}+phonemes"
         self.settings = settings or DEFAULT_SETTINGS[engine]
         self.last: Verdict | None = None
+        self._heard: tuple[bytes, SpotterSettings, Verdict, bytes] | None = None
+        """The last first hearing (``_as_it_came``): its audio, the settings, the verdict, and
+        the audio as heard."""
         self._talk_near: dict[tuple[str, float], tuple[str, ...]] = {}
         """(phrase, ``worst_word`` setting) -> its lines of ``NEAR_TALK`` (``_near_talk``); the
         setting is in the key because sweeps change ``settings`` on a live spotter."""
@@ -351,15 +356,19 @@ class CommandSpotter:
         """Run the model once on silence so the first real command is not slow (or missed)."""
         self.decide(bytes(int(SAMPLE_RATE * 1.0) * SAMPLE_WIDTH))
 
-    def stream(self, moot: Callable[[], bool] | None = None) -> BufferedStream:
+    def stream(self, moot: Callable[[], bool] | None = None,
+               more: Callable[[], bytes | None] | None = None) -> BufferedStream:
         """``moot``: asked before each decoding step; once it is true the decision stops there
         and the stream finishes empty (the listener offered the utterance early, and speech
-        went on, so the verdict is not wanted)."""
-        return BufferedStream(lambda pcm: self.transcribe(pcm, moot))
+        went on, so the verdict is not wanted). ``more``: asked before each slower or later
+        hearing; once it gives the utterance with more of its pause (the listener's second
+        look), that audio is heard as it came first (``_decide``)."""
+        return BufferedStream(lambda pcm: self.transcribe(pcm, moot, more))
 
-    def transcribe(self, pcm: bytes, moot: Callable[[], bool] | None = None) -> Transcript:
+    def transcribe(self, pcm: bytes, moot: Callable[[], bool] | None = None,
+                   more: Callable[[], bytes | None] | None = None) -> Transcript:
         """The accepted phrase as the transcript's text, or an empty transcript for talk."""
-        verdict = self.decide(pcm, moot)
+        verdict = self.decide(pcm, moot, more)
         if verdict.phrase is None:
             # -v: that a candidate was turned down and why (phrase names only); -vv: the words
             log.info("not a command (%.1f s): %s", len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH), verdict.reason)
@@ -370,12 +379,13 @@ class CommandSpotter:
         return Transcript(verdict.phrase, 1.0 - (verdict.distance or 0.0), engine=self.name,
                           heard=verdict.heard)
 
-    def decide(self, pcm: bytes, moot: Callable[[], bool] | None = None) -> Verdict:
-        """Accept or reject one utterance (the whole decision, with its reason); ``moot``: as
-        for ``stream``."""
+    def decide(self, pcm: bytes, moot: Callable[[], bool] | None = None,
+               more: Callable[[], bytes | None] | None = None) -> Verdict:
+        """Accept or reject one utterance (the whole decision, with its reason); ``moot`` and
+        ``more``: as for ``stream``."""
         t0 = time.perf_counter()
         try:
-            verdict = self._decide(pcm, moot or (lambda: False))
+            verdict = self._decide(pcm, moot or (lambda: False), more)
         except _Dropped:
             verdict = Verdict(None, "", "", "dropped unfinished: speech went on")
         verdict = replace(verdict, seconds=time.perf_counter() - t0)
@@ -384,19 +394,20 @@ class CommandSpotter:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _decide(self, pcm: bytes, moot: Callable[[], bool]) -> Verdict:
-        s = self.settings
-        seconds = len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
-        if seconds > self.longest_utterance:
-            return Verdict(None, "", "", f"too long for a command ({seconds:.1f} s): talk")
-        if seconds < s.min_seconds:
-            return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
-        if s.denoise:
-            pcm = quieted_pcm(pcm)
-        verdict = self._judge_audio(pcm, moot)
-        if verdict.phrase is not None or verdict.weighed is None or verdict.weighed < s.slower_within:
+    def _decide(self, pcm: bytes, moot: Callable[[], bool], more: Callable[[], bytes | None] | None) -> Verdict:
+        gated = self._gated(pcm)
+        if gated is not None:
+            return gated
+        verdict, pcm = self._as_it_came(pcm, moot)
+        if verdict.phrase is not None or verdict.weighed is None or verdict.weighed < self.settings.slower_within:
             return verdict
         for how, audio, later in self._other_hearings(pcm):
+            longer = more() if more is not None else None
+            if longer is not None:  # the second look's first hearing goes first
+                more = None
+                ahead = self._gated(longer) or self._as_it_came(longer, moot)[0]
+                if ahead.phrase is not None:
+                    return replace(ahead, reason=f"looked again, with more of the pause: {ahead.reason}")
             again = self._judge_audio(audio, moot)
             if again.phrase is not None and self.matcher.phrases[again.phrase] == "extend":
                 again = self._minutes_confirmed(again, verdict)
@@ -409,6 +420,26 @@ class CommandSpotter:
                 return replace(again, reason=f"{how}: {again.reason}")
             verdict = replace(verdict, reason=f"{verdict.reason}; {how}: {again.reason}")
         return verdict
+
+    def _gated(self, pcm: bytes) -> Verdict | None:
+        """The verdict on an utterance too long or too short to be a command, else None."""
+        seconds = len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+        if seconds > self.longest_utterance:
+            return Verdict(None, "", "", f"too long for a command ({seconds:.1f} s): talk")
+        if seconds < self.settings.min_seconds:
+            return Verdict(None, "", "", f"too short ({seconds:.2f} s)")
+        return None
+
+    def _as_it_came(self, pcm: bytes, moot: Callable[[], bool]) -> tuple[Verdict, bytes]:
+        """The first hearing's verdict on ``pcm``, and the audio the other hearings get (noise
+        subtracted). The last one is remembered: the listener's second look, heard so ahead of
+        the first look's other hearings (``stream(more=)``), is not heard twice."""
+        if self._heard is not None and self._heard[0] == pcm and self._heard[1] == self.settings:
+            return self._heard[2], self._heard[3]
+        heard = quieted_pcm(pcm) if self.settings.denoise else pcm
+        verdict = self._judge_audio(heard, moot)
+        self._heard = (pcm, self.settings, verdict, heard)
+        return verdict, heard
 
     def _other_hearings(self, pcm: bytes) -> Iterator[tuple[str, bytes, bool]]:
         """The utterance as each later hearing gets it, named, and whether it is heard from later
