@@ -313,10 +313,11 @@ class Listener:
                     if ahead is None:
                         ahead = last = self._decision(audio, last)
                     decision = ahead
-                    if len(audio) > decision.size:
+                    heard_more = len(audio) > decision.size  # pause heard since it started
+                    if heard_more:
                         decision.look_again(bytes(audio), self._clock())
                     quick = decision.transcript()
-                    if quick is None and len(audio) > decision.size:  # a second look, at the longer audio
+                    if quick is None and heard_more:  # a second look, at the longer audio
                         decision = last = self._decision(audio, last)
                         quick = decision.transcript()
                     if quick is not None:
