@@ -163,6 +163,16 @@ def test_the_stream_delivers_10_ms_blocks_and_reads_stay_30_ms_frames(mic: Micro
     assert all(f is not None and len(f.pcm) == 480 * 2 for f in frames)
 
 
+def test_the_callback_queues_a_frame_at_a_time_so_the_reader_wakes_once_a_frame(mic: Microphone) -> None:
+    """A quiet room costs mostly the capture plumbing: joined in the reader, three 10 ms blocks
+    woke it three times a frame (section 5)."""
+    mic.read(1.0)
+    queued = [mic._queue.get(timeout=1.0) for _ in range(5)]  # noqa: SLF001
+
+    assert [len(pcm) for pcm, _ in queued] == [480 * 2] * 5
+    assert np.all(np.diff([end for _, end in queued]) > 0)  # each stamped by its last block
+
+
 def test_resamples_when_the_device_is_opened_at_another_rate(tmp_path: Path,
                                                              virtual_audio: VirtualAudio) -> None:
     with Microphone(capture_rate=44100) as resampled:

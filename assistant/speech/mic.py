@@ -6,7 +6,9 @@ Why it is built this way:
   the block into a bounded queue. When the queue is full the *oldest* block is dropped (fresh
   audio matters more than stale audio) and counted; the reader logs every drop.
 * The stream delivers 10 ms blocks, joined here into 30 ms frames: a frame is handed out as soon
-  as its last sample arrives (30 ms blocks came 20 ms later through the ALSA pulse plugin).
+  as its last sample arrives (30 ms blocks came 20 ms later through the ALSA pulse plugin). The
+  callback gathers a frame's worth of blocks before it queues them, so the reader wakes once a
+  frame, not once a block (what listening to a quiet room costs is mostly this plumbing).
 * Each frame carries the monotonic time it was captured (from PortAudio's ADC timestamps, so a
   backlog in the buffers does not shift it, kept on a sample clock, ``_SampleClock``).
   ``mute_until`` compares against that time, so what the microphone heard while Duet was
@@ -295,8 +297,9 @@ class Microphone:
         self._device = device
         self._block_samples = max(int(round(block_seconds * SAMPLE_RATE)), 1)
         self._capture_samples = min(max(int(round(capture_seconds * SAMPLE_RATE)), 1), self._block_samples)
-        # the queue holds capture blocks: as many as make queue_blocks frames
-        self._queue_blocks = queue_blocks * math.ceil(self._block_samples / self._capture_samples)
+        self._group = math.ceil(self._block_samples / self._capture_samples)
+        """Capture blocks the callback joins into one queued item: a frame's worth."""
+        self._queue_blocks = queue_blocks
         self._capture_rate = capture_rate
         self._stall_timeout = stall_timeout
         self._start_timeout = start_timeout
@@ -434,6 +437,7 @@ class Microphone:
     def _reset(self, rate: int, channels: int) -> None:
         """Fresh per-stream state: nothing from a previous stream may leak into this one."""
         self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(maxsize=self._queue_blocks)
+        self._gathered: list[bytes] = []
         self._ready: list[Frame] = []
         self._converter = _Converter(rate, channels, self._block_samples * SAMPLE_WIDTH)
         self._rate, self._closing, self._ended = rate, False, False
@@ -460,30 +464,35 @@ class Microphone:
         return stream
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: sd.CallbackFlags) -> None:
-        """PortAudio's thread: copy, timestamp, enqueue; never block, never log."""
+        """PortAudio's thread: copy, timestamp, enqueue a frame's worth; never block, never log."""
         now = time.monotonic()
         delay = time_info.currentTime - time_info.inputBufferAdcTime - frames / self._rate
         end_time = self._clock.stamp(now - delay if 0.0 <= delay < 2.0 else now, frames / self._rate)
         if status.input_overflow:
             self.overflows += 1
-        item = (bytes(indata), end_time)
+        self._last_block = now
+        if not self._first_block.is_set():
+            self._first_block.set()
+        self._gathered.append(bytes(indata))
+        if len(self._gathered) < self._group:
+            return
+        item = (b"".join(self._gathered), end_time)
+        self._gathered = []
         try:
             self._queue.put_nowait(item)
         except queue.Full:
             self._drop_oldest(item)
-        self._last_block = now
-        self._first_block.set()
 
     def _drop_oldest(self, item: tuple[bytes, float]) -> None:
         try:
             self._queue.get_nowait()
         except queue.Empty:
             pass
-        self.dropped_blocks += 1
+        self.dropped_blocks += self._group
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            self.dropped_blocks += 1
+            self.dropped_blocks += self._group
 
     def _finished(self) -> None:
         if not self._closing:
