@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write every section's figures as JSON")
     args = ap.parse_args(argv)
     wanted = sorted({int(x) for x in args.only.split(",") if x.strip()} or set(TITLES))
+    for path in (args.output, args.json):  # checked now, not after half an hour of measuring
+        if path is not None and not path.resolve().parent.is_dir():
+            print(f"bench: no folder {path.parent} for {path.name}: create it or choose another path",
+                  file=sys.stderr)
+            return 2
     started = time.perf_counter()
     when = datetime.now(timezone.utc)
     machine = bc.machine()

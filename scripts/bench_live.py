@@ -205,7 +205,7 @@ def _live_session(quick: bool, tmp: Path) -> dict[str, Any]:
     commands = [voiced(f"c{i}", key) for i, key in enumerate(order)]
     debrief_answers = [_wav(tmp, "d0", "skip", "en-us+m3"), _wav(tmp, "d1", "pass", "en-us+f3"),
                        _wav(tmp, "d2", "skip", "en+f2")]
-    noise_wav = bc.write_wav(tmp / "room.wav", bc.room_sound(16000 * 30, np.random.default_rng(2)))
+    noise_wav = bc.write_wav(tmp / "room.wav", bc.room_sound(16000 * 40, np.random.default_rng(2)))
 
     t0 = time.perf_counter()
     engines = open_engines(config)
@@ -218,7 +218,7 @@ def _live_session(quick: bool, tmp: Path) -> dict[str, Any]:
 
     # the cost of listening to a quiet room through the real microphone, in real time (before
     # the recorders start: their reader threads live in this process)
-    seconds = 4.0 if quick else 10.0
+    seconds = 4.0 if quick else 30.0  # the row sits near its bound: a longer look is steadier
     room = subprocess.Popen(["paplay", "-d", "micsink", str(noise_wav)])
     time.sleep(0.3)
     # steady state: first hear out the blocks queued since the microphone opened

@@ -69,3 +69,14 @@ def test_quick_benchmark_reports_every_section_with_figures(tmp_path):
     assert data["quick"] is True
     assert sorted(s["number"] for s in data["sections"]) == sorted(SECTIONS)
     assert not any(s["error"] for s in data["sections"])
+
+
+def test_a_report_path_in_a_missing_folder_is_refused_before_measuring(tmp_path):
+    missing = tmp_path / "no-such-folder" / "BENCH.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--only", "3", "--output", str(missing)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"bench: no folder {missing.parent} for BENCH.md: create it or "
+                                                "choose another path"]
+    assert not missing.parent.exists()
