@@ -18,6 +18,7 @@ from assistant.speech.asr_moonshine import (
     MAX_PIECE_SECONDS,
     MoonshineRecognizer,
     _cut,
+    _row_log_norms,
     bundled_model_dir,
     read_tokenizer,
     split_long,
@@ -290,3 +291,14 @@ def test_a_long_answer_is_transcribed_in_pieces(moonshine: MoonshineRecognizer) 
     assert heard.text.startswith(first.text.rsplit(" ", 3)[0])
     assert len(moonshine._pieces) - kept < len(split_long(pcm))  # the first half's pieces reused
     assert 0.5 < heard.confidence <= 1.0 and heard.end_probability is not None
+
+
+def test_each_rows_log_normalizer_in_float32_agrees_with_float64() -> None:
+    """Scoring a wording normalizes each step's logits; float32 rows (under the heap's large
+    block) must give what float64 gives, or the thresholds chosen on those scores would move."""
+    rows = (np.random.default_rng(3).standard_normal((5, 32768)) * 4 + [[0], [30], [-30], [80], [-5]])
+    rows[1, 7] = 60.0  # one token far likelier than the rest
+    rows = rows.astype(np.float32)  # as the decoder gives them
+    exact = [np.logaddexp.reduce(row.astype(np.float64)) for row in rows]
+
+    assert _row_log_norms(rows) == pytest.approx(exact, abs=1e-6)
