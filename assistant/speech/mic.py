@@ -3,15 +3,17 @@
 Why it is built this way:
 
 * PortAudio calls our callback on its own thread and must never wait, so the callback only copies
-  the block into a bounded queue. When the queue is full the *oldest* block is dropped (fresh
-  audio matters more than stale audio) and counted; the reader logs every drop.
-* The stream delivers 10 ms blocks, joined here into 30 ms frames: a frame is handed out as soon
-  as its last sample arrives (30 ms blocks came 20 ms later through the ALSA pulse plugin). The
-  callback gathers a frame's worth of blocks before it queues them, so the reader wakes once a
-  frame, not once a block (what listening to a quiet room costs is mostly this plumbing).
-  Measured against a second recorder's sample clock (clicks through a private PulseAudio):
-  frames came 2, 6 and 10 ms later on average from 15, 20 and 30 ms blocks; PortAudio's
-  ``latency="low"`` made them about 5 ms sooner but cost 0.6-1.3 % of a core more on silence.
+  the block and queues each frame's worth into a bounded queue. When the queue is full the
+  *oldest* frame is dropped (fresh audio matters more than stale audio) and counted; the reader
+  logs every drop.
+* The stream delivers 10 ms blocks, joined into 30 ms frames: a frame is handed out as soon as
+  its last sample arrives. Larger blocks come later through the ALSA pulse plugin: timed
+  against a second recorder's sample clock (clicks through a private PulseAudio), frames came
+  2, 6 and 10 ms later on average from 15, 20 and 30 ms blocks (a 30 ms block up to 20 ms
+  later). The callback joins a frame's blocks before it queues them, so the reader wakes once a
+  frame, not once a block: what listening to a quiet room costs is mostly this plumbing.
+  PortAudio's ``latency="low"`` made frames about 5 ms sooner but cost 0.6-1.3 % of a core
+  more on silence.
 * Each frame carries the monotonic time it was captured (from PortAudio's ADC timestamps, so a
   backlog in the buffers does not shift it, kept on a sample clock, ``_SampleClock``).
   ``mute_until`` compares against that time, so what the microphone heard while Duet was
