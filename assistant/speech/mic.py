@@ -304,7 +304,7 @@ class Microphone:
         self._capture_samples = min(max(int(round(capture_seconds * SAMPLE_RATE)), 1), self._block_samples)
         self._group = math.ceil(self._block_samples / self._capture_samples)
         """Capture blocks the callback joins into one queued item: a frame's worth."""
-        self._queue_blocks = queue_blocks
+        self._queue_frames = queue_blocks
         self._capture_rate = capture_rate
         self._stall_timeout = stall_timeout
         self._start_timeout = start_timeout
@@ -441,7 +441,7 @@ class Microphone:
 
     def _reset(self, rate: int, channels: int) -> None:
         """Fresh per-stream state: nothing from a previous stream may leak into this one."""
-        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(maxsize=self._queue_blocks)
+        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(maxsize=self._queue_frames)
         self._gathered: list[bytes] = []
         self._ready: list[Frame] = []
         self._converter = _Converter(rate, channels, self._block_samples * SAMPLE_WIDTH)
