@@ -15,7 +15,8 @@ import pytest
 
 from assistant.speech.asr import SAMPLE_RATE
 from assistant.speech.devices import find_device, list_devices
-from assistant.speech.mic import Frame, Microphone, MicrophoneLost, NoMicrophone, _Converter, _SampleClock
+from assistant.speech.mic import (Frame, Microphone, MicrophoneLost, NoMicrophone, _Converter,
+                                  _describes_monitor, _SampleClock)
 from assistant.speech.wav import read_wav, write_wav
 from tests.rig import VirtualAudio
 
@@ -190,7 +191,8 @@ def test_resamples_when_the_device_is_opened_at_another_rate(tmp_path: Path,
 def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudio,
                                                       tmp_path: Path) -> None:
     """PulseAudio does not fail the stream: it moves it to speaker.monitor (measured), and
-    PortAudio reports nothing. The source's removal is what gives the loss away."""
+    PortAudio reports nothing. The source's removal is what gives the loss away, and reopening
+    refuses the monitor PulseAudio falls back to (PULSE_SOURCE not pinned)."""
     with Microphone() as lost:
         assert lost.read(1.0) is not None
         module = _remap_module(virtual_audio)
@@ -202,6 +204,10 @@ def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudi
                     lost.read(0.5)
             detected_after = time.monotonic() - removed
             assert not lost.is_open
+            # PulseAudio now offers a speaker's monitor as its default source: Duet would hear itself
+            with pytest.raises(MicrophoneLost, match="a speaker's monitor, not a microphone"):
+                lost.reopen()
+            assert not lost.is_open
         finally:
             _restore_mic(virtual_audio)
 
@@ -212,6 +218,17 @@ def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudi
 
     assert detected_after < 1.0
     assert loud_seconds(b"".join(f.pcm for f in frames)) == pytest.approx(0.6, abs=0.1)
+
+
+@pytest.mark.parametrize("source, monitor", [
+    ({"monitor_source": "speaker", "properties": {"device.class": "monitor"}}, True),  # pactl 16.1
+    ({"monitor_of_sink": "speaker", "properties": {}}, True),
+    ({"properties": {"device.class": "monitor"}}, True),  # PipeWire, no sink named
+    ({"monitor_source": "", "properties": {"device.class": "filter"}}, False),  # a remapped mic
+    ({"monitor_of_sink": "n/a", "properties": {"device.class": "sound"}}, False),
+])
+def test_a_monitor_source_is_told_from_any_of_pactls_json_forms(source: dict, monitor: bool) -> None:
+    assert _describes_monitor(source) is monitor
 
 
 def test_a_source_that_stops_delivering_counts_as_lost(virtual_audio: VirtualAudio) -> None:

@@ -189,9 +189,21 @@ def _is_monitor(index: int, name: str) -> bool:
     """True for a PulseAudio *monitor* source: the sound a sink plays, not a microphone."""
     for source in _pactl_json("list", "sources"):
         if int(source.get("index", -1)) == index:
-            of_sink = source.get("monitor_of_sink")
-            return bool(of_sink) and of_sink != "n/a"
+            return _describes_monitor(source)
     return name.endswith(".monitor")
+
+
+def _describes_monitor(source: dict[str, Any]) -> bool:
+    """Whether ``pactl -f json list sources`` describes ``source`` as a sink's monitor.
+
+    pactl 16.1 writes the sink a source monitors under ``monitor_source`` (empty for a
+    microphone), not ``monitor_of_sink`` as its text output says; both are read. The
+    ``device.class`` property says "monitor" too, for PulseAudio's monitors and PipeWire's.
+    """
+    of_sink = source.get("monitor_of_sink") or source.get("monitor_source")
+    if of_sink and of_sink != "n/a":
+        return True
+    return source.get("properties", {}).get("device.class") == "monitor"
 
 
 # -- format conversion -----------------------------------------------------------------------
