@@ -235,3 +235,21 @@ def test_with_no_output_device_prompts_are_printed_instead_of_spoken(tmp_path, v
     # and nothing was played on the speaker
     pcm = np.frombuffer(recording.read_bytes()[44:], dtype=np.int16).astype(np.float64)
     assert pcm.size > 16000 and np.sqrt(np.mean(pcm**2)) < 50
+
+
+def test_with_only_a_speakers_monitor_to_record_duet_says_what_to_do_and_starts_nothing(tmp_path, virtual_audio):
+    # no microphone plugged in: PulseAudio's default source is a sink's monitor (PULSE_SOURCE not pinned)
+    config = write_config(tmp_path)
+    unplug_mic(virtual_audio)
+    try:
+        done = subprocess.run([sys.executable, "-m", "assistant", "run", "--config", str(config),
+                               "--journal", str(tmp_path / "j" / "journal.json")],
+                              capture_output=True, text=True, cwd=ROOT, env=env(), timeout=120)
+    finally:
+        plug_mic(virtual_audio)
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("duet:")]
+    assert len(errors) == 1, done.stderr
+    assert "a speaker's monitor, not a microphone" in errors[0] and "plug a microphone in" in errors[0]
+    assert "Duet:" not in done.stdout  # it asked nothing
+    assert not (tmp_path / "j" / "journal.json").exists()

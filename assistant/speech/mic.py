@@ -447,7 +447,8 @@ class Microphone:
             source = self._watch._source_name  # noqa: SLF001
             self.close()
             raise MicrophoneLost(f"PulseAudio offers {source!r}, a speaker's monitor, not a "
-                                 f"microphone; waiting for a real one")
+                                 f"microphone (Duet would hear itself): plug a microphone in, or "
+                                 f"set listening.input_device in config.yaml")
         log.info("microphone %r open: %d Hz, %d channel(s)%s", self.name, rate, channels,
                  "" if rate == SAMPLE_RATE and channels == 1 else ", converted to 16 kHz mono")
 
