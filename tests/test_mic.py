@@ -223,7 +223,7 @@ def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudi
 @pytest.mark.parametrize("source, monitor", [
     ({"monitor_source": "speaker", "properties": {"device.class": "monitor"}}, True),  # pactl 16.1
     ({"monitor_of_sink": "speaker", "properties": {}}, True),
-    ({"properties": {"device.class": "monitor"}}, True),  # PipeWire, no sink named
+    ({"properties": {"device.class": "monitor"}}, True),  # no sink named, only the property
     ({"monitor_source": "", "properties": {"device.class": "filter"}}, False),  # a remapped mic
     ({"monitor_of_sink": "n/a", "properties": {"device.class": "sound"}}, False),
 ])

@@ -197,8 +197,8 @@ def _describes_monitor(source: dict[str, Any]) -> bool:
     """Whether ``pactl -f json list sources`` describes ``source`` as a sink's monitor.
 
     pactl 16.1 writes the sink a source monitors under ``monitor_source`` (empty for a
-    microphone), not ``monitor_of_sink`` as its text output says; both are read. The
-    ``device.class`` property says "monitor" too, for PulseAudio's monitors and PipeWire's.
+    microphone), not ``monitor_of_sink`` as its text output says; both are read, and the
+    ``device.class`` property ("monitor" for a monitor, in PulseAudio 16.1) in case neither is.
     """
     of_sink = source.get("monitor_of_sink") or source.get("monitor_source")
     if of_sink and of_sink != "n/a":
