@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
+from assistant.session.events import MicrophoneBack
 from assistant.speech import echo
 from assistant.speech.echo import EchoCanceller
+from assistant.speech.live import LivePort
 from assistant.speech.mic import Microphone
 from tests.rig import VirtualAudio
 
@@ -48,4 +51,66 @@ def test_one_left_behind_by_a_crash_is_replaced_not_doubled(virtual_audio: Virtu
     finally:
         again.close()
         left.close()
+    assert not cancellers(virtual_audio)
+
+
+def _unplug_mic(audio: VirtualAudio, fallback: str) -> None:
+    """The microphone's module unloaded, PulseAudio left on another sink's monitor (as where a
+    computer has several outputs): the canceller would load there and pass for a microphone."""
+    module = next(line.split("\t")[0] for line in audio.pactl("list", "short", "modules").splitlines()
+                  if "module-remap-source" in line and "source_name=mic" in line)
+    audio.pactl("unload-module", module)
+    audio.pactl("set-default-source", fallback)
+
+
+def _plug_mic(audio: VirtualAudio) -> None:
+    if "\tmic\t" not in audio.pactl("list", "short", "sources"):
+        audio.pactl("load-module", "module-remap-source", "source_name=mic", "master=micsink.monitor")
+    audio.pactl("set-default-source", "mic")
+
+
+def _recording_from(audio: VirtualAudio) -> list[str]:
+    """The sources the clients' streams record from (not the modules' own)."""
+    sources = dict(line.split("\t")[:2] for line in audio.pactl("list", "short", "sources").splitlines())
+    return [sources[line.split("\t")[1]] for line in audio.pactl("list", "short", "source-outputs").splitlines()
+            if line.split("\t")[2] != "-"]
+
+
+def test_with_no_microphone_it_is_not_loaded_on_a_speakers_monitor(virtual_audio: VirtualAudio) -> None:
+    before = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")}
+    _unplug_mic(virtual_audio, "micsink.monitor")
+    try:
+        assert EchoCanceller.load() is None
+        assert not cancellers(virtual_audio)
+        assert {var: os.environ.get(var) for var in before} == before
+    finally:
+        _plug_mic(virtual_audio)
+
+
+def test_it_comes_back_with_the_microphone_and_duet_records_through_it(virtual_audio: VirtualAudio) -> None:
+    canceller = EchoCanceller.load()
+    assert canceller is not None
+    # only the microphone and the canceller take part in waiting for the microphone
+    port = LivePort(voice=None, speaker=None, mic=Microphone(), listener=None,  # type: ignore[arg-type]
+                    barge_in=True, echo=canceller, show=lambda line: None)
+    port.mic.open()
+    waited: list[object] = []
+    try:
+        assert _recording_from(virtual_audio) == [echo.SOURCE]
+        _unplug_mic(virtual_audio, "micsink.monitor")  # PulseAudio unloads the canceller with it
+        waiting = threading.Thread(target=lambda: waited.append(port._wait_for_mic()), daemon=True)
+        waiting.start()
+        waiting.join(3.0)
+        assert waiting.is_alive(), "came back with no microphone plugged in"
+        assert not cancellers(virtual_audio)
+        _plug_mic(virtual_audio)
+        waiting.join(20.0)
+        assert not waiting.is_alive(), "the microphone came back, Duet did not"
+        assert isinstance(waited[0], MicrophoneBack)
+        assert port.echo is not None and port.echo.alive() and port.barge_in
+        assert _recording_from(virtual_audio) == [echo.SOURCE]
+        assert port.mic.read(2.0) is not None
+    finally:
+        _plug_mic(virtual_audio)
+        port.close()
     assert not cancellers(virtual_audio)

@@ -41,6 +41,8 @@ import os
 import shutil
 import subprocess
 
+from assistant.speech.mic import is_monitor_source
+
 log = logging.getLogger(__name__)
 
 SOURCE = "duet_echo_source"
@@ -68,14 +70,22 @@ class EchoCanceller:
 
         The masters are the sound server's defaults, or ``PULSE_SOURCE`` / ``PULSE_SINK`` when
         they are set. A canceller left behind by a Duet that did not exit cleanly is replaced.
+        None while the source is a speaker's monitor (no microphone plugged in): PulseAudio
+        loads a canceller on another sink's monitor, and Duet would take it for a microphone.
         """
         if not shutil.which("pactl"):
             log.info("no echo cancellation: pactl is not installed (Debian: pulseaudio-utils)")
             return None
         _unload_stale()
-        masters = [f"{arg}={os.environ[var]}" for arg, var in
-                   (("source_master", "PULSE_SOURCE"), ("sink_master", "PULSE_SINK"))
-                   if os.environ.get(var) not in (None, "", SOURCE, SINK)]  # not a canceller's own
+        chosen = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")
+                  if os.environ.get(var) not in (None, "", SOURCE, SINK)}  # not a canceller's own
+        source = chosen.get("PULSE_SOURCE") or (_pactl("get-default-source") or "").strip()
+        if is_monitor_source(source):  # PulseAudio's fallback with no microphone: it would hear a speaker
+            log.info("no echo cancellation: PulseAudio's source %r is a speaker's monitor, not a microphone",
+                     source)
+            return None
+        masters = [f"{arg}={chosen[var]}" for arg, var in
+                   (("source_master", "PULSE_SOURCE"), ("sink_master", "PULSE_SINK")) if var in chosen]
         out = _pactl("load-module", "module-echo-cancel", "aec_method=webrtc", f'aec_args="{ARGS}"',
                      f"source_name={SOURCE}", f"sink_name={SINK}", *masters)
         if out is None or not out.strip().isdigit():

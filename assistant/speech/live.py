@@ -125,6 +125,8 @@ class LivePort:
         self.barge_in = barge_in
         self.continue_within = continue_within
         self.echo = echo
+        self._echo_lost = False
+        """The canceller went with the microphone and is loaded again when one is back."""
         self.mic_lost = False
         self._partner = "you"
         self._open_answer: tuple[tuple[str, ...], float] | None = None
@@ -228,9 +230,12 @@ class LivePort:
         last = ""
         while True:
             if self.echo is not None and not self.echo.alive():
-                self._echo_gone()
+                self.echo.close()  # PulseAudio unloaded it with its microphone; back with the next one
+                self.echo, self._echo_lost = None, True
             try:
                 self.mic.reopen()
+                if self._echo_lost:
+                    self._echo_back()
             except MicLostError as err:
                 if str(err) != last:
                     last = str(err)
@@ -240,13 +245,17 @@ class LivePort:
             self.mic_lost = False
             return MicrophoneBack()
 
-    def _echo_gone(self) -> None:
-        """PulseAudio unloaded the canceller with its microphone: load it again, or go without."""
-        self.echo.close()  # type: ignore[union-attr]
+    def _echo_back(self) -> None:
+        """A microphone is back: load the canceller between it and the speaker again and record
+        through it, or go on without stopping for a partner (Duet would stop for its own voice).
+        Not sooner: with no microphone, PulseAudio would put it on a speaker's monitor."""
+        self._echo_lost = False
         self.echo = EchoCanceller.load()
         if self.echo is None:
             log.warning("echo cancellation lost with the microphone: Duet no longer stops for a partner")
             self.barge_in = False
+            return
+        self.mic.reopen()  # now on the canceller's source (PULSE_SOURCE)
 
 
 def heard(transcript: Transcript) -> Heard:

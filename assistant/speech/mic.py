@@ -193,6 +193,12 @@ def _is_monitor(index: int, name: str) -> bool:
     return name.endswith(".monitor")
 
 
+def is_monitor_source(name: str) -> bool:
+    """True when PulseAudio's source called ``name`` is a sink's monitor (False if pactl can't say)."""
+    return any(source.get("name") == name and _describes_monitor(source)
+               for source in _pactl_json("list", "sources"))
+
+
 def _describes_monitor(source: dict[str, Any]) -> bool:
     """Whether ``pactl -f json list sources`` describes ``source`` as a sink's monitor.
 
