@@ -123,7 +123,7 @@ class _PulseSourceWatch:
         if source is None:
             return
         self._source_index, self._source_name = source
-        self.monitor = _is_monitor(self._source_index, self._source_name)
+        self.monitor = is_monitor_source(self._source_name, self._source_index)
         self._watch(output)
 
     def _watch(self, output: int) -> None:
@@ -185,18 +185,13 @@ def _source_of(output: int) -> tuple[int, str] | None:
     return source, names.get(source, f"#{source}")
 
 
-def _is_monitor(index: int, name: str) -> bool:
-    """True for a PulseAudio *monitor* source: the sound a sink plays, not a microphone."""
+def is_monitor_source(name: str, index: int | None = None) -> bool:
+    """True when PulseAudio's source ``name`` (or number ``index``) is a sink's *monitor*: the
+    sound a sink plays, not a microphone. Not listed by pactl: told by its name ("<sink>.monitor")."""
     for source in _pactl_json("list", "sources"):
-        if int(source.get("index", -1)) == index:
+        if source.get("name") == name or (index is not None and int(source.get("index", -1)) == index):
             return _describes_monitor(source)
     return name.endswith(".monitor")
-
-
-def is_monitor_source(name: str) -> bool:
-    """True when PulseAudio's source called ``name`` is a sink's monitor (False if pactl can't say)."""
-    return any(source.get("name") == name and _describes_monitor(source)
-               for source in _pactl_json("list", "sources"))
 
 
 def _describes_monitor(source: dict[str, Any]) -> bool:
