@@ -15,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "virtual_audio.sh"
+MIC_MODULE = ("module-remap-source", "source_name=mic", "master=micsink.monitor")
+"""The virtual microphone as ``scripts/virtual_audio.sh`` loads it."""
 
 
 @dataclass
@@ -43,6 +45,29 @@ class VirtualAudio:
         """Run pactl against this daemon (for example to unload the microphone)."""
         out = subprocess.run(["pactl", *args], check=True, capture_output=True, text=True)
         return out.stdout
+
+    def unplug_mic(self, fallback: str | None = None) -> None:
+        """Unload the virtual microphone's module, as if its cable were pulled. PulseAudio falls
+        back to a sink's monitor; ``fallback`` names which one (as where a computer has several
+        outputs), else PulseAudio picks."""
+        module = self._mic_module()
+        assert module is not None, "the virtual microphone is not loaded"
+        self.pactl("unload-module", module)
+        if fallback is not None:
+            self.pactl("set-default-source", fallback)
+
+    def plug_mic(self) -> None:
+        """Load the virtual microphone again (if it is out) and make it the default source."""
+        if self._mic_module() is None:
+            self.pactl("load-module", *MIC_MODULE)
+        self.pactl("set-default-source", "mic")
+
+    def _mic_module(self) -> str | None:
+        for row in self.pactl("list", "short", "modules").splitlines():
+            fields = row.split("\t")
+            if len(fields) > 2 and fields[1] == MIC_MODULE[0] and MIC_MODULE[1] in fields[2]:
+                return fields[0]
+        return None
 
 
 PULSEAUDIO_MISSING = "pulseaudio is not installed: apt-get install pulseaudio sox (see .ci/run)"

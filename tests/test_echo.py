@@ -54,21 +54,6 @@ def test_one_left_behind_by_a_crash_is_replaced_not_doubled(virtual_audio: Virtu
     assert not cancellers(virtual_audio)
 
 
-def _unplug_mic(audio: VirtualAudio, fallback: str) -> None:
-    """The microphone's module unloaded, PulseAudio left on another sink's monitor (as where a
-    computer has several outputs): the canceller would load there and pass for a microphone."""
-    module = next(line.split("\t")[0] for line in audio.pactl("list", "short", "modules").splitlines()
-                  if "module-remap-source" in line and "source_name=mic" in line)
-    audio.pactl("unload-module", module)
-    audio.pactl("set-default-source", fallback)
-
-
-def _plug_mic(audio: VirtualAudio) -> None:
-    if "\tmic\t" not in audio.pactl("list", "short", "sources"):
-        audio.pactl("load-module", "module-remap-source", "source_name=mic", "master=micsink.monitor")
-    audio.pactl("set-default-source", "mic")
-
-
 def _recording_from(audio: VirtualAudio) -> list[str]:
     """The sources the clients' streams record from (not the modules' own)."""
     sources = dict(line.split("\t")[:2] for line in audio.pactl("list", "short", "sources").splitlines())
@@ -78,13 +63,13 @@ def _recording_from(audio: VirtualAudio) -> list[str]:
 
 def test_with_no_microphone_it_is_not_loaded_on_a_speakers_monitor(virtual_audio: VirtualAudio) -> None:
     before = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")}
-    _unplug_mic(virtual_audio, "micsink.monitor")
+    virtual_audio.unplug_mic("micsink.monitor")
     try:
         assert EchoCanceller.load() is None
         assert not cancellers(virtual_audio)
         assert {var: os.environ.get(var) for var in before} == before
     finally:
-        _plug_mic(virtual_audio)
+        virtual_audio.plug_mic()
 
 
 def test_it_comes_back_with_the_microphone_and_duet_records_through_it(virtual_audio: VirtualAudio) -> None:
@@ -97,13 +82,13 @@ def test_it_comes_back_with_the_microphone_and_duet_records_through_it(virtual_a
     waited: list[object] = []
     try:
         assert _recording_from(virtual_audio) == [echo.SOURCE]
-        _unplug_mic(virtual_audio, "micsink.monitor")  # PulseAudio unloads the canceller with it
+        virtual_audio.unplug_mic("micsink.monitor")  # PulseAudio unloads the canceller with it
         waiting = threading.Thread(target=lambda: waited.append(port._wait_for_mic()), daemon=True)
         waiting.start()
         waiting.join(3.0)
         assert waiting.is_alive(), "came back with no microphone plugged in"
         assert not cancellers(virtual_audio)
-        _plug_mic(virtual_audio)
+        virtual_audio.plug_mic()
         waiting.join(20.0)
         assert not waiting.is_alive(), "the microphone came back, Duet did not"
         assert isinstance(waited[0], MicrophoneBack)
@@ -111,6 +96,6 @@ def test_it_comes_back_with_the_microphone_and_duet_records_through_it(virtual_a
         assert _recording_from(virtual_audio) == [echo.SOURCE]
         assert port.mic.read(2.0) is not None
     finally:
-        _plug_mic(virtual_audio)
+        virtual_audio.plug_mic()
         port.close()
     assert not cancellers(virtual_audio)

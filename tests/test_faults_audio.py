@@ -37,9 +37,6 @@ def env() -> dict[str, str]:
     """Read when used: the virtual_audio fixture puts the daemon's address in os.environ."""
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
-MIC_MODULE = "module-remap-source"
-MIC_ARGS = "source_name=mic master=micsink.monitor"
-
 
 def write_config(tmp_path: Path, **listening) -> Path:
     config = tmp_path / "config.yaml"
@@ -83,26 +80,6 @@ class Lines:
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.seen)
-
-
-def mic_module(virtual_audio) -> str | None:
-    for row in virtual_audio.pactl("list", "short", "modules").splitlines():
-        fields = row.split("\t")
-        if len(fields) > 2 and fields[1] == MIC_MODULE and "source_name=mic" in fields[2]:
-            return fields[0]
-    return None
-
-
-def unplug_mic(virtual_audio) -> None:
-    module = mic_module(virtual_audio)
-    assert module is not None, "the virtual microphone is not loaded"
-    virtual_audio.pactl("unload-module", module)
-
-
-def plug_mic(virtual_audio) -> None:
-    if mic_module(virtual_audio) is None:
-        virtual_audio.pactl("load-module", MIC_MODULE, *MIC_ARGS.split())
-    virtual_audio.pactl("set-default-source", "mic")
 
 
 def answers(tmp_path: Path) -> list[tuple[Path, str]]:
@@ -157,19 +134,19 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
             elif text and "work phase starts now" in text:
                 monitor.wait_until_done_speaking(seen)
                 time.sleep(2)  # some work with the microphone in
-                unplug_mic(virtual_audio)
+                virtual_audio.unplug_mic()
                 unplugged = time.monotonic()
             elif text and text.startswith("I lost the microphone"):
                 assert unplugged is not None, "a microphone was lost that nobody unplugged"
                 time.sleep(9)  # the couple looks for the cable (longer than Duet takes to say so)
-                plug_mic(virtual_audio)
+                virtual_audio.plug_mic()
                 replugged = time.monotonic()
                 monitor.stop()  # PulseAudio moves the monitor's recording to the new default source:
                 monitor = SpeakerMonitor()  # listen to the speaker afresh
         code = proc.wait(timeout=60)
     finally:
         monitor.stop()
-        plug_mic(virtual_audio)
+        virtual_audio.plug_mic()
         if proc.poll() is None:
             proc.kill()
     err = proc.stderr.read()
@@ -240,13 +217,13 @@ def test_with_no_output_device_prompts_are_printed_instead_of_spoken(tmp_path, v
 def test_with_only_a_speakers_monitor_to_record_duet_says_what_to_do_and_starts_nothing(tmp_path, virtual_audio):
     # no microphone plugged in: PulseAudio's default source is a sink's monitor (PULSE_SOURCE not pinned)
     config = write_config(tmp_path)
-    unplug_mic(virtual_audio)
+    virtual_audio.unplug_mic()
     try:
         done = subprocess.run([sys.executable, "-m", "assistant", "run", "--config", str(config),
                                "--journal", str(tmp_path / "j" / "journal.json")],
                               capture_output=True, text=True, cwd=ROOT, env=env(), timeout=120)
     finally:
-        plug_mic(virtual_audio)
+        virtual_audio.plug_mic()
     assert done.returncode == 2, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("duet:")]
     assert len(errors) == 1, done.stderr

@@ -195,8 +195,7 @@ def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudi
     refuses the monitor PulseAudio falls back to (PULSE_SOURCE not pinned)."""
     with Microphone() as lost:
         assert lost.read(1.0) is not None
-        module = _remap_module(virtual_audio)
-        virtual_audio.pactl("unload-module", module)
+        virtual_audio.unplug_mic()
         removed = time.monotonic()
         try:
             with pytest.raises(MicrophoneLost, match="removed"):
@@ -209,7 +208,7 @@ def test_losing_the_source_raises_and_reopen_recovers(virtual_audio: VirtualAudi
                 lost.reopen()
             assert not lost.is_open
         finally:
-            _restore_mic(virtual_audio)
+            virtual_audio.plug_mic()
 
         lost.reopen()
         player = virtual_audio.play_into_mic_async(tone_wav(tmp_path / "tone.wav", 0.6))
@@ -261,16 +260,3 @@ def test_a_device_can_be_chosen_by_name_or_index(virtual_audio: VirtualAudio) ->
 
     assert Microphone(device="PULS").name == "pulse"
     assert Microphone(device=index).name == "pulse"
-
-
-def _remap_module(audio: VirtualAudio) -> str:
-    for line in audio.pactl("list", "short", "modules").splitlines():
-        if "module-remap-source" in line and "source_name=mic" in line:
-            return line.split()[0]
-    raise AssertionError("the rig has no mic source")
-
-
-def _restore_mic(audio: VirtualAudio) -> None:
-    """Put the rig's microphone back for the tests that follow."""
-    audio.pactl("load-module", "module-remap-source", "source_name=mic", "master=micsink.monitor")
-    audio.pactl("set-default-source", "mic")
