@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Set up Duet on Debian: system packages, then a virtual environment in .venv with Duet in it.
 #   scripts/setup.sh          what `duet run` needs (espeak-ng, PortAudio)
-#   scripts/setup.sh --test   also what the tests need (PulseAudio virtual devices, sox, recordings)
+#   scripts/setup.sh --test   also what the tests need (PulseAudio and PipeWire virtual devices,
+#                             sox, recordings, a browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(espeak-ng libportaudio2 libasound2-plugins)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(pulseaudio pulseaudio-utils sox alsa-utils pocketsphinx-testdata chromium)
+    packages+=(pulseaudio pulseaudio-utils sox alsa-utils pocketsphinx-testdata chromium
+               pipewire pipewire-pulse wireplumber dbus-daemon)
     extras="[test]"
 fi
 

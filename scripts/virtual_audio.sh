@@ -5,6 +5,9 @@
 #   micsink         null sink; play a WAV into it (paplay -d micsink answer.wav) ...
 #   mic             ... and it is heard on this source, the default input
 # Usage: eval "$(scripts/virtual_audio.sh start [DIR])"   prints the PULSE_* exports
+#        eval "$(scripts/virtual_audio.sh start-pipewire [DIR])"   the same devices on PipeWire
+#            (pipewire, wireplumber and pipewire-pulse in a D-Bus session of their own), as
+#            most Debian 12 desktops run it
 #        scripts/virtual_audio.sh stop [DIR]
 set -euo pipefail
 cmd=${1:-start}
@@ -26,7 +29,33 @@ start)
     pactl set-default-source mic
     echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
     ;;
+start-pipewire)
+    mkdir -p "$dir"; chmod 700 "$dir"
+    if ! pactl info >/dev/null 2>&1; then
+        # wireplumber needs a session bus; pipewire-pulse serves $PULSE_RUNTIME_PATH/native
+        XDG_RUNTIME_DIR=$dir setsid dbus-run-session -- bash -c \
+            'pipewire & sleep 0.3; wireplumber & sleep 0.3; pipewire-pulse & wait' \
+            >"$dir/log" 2>&1 </dev/null &
+        echo $! >"$dir/session.pid"
+        for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+        pactl load-module module-null-sink sink_name=speaker >/dev/null
+        pactl load-module module-null-sink sink_name=micsink >/dev/null
+        pactl load-module module-remap-source source_name=mic master=micsink.monitor >/dev/null
+        # the session manager makes a new node a default only once it is listed
+        for _ in $(seq 50); do pactl list short sources | grep -q $'\tmic\t' && break; sleep 0.1; done
+    fi
+    pactl set-default-sink speaker
+    pactl set-default-source mic
+    echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
+    ;;
 stop)
+    if [[ -f "$dir/session.pid" ]]; then  # PipeWire: end its whole D-Bus session
+        pid=$(cat "$dir/session.pid")
+        kill -- "-$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -rf "$dir"
+        exit 0
+    fi
     # --disallow-exit makes the daemon refuse `pactl exit`: end it by its pid file, wait for it to
     # go, then remove its runtime folder (its socket; nothing else is kept there)
     [[ -f "$dir/pid" ]] || exit 0
@@ -35,5 +64,5 @@ stop)
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -rf "$dir"
     ;;
-*) echo "usage: $0 start|stop [DIR]" >&2; exit 2 ;;
+*) echo "usage: $0 start|start-pipewire|stop [DIR]" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-"""The test rig: a private PulseAudio daemon with a virtual microphone and speaker.
+"""The test rig: a private PulseAudio daemon (or PipeWire) with a virtual microphone and speaker.
 
 ``scripts/virtual_audio.sh`` creates the devices; this module plays WAVs into the microphone
 (``micsink``) and records what was played on the speaker (``speaker.monitor``), so tests cross the
@@ -77,12 +77,22 @@ def pulseaudio_installed() -> bool:
     return shutil.which("pulseaudio") is not None
 
 
-def start_virtual_audio(runtime_dir: Path) -> VirtualAudio:
-    """Start a daemon in runtime_dir and point this process (and its children) at it."""
-    if not pulseaudio_installed():
-        raise RuntimeError(PULSEAUDIO_MISSING)
+PIPEWIRE_MISSING = ("pipewire is not installed: apt-get install pipewire pipewire-pulse wireplumber dbus "
+                    "(scripts/setup.sh --test)")
+
+
+def pipewire_installed() -> bool:
+    return all(shutil.which(tool) for tool in ("pipewire", "pipewire-pulse", "wireplumber", "dbus-run-session"))
+
+
+def start_virtual_audio(runtime_dir: Path, server: str = "pulseaudio") -> VirtualAudio:
+    """Start a sound server (PulseAudio, or PipeWire with its pulse server) in runtime_dir with
+    the virtual devices, and point this process (and its children) at it."""
+    if not (pipewire_installed() if server == "pipewire" else pulseaudio_installed()):
+        raise RuntimeError(PIPEWIRE_MISSING if server == "pipewire" else PULSEAUDIO_MISSING)
+    command = "start-pipewire" if server == "pipewire" else "start"
     out = subprocess.run(
-        ["bash", str(SCRIPT), "start", str(runtime_dir)], check=True, capture_output=True, text=True
+        ["bash", str(SCRIPT), command, str(runtime_dir)], check=True, capture_output=True, text=True
     ).stdout
     for assignment in out.split()[1:]:
         key, _, value = assignment.partition("=")

@@ -11,7 +11,7 @@ from assistant.session.events import MicrophoneBack
 from assistant.speech import echo
 from assistant.speech.echo import EchoCanceller
 from assistant.speech.live import LivePort
-from assistant.speech.mic import Microphone
+from assistant.speech.mic import Microphone, MicrophoneLost
 from tests.rig import VirtualAudio
 
 pytestmark = pytest.mark.audio
@@ -61,6 +61,28 @@ def _recording_from(audio: VirtualAudio) -> list[str]:
             if line.split("\t")[2] != "-"]
 
 
+def test_losing_the_microphone_behind_it_loses_the_microphone(virtual_audio: VirtualAudio) -> None:
+    """PulseAudio unloads the canceller with its microphone; PipeWire keeps it and feeds it the
+    fallback source, so Duet watches the microphone behind it too."""
+    canceller = EchoCanceller.load()
+    assert canceller is not None
+    mic = Microphone()
+    mic.upstream = canceller.upstream
+    try:
+        mic.open()
+        assert mic.read(2.0) is not None
+        virtual_audio.unplug_mic("micsink.monitor")
+        with pytest.raises(MicrophoneLost):
+            for _ in range(50):
+                mic.read(0.1)
+        assert not canceller.alive()
+    finally:
+        mic.close()
+        canceller.close()
+        virtual_audio.plug_mic()
+    assert not cancellers(virtual_audio)
+
+
 def test_with_no_microphone_it_is_not_loaded_on_a_speakers_monitor(virtual_audio: VirtualAudio) -> None:
     before = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")}
     virtual_audio.unplug_mic("micsink.monitor")
@@ -78,6 +100,7 @@ def test_it_comes_back_with_the_microphone_and_duet_records_through_it(virtual_a
     # only the microphone and the canceller take part in waiting for the microphone
     port = LivePort(voice=None, speaker=None, mic=Microphone(), listener=None,  # type: ignore[arg-type]
                     barge_in=True, echo=canceller, show=lambda line: None)
+    port.mic.upstream = canceller.upstream  # as live_port opens it
     port.mic.open()
     waited: list[object] = []
     try:

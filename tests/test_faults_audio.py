@@ -112,13 +112,15 @@ def show(tmp_path: Path) -> dict:
     return json.loads(shown.stdout)
 
 
-def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
-    config = write_config(tmp_path)
+@pytest.mark.parametrize("barge_in", ["off", "auto"])
+def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio, barge_in):
+    config = write_config(tmp_path, barge_in=barge_in)
     pending = answers(tmp_path)
     played: list[str] = []
     # Duet follows PulseAudio's default source (PULSE_SOURCE not pinned): while the microphone is
     # unplugged PulseAudio falls back to a sink's monitor, which Duet must refuse (it would hear
-    # itself) until a real microphone is back.
+    # itself) until a real microphone is back. With barge_in: auto, Duet records through an echo
+    # canceller, which goes with the microphone and comes back with it.
     proc, lines = start_duet(tmp_path, config, "0.25", "-v")
     monitor = SpeakerMonitor()
     unplugged = replugged = None
@@ -161,6 +163,8 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio):
     assert lost_at - unplugged < 5, "the loss took too long to notice\n" + out + err
     assert back_at >= replugged, "came back before the microphone did: on a monitor source?\n" + out + err
     assert "a speaker's monitor, not a microphone" in err, "the fallback monitor was never tried: " + err
+    if barge_in == "auto":  # on with the session, and again with the microphone
+        assert err.count("echo cancellation on") == 2, err
 
     session = show(tmp_path)
     assert session["status"] == "done"

@@ -29,6 +29,12 @@ and no session of 26 held in every question. This is PulseAudio 16.1 with Debian
 webrtc-audio-processing 0.3. Real devices were not tried; nor were ``drift_compensation`` or
 ``extended_filter`` together with a kept-open stream.
 
+When the microphone goes, PulseAudio unloads the canceller, its sink too; PipeWire (0.3.65, its
+pulse server) keeps it and feeds it the next default source, and reuses its module's index for
+the next module loaded. So a canceller is known by its source's index and its microphone's
+(``alive``), the microphone's stream watches the microphone behind it (``upstream``), and the
+live port takes a canceller out as soon as its microphone is lost (tests/test_pipewire.py).
+
 The canceller's gain control, noise suppression and high-pass filter are off: the recognizers
 were chosen and tuned on the microphone's own signal, and with nothing playing the cancelled
 source gives the same levels as the microphone (measured within 1 dB).
@@ -40,8 +46,9 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 
-from assistant.speech.mic import is_monitor_source
+from assistant.speech.mic import is_monitor_source, source_indexes
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +66,17 @@ _TIMEOUT = 5.0
 class EchoCanceller:
     """PulseAudio's ``module-echo-cancel`` between the default microphone and speaker."""
 
-    def __init__(self, module: int, env: dict[str, str | None]) -> None:
+    def __init__(self, module: int, env: dict[str, str | None], source: int, master: str,
+                 master_index: int) -> None:
         self.module = module
         """The loaded module's index."""
+        self.source = source
+        """Its cancelled source's index: what tells this canceller from a later one, as PipeWire
+        gives an unloaded module's index to the next module loaded (a source's is not reused)."""
+        self.master = master
+        """The microphone it takes the echo out of (a PulseAudio source name)."""
+        self.master_index = master_index
+        """That microphone's index when the canceller was loaded: one plugged in again has another."""
         self._env = env  # PULSE_SOURCE and PULSE_SINK as they were, restored by ``close``
 
     @classmethod
@@ -91,23 +106,39 @@ class EchoCanceller:
         if out is None or not out.strip().isdigit():
             log.info("no echo cancellation: PulseAudio's module-echo-cancel did not load")
             return None
+        sources = _sources_once_listed(SOURCE)
+        if SOURCE not in sources or source not in sources:
+            log.info("no echo cancellation: its source or microphone %r is not listed", source)
+            _pactl("unload-module", out.strip())
+            return None
         env = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")}
         os.environ["PULSE_SOURCE"], os.environ["PULSE_SINK"] = SOURCE, SINK
         log.info("echo cancellation on (PulseAudio module-echo-cancel, WebRTC)")
-        return cls(int(out), env)
+        return cls(int(out), env, sources[SOURCE], source, sources[source])
+
+    @property
+    def upstream(self) -> tuple[str, int]:
+        """(name, index) of its microphone, for ``Microphone.upstream``: the microphone's loss."""
+        return self.master, self.master_index
 
     def alive(self) -> bool:
-        """True while the module is loaded (PulseAudio unloads it when its microphone goes)."""
-        return str(self.module) in _module_indexes("module-echo-cancel")
+        """True while the canceller is loaded on the microphone it was loaded on.
+
+        When that microphone goes, PulseAudio unloads the canceller; PipeWire keeps it and feeds
+        it the next default source (measured with PipeWire 0.3.65: the fallback, a sink's
+        monitor), so the microphone counts too, by its index: one plugged in again has another."""
+        sources = source_indexes()
+        return sources.get(SOURCE) == self.source and sources.get(self.master) == self.master_index
 
     def close(self) -> None:
-        """Unload the module and give Duet's streams back their devices of before."""
+        """Unload the module (if it is still this one) and give Duet's streams back their devices
+        of before."""
         for var, value in self._env.items():
             if value is None:
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-        if self.alive():
+        if source_indexes().get(SOURCE) == self.source:
             _pactl("unload-module", str(self.module))
 
 
@@ -121,6 +152,17 @@ def _pactl(*args: str) -> str | None:
         log.debug("pactl %s: %s", args[0], done.stderr.strip())
         return None
     return done.stdout
+
+
+def _sources_once_listed(name: str) -> dict[str, int]:
+    """The sources by name, once ``name`` is among them (a just-loaded module's source may be
+    listed a moment later), or as they are after ``_TIMEOUT`` seconds."""
+    deadline = time.monotonic() + _TIMEOUT
+    while True:
+        sources = source_indexes()
+        if name in sources or time.monotonic() >= deadline:
+            return sources
+        time.sleep(0.05)
 
 
 def _module_indexes(name: str, containing: str = "") -> list[str]:

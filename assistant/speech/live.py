@@ -222,16 +222,23 @@ class LivePort:
     def _lost(self, err: MicLostError) -> Event:
         self.mic_lost = True
         log.warning("%s", err)
+        self._drop_dead_echo()  # before Duet says so
         return MicrophoneLost()
+
+    def _drop_dead_echo(self) -> None:
+        """Take out an echo canceller whose microphone went, and give Duet its own devices back:
+        PulseAudio unloads the canceller's sink with it, and a prompt played there found no
+        device (Duet printed its prompts from then on). It comes back with the next microphone."""
+        if self.echo is not None and not self.echo.alive():
+            self.echo.close()
+            self.echo, self._echo_lost, self.mic.upstream = None, True, None
 
     def _wait_for_mic(self) -> Event:
         """Block until the microphone works again (Ctrl-C saves and exits)."""
         self.show("(waiting for the microphone to come back; Ctrl-C saves and exits)")
         last = ""
         while True:
-            if self.echo is not None and not self.echo.alive():
-                self.echo.close()  # PulseAudio unloaded it with its microphone; back with the next one
-                self.echo, self._echo_lost = None, True
+            self._drop_dead_echo()
             try:
                 self.mic.reopen()
                 if self._echo_lost:
@@ -255,6 +262,7 @@ class LivePort:
             log.warning("echo cancellation lost with the microphone: Duet no longer stops for a partner")
             self.barge_in = False
             return
+        self.mic.upstream = self.echo.upstream
         self.mic.reopen()  # now on the canceller's source (PULSE_SOURCE)
 
 
@@ -289,6 +297,7 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
     echo = _echo_canceller(listening)
     try:
         mic = Microphone(listening.input_device)
+        mic.upstream = echo.upstream if echo is not None else None
         mic.open()
     except BaseException:
         if echo is not None:

@@ -31,7 +31,8 @@ Why it is built this way:
     devices left, a *speaker monitor*: Duet would hear itself). PortAudio reports nothing, the
     stream stays active, and blocks pause for only 0.5 to 2 s before flowing again from the
     new source, so neither of the signals above fires reliably. ``pactl subscribe`` reports
-    the removal at once.
+    the removal at once. PipeWire's pulse server does the same; behind an echo canceller, whose
+    source PipeWire keeps when its microphone goes, the microphone is watched too (``upstream``).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class _PulseSourceWatch:
     Inactive (``lost`` stays None) when pactl is missing or the stream is not a PulseAudio one.
     """
 
-    def __init__(self, before: set[int]) -> None:
+    def __init__(self, before: set[int], upstream: tuple[str, int] | None = None) -> None:
         self.lost: str | None = None
         self.monitor = False
         """The stream records from a sink's monitor (what a speaker plays), not a microphone."""
@@ -124,24 +125,30 @@ class _PulseSourceWatch:
             return
         self._source_index, self._source_name = source
         self.monitor = is_monitor_source(self._source_name, self._source_index)
-        self._watch(output)
+        watched = {self._source_index: self._source_name}
+        if upstream is not None:
+            name, index = upstream
+            if source_indexes().get(name) != index:
+                self.lost = f"the PulseAudio source {name!r} was removed"
+                return
+            watched[index] = name
+        self._watch(output, watched)
 
-    def _watch(self, output: int) -> None:
+    def _watch(self, output: int, sources: dict[int, str]) -> None:
         self._proc = subprocess.Popen(["pactl", "subscribe"], stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, text=True)
-        threading.Thread(target=self._read, args=(self._proc, output), daemon=True,
+        threading.Thread(target=self._read, args=(self._proc, output, sources), daemon=True,
                          name="pulse-watch").start()
-        log.debug("watching PulseAudio source #%d (%s) of stream #%d",
-                  self._source_index, self._source_name, output)
+        log.debug("watching PulseAudio source(s) %s of stream #%d", sources, output)
 
-    def _read(self, proc: subprocess.Popen[str], output: int) -> None:
-        gone_source = f"Event 'remove' on source #{self._source_index}"
+    def _read(self, proc: subprocess.Popen[str], output: int, sources: dict[int, str]) -> None:
+        gone_sources = {f"Event 'remove' on source #{index}": name for index, name in sources.items()}
         gone_output = f"Event 'remove' on source-output #{output}"
         assert proc.stdout is not None
         for line in proc.stdout:
             line = line.strip()
-            if line == gone_source:
-                self.lost = f"the PulseAudio source {self._source_name!r} was removed"
+            if line in gone_sources:
+                self.lost = f"the PulseAudio source {gone_sources[line]!r} was removed"
             elif line == gone_output:
                 self.lost = "PulseAudio closed the recording stream"
             if self.lost:
@@ -183,6 +190,12 @@ def _source_of(output: int) -> tuple[int, str] | None:
     source = int(outputs[output]["source"])
     names = {int(s["index"]): s["name"] for s in _pactl_json("list", "short", "sources")}
     return source, names.get(source, f"#{source}")
+
+
+def source_indexes() -> dict[str, int]:
+    """PulseAudio's sources by name, each with its index (empty without pactl or a server)."""
+    return {s["name"]: int(s["index"]) for s in _pactl_json("list", "short", "sources")
+            if "name" in s and "index" in s}
 
 
 def is_monitor_source(name: str, index: int | None = None) -> bool:
@@ -324,6 +337,10 @@ class Microphone:
         self._index, self.name = self._resolve()
         self._stream: sd.RawInputStream | None = None
         self._watch: _PulseSourceWatch | None = None
+        self.upstream: tuple[str, int] | None = None
+        """(name, index) of a source the recorded one takes its sound from (an echo canceller's
+        microphone), watched too: PipeWire keeps a canceller whose microphone went and feeds it
+        another source, so the loss would go unseen."""
         self._mute_until = 0.0
         self.dropped_blocks = 0
         """Blocks lost because the queue was full (the reader was too slow)."""
@@ -442,7 +459,11 @@ class Microphone:
         if not self._first_block.wait(self._start_timeout):
             self.close()
             raise MicrophoneLost(f"no audio from {self.name!r} within {self._start_timeout:g} s")
-        self._watch = _PulseSourceWatch(before)
+        self._watch = _PulseSourceWatch(before, self.upstream)
+        if self._watch.lost:
+            reason = self._watch.lost
+            self.close()
+            raise MicrophoneLost(f"microphone {self.name!r}: {reason}")
         if self._watch.monitor and "monitor" not in str(self._device or "").lower():
             # PulseAudio's fallback when the microphone is gone: Duet would hear itself
             source = self._watch._source_name  # noqa: SLF001
