@@ -25,6 +25,8 @@ class VirtualAudio:
 
     runtime_dir: Path
     """PULSE_RUNTIME_PATH of the daemon."""
+    server: str = "pulseaudio"
+    """Which sound server: "pulseaudio", or "pipewire" (with its pulse server)."""
 
     def play_into_mic(self, wav: Path) -> None:
         """Play a WAV file into the virtual microphone and wait until it has been played."""
@@ -62,6 +64,15 @@ class VirtualAudio:
             self.pactl("load-module", *MIC_MODULE)
         self.pactl("set-default-source", "mic")
 
+    def stop_server(self) -> None:
+        """Stop the sound server, as if it crashed: every stream to it ends."""
+        subprocess.run(["bash", str(SCRIPT), "stop", str(self.runtime_dir)], check=True)
+
+    def start_server(self) -> None:
+        """Start the sound server again, with the same virtual devices and address."""
+        command = "start-pipewire" if self.server == "pipewire" else "start"
+        subprocess.run(["bash", str(SCRIPT), command, str(self.runtime_dir)], check=True, capture_output=True)
+
     def _mic_module(self) -> str | None:
         for row in self.pactl("list", "short", "modules").splitlines():
             fields = row.split("\t")
@@ -97,7 +108,7 @@ def start_virtual_audio(runtime_dir: Path, server: str = "pulseaudio") -> Virtua
     for assignment in out.split()[1:]:
         key, _, value = assignment.partition("=")
         os.environ[key] = value
-    return VirtualAudio(runtime_dir)
+    return VirtualAudio(runtime_dir, server)
 
 
 def stop_virtual_audio(audio: VirtualAudio) -> None:

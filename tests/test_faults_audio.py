@@ -4,6 +4,8 @@
   back: Duet says it lost the microphone, the work timer stops meanwhile, Duet carries on when it
   is back, and every answer is stored.
 * The output device is missing: every prompt is printed instead of spoken, and the session runs.
+* The sound server goes away mid-work and comes back: Duet waits for the microphone and is heard
+  again.
 
 The partner here is scripted by the test: it answers each question (a recorded person or an
 espeak-ng voice) into the virtual microphone, and pulls the microphone out when told to.
@@ -234,3 +236,48 @@ def test_with_only_a_speakers_monitor_to_record_duet_says_what_to_do_and_starts_
     assert "a speaker's monitor, not a microphone" in errors[0] and "plug a microphone in" in errors[0]
     assert "Duet:" not in done.stdout  # it asked nothing
     assert not (tmp_path / "j" / "journal.json").exists()
+
+
+def test_the_sound_server_restarts_and_duet_is_heard_again(tmp_path, virtual_audio):
+    """PulseAudio (or PipeWire) goes away mid-work and comes back, as when it crashes or is
+    restarted: microphone and speaker both fail. Duet waits for the microphone, and speaks
+    again once the server is back, rather than printing its prompts for the rest of the session."""
+    config = write_config(tmp_path)
+    pending = answers(tmp_path)
+    proc, lines = start_duet(tmp_path, config, "0.25", "-v")
+    monitor = SpeakerMonitor()
+    stopped = restarted = None
+    try:
+        while (line := lines.next()) is not None:
+            seen = lines.printed_at
+            text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
+            if text and text.endswith("?") and pending:
+                monitor.wait_until_done_speaking(seen)
+                virtual_audio.play_into_mic(pending.pop(0)[0])
+            elif text and "work phase starts now" in text:
+                monitor.wait_until_done_speaking(seen)
+                time.sleep(2)
+                monitor.stop()
+                virtual_audio.stop_server()
+                stopped = time.monotonic()
+                time.sleep(4)  # the server is down a while
+                virtual_audio.start_server()
+                restarted = time.monotonic()
+                monitor = SpeakerMonitor()
+        code = proc.wait(timeout=60)
+    finally:
+        monitor.stop()
+        if restarted is None:
+            virtual_audio.start_server()
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read()
+    out = lines.text()
+    assert code == 0, out + err
+    assert stopped is not None and "Duet: I lost the microphone." in out, out + err
+    assert "Duet: The microphone is back. Let's carry on." in out, out + err
+    session = show(tmp_path)
+    assert session["status"] == "done"
+    assert [t["status"] for t in session["turns"]] == ["answered"] * 4, out + err
+    # the debrief's questions were heard: the partner answered each only once Duet had spoken it
+    assert not pending

@@ -6,7 +6,8 @@ goes (measured with PipeWire 0.3.65): PipeWire keeps an echo canceller whose mic
 and feeds it the fallback source, where PulseAudio unloads it, and it gives an unloaded module's
 index to the next module loaded. Each check below runs as written in its own module, on a private
 PipeWire (pipewire, wireplumber and pipewire-pulse, ``scripts/virtual_audio.sh start-pipewire``)
-with the same virtual devices; the rest of the suite runs on PulseAudio.
+with the same virtual devices, and four whole `duet run` sessions; the rest of the suite runs on
+PulseAudio.
 
 Not repeated here: ``test_a_source_that_stops_delivering_counts_as_lost``, whose stall is made
 with ``pactl suspend-source``, which PipeWire does not honour while a stream records.
@@ -43,6 +44,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "run_mic_lost_and_back_barge_in": partial(fault_checks.test_the_microphone_disappears_and_comes_back,
                                               barge_in="auto"),
     "run_barge_in": live_checks.test_a_partner_who_goes_on_after_a_pause_is_not_cut_off,
+    "run_server_restarts": fault_checks.test_the_sound_server_restarts_and_duet_is_heard_again,
 }
 
 _ENV = ("PULSE_RUNTIME_PATH", "PULSE_SERVER", "PULSE_SOURCE", "PULSE_SINK")

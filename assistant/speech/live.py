@@ -127,6 +127,9 @@ class LivePort:
         self.echo = echo
         self._echo_lost = False
         """The canceller went with the microphone and is loaded again when one is back."""
+        self._no_sound = False
+        """The last prompt could not be played (printed only): a sound server restarting, a
+        device gone. Each prompt tries again, so Duet is heard again once it is back."""
         self.mic_lost = False
         self._partner = "you"
         self._open_answer: tuple[tuple[str, ...], float] | None = None
@@ -151,10 +154,15 @@ class LivePort:
             samples, rate = self.voice.render(text)
             finished = self.speaker.play(samples, rate, stop=barge_in)
         except (NoSpeaker, VoiceError) as err:
-            log.warning("%s; prompts are printed from now on", err)
-            self.show(f"(no sound: {err}; prompts are printed from now on)")
-            self.speaker = None
+            if not self._no_sound:  # said once; each prompt tries the speaker again
+                log.warning("%s; prompts are printed until it works again", err)
+                self.show(f"(no sound: {err}; prompts are printed until it works again)")
+            self._no_sound = True
             return
+        if self._no_sound:
+            self._no_sound = False
+            log.warning("sound is back")
+            self.show("(sound is back)")
         if barge_in is not None and (barge_in.heard or barge_in.settle(finished, finished + self.mute_tail)):
             barge_in.give_back()  # the partner's words, for the listener
             self._continuing = text
