@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -114,54 +115,80 @@ def show(tmp_path: Path) -> dict:
     return json.loads(shown.stdout)
 
 
+class Couple:
+    """`duet run` with a couple who answers every question once Duet has said it (``answers``),
+    and a fault the test brings about on the lines Duet prints (``on_line``)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.pending = answers(tmp_path)
+        self.played: list[str] = []
+        """The words of each answer played, in order."""
+        self.monitor: SpeakerMonitor | None = None
+        self.lines: Lines | None = None
+
+    def listen_afresh(self) -> None:
+        """Record the speaker again (after the server restarted, or moved the recording)."""
+        self.monitor.stop()
+        self.monitor = SpeakerMonitor()
+
+    def run(self, config: Path, audio, on_line: Callable[[str, float], None]) -> tuple[int, str, str]:
+        """(exit code, printed lines, stderr) of a session with 15 s of work, at -v."""
+        proc, self.lines = start_duet(self.tmp_path, config, "0.25", "-v")
+        self.monitor = SpeakerMonitor()
+        try:
+            while (line := self.lines.next()) is not None:
+                seen = self.lines.printed_at
+                text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
+                if text and text.endswith("?") and self.pending:
+                    self.monitor.wait_until_done_speaking(seen)
+                    wav, said = self.pending.pop(0)
+                    self.played.append(said)
+                    audio.play_into_mic(wav)
+                elif text:
+                    on_line(text, seen)
+            code = proc.wait(timeout=60)
+        finally:
+            self.monitor.stop()
+            if proc.poll() is None:
+                proc.kill()
+        return code, self.lines.text(), proc.stderr.read()
+
+
 @pytest.mark.parametrize("barge_in", ["off", "auto"])
 def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio, barge_in):
-    config = write_config(tmp_path, barge_in=barge_in)
-    pending = answers(tmp_path)
-    played: list[str] = []
     # Duet follows PulseAudio's default source (PULSE_SOURCE not pinned): while the microphone is
     # unplugged PulseAudio falls back to a sink's monitor, which Duet must refuse (it would hear
     # itself) until a real microphone is back. With barge_in: auto, Duet records through an echo
     # canceller, which goes with the microphone and comes back with it.
-    proc, lines = start_duet(tmp_path, config, "0.25", "-v")
-    monitor = SpeakerMonitor()
+    couple = Couple(tmp_path)
     unplugged = replugged = None
+
+    def fault(text: str, seen: float) -> None:
+        nonlocal unplugged, replugged
+        if "work phase starts now" in text:
+            couple.monitor.wait_until_done_speaking(seen)
+            time.sleep(2)  # some work with the microphone in
+            virtual_audio.unplug_mic()
+            unplugged = time.monotonic()
+        elif text.startswith("I lost the microphone"):
+            assert unplugged is not None, "a microphone was lost that nobody unplugged"
+            time.sleep(9)  # the couple looks for the cable (longer than Duet takes to say so)
+            virtual_audio.plug_mic()
+            replugged = time.monotonic()
+            couple.listen_afresh()  # PulseAudio moved the monitor's recording to the new default source
+
     try:
-        while (line := lines.next()) is not None:
-            seen = lines.printed_at
-            text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
-            if text and text.endswith("?") and pending:
-                monitor.wait_until_done_speaking(seen)
-                wav, said = pending.pop(0)
-                played.append(said)
-                virtual_audio.play_into_mic(wav)
-            elif text and "work phase starts now" in text:
-                monitor.wait_until_done_speaking(seen)
-                time.sleep(2)  # some work with the microphone in
-                virtual_audio.unplug_mic()
-                unplugged = time.monotonic()
-            elif text and text.startswith("I lost the microphone"):
-                assert unplugged is not None, "a microphone was lost that nobody unplugged"
-                time.sleep(9)  # the couple looks for the cable (longer than Duet takes to say so)
-                virtual_audio.plug_mic()
-                replugged = time.monotonic()
-                monitor.stop()  # PulseAudio moves the monitor's recording to the new default source:
-                monitor = SpeakerMonitor()  # listen to the speaker afresh
-        code = proc.wait(timeout=60)
+        code, out, err = couple.run(write_config(tmp_path, barge_in=barge_in), virtual_audio, fault)
     finally:
-        monitor.stop()
         virtual_audio.plug_mic()
-        if proc.poll() is None:
-            proc.kill()
-    err = proc.stderr.read()
-    out = lines.text()
     assert code == 0, out + err
     assert replugged is not None, out + err
 
     # said so, waited, and carried on when it was back
     assert "Duet: I lost the microphone." in out and "Duet: The microphone is back. Let's carry on." in out
-    lost_at = next(t for t, line in lines.seen if "I lost the microphone" in line)
-    back_at = next(t for t, line in lines.seen if "The microphone is back" in line)
+    lost_at = next(t for t, line in couple.lines.seen if "I lost the microphone" in line)
+    back_at = next(t for t, line in couple.lines.seen if "The microphone is back" in line)
     assert lost_at - unplugged < 5, "the loss took too long to notice\n" + out + err
     assert back_at >= replugged, "came back before the microphone did: on a monitor source?\n" + out + err
     assert "a speaker's monitor, not a microphone" in err, "the fallback monitor was never tried: " + err
@@ -174,7 +201,7 @@ def test_the_microphone_disappears_and_comes_back(tmp_path, virtual_audio, barge
     turns = session["turns"]
     assert [(t["partner"], t["status"]) for t in turns] == [("Alex", "answered"), ("Sam", "answered"),
                                                             ("Alex", "answered"), ("Sam", "answered")]
-    for turn, said in zip(turns, played):
+    for turn, said in zip(turns, couple.played):
         assert recognized(said, turn["answer"]), (said, turn["answer"])
     # the timer stood still while the microphone was out: 15 s of work took 15 s plus the outage
     events = {e["kind"]: e for e in session["events"]}
@@ -242,42 +269,31 @@ def test_the_sound_server_restarts_and_duet_is_heard_again(tmp_path, virtual_aud
     """PulseAudio (or PipeWire) goes away mid-work and comes back, as when it crashes or is
     restarted: microphone and speaker both fail. Duet waits for the microphone, and speaks
     again once the server is back, rather than printing its prompts for the rest of the session."""
-    config = write_config(tmp_path)
-    pending = answers(tmp_path)
-    proc, lines = start_duet(tmp_path, config, "0.25", "-v")
-    monitor = SpeakerMonitor()
-    stopped = restarted = None
+    couple = Couple(tmp_path)
+    restarted = None
+
+    def fault(text: str, seen: float) -> None:
+        nonlocal restarted
+        if "work phase starts now" in text:
+            couple.monitor.wait_until_done_speaking(seen)
+            time.sleep(2)
+            virtual_audio.stop_server()
+            time.sleep(4)  # the server is down a while
+            virtual_audio.start_server()
+            restarted = time.monotonic()
+            couple.listen_afresh()
+
     try:
-        while (line := lines.next()) is not None:
-            seen = lines.printed_at
-            text = line.removeprefix("Duet: ") if line.startswith("Duet: ") else None
-            if text and text.endswith("?") and pending:
-                monitor.wait_until_done_speaking(seen)
-                virtual_audio.play_into_mic(pending.pop(0)[0])
-            elif text and "work phase starts now" in text:
-                monitor.wait_until_done_speaking(seen)
-                time.sleep(2)
-                monitor.stop()
-                virtual_audio.stop_server()
-                stopped = time.monotonic()
-                time.sleep(4)  # the server is down a while
-                virtual_audio.start_server()
-                restarted = time.monotonic()
-                monitor = SpeakerMonitor()
-        code = proc.wait(timeout=60)
+        code, out, err = couple.run(write_config(tmp_path), virtual_audio, fault)
     finally:
-        monitor.stop()
         if restarted is None:
             virtual_audio.start_server()
-        if proc.poll() is None:
-            proc.kill()
-    err = proc.stderr.read()
-    out = lines.text()
     assert code == 0, out + err
-    assert stopped is not None and "Duet: I lost the microphone." in out, out + err
+    assert restarted is not None and "Duet: I lost the microphone." in out, out + err
     assert "Duet: The microphone is back. Let's carry on." in out, out + err
+    assert "(sound is back)" in out, out + err
     session = show(tmp_path)
     assert session["status"] == "done"
     assert [t["status"] for t in session["turns"]] == ["answered"] * 4, out + err
     # the debrief's questions were heard: the partner answered each only once Duet had spoken it
-    assert not pending
+    assert not couple.pending
