@@ -39,8 +39,10 @@ start-pipewire)
         echo $! >"$dir/session.pid"
         for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
         pactl load-module module-null-sink sink_name=speaker >/dev/null
-        pactl load-module module-null-sink sink_name=micsink >/dev/null
-        pactl load-module module-remap-source source_name=mic master=micsink.monitor >/dev/null
+        # a mono microphone: PipeWire downmixes a stereo monitor's two equal channels at +3 dB
+        # (PulseAudio averages them), which clipped loud peaks and moved the listener tests' levels
+        pactl load-module module-null-sink sink_name=micsink channels=1 >/dev/null
+        pactl load-module module-remap-source source_name=mic master=micsink.monitor channels=1 >/dev/null
         # the session manager makes a new node a default only once it is listed
         for _ in $(seq 50); do pactl list short sources | grep -q $'\tmic\t' && break; sleep 0.1; done
     fi

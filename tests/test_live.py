@@ -302,3 +302,28 @@ def test_duet_does_not_stop_for_its_own_voice(tmp_path, virtual_audio):
     if stops or joined:
         raise StoppedForItself(f"{len(stops)} question(s) stopped, joined to answers: {joined}\n{printed}")
     check_session(result, max_wer_real=0.25, max_wer_synth=0.4)
+
+
+def test_a_question_is_stopped_once_at_most_even_where_duet_hears_itself(tmp_path, virtual_audio):
+    """Barge-in on with no echo canceller (``on`` is meant for a headset), and the speaker looped
+    back into the microphone: Duet hears its own questions as a partner going on. A question may
+    be stopped once, and is then asked to the end. Before, it was stopped and asked again for as
+    long as the session lasted (66 times in one question on PipeWire, whose canceller let the
+    echo through in ``test_duet_does_not_stop_for_its_own_voice``)."""
+    module = virtual_audio.pactl("load-module", "module-loopback", "source=speaker.monitor",
+                                 "sink=micsink", "latency_msec=30").strip()
+    try:
+        real = recordings()
+        answers = [Answer(espeak("I feel rested and ready", "en-us+f3", tmp_path / "a0.wav"),
+                          "I feel rested and ready"), real[1], real[4], real[2], real[0]]
+        config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"],
+                              ["What worked well for you today?"], barge_in="on")
+        result = run_session(tmp_path, virtual_audio, config, answers)
+    finally:
+        virtual_audio.pactl("unload-module", module)
+    partner = result["partner"]
+    printed = _transcript(partner, result["log"])
+    assert result["session"]["status"] == "done", printed
+    stopped = [asked for asked, then in zip(partner.lines, partner.lines[1:]) if then.startswith("(Duet stops")]
+    assert stopped, "Duet never heard itself: the loopback is not doing its part\n" + printed
+    assert len(stopped) == len(set(stopped)), printed
