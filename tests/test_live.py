@@ -279,21 +279,7 @@ def test_duet_does_not_stop_for_its_own_voice(tmp_path, virtual_audio):
     as loud as the partner). Listening while it asks, behind the echo canceller, Duet must not
     take its own voice for a partner going on: no question is cut off, nothing of Duet's is
     joined to an answer, and every answer is the partner's own words."""
-    module = virtual_audio.pactl("load-module", "module-loopback", "source=speaker.monitor",
-                                 "sink=micsink", "latency_msec=30").strip()
-    try:
-        real = recordings()
-        answers = [Answer(espeak("I feel rested and ready", "en-us+f3", tmp_path / "a0.wav"),
-                          "I feel rested and ready"),
-                   real[1], real[4],
-                   Answer(espeak("we mixed a lovely green", "en-us+m3", tmp_path / "a3.wav"),
-                          "we mixed a lovely green"),
-                   real[2]]
-        config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"],
-                              ["What worked well for you today?"], barge_in="auto")
-        result = run_session(tmp_path, virtual_audio, config, answers)
-    finally:
-        virtual_audio.pactl("unload-module", module)
+    result = session_hearing_itself(tmp_path, virtual_audio, barge_in="auto")
     partner = result["partner"]
     printed = _transcript(partner, result["log"])
     assert "echo cancellation on" in result["log"].read_text(), printed
@@ -310,20 +296,30 @@ def test_a_question_is_stopped_once_at_most_even_where_duet_hears_itself(tmp_pat
     be stopped once, and is then asked to the end. Before, it was stopped and asked again for as
     long as the session lasted (66 times in one question on PipeWire, whose canceller let the
     echo through in ``test_duet_does_not_stop_for_its_own_voice``)."""
-    module = virtual_audio.pactl("load-module", "module-loopback", "source=speaker.monitor",
-                                 "sink=micsink", "latency_msec=30").strip()
-    try:
-        real = recordings()
-        answers = [Answer(espeak("I feel rested and ready", "en-us+f3", tmp_path / "a0.wav"),
-                          "I feel rested and ready"), real[1], real[4], real[2], real[0]]
-        config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"],
-                              ["What worked well for you today?"], barge_in="on")
-        result = run_session(tmp_path, virtual_audio, config, answers)
-    finally:
-        virtual_audio.pactl("unload-module", module)
+    result = session_hearing_itself(tmp_path, virtual_audio, barge_in="on")
     partner = result["partner"]
     printed = _transcript(partner, result["log"])
     assert result["session"]["status"] == "done", printed
     stopped = [asked for asked, then in zip(partner.lines, partner.lines[1:]) if then.startswith("(Duet stops")]
     assert stopped, "Duet never heard itself: the loopback is not doing its part\n" + printed
     assert len(stopped) == len(set(stopped)), printed
+
+
+def session_hearing_itself(tmp_path: Path, virtual_audio, barge_in: str) -> dict:
+    """``run_session`` with the speaker looped back into the microphone, about as loud as the
+    partner (an open laptop), and barge-in ``auto`` (behind the echo canceller) or ``on``."""
+    module = virtual_audio.pactl("load-module", "module-loopback", "source=speaker.monitor",
+                                 "sink=micsink", "latency_msec=30").strip()
+    try:
+        real = recordings()
+        answers = [Answer(espeak("I feel rested and ready", "en-us+f3", tmp_path / "a0.wav"),
+                          "I feel rested and ready"),
+                   real[1], real[4],
+                   Answer(espeak("we mixed a lovely green", "en-us+m3", tmp_path / "a3.wav"),
+                          "we mixed a lovely green"),
+                   real[2]]
+        config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"],
+                              ["What worked well for you today?"], barge_in=barge_in)
+        return run_session(tmp_path, virtual_audio, config, answers)
+    finally:
+        virtual_audio.pactl("unload-module", module)
