@@ -60,8 +60,8 @@ class VirtualAudio:
 
     def plug_mic(self) -> None:
         """Load the virtual microphone again (if it is out) and make it the default source."""
-        if self._mic_module() is None:
-            self.pactl("load-module", *MIC_MODULE)
+        if self._mic_module() is None:  # mono on PipeWire, as virtual_audio.sh loads it there
+            self.pactl("load-module", *MIC_MODULE, *(("channels=1",) if self.server == "pipewire" else ()))
         self.pactl("set-default-source", "mic")
 
     def stop_server(self) -> None:
