@@ -188,7 +188,7 @@ def _source_of(output: int) -> tuple[int, str] | None:
     if output not in outputs:
         return None
     source = int(outputs[output]["source"])
-    names = {int(s["index"]): s["name"] for s in _pactl_json("list", "short", "sources")}
+    names = {index: name for name, index in source_indexes().items()}
     return source, names.get(source, f"#{source}")
 
 
