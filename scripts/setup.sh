@@ -18,7 +18,9 @@ sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 if command -v apt-get >/dev/null; then
     missing=()
-    for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in "${packages[@]}"; do  # removed but not purged still has a status: ask for installed
+        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
+    done
     if ((${#missing[@]})); then
         $sudo apt-get update -q
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
