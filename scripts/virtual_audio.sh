@@ -13,6 +13,15 @@ set -euo pipefail
 cmd=${1:-start}
 dir=${2:-${PULSE_RUNTIME_PATH:-/tmp/duet-pulse-$UID}}
 export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native
+
+stop_session() {  # PipeWire: end its whole D-Bus session; return once every process of it is gone
+    local pid
+    pid=$(cat "$dir/session.pid")
+    kill -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 50); do pgrep -g "$pid" -r D,R,S,T >/dev/null || break; sleep 0.1; done  # zombies aside
+    rm -f "$dir/session.pid"
+}
+
 case $cmd in
 start)
     mkdir -p "$dir"; chmod 700 "$dir"
@@ -32,10 +41,14 @@ start)
 start-pipewire)
     mkdir -p "$dir"; chmod 700 "$dir"
     if ! pactl info >/dev/null 2>&1; then
+        # what is left of a session whose pulse server died holds PipeWire's lock: end it first
+        [[ -f "$dir/session.pid" ]] && stop_session
         # wireplumber needs a session bus; pipewire-pulse serves $PULSE_RUNTIME_PATH/native
+        echo "== start-pipewire $(date +%T.%N)" >>"$dir/log"
         XDG_RUNTIME_DIR=$dir setsid dbus-run-session -- bash -c \
-            'pipewire & sleep 0.3; wireplumber & sleep 0.3; pipewire-pulse & wait' \
-            >"$dir/log" 2>&1 </dev/null &
+            'pipewire & sleep 0.3; wireplumber & sleep 0.3
+             (pipewire-pulse; echo "== pipewire-pulse ended: exit $? at $(date +%T.%N)") & wait' \
+            >>"$dir/log" 2>&1 </dev/null &
         echo $! >"$dir/session.pid"
         for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
         pactl load-module module-null-sink sink_name=speaker >/dev/null
@@ -51,10 +64,8 @@ start-pipewire)
     echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
     ;;
 stop)
-    if [[ -f "$dir/session.pid" ]]; then  # PipeWire: end its whole D-Bus session
-        pid=$(cat "$dir/session.pid")
-        kill -- "-$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if [[ -f "$dir/session.pid" ]]; then
+        stop_session
         rm -rf "$dir"
         exit 0
     fi
