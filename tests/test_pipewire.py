@@ -1,13 +1,15 @@
-"""The microphone's and the echo canceller's checks again on PipeWire, through its pulse server.
+"""The microphone's checks and whole `duet run` sessions again on PipeWire, through its pulse server.
 
 Most Debian 12 desktops run PipeWire, not PulseAudio, and Duet reaches both the same way (the
-ALSA ``pulse`` device and ``pactl``). Where they differ is what Duet watches when a microphone
-goes (measured with PipeWire 0.3.65): PipeWire keeps an echo canceller whose microphone went
-and feeds it the fallback source, where PulseAudio unloads it, and it gives an unloaded module's
-index to the next module loaded. Each check below runs as written in its own module, on a private
-PipeWire (pipewire, wireplumber and pipewire-pulse, ``scripts/virtual_audio.sh start-pipewire``)
-with the same virtual devices, and two whole `duet run` sessions; the rest of the suite runs on
-PulseAudio.
+ALSA ``pulse`` device and ``pactl``). Each check below runs as written in its own module, on a
+private PipeWire (pipewire, wireplumber and pipewire-pulse, ``scripts/virtual_audio.sh
+start-pipewire``) with the same virtual devices; the rest of the suite runs on PulseAudio.
+
+Debian 12's PipeWire (0.3.65) gets no echo canceller (``echo.TOO_OLD_PIPEWIRE``): taking it out
+while the speaker played crashed PipeWire's pulse server in 4 of 9 sessions with the microphone
+unplugged, while another process ran the live tests (and once on CI). A check that the sound
+server's own crash breaks is reported as an expected failure naming the crash, and the next check
+starts the server afresh, as a desktop's systemd would; any other failure fails.
 
 Not repeated here: ``test_a_source_that_stops_delivering_counts_as_lost``, whose stall is made
 with ``pactl suspend-source``, which PipeWire does not honour while a stream records.
@@ -16,6 +18,7 @@ with ``pactl suspend-source``, which PipeWire does not honour while a stream rec
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_echo as echo_checks
+from assistant.speech.echo import TOO_OLD_PIPEWIRE, EchoCanceller, pipewire_version
 from tests import test_faults_audio as fault_checks
 from tests import test_mic as mic_checks
 from tests.rig import PIPEWIRE_MISSING, VirtualAudio, pipewire_installed, start_virtual_audio, stop_virtual_audio
@@ -33,15 +36,8 @@ pytestmark = pytest.mark.audio
 
 CHECKS: dict[str, Callable[..., None]] = {
     "mic_lost_and_back": mic_checks.test_losing_the_source_raises_and_reopen_recovers,
-    "echo_loaded_and_unloaded": echo_checks.test_it_is_loaded_for_duet_s_streams_and_taken_out_again,
-    "echo_left_by_a_crash": echo_checks.test_one_left_behind_by_a_crash_is_replaced_not_doubled,
-    "echo_mic_lost": echo_checks.test_losing_the_microphone_behind_it_loses_the_microphone,
-    "echo_not_on_a_monitor": echo_checks.test_with_no_microphone_it_is_not_loaded_on_a_speakers_monitor,
-    "echo_back_with_the_mic": echo_checks.test_it_comes_back_with_the_microphone_and_duet_records_through_it,
-    # whole `duet run` sessions; for CI's time, not the outage with barge-in off (mic_lost_and_back
-    # covers its path) nor the live barge-in session (what PipeWire changes is the canceller's)
-    "run_mic_lost_and_back_barge_in": partial(fault_checks.test_the_microphone_disappears_and_comes_back,
-                                              barge_in="auto"),
+    # whole `duet run` sessions
+    "run_mic_lost_and_back": partial(fault_checks.test_the_microphone_disappears_and_comes_back, barge_in="off"),
     "run_server_restarts": fault_checks.test_the_sound_server_restarts_and_duet_is_heard_again,
 }
 
@@ -72,4 +68,23 @@ def pipewire(virtual_audio: VirtualAudio) -> Iterator[VirtualAudio]:
 def test_on_pipewire(name: str, pipewire: VirtualAudio, tmp_path: Path) -> None:
     check = CHECKS[name]
     given = {"virtual_audio": pipewire, "tmp_path": tmp_path}
-    check(**{arg: given[arg] for arg in inspect.signature(check).parameters if arg in given})
+    pipewire.start_server()  # again only if its pulse server died in an earlier check
+    since = pipewire.log_size()
+    try:
+        check(**{arg: given[arg] for arg in inspect.signature(check).parameters if arg in given})
+    except Exception:
+        if crashes := pipewire.pulse_server_crashes(since):
+            pytest.xfail(f"PipeWire's own pulse server crashed during the check ({crashes[0]}): "
+                         "pipewire-pulse 0.3.65 segfaults now and then under these tests (in "
+                         "pw_stream_dequeue_buffer on a NULL stream, and in its pulse protocol module)")
+        raise
+
+
+def test_before_pipewire_1_0_there_is_no_echo_canceller(pipewire: VirtualAudio, caplog: pytest.LogCaptureFixture) -> None:
+    version = pipewire_version()
+    assert version is not None and version < TOO_OLD_PIPEWIRE, f"this check is for Debian 12's PipeWire: {version}"
+    with caplog.at_level(logging.INFO, logger="assistant.speech.echo"):
+        assert EchoCanceller.load() is None
+    assert "module-echo-cancel" not in pipewire.pactl("list", "short", "modules")
+    assert os.environ.get("PULSE_SOURCE") is None and os.environ.get("PULSE_SINK") is None
+    assert f"PipeWire {'.'.join(map(str, version))}'s canceller" in caplog.text, caplog.text

@@ -33,7 +33,18 @@ When the microphone goes, PulseAudio unloads the canceller, its sink too; PipeWi
 pulse server) keeps it and feeds it the next default source, and reuses its module's index for
 the next module loaded. So a canceller is known by its source's index and its microphone's
 (``alive``), the microphone's stream watches the microphone behind it (``upstream``), and the
-live port takes a canceller out as soon as its microphone is lost (tests/test_pipewire.py).
+live port takes a canceller out as soon as its microphone is lost.
+
+PipeWire before 1.0 (Debian 12 has 0.3.65) gets no canceller (``TOO_OLD_PIPEWIRE``). Its
+canceller let Duet's voice through throughout a session (stop 55), and taking it out while its
+speaker plays crashes PipeWire's pulse server, and every program's sound with it. Measured: 4 of
+9 whole sessions with the microphone unplugged mid-work while another process ran the live tests
+(and one CI run) ended with pipewire-pulse killed by a segfault at the unload; none of 5 on a
+machine otherwise idle or only computing. The core dump shows the module freeing its streams one
+by one while its real-time thread still processes the last, which reads one already freed
+(``pw_stream_dequeue_buffer`` on NULL; ``impl_destroy`` in ``module-echo-cancel.c``). Duet cannot
+keep the speaker still while it unloads, so on those versions it goes without. PipeWire 1.x was
+not tried.
 
 The canceller's gain control, noise suppression and high-pass filter are off: the recognizers
 were chosen and tuned on the microphone's own signal, and with nothing playing the cancelled
@@ -44,6 +55,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -61,6 +73,9 @@ ARGS = "analog_gain_control=0 digital_gain_control=0 noise_suppression=0 high_pa
 """WebRTC processing options: echo cancellation only (see the module docstring)."""
 
 _TIMEOUT = 5.0
+
+TOO_OLD_PIPEWIRE = (1, 0)
+"""PipeWire versions before this get no canceller (see the module docstring)."""
 
 
 class EchoCanceller:
@@ -90,6 +105,11 @@ class EchoCanceller:
         """
         if not shutil.which("pactl"):
             log.info("no echo cancellation: pactl is not installed (Debian: pulseaudio-utils)")
+            return None
+        pipewire = pipewire_version()
+        if pipewire is not None and pipewire < TOO_OLD_PIPEWIRE:
+            log.info("no echo cancellation: PipeWire %s's canceller lets Duet's voice through, and taking "
+                     "it out while sound plays crashes the sound server", ".".join(map(str, pipewire)))
             return None
         _unload_stale()
         chosen = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")
@@ -140,6 +160,13 @@ class EchoCanceller:
                 os.environ[var] = value
         if source_indexes().get(SOURCE) == self.source:
             _pactl("unload-module", str(self.module))
+
+
+def pipewire_version() -> tuple[int, ...] | None:
+    """The version of PipeWire behind the pulse server ("PulseAudio (on PipeWire 0.3.65)"), or None
+    when the server is PulseAudio itself (or does not answer)."""
+    found = re.search(r"on PipeWire (\d+(?:\.\d+)*)", _pactl("info") or "")
+    return tuple(int(part) for part in found.group(1).split(".")) if found else None
 
 
 def _pactl(*args: str) -> str | None:
