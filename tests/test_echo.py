@@ -7,11 +7,13 @@ import threading
 
 import pytest
 
+from assistant.cli.doctor import check_barge_in
 from assistant.session.events import MicrophoneBack
 from assistant.speech import echo
 from assistant.speech.echo import EchoCanceller
 from assistant.speech.live import LivePort
 from assistant.speech.mic import Microphone, MicrophoneLost
+from tests.helpers import config
 from tests.rig import VirtualAudio
 
 pytestmark = pytest.mark.audio
@@ -122,3 +124,12 @@ def test_it_comes_back_with_the_microphone_and_duet_records_through_it(virtual_a
         virtual_audio.plug_mic()
         port.close()
     assert not cancellers(virtual_audio)
+
+
+def test_doctor_tells_whether_barge_in_can_cancel_the_echo(virtual_audio: VirtualAudio) -> None:
+    assert check_barge_in(config()) == []  # off by default: nothing to check
+    ok = check_barge_in(config(listening={"barge_in": "auto"}))
+    assert len(ok) == 1 and ok[0].ok, ok
+    named = check_barge_in(config(listening={"barge_in": "auto", "input_device": "mic"}))
+    assert not named[0].ok and "default microphone" in named[0].detail and "headset" in named[0].detail
+    assert not cancellers(virtual_audio), "the doctor loads nothing"

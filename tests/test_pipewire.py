@@ -27,9 +27,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.cli.doctor import check_barge_in
 from assistant.speech.echo import TOO_OLD_PIPEWIRE, EchoCanceller, pipewire_version
 from tests import test_faults_audio as fault_checks
 from tests import test_mic as mic_checks
+from tests.helpers import config
 from tests.rig import PIPEWIRE_MISSING, VirtualAudio, pipewire_installed, start_virtual_audio, stop_virtual_audio
 
 pytestmark = pytest.mark.audio
@@ -88,3 +90,6 @@ def test_before_pipewire_1_0_there_is_no_echo_canceller(pipewire: VirtualAudio, 
     assert "module-echo-cancel" not in pipewire.pactl("list", "short", "modules")
     assert os.environ.get("PULSE_SOURCE") is None and os.environ.get("PULSE_SINK") is None
     assert f"PipeWire {'.'.join(map(str, version))}'s canceller" in caplog.text, caplog.text
+    # and `duet doctor` says so where `duet run` says it only at -v
+    told = check_barge_in(config(listening={"barge_in": "auto"}))
+    assert len(told) == 1 and not told[0].ok and "PipeWire" in told[0].detail and "off" in told[0].detail, told

@@ -35,6 +35,7 @@ def run_checks(config: Config, journal_path: Path) -> list[Check]:
         check_devices("output", config.listening.output_device),
         *check_engines(config),
         *check_wake_word(config),
+        *check_barge_in(config),
         check_voice(config),
         check_journal(journal_path),
     ]
@@ -125,6 +126,22 @@ def check_wake_word(config: Config) -> list[Check]:
         return [Check("wake word", True, detail)]
     return [Check("wake word", False, f"{detail} ({'; '.join(misses[:2])}): choose a common word the recognizer "
                   f"writes as it is spelled, e.g. {WAKE_EXAMPLE!r}, in listening.wake_word")]
+
+
+def check_barge_in(config: Config) -> list[Check]:
+    """With ``barge_in: auto``, whether the echo canceller it needs can be had here: without it
+    Duet waits out every prompt, as with ``off``, and says so only at ``-v``. Nothing is loaded."""
+    listening = config.listening
+    if listening.barge_in != "auto":
+        return []
+    from assistant.speech.echo import EchoCanceller
+
+    advice = "Duet will wait out every prompt: set listening.barge_in to off, or to on with a headset"
+    if listening.input_device is not None or listening.output_device is not None:
+        return [Check("barge-in", False, f"echo cancellation needs the default microphone and speaker; {advice}")]
+    if reason := EchoCanceller.unavailable():
+        return [Check("barge-in", False, f"no echo cancellation: {reason}; {advice}")]
+    return [Check("barge-in", True, "auto: echo cancellation between the default microphone and speaker")]
 
 
 def _as_heard(samples: np.ndarray, rate: int) -> bytes:

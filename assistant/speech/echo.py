@@ -103,13 +103,8 @@ class EchoCanceller:
         None while the source is a speaker's monitor (no microphone plugged in): PulseAudio
         loads a canceller on another sink's monitor, and Duet would take it for a microphone.
         """
-        if not shutil.which("pactl"):
-            log.info("no echo cancellation: pactl is not installed (Debian: pulseaudio-utils)")
-            return None
-        pipewire = pipewire_version()
-        if pipewire is not None and pipewire < TOO_OLD_PIPEWIRE:
-            log.info("no echo cancellation: PipeWire %s's canceller lets Duet's voice through, and taking "
-                     "it out while sound plays crashes the sound server", ".".join(map(str, pipewire)))
+        if reason := cls.unavailable():
+            log.info("no echo cancellation: %s", reason)
             return None
         _unload_stale()
         chosen = {var: os.environ.get(var) for var in ("PULSE_SOURCE", "PULSE_SINK")
@@ -135,6 +130,18 @@ class EchoCanceller:
         os.environ["PULSE_SOURCE"], os.environ["PULSE_SINK"] = SOURCE, SINK
         log.info("echo cancellation on (PulseAudio module-echo-cancel, WebRTC)")
         return cls(int(out), env, sources[SOURCE], source, sources[source])
+
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why no canceller can be had on this machine, whatever the devices (``duet doctor``
+        asks too), or None."""
+        if not shutil.which("pactl"):
+            return "pactl is not installed (Debian: pulseaudio-utils)"
+        pipewire = pipewire_version()
+        if pipewire is not None and pipewire < TOO_OLD_PIPEWIRE:
+            return (f"PipeWire {'.'.join(map(str, pipewire))}'s canceller lets Duet's voice through, "
+                    "and taking it out while sound plays crashes the sound server")
+        return None
 
     @property
     def upstream(self) -> tuple[str, int]:
