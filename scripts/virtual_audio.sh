@@ -22,17 +22,21 @@ stop_session() {  # PipeWire: end its whole D-Bus session; return once every pro
     rm -f "$dir/session.pid"
 }
 
+load_devices() {  # the devices above; "$@" is added to the microphone's sink and source
+    pactl load-module module-null-sink sink_name=speaker >/dev/null
+    pactl load-module module-null-sink sink_name=micsink "$@" >/dev/null
+    pactl load-module module-remap-source source_name=mic master=micsink.monitor "$@" >/dev/null
+}
+
 case $cmd in
 start)
     mkdir -p "$dir"; chmod 700 "$dir"
     if ! pactl info >/dev/null 2>&1; then
         # as root, pulseaudio insists on --system unless told otherwise; -n skips default.pa
         pulseaudio -D -n --exit-idle-time=-1 --disallow-exit --use-pid-file=yes \
-            -L module-native-protocol-unix \
-            -L "module-null-sink sink_name=speaker" \
-            -L "module-null-sink sink_name=micsink" \
-            -L "module-remap-source source_name=mic master=micsink.monitor" >&2
+            -L module-native-protocol-unix >&2
         for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+        load_devices
     fi
     pactl set-default-sink speaker
     pactl set-default-source mic
@@ -51,11 +55,9 @@ start-pipewire)
             >>"$dir/log" 2>&1 </dev/null &
         echo $! >"$dir/session.pid"
         for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-        pactl load-module module-null-sink sink_name=speaker >/dev/null
         # a mono microphone: PipeWire downmixes a stereo monitor's two equal channels at +3 dB
         # (PulseAudio averages them), which clipped loud peaks and moved the listener tests' levels
-        pactl load-module module-null-sink sink_name=micsink channels=1 >/dev/null
-        pactl load-module module-remap-source source_name=mic master=micsink.monitor channels=1 >/dev/null
+        load_devices channels=1
         # the session manager makes a new node a default only once it is listed
         for _ in $(seq 50); do pactl list short sources | grep -q $'\tmic\t' && break; sleep 0.1; done
     fi
