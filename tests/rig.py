@@ -62,9 +62,9 @@ class VirtualAudio:
     def pulse_server_crashes(self, since: int = 0) -> list[str]:
         """PipeWire: how its pulse server ended by itself (not stopped by us) since ``since``.
 
-        PipeWire 0.3.65's pipewire-pulse segfaults now and then under these tests (measured:
-        in pw_stream_dequeue_buffer on a NULL stream, and in its pulse protocol module); a
-        desktop's systemd starts it again, here nothing does."""
+        PipeWire 0.3.65's pipewire-pulse segfaulted under these tests when an echo canceller was
+        taken out (``echo.TOO_OLD_PIPEWIRE``); a desktop's systemd starts it again, here nothing
+        does."""
         log = self._log()
         log = log[since:] if since <= len(log) else log  # a shorter log: the server was started afresh
         ended = re.findall(r"^== (pipewire-pulse ended: exit (\d+) .*)$", log, re.MULTILINE)
