@@ -135,9 +135,10 @@ def check_barge_in(config: Config) -> list[Check]:
     if listening.barge_in != "auto":
         return []
     from assistant.speech.echo import EchoCanceller
+    from assistant.speech.live import devices_bypass_echo
 
     advice = "Duet will wait out every prompt: set listening.barge_in to off, or to on with a headset"
-    if listening.input_device is not None or listening.output_device is not None:
+    if devices_bypass_echo(listening):
         return [Check("barge-in", False, f"echo cancellation needs the default microphone and speaker; {advice}")]
     if reason := EchoCanceller.unavailable():
         return [Check("barge-in", False, f"no echo cancellation: {reason}; {advice}")]

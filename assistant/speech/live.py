@@ -329,7 +329,7 @@ def _echo_canceller(listening: ListeningConfig) -> EchoCanceller | None:
     only between the sound server's default devices (a device picked by name may bypass it)."""
     if listening.barge_in != "auto":
         return None
-    if listening.input_device is not None or listening.output_device is not None:
+    if devices_bypass_echo(listening):
         log.info("barge-in off: echo cancellation needs the default microphone and speaker "
                  "(set listening.barge_in: on with a headset)")
         return None
@@ -337,6 +337,12 @@ def _echo_canceller(listening: ListeningConfig) -> EchoCanceller | None:
     if echo is None:
         log.info("barge-in off: no echo cancellation (Duet waits out every prompt)")
     return echo
+
+
+def devices_bypass_echo(listening: ListeningConfig) -> bool:
+    """Whether a device is picked by name: the canceller sits between the sound server's default
+    microphone and speaker, and a named device may bypass it (``duet doctor`` asks too)."""
+    return listening.input_device is not None or listening.output_device is not None
 
 
 def _show_partial() -> Callable[[str], None] | None:
