@@ -94,10 +94,12 @@ class VirtualAudio:
         """Stop the sound server, as if it crashed: every stream to it ends."""
         subprocess.run(["bash", str(SCRIPT), "stop", str(self.runtime_dir)], check=True)
 
-    def start_server(self) -> None:
-        """Start the sound server again, with the same virtual devices and address."""
+    def start_server(self) -> str:
+        """Start the sound server (again, if it is down), with the virtual devices at the same
+        address; returns the script's ``export`` line."""
         command = "start-pipewire" if self.server == "pipewire" else "start"
-        subprocess.run(["bash", str(SCRIPT), command, str(self.runtime_dir)], check=True, capture_output=True)
+        return subprocess.run(["bash", str(SCRIPT), command, str(self.runtime_dir)], check=True,
+                              capture_output=True, text=True).stdout
 
     def _mic_module(self) -> str | None:
         for row in self.pactl("list", "short", "modules").splitlines():
@@ -127,14 +129,11 @@ def start_virtual_audio(runtime_dir: Path, server: str = "pulseaudio") -> Virtua
     the virtual devices, and point this process (and its children) at it."""
     if not (pipewire_installed() if server == "pipewire" else pulseaudio_installed()):
         raise RuntimeError(PIPEWIRE_MISSING if server == "pipewire" else PULSEAUDIO_MISSING)
-    command = "start-pipewire" if server == "pipewire" else "start"
-    out = subprocess.run(
-        ["bash", str(SCRIPT), command, str(runtime_dir)], check=True, capture_output=True, text=True
-    ).stdout
-    for assignment in out.split()[1:]:
+    audio = VirtualAudio(runtime_dir, server)
+    for assignment in audio.start_server().split()[1:]:
         key, _, value = assignment.partition("=")
         os.environ[key] = value
-    return VirtualAudio(runtime_dir, server)
+    return audio
 
 
 def stop_virtual_audio(audio: VirtualAudio) -> None:
