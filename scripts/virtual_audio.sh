@@ -8,6 +8,7 @@
 #        eval "$(scripts/virtual_audio.sh start-pipewire [DIR])"   the same devices on PipeWire
 #            (pipewire, wireplumber and pipewire-pulse in a D-Bus session of their own), as
 #            most Debian 12 desktops run it
+#        scripts/virtual_audio.sh plug-mic [DIR]   the microphone again, if a test unloaded it
 #        scripts/virtual_audio.sh stop [DIR]
 set -euo pipefail
 cmd=${1:-start}
@@ -25,6 +26,10 @@ stop_session() {  # PipeWire: end its whole D-Bus session; return once every pro
 load_devices() {  # the devices above; "$@" is added to the microphone's sink and source
     pactl load-module module-null-sink sink_name=speaker >/dev/null
     pactl load-module module-null-sink sink_name=micsink "$@" >/dev/null
+    load_mic "$@"
+}
+
+load_mic() {
     pactl load-module module-remap-source source_name=mic master=micsink.monitor "$@" >/dev/null
 }
 
@@ -65,6 +70,12 @@ start-pipewire)
     pactl set-default-source mic
     echo "export PULSE_RUNTIME_PATH=$dir PULSE_SERVER=unix:$dir/native"
     ;;
+plug-mic)  # as the start commands load it: mono on PipeWire (a session.pid says PipeWire runs)
+    if ! pactl list short sources | grep -q $'\tmic\t'; then
+        if [[ -f "$dir/session.pid" ]]; then load_mic channels=1; else load_mic; fi
+    fi
+    pactl set-default-source mic
+    ;;
 stop)
     if [[ -f "$dir/session.pid" ]]; then
         stop_session
@@ -79,5 +90,5 @@ stop)
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -rf "$dir"
     ;;
-*) echo "usage: $0 start|start-pipewire|stop [DIR]" >&2; exit 2 ;;
+*) echo "usage: $0 start|start-pipewire|plug-mic|stop [DIR]" >&2; exit 2 ;;
 esac

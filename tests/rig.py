@@ -16,8 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "virtual_audio.sh"
-MIC_MODULE = ("module-remap-source", "source_name=mic", "master=micsink.monitor")
-"""The virtual microphone as ``scripts/virtual_audio.sh`` loads it."""
+MIC_MODULE = ("module-remap-source", "source_name=mic")
+"""How the virtual microphone's module is known in ``pactl list modules`` (the script loads it)."""
 
 
 @dataclass
@@ -86,20 +86,22 @@ class VirtualAudio:
 
     def plug_mic(self) -> None:
         """Load the virtual microphone again (if it is out) and make it the default source."""
-        if self._mic_module() is None:  # mono on PipeWire, as virtual_audio.sh loads it there
-            self.pactl("load-module", *MIC_MODULE, *(("channels=1",) if self.server == "pipewire" else ()))
-        self.pactl("set-default-source", "mic")
+        self._script("plug-mic")
 
     def stop_server(self) -> None:
         """Stop the sound server, as if it crashed: every stream to it ends."""
-        subprocess.run(["bash", str(SCRIPT), "stop", str(self.runtime_dir)], check=True)
+        self._script("stop")
 
     def start_server(self) -> str:
         """Start the sound server (again, if it is down), with the virtual devices at the same
         address; returns the script's ``export`` line."""
-        command = "start-pipewire" if self.server == "pipewire" else "start"
+        return self._script("start-pipewire" if self.server == "pipewire" else "start")
+
+    def _script(self, command: str) -> str:
+        """Run ``scripts/virtual_audio.sh COMMAND`` on this server's folder; its stdout (its
+        stderr goes to the test's)."""
         return subprocess.run(["bash", str(SCRIPT), command, str(self.runtime_dir)], check=True,
-                              capture_output=True, text=True).stdout
+                              stdout=subprocess.PIPE, text=True).stdout
 
     def _mic_module(self) -> str | None:
         for row in self.pactl("list", "short", "modules").splitlines():
@@ -137,4 +139,4 @@ def start_virtual_audio(runtime_dir: Path, server: str = "pulseaudio") -> Virtua
 
 
 def stop_virtual_audio(audio: VirtualAudio) -> None:
-    subprocess.run(["bash", str(SCRIPT), "stop", str(audio.runtime_dir)], check=False)
+    audio.stop_server()
