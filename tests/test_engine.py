@@ -96,12 +96,18 @@ def test_repeat_the_question_asks_again_without_recording(tmp_path):
     assert h.session()["turns"] == []
 
 
-def test_work_commands_are_ignored_during_questions(tmp_path):
+def test_an_answer_that_sounds_like_a_work_command_is_the_answer(tmp_path):
+    """During a question only skip, repeat, pause and stop stand for something else: "Take a
+    note that I am tired" or "Continue." is what the partner answered, and is kept as such."""
     h = Harness(tmp_path)
-    for text in ("how much time is left", "start the debrief", "add five minutes"):
-        assert said(h.send(Heard(text))) == []
-        assert h.state == "checkin"
-    assert h.session()["turns"] == []
+    answers = ("Take a note that I am tired", "Continue.", "note that the light was better", "how much time is left")
+    asked = [said(h.send(Heard(text)))[-1] for text in answers[:3]]
+    assert asked == ["Ana, what do you intend for today?", "Ben, how are you feeling as we begin?",
+                     "Ben, what do you intend for today?"]
+    h.send(Heard(answers[3]))
+    assert h.state == "work"
+    assert [(t["partner"], t["status"], t["answer"]) for t in h.session()["turns"]] == [
+        (partner, "answered", text) for partner, text in zip(("Ana", "Ana", "Ben", "Ben"), answers)]
 
 
 @pytest.mark.parametrize("answered", [0, CHECKIN])  # paused in check-in, or in the debrief

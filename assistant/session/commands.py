@@ -36,6 +36,15 @@ WORK_INTENTS = frozenset(
 """What can be said while working or paused (skip and repeat-the-question belong to questions,
 which are heard by the free-form answer engine)."""
 
+QUESTION_INTENTS = frozenset(
+    {Intent.SKIP, Intent.REPEAT_QUESTION, Intent.REPEAT, Intent.PAUSE, Intent.STOP}
+)
+"""What can be said instead of an answer while a question is asked. Anything else is the
+answer, even when it sounds like a work command: "Take a note that I am tired", "Continue." as
+the next step. (Before, such answers were printed as heard, then dropped, and the question
+waited out its silence and was stored unanswered.) "cancel that" is the one exception, for a
+while after the debrief was started by a command (``Engine._heard_in_question``)."""
+
 
 @dataclass(frozen=True)
 class Command:

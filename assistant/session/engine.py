@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from assistant.config import Config
 from assistant.session import phrasing
 from assistant.session.clock import Clock
-from assistant.session.commands import Command, CommandParser, Intent
+from assistant.session.commands import QUESTION_INTENTS, Command, CommandParser, Intent
 from assistant.session.events import (
     Action,
     Event,
@@ -291,7 +291,7 @@ class SessionEngine:
         if command is not None and command.intent is Intent.CANCEL and self._can_undo("debrief"):
             self._cmd_cancel()
             return
-        if command is None or command.intent in (Intent.CANCEL, Intent.CONFIRM):
+        if command is None or command.intent not in QUESTION_INTENTS:
             self._record(TurnStatus.ANSWERED, heard)
             self._next_question()
         elif command.intent is Intent.SKIP:
@@ -302,11 +302,8 @@ class SessionEngine:
             self._ask()
         elif command.intent is Intent.PAUSE:
             self._pause()
-        elif command.intent is Intent.STOP:
+        else:  # Intent.STOP
             self._stop()
-        else:
-            log.info("ignored command %s: it makes no sense during a question", command.intent.value)
-            self._listen()
 
     def _continue_answer(self, heard: Heard) -> None:
         """The partner went on with the last answer over this question: join what they said to
