@@ -55,6 +55,7 @@ PAUSED = [
     ("I felt a little anxious when", "you changed the plan without asking me"),
     ("to be honest I think", "we need more time for the sketch"),
     ("uh we could try", "painting outside if the weather stays warm"),
+    ("by the end I was a little", "sad that we had to stop"),
 ]
 """(first part, second part) of answers with a thinking pause between them."""
 
@@ -76,6 +77,7 @@ FINISHED = [
     "The light changed too fast for us",
     "I noticed that I was happier when we talked",
     "Our next step is the hills",
+    "We only talked a little",
 ]
 """Finished answers, for the turn gap."""
 

@@ -43,6 +43,17 @@ def test_finished_answers(text: str) -> None:
     assert not sounds_unfinished(text)
 
 
+@pytest.mark.parametrize("text,unfinished", [
+    ("I felt a little.", True), ("Honestly, it got a little.", True), ("I'm a little.", True),
+    ("We were all a little.", True), ("I feel a little", True),
+    ("We talked a little.", False), ("I slept a little.", False), ("I felt a little better.", False),
+    ("It was a little late.", False), ("A little.", False),
+])
+def test_a_little_after_a_verb_that_takes_an_adjective_waits_for_it(text: str, unfinished: bool) -> None:
+    """"I felt a little ..." goes on to say how; "we talked a little" is whole."""
+    assert sounds_unfinished(text) == unfinished
+
+
 def test_the_pause_waited_for_depends_on_the_text_and_how_sure_it_is() -> None:
     policy = TurnPolicy(end_pause=0.5, max_pause=3.0, min_confidence=0.5)
     assert policy.pause_for("We finished the frame.", 0.9) == 0.5
@@ -192,6 +203,22 @@ def test_a_half_read_as_a_whole_sentence_waits_when_a_going_on_word_scores_near(
     cut = answers_in(x, moonshine, TurnPolicy())
     print("without going-on readings:", cut)
     assert len(cut) == 2 and not sounds_unfinished(cut[0][0]), cut  # read as a whole sentence
+
+
+@pytest.mark.parametrize("voice", ["en+m6", "en-us+f2"])
+def test_a_little_then_a_pause_keeps_the_answer_whole(moonshine, monkeypatch, tmp_path, voice) -> None:
+    """"I felt a little ... unsure about the colours": read "I felt a little.", a whole sentence
+    by every other sign; the adjective still to come keeps the turn open. Without that rule the
+    same audio is cut in two."""
+    x = np.concatenate([espeak("I felt a little", voice, tmp_path), room(2.0, 3),
+                        espeak("unsure about the colours", voice, tmp_path)])
+    got = answers_in(x, moonshine, TurnPolicy())
+    print("heard:", got)
+    assert len(got) == 1 and "little" in got[0][0].lower() and "unsure" in got[0][0].lower(), got
+    monkeypatch.setattr(turns, "_degree_left_open", lambda words: False)
+    cut = answers_in(x, moonshine, TurnPolicy())
+    print("without the rule:", cut)
+    assert len(cut) == 2 and cut[0][0].lower().rstrip(".") == "i felt a little", cut
 
 
 OPENED_JOINED = [

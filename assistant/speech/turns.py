@@ -291,6 +291,8 @@ def sounds_unfinished(text: str) -> bool:
     if re.search(r"(,|;|:|-|\u2014|\u2013|\.\.\.|\u2026)\s*$", stripped):
         return True
     closed = bool(re.search(r"[.!?]\s*[\"')\]]*$", stripped))
+    if _degree_left_open(words):
+        return True
     last = words[-1]
     if last not in DANGLING_WORDS or _a_name(stripped):
         return False
@@ -299,6 +301,26 @@ def sounds_unfinished(text: str) -> bool:
     if closed and len(words) >= 3 and words[-3] in ("than", "as"):
         return False  # "... than he was.", "... as we did."
     return True
+
+
+LINKING_VERBS = frozenset("""
+feel feels felt feeling seem seems seemed get gets got getting look looks looked sound sounds
+sounded become became be been being am is are was were i'm it's we're you're they're he's she's
+""".split())
+"""Verbs that take an adjective after them ("I felt calm", "it got easier")."""
+
+
+def _degree_left_open(words: list[str]) -> bool:
+    """The answer ends in "a little" right after a verb that takes an adjective ("I felt a
+    little", "it's a little"): the adjective is still to come. Said elsewhere, "a little" ends
+    a sentence ("we talked a little"), so "little" is no dangling word of its own ("a bit" is:
+    ``DANGLING_WORDS``). Found by trying ``duet run`` with espeak-ng voices no test or benchmark
+    used: "I felt a little ... unsure about the colours" was read "I felt a little." three
+    times in four, the turn ended, and the rest was taken as the answer to the next question."""
+    if words[-2:] != ["a", "little"]:
+        return False
+    before = [word for word in words[:-2][-2:] if word not in ("all", "just", "still", "also", "not")]
+    return bool(before) and before[-1] in LINKING_VERBS  # "we were all a little"
 
 
 def _a_name(text: str) -> bool:
