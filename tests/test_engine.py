@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.journal import Journal
-from assistant.session.engine import UNDO_WINDOW
+from assistant.session.engine import CONFIRM_WINDOW, UNDO_WINDOW
 from assistant.session.events import (
     Finished,
     Heard,
@@ -177,9 +177,19 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
 def test_talk_during_work_changes_nothing(tmp_path):
     h = Harness(tmp_path)
     answer_checkin(h)
-    for text in ("I wonder how much time is left on the meter", "let's not pause yet", "skip", "resume"):
+    for text in ("I wonder how much time is left on the meter", "let's not pause yet", "skip"):
         assert said(h.send(Heard(text))) == []
     assert h.state == "work"
+
+
+def test_resume_while_running_says_so(tmp_path):
+    """After `duet resume` a session paused when it was interrupted runs again; a "resume" then
+    was met with silence."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    reply = said(h.send(Heard("resume")))
+    assert reply[0] == "We're not paused." and reply[1].endswith("left.") and len(reply) == 2, reply
+    assert h.state == "work" and not h.engine.timer.paused
 
 
 def test_with_a_wake_word_duet_asks_for_each_command_with_it(tmp_path):
@@ -307,6 +317,26 @@ def test_stop_in_work_asks_first_and_only_a_yes_stops(tmp_path):
     assert h.send(Heard("yes"))[-1] == Finished("aborted")
 
 
+@pytest.mark.parametrize("paused", [False, True])
+def test_a_stop_question_left_without_a_yes_says_the_session_goes_on(tmp_path, paused):
+    """"No, keep going" is no command: when the window closes Duet says it carries on, where it
+    said nothing at all."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    if paused:
+        h.send(Heard("pause"))
+        h.clock.advance(20)  # past the undo window
+        h.send(Tick())
+    h.send(Heard("stop the session"))
+    asked = h.clock.now()
+    assert h.engine.awaiting.until == pytest.approx(asked + CONFIRM_WINDOW)
+    h.clock.advance_to(asked + CONFIRM_WINDOW)
+    assert said(h.send(Tick())) == ["Not stopping; carrying on."]
+    assert h.state == ("paused" if paused else "work")
+    assert said(h.send(Heard("yes"))) == [] and h.state != "ended"
+    assert h.engine.awaiting.until != pytest.approx(asked + CONFIRM_WINDOW)
+
+
 def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_both(tmp_path):
     h = Harness(tmp_path)
     answer_checkin(h)
@@ -392,3 +422,13 @@ def test_a_continuation_with_no_words_only_asks_again(tmp_path):
     assert said(h.send(Heard("", continues=True))) == ["Ana, what do you intend for today?"]
     assert [t["answer"] for t in h.session()["turns"]] == ["calm today"]
     assert not [e for e in h.session()["events"] if e["kind"] == "answer continued"]
+
+
+def test_welcome_back_names_the_phase_as_people_say_it():
+    """`duet resume` once said "We were in the work" (and "the checkin")."""
+    from assistant.session import phrasing
+    from assistant.session.records import PHASES
+    said_back = {phase: phrasing.welcome_back(phase) for phase in PHASES}
+    assert said_back["checkin"].startswith("Welcome back. We were in the check-in;")
+    assert said_back["work"].startswith("Welcome back. We were in the work phase;")
+    assert all(phrasing.PHASE_NAMES[phase] in text for phase, text in said_back.items())

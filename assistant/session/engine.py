@@ -245,6 +245,7 @@ class SessionEngine:
             self._next_question()
 
     def _on_tick(self) -> None:
+        self._close_stop_question()
         if self.state != "work":
             self._listen()
             return
@@ -490,6 +491,18 @@ class SessionEngine:
             self._listen()
         return True
 
+    def _stop_question_closes(self) -> float | None:
+        """Clock time at which "Stop the session?" goes unanswered; None when it is not open."""
+        return None if self._stop_asked_at is None else self._stop_asked_at + CONFIRM_WINDOW
+
+    def _close_stop_question(self) -> None:
+        """No yes came to "Stop the session?" in time: say the session goes on. The partners may
+        have said "no, keep going", which is no command: without this Duet said nothing at all."""
+        closes = self._stop_question_closes()
+        if closes is not None and self.clock.now() >= closes:
+            self._stop_asked_at = None
+            self._say(phrasing.NOT_STOPPED)
+
     def _can_undo(self, what: str | None = None) -> bool:
         if self._undo is None or self.clock.now() - self._undo[0] > UNDO_WINDOW:
             return False
@@ -537,8 +550,9 @@ class SessionEngine:
             self._pause()
 
     def _cmd_resume(self) -> None:
-        if self.state != "paused":
-            self._listen()
+        if self.state != "paused":  # say so: after `duet resume` a session paused before runs
+            self._say(phrasing.NOT_PAUSED)
+            self._cmd_time_left()
             return
         self.resume()
         self._paused_by_mic = False
@@ -615,14 +629,17 @@ class SessionEngine:
         elif self.state == "work":
             action = ListenForCommands("work", self._wake_at(), awaited=self._awaited_undo())
         else:
-            action = ListenForCommands("paused", self._undo_closes(),
+            closes = [t for t in (self._undo_closes(), self._stop_question_closes()) if t is not None]
+            action = ListenForCommands("paused", min(closes, default=None),
                                        awaited=AWAITED_WHILE_PAUSED + self._awaited_undo())
         self._out.append(action)
         self.awaiting = action
 
     def _wake_at(self) -> float:
-        """Next milestone, checkpoint or close of the undo window, whichever comes first."""
-        times = (self.timer.next_due_at(self.clock.now()), self._next_checkpoint, self._undo_closes())
+        """Next milestone, checkpoint, close of the undo window or of the stop question, whichever
+        comes first."""
+        times = (self.timer.next_due_at(self.clock.now()), self._next_checkpoint, self._undo_closes(),
+                 self._stop_question_closes())
         return min(t for t in times if t is not None)
 
     def _undo_closes(self) -> float | None:

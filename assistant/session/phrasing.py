@@ -48,8 +48,12 @@ def greeting(partners: list[str], leader: str, logistics: str, next_step: str | 
     return text + " Let's check in."
 
 
+PHASE_NAMES = {"checkin": "check-in", "work": "work phase", "debrief": "debrief", "recap": "recap"}
+"""The session's phases as Duet says them."""
+
+
 def welcome_back(phase: str) -> str:
-    return f"Welcome back. We were in the {phase}; let's carry on where we stopped."
+    return f"Welcome back. We were in the {PHASE_NAMES.get(phase, phase)}; let's carry on where we stopped."
 
 
 def work_begins(seconds: float, start_phrase: str) -> str:
@@ -95,6 +99,7 @@ def confirm_stop(yes: str) -> str:
 
 
 RESUMED = "Resuming."
+NOT_PAUSED = "We're not paused."
 NOTE_PROMPT = "Go ahead, I'm listening for your note."
 NOTED = "Noted."
 NO_NOTE = "I didn't catch a note."
