@@ -129,6 +129,27 @@ def test_a_slow_reader_loses_the_oldest_blocks_and_it_is_logged(
     assert kept[0].end_time >= stalled_until - 0.9
 
 
+def test_frames_dropped_inside_a_mute_window_are_no_loss(
+        virtual_audio: VirtualAudio, caplog: pytest.LogCaptureFixture) -> None:
+    """While Duet speaks nothing reads the microphone; a prompt longer than the queue overran
+    it, and each session warned that the reader fell behind, for audio that was to be muted."""
+    with Microphone(queue_blocks=10) as small:
+        small.mute_until(time.monotonic() + 60.0)
+        overran = time.monotonic() + 1.5  # 50 blocks: 40 more than the queue holds
+        while time.monotonic() < overran:
+            time.sleep(0.05)
+        muted_for = time.monotonic()
+        small.mute_until(muted_for)
+        with caplog.at_level(logging.WARNING, logger="assistant.speech.mic"):
+            frame = small.read(1.0)
+            assert small.dropped_blocks == 0 and "dropped" not in caplog.text
+            small.mute_until(0)
+            time.sleep(1.5)  # unmuted, the same stall is a loss
+            small.read(1.0)
+    assert frame is not None and frame.start_time >= muted_for
+    assert small.dropped_blocks >= 30 and "dropped" in caplog.text
+
+
 def test_short_capture_blocks_are_joined_into_frames_timed_by_their_last_sample() -> None:
     converter = _Converter(SAMPLE_RATE, 1, 480 * 2)
     blocks = [np.full(160, k, dtype="<i2").tobytes() for k in range(7)]

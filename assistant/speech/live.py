@@ -152,8 +152,11 @@ class LivePort:
         barge_in = self._barge_in(text)
         try:
             samples, rate = self.voice.render(text)
+            if barge_in is None:  # nothing reads the microphone while Duet speaks
+                self.mic.mute_until(time.monotonic() + len(samples) / rate + self.mute_tail)
             finished = self.speaker.play(samples, rate, stop=barge_in)
         except (NoSpeaker, VoiceError) as err:
+            self.mic.mute_until(0)  # nothing was said: nothing to mute
             if not self._no_sound:  # said once; each prompt tries the speaker again
                 log.warning("%s; prompts are printed until it works again", err)
                 self.show(f"(no sound: {err}; prompts are printed until it works again)")

@@ -400,7 +400,8 @@ class Microphone:
         """Discard frames whose audio began before ``monotonic_t`` (Duet's voice plus a tail).
 
         Compared with each frame's capture time, so frames already queued are discarded too.
-        The last call wins: ``mute_until(0)`` lifts the mute.
+        The last call wins: ``mute_until(0)`` lifts the mute. Set before a long prompt, it also
+        tells the queue that the frames it drops meanwhile are no loss (``_drop_oldest``).
         """
         self._mute_until = monotonic_t
 
@@ -524,11 +525,15 @@ class Microphone:
             self._drop_oldest(item)
 
     def _drop_oldest(self, item: tuple[bytes, float]) -> None:
+        """Make room for ``item``. A frame that ends inside the mute window is no loss (the reader
+        would discard it): while Duet speaks, the reader is away, and a 15 s greeting overran
+        the queue and logged a warning about the microphone each session."""
         try:
-            self._queue.get_nowait()
+            _, end_time = self._queue.get_nowait()
         except queue.Empty:
-            pass
-        self.dropped_blocks += self._group
+            end_time = math.inf
+        if end_time > self._mute_until:
+            self.dropped_blocks += self._group
         try:
             self._queue.put_nowait(item)
         except queue.Full:
