@@ -56,6 +56,7 @@ PAUSED = [
     ("to be honest I think", "we need more time for the sketch"),
     ("uh we could try", "painting outside if the weather stays warm"),
     ("by the end I was a little", "sad that we had to stop"),
+    ("to me it looked like", "we were painting the same picture"),
 ]
 """(first part, second part) of answers with a thinking pause between them."""
 
@@ -78,6 +79,7 @@ FINISHED = [
     "I noticed that I was happier when we talked",
     "Our next step is the hills",
     "We only talked a little",
+    "We can paint whatever we like",
 ]
 """Finished answers, for the turn gap."""
 

@@ -48,9 +48,11 @@ def test_finished_answers(text: str) -> None:
     ("We were all a little.", True), ("I feel a little", True),
     ("We talked a little.", False), ("I slept a little.", False), ("I felt a little better.", False),
     ("It was a little late.", False), ("A little.", False),
+    ("I was so.", True), ("Honestly it feels like.", True), ("I'm just so", True),
+    ("I think so.", False), ("We did it so.", False), ("Paint what you like.", False), ("I feel like it.", False),
 ])
-def test_a_little_after_a_verb_that_takes_an_adjective_waits_for_it(text: str, unfinished: bool) -> None:
-    """"I felt a little ..." goes on to say how; "we talked a little" is whole."""
+def test_a_degree_after_a_verb_that_takes_an_adjective_waits_for_it(text: str, unfinished: bool) -> None:
+    """"I felt a little ...", "I was so ..." go on to say how; "we talked a little" is whole."""
     assert sounds_unfinished(text) == unfinished
 
 
@@ -205,20 +207,29 @@ def test_a_half_read_as_a_whole_sentence_waits_when_a_going_on_word_scores_near(
     assert len(cut) == 2 and not sounds_unfinished(cut[0][0]), cut  # read as a whole sentence
 
 
-@pytest.mark.parametrize("voice", ["en+m6", "en-us+f2"])
-def test_a_little_then_a_pause_keeps_the_answer_whole(moonshine, monkeypatch, tmp_path, voice) -> None:
-    """"I felt a little ... unsure about the colours": read "I felt a little.", a whole sentence
-    by every other sign; the adjective still to come keeps the turn open. Without that rule the
-    same audio is cut in two."""
-    x = np.concatenate([espeak("I felt a little", voice, tmp_path), room(2.0, 3),
-                        espeak("unsure about the colours", voice, tmp_path)])
+LEFT_OPEN = [
+    ("en+m6", "I felt a little", "unsure about the colours"),
+    ("en-us+f2", "I felt a little", "unsure about the colours"),
+    ("en-us+f5", "honestly it feels like", "we finally found our rhythm"),
+    ("en+m3", "honestly it feels like", "we finally found our rhythm"),
+]
+"""Halves that end where an adjective or a clause is still to come, read as whole sentences
+("I felt a little.", "Honestly, it feels like."): found trying ``duet run`` with voices no test
+or benchmark uses."""
+
+
+@pytest.mark.parametrize("voice,first,second", LEFT_OPEN)
+def test_a_degree_then_a_pause_keeps_the_answer_whole(moonshine, monkeypatch, tmp_path, voice, first, second) -> None:
+    """Read as a whole sentence by every other sign, the half waits for what it leaves open
+    (``turns._degree_left_open``). Without that rule the same audio is cut in two."""
+    x = np.concatenate([espeak(first, voice, tmp_path), room(2.0, 3), espeak(second, voice, tmp_path)])
     got = answers_in(x, moonshine, TurnPolicy())
     print("heard:", got)
-    assert len(got) == 1 and "little" in got[0][0].lower() and "unsure" in got[0][0].lower(), got
+    assert len(got) == 1 and first.split()[-1] in got[0][0].lower() and second.split()[1] in got[0][0].lower(), got
     monkeypatch.setattr(turns, "_degree_left_open", lambda words: False)
     cut = answers_in(x, moonshine, TurnPolicy())
     print("without the rule:", cut)
-    assert len(cut) == 2 and cut[0][0].lower().rstrip(".") == "i felt a little", cut
+    assert len(cut) == 2 and cut[0][0].lower().rstrip(".").endswith(first.split()[-1]), cut
 
 
 OPENED_JOINED = [

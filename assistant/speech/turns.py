@@ -310,17 +310,26 @@ sounded become became be been being am is are was were i'm it's we're you're the
 """Verbs that take an adjective after them ("I felt calm", "it got easier")."""
 
 
+OPEN_AFTER_LINKING = (("a", "little"), ("so",), ("like",))
+"""Endings that leave an adjective to come when a linking verb is before them ("I felt a
+little", "I was so", "it feels like"). Said elsewhere they end sentences ("we talked a little",
+"I think so", "do as you like"): "so" and "like" are ``FINISHING_WORDS``, "little" no dangling
+word at all."""
+BETWEEN_LINKING = frozenset({"all", "just", "still", "also", "not"})
+"""Words that may stand between the verb and the ending ("we were all a little")."""
+
+
 def _degree_left_open(words: list[str]) -> bool:
-    """The answer ends in "a little" right after a verb that takes an adjective ("I felt a
-    little", "it's a little"): the adjective is still to come. Said elsewhere, "a little" ends
-    a sentence ("we talked a little"), so "little" is no dangling word of its own ("a bit" is:
-    ``DANGLING_WORDS``). Found by trying ``duet run`` with espeak-ng voices no test or benchmark
-    used: "I felt a little ... unsure about the colours" was read "I felt a little." three
-    times in four, the turn ended, and the rest was taken as the answer to the next question."""
-    if words[-2:] != ["a", "little"]:
-        return False
-    before = [word for word in words[:-2][-2:] if word not in ("all", "just", "still", "also", "not")]
-    return bool(before) and before[-1] in LINKING_VERBS  # "we were all a little"
+    """The answer ends in ``OPEN_AFTER_LINKING`` right after a verb that takes an adjective: the
+    adjective is still to come. Found by trying ``duet run`` with espeak-ng voices no test or
+    benchmark used: "I felt a little ... unsure about the colours" was read "I felt a little."
+    three times in four, the turn ended, and the rest was taken as the answer to the next
+    question."""
+    for ending in OPEN_AFTER_LINKING:
+        if tuple(words[-len(ending):]) == ending:
+            before = [word for word in words[:-len(ending)][-2:] if word not in BETWEEN_LINKING]
+            return bool(before) and before[-1] in LINKING_VERBS
+    return False
 
 
 def _a_name(text: str) -> bool:
