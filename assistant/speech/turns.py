@@ -59,8 +59,11 @@ A reading that only splits the last word in two, with a guess at the rest of its
 scripts/turn_sweep.py, 6 of 189 short answers and 2 of 106 finished ones in 14 voices stopped
 waiting, no half of 176 was cut the sooner. A first stretch that opens with a joining word
 ("But we could try.", often a misread "uh") waits too (``opens_joined``; 39 -> 43 of 46 with
-scripts/turn_sweep.py). What is left is a half that is a whole sentence ("He might even have
-been made."): the text cannot tell, and barge-in (bargein.py) is the remedy.
+scripts/turn_sweep.py). So does a half that ends where an adjective is still to come after a
+verb that takes one ("I felt a little", "it feels like": ``_degree_left_open``; found in
+``duet run`` with voices no benchmark uses, where such halves were cut 4 times in 4). What is
+left is a half that is a whole sentence ("He might even have been made."): the text cannot
+tell, and barge-in (bargein.py) is the remedy.
 
 How often a finished answer waits, live (stop 44: section 8's turn gap run ten times, 220
 finished answers): 10 waited ``max_pause`` (5 %), so the 95th percentile (1.4 s allowed) was
