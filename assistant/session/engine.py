@@ -63,6 +63,11 @@ clips of "cancel that" and "undo that" decided while it is awaited, its 80 minut
 both are): 4 / 2 / 0 / 1 more clips recognized clean / 20 / 10 / 5 dB, no talk taken."""
 
 
+def _first(*times: float | None) -> float | None:
+    """The earliest of the clock times that are set."""
+    return min((t for t in times if t is not None), default=None)
+
+
 class SessionLog(Protocol):
     """Where the engine writes what happens: one session of the journal."""
 
@@ -629,18 +634,16 @@ class SessionEngine:
         elif self.state == "work":
             action = ListenForCommands("work", self._wake_at(), awaited=self._awaited_undo())
         else:
-            closes = [t for t in (self._undo_closes(), self._stop_question_closes()) if t is not None]
-            action = ListenForCommands("paused", min(closes, default=None),
+            action = ListenForCommands("paused", _first(self._undo_closes(), self._stop_question_closes()),
                                        awaited=AWAITED_WHILE_PAUSED + self._awaited_undo())
         self._out.append(action)
         self.awaiting = action
 
-    def _wake_at(self) -> float:
+    def _wake_at(self) -> float | None:
         """Next milestone, checkpoint, close of the undo window or of the stop question, whichever
         comes first."""
-        times = (self.timer.next_due_at(self.clock.now()), self._next_checkpoint, self._undo_closes(),
-                 self._stop_question_closes())
-        return min(t for t in times if t is not None)
+        return _first(self.timer.next_due_at(self.clock.now()), self._next_checkpoint, self._undo_closes(),
+                      self._stop_question_closes())
 
     def _undo_closes(self) -> float | None:
         """Clock time at which the undo window closes (then listening is renewed without the
