@@ -40,6 +40,7 @@ TALK = [  # (voice or None for the recording, words, SNR in dB or None)
     ("en-gb+m2", "How much paint is left in the small tin", None),
     ("en-us+f5", "Add more water to the tray, it's getting thick", 15.0),
     ("en+m4", "Take it slowly, there's plenty of time", None),
+    ("en-gb+m2", "Yes", None),  # no stop question open: talk, not shown as a command
     (None, 0, None),
 ]
 COMMANDS = [  # (what is said, what Duet must answer with, further lines it says)

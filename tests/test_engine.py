@@ -330,8 +330,10 @@ def test_a_stop_question_left_without_a_yes_says_the_session_goes_on(tmp_path, p
     h.send(Heard("stop the session"))
     asked = h.clock.now()
     assert h.engine.awaiting.until == pytest.approx(asked + CONFIRM_WINDOW)
+    assert h.engine.awaiting.confirming  # a yes now stops: the live port shows it
     h.clock.advance_to(asked + CONFIRM_WINDOW)
     assert said(h.send(Tick())) == ["Not stopping; carrying on."]
+    assert not h.engine.awaiting.confirming
     assert h.state == ("paused" if paused else "work")
     assert said(h.send(Heard("yes"))) == [] and h.state != "ended"
     assert h.engine.awaiting.until != pytest.approx(asked + CONFIRM_WINDOW)

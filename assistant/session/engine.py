@@ -632,10 +632,12 @@ class SessionEngine:
         elif self.state == "work" and self._dictating_note:
             action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout)
         elif self.state == "work":
-            action = ListenForCommands("work", self._wake_at(), awaited=self._awaited_undo())
+            action = ListenForCommands("work", self._wake_at(), awaited=self._awaited_undo(),
+                                       confirming=self._stop_asked_at is not None)
         else:
             action = ListenForCommands("paused", _first(self._undo_closes(), self._stop_question_closes()),
-                                       awaited=AWAITED_WHILE_PAUSED + self._awaited_undo())
+                                       awaited=AWAITED_WHILE_PAUSED + self._awaited_undo(),
+                                       confirming=self._stop_asked_at is not None)
         self._out.append(action)
         self.awaiting = action
 

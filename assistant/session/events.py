@@ -87,6 +87,9 @@ class ListenForCommands:
     awaited: tuple[str, ...] = ()
     """Commands (``Intent`` values) the session is waiting for: while paused, "resume". The
     command spotter takes one of these on less evidence than the others."""
+    confirming: bool = False
+    """"Stop the session?" is open: a yes now stops it. Any other time the session takes a yes
+    as talk, and the live port does not show it as a command."""
 
 
 @dataclass(frozen=True)

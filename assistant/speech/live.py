@@ -22,7 +22,7 @@ import click
 
 from assistant.config import Config, ListeningConfig
 from assistant.session.clock import MonotonicClock
-from assistant.session.commands import work_grammar
+from assistant.session.commands import CommandParser, Intent, work_grammar
 from assistant.session.events import (
     Event,
     Heard,
@@ -79,7 +79,6 @@ def open_engines(config: Config, answers: str | None = None, commands: str | Non
 def open_spotter(config: Config, answers: Recognizer | None = None) -> Recognizer:
     """The built-in command spotter, warmed up. It shares the answer engine's model when that is
     one it runs on (Moonshine or Whisper): one model in memory, not two."""
-    from assistant.session.commands import CommandParser
     from assistant.speech.spotter import CommandSpotter, command_table
 
     wake = config.listening.wake_word
@@ -105,6 +104,7 @@ class LivePort:
         barge_in: bool = False,
         continue_within: float = 3.0,
         echo: EchoCanceller | None = None,
+        commands: CommandParser | None = None,
     ) -> None:
         """
         Args:
@@ -114,6 +114,7 @@ class LivePort:
             continue_within: seconds after an answer was taken (its end pause already passed)
                 in which speech over the next question still continues that answer.
             echo: the echo canceller Duet's devices go through, unloaded by ``close``.
+            commands: the configured phrases, to tell which command a spotted phrase is.
         """
         self.voice = voice
         self.speaker = speaker
@@ -125,6 +126,7 @@ class LivePort:
         self.barge_in = barge_in
         self.continue_within = continue_within
         self.echo = echo
+        self.commands = commands
         self._echo_lost = False
         """The canceller went with the microphone and is loaded again when one is back."""
         self._no_sound = False
@@ -227,11 +229,19 @@ class LivePort:
             return self._lost(err)
         if transcript is None:
             return Tick()
-        if transcript.heard:
+        if transcript.heard and self._stray_yes(transcript.text, action):
+            log.info("heard %r as %r with no stop question open: talk", transcript.heard, transcript.text)
+        elif transcript.heard:
             self.show(f"(command: {transcript.text!r}, heard: {transcript.heard!r})")
         else:
             self.show(f"(heard: {transcript.text})")
         return heard(transcript)
+
+    def _stray_yes(self, phrase: str, action: ListenForCommands) -> bool:
+        """A yes while no "Stop the session?" is open: the session takes it as talk, so it is not
+        shown as a command it acted on (it was, on a "Yes" in the couple's talk)."""
+        command = self.commands.parse(phrase, require_wake_word=True) if self.commands is not None else None
+        return command is not None and command.intent is Intent.CONFIRM and not action.confirming
 
     def _lost(self, err: MicLostError) -> Event:
         self.mic_lost = True
@@ -323,6 +333,7 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
         voice, open_speaker(config), mic, listener, mute_tail=listening.mute_tail, partial=_show_partial(),
         barge_in=listening.barge_in == "on" or echo is not None, echo=echo,
         continue_within=max(listening.max_pause - listening.trailing_silence, 0.0),
+        commands=CommandParser(config.commands, listening.wake_word),
     )
     return MonotonicClock(), port
 
