@@ -434,3 +434,29 @@ def test_welcome_back_names_the_phase_as_people_say_it():
     assert said_back["checkin"].startswith("Welcome back. We were in the check-in;")
     assert said_back["work"].startswith("Welcome back. We were in the work phase;")
     assert all(phrasing.PHASE_NAMES[phase] in text for phase, text in said_back.items())
+
+
+def test_a_session_cut_off_after_its_next_step_keeps_it_when_resumed(tmp_path, monkeypatch):
+    """The next step was on disk but the session had not closed (a power cut at the recap; a
+    journal put back from its backup): resumed, the recap and the summary named no next step."""
+    from assistant.session.clock import SimulatedClock
+    from assistant.session.runner import resume_session
+
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    h.send(Heard("start the debrief"))
+    for i in range(DEBRIEF - 1):
+        h.send(Heard(f"debrief answer {i}"))
+
+    def power_cut(*args, **kwargs):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(h.engine.log, "close", power_cut)
+    with pytest.raises(OSError):
+        h.send(Heard("prune the roses"))
+    monkeypatch.undo()
+    h.engine.log.db.close()  # the process ends: its files and its lock go with it
+    h.journal.close()
+    engine = resume_session(h.config, Journal(tmp_path / "journal.json"), SimulatedClock(), 1)
+    assert "prune the roses" in said(engine.start())[-1]
+    assert Journal(tmp_path / "journal.json").get(1)["next_step"] == "prune the roses"

@@ -81,6 +81,7 @@ from assistant.session.records import (
     SessionEvent,
     SessionStatus,
     Turn,
+    TurnStatus,
     clean_note,
     clean_summary,
     clean_turn,
@@ -721,10 +722,17 @@ class SessionRecorder:
         path = self.journal.session_file(self.session_id)
         try:
             return ResumePoint.from_records(progress, seqs, len(self.db.table("notes")),
-                                            script_lines=_script_lines(self.db))
+                                            script_lines=_script_lines(self.db), next_step=self._next_step())
         except ValueError as err:
             raise JournalError(f"session {self.session_id} cannot be resumed: {path} has {err} (edited by hand?); "
                                f"it can still be shown, exported or forgotten") from None
+
+    def _next_step(self) -> str | None:
+        """The last answer recorded to a question to both partners (the next step), if any."""
+        steps = [t for t in sorted(self.db.table("turns").all(), key=_turn_order)
+                 if t.get("partner") == "both" and t.get("status") == TurnStatus.ANSWERED.value]
+        answer = steps[-1].get("answer") if steps else None
+        return answer if isinstance(answer, str) and answer.strip() else None
 
     def _write(self, write: Callable[[], object]) -> None:
         self.journal.db.storage.flush()  # the index entry of this session first, if it is waiting

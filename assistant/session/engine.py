@@ -137,7 +137,7 @@ class SessionEngine:
         self.seq = resume.next_seq if resume else 0
         self.notes_taken = resume.notes if resume else 0
         self.timer = self._make_timer(resume)
-        self.next_step: str | None = None
+        self.next_step: str | None = resume.next_step if resume else None
         self.asked_at = ""
         self._last_turn: Turn | None = None
         """The turn recorded last: an answer a partner may still go on with (barge-in)."""

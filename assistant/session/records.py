@@ -102,10 +102,13 @@ class ResumePoint:
     script_lines: dict[str, int] = field(default_factory=dict)
     """Lines of each rehearsal script (by digest) already heard: resuming with the same script
     carries on after them instead of replaying it."""
+    next_step: str | None = None
+    """The next step the couple already gave (the last answer to a question to both): the
+    recap and the session's summary name it though it was said before the interruption."""
 
     @classmethod
     def from_records(cls, progress: dict[str, Any], seqs: list[Any], notes: int,
-                     script_lines: dict[str, int] | None = None) -> "ResumePoint":
+                     script_lines: dict[str, int] | None = None, next_step: str | None = None) -> "ResumePoint":
         """Check what the journal holds (it may have been edited by hand) and build the point.
 
         Raises ``ValueError`` naming the first value that makes no sense.
@@ -131,7 +134,7 @@ class ResumePoint:
             raise ValueError("a work 'announced' that is not a list of names")
         next_seq = max(seqs, default=-1) + 1
         return cls(phase=phase, next_seq=max(next_seq, saved_seq), work=work, notes=notes,
-                   script_lines=dict(script_lines or {}))
+                   script_lines=dict(script_lines or {}), next_step=next_step)
 
 
 def _number(value: object) -> bool:
