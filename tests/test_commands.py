@@ -41,9 +41,19 @@ def test_extend_refuses_absurd_numbers(parser):
     assert parser.parse("add zero minutes") is None
 
 
-def test_note_keeps_the_words_after_the_phrase(parser):
-    assert parser.parse("Take a note: buy more cobalt blue.").text == "buy more cobalt blue"
+def test_note_keeps_the_words_after_the_phrase_as_said(parser):
+    """Capitals, punctuation and every letter: a note was stored normalized ("buy more cobalt
+    blue then call ana at 5 30", "caf na ve")."""
+    assert parser.parse("Take a note: buy more cobalt blue.").text == "buy more cobalt blue."
     assert parser.parse("take a note").text == ""
+    notes = {
+        "Take a note: Buy more Cobalt-Blue, then call Ana at 5:30": "Buy more Cobalt-Blue, then call Ana at 5:30",
+        "take a note café naïve 日本": "café naïve 日本",
+        "Okay, take a note Ärger mit dem Pinsel, please": "Ärger mit dem Pinsel",
+        "take a note <b>bold</b> & stuff": "<b>bold</b> & stuff",
+        "Take a note — don’t forget the ladder!": "don’t forget the ladder!",
+    }
+    assert {text: parser.parse(text).text for text in notes} == notes
 
 
 def test_wake_word_is_required_when_asked(parser):

@@ -460,3 +460,14 @@ def test_a_session_cut_off_after_its_next_step_keeps_it_when_resumed(tmp_path, m
     engine = resume_session(h.config, Journal(tmp_path / "journal.json"), SimulatedClock(), 1)
     assert "prune the roses" in said(engine.start())[-1]
     assert Journal(tmp_path / "journal.json").get(1)["next_step"] == "prune the roses"
+
+
+def test_a_note_with_no_words_is_no_note(tmp_path):
+    """A blank dictation was saved and counted ("Noted.", "took 1 note")."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    assert said(h.send(Heard("take a note"))) == ["Go ahead, I'm listening for your note."]
+    assert said(h.send(Heard("   "))) == ["I didn't catch a note."]
+    assert h.engine.notes_taken == 0 and h.session()["notes"] == []
+    h.send(Heard("take a note: Buy Cobalt-Blue, café au lait"))
+    assert [n["text"] for n in h.session()["notes"]] == ["Buy Cobalt-Blue, café au lait"]

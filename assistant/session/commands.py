@@ -8,7 +8,7 @@ it. The same phrases become the grammar a recognizer listens for (``grammar_phra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from assistant.config import CommandsConfig
@@ -126,7 +126,7 @@ class CommandParser:
         for intent, phrase in self._table:
             command = _match(intent, phrase, words)
             if command is not None:
-                return command
+                return replace(command, text=_as_said(text, command.text)) if command.text else command
         return None
 
     def grammar_phrases(self, intents: frozenset[Intent] | None = None) -> list[str]:
@@ -151,6 +151,28 @@ class CommandParser:
 def _normalize_phrase(phrase: str) -> str:
     """Normalize a configured phrase, keeping its ``{n}`` placeholder."""
     return " {n} ".join(normalize(part) for part in phrase.split("{n}")).strip()
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+"""A word as ``normalize`` keeps it."""
+
+
+def _as_said(text: str, words: str) -> str:
+    """``words``, the end of the normalized ``text`` (a note's words, before any "please"), as
+    ``text`` has them: with its capitals, punctuation and the letters normalizing drops. A note
+    "Buy Cobalt-Blue, call Ana at 5:30" was stored "buy cobalt blue call ana at 5 30"."""
+    spans = [m.span() for m in _WORD.finditer(text.lower().replace("’", "'"))]
+    said = [text.lower().replace("’", "'")[a:b] for a, b in spans]
+    wanted = words.split()
+    for start in range(len(said) - len(wanted), -1, -1):
+        if said[start:start + len(wanted)] == wanted:
+            begin = spans[start][0]
+            while begin > 0 and not text[begin - 1].isspace() and not _WORD.match(text[begin - 1].lower()):
+                begin -= 1  # what normalizing dropped before the first word ("Ärger", "<b>")
+            last = start + len(wanted)
+            end = len(text) if last == len(said) else spans[last - 1][1]  # up to "please", if it follows
+            return text[begin:end].strip().lstrip(":;,.-\u2014\u2013 ").rstrip(",;:") or words
+    return words
 
 
 def _strip_polite(words: str) -> str:

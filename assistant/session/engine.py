@@ -594,6 +594,9 @@ class SessionEngine:
         self._listen()
 
     def _take_note(self, text: str) -> None:
+        if not text.strip():  # no words: no note (a blank one was saved and counted)
+            self._on_silence()
+            return
         self._dictating_note = False
         now = self.clock.now()
         self.log.record_note(Note(text=text.strip(), at=round(self.timer.elapsed(now), 3), time=self.clock.wall().isoformat()))
