@@ -53,6 +53,20 @@ def test_rehearse_hears_a_line_at_once_while_paused(journal, tmp_path):
     assert paused and resumed and paused.group(1) == resumed.group(1), result.stdout
 
 
+def test_rehearse_a_dictated_note_keeps_the_timed_lines_after_it(journal, tmp_path):
+    """A "take a note" whose next line is timed hears no note, and the work phase goes on to
+    that line; the dictation once dropped every later timed line as "not reached"."""
+    path = tmp_path / "note.yaml"
+    path.write_text(SCRIPT.replace('- {at: "14:00", say: "take a note buy more cobalt blue"}',
+                                   '- {at: "14:00", say: "take a note"}\n- {at: "15:00", say: "pause"}\n'
+                                   '- say: "resume"'))
+    result = duet("rehearse", str(path), "--journal", journal)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "I didn't catch a note." in out and "not reached" not in out + result.stderr
+    assert re.search(r"\[\d+:\d+\] Duet: Paused\.", out) and "Let's debrief" in out, out
+
+
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):
     duet("rehearse", script, "--journal", journal)
     result = duet("show", "last", "--json", "--journal", journal)

@@ -169,7 +169,8 @@ class ScriptedPort:
         self._emit("Duet", text)
 
     def listen_answer(self, action: ListenForAnswer) -> Event:
-        self._drop_passed_timed_lines()
+        if action.phase != "note":  # a note dictated while working: the work phase goes on
+            self._drop_passed_timed_lines()
         line = self.lines[0] if self.lines else None
         if line is None or line.silence or line.at is not None:
             if line is not None and line.silence:
