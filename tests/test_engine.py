@@ -226,7 +226,7 @@ def test_leadership_rotates_and_the_next_step_is_read_back(tmp_path):
         h = Harness(tmp_path, journal=journal)
         leaders.append(h.engine.roles.leader)
         if n == 1:
-            assert "Last time you planned this next step: paint the sky." in said(h.first)[0]
+            assert "The next step you last planned: paint the sky." in said(h.first)[0]
         answer_checkin(h)
         h.send(Heard("start the debrief"))
         for i in range(DEBRIEF):

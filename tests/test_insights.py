@@ -209,7 +209,7 @@ def test_the_greeting_and_recap_celebrate_what_the_journal_holds(history):
     assert "Last time Ben said this worked well: mixing paints together." in said[2][0]
     assert "That makes 2 weeks in a row with a session." in said[2][-1]
     assert "Your next step: Right. " in said[2][-1] and ".." not in said[2][-1]
-    assert "Last time you planned this next step: Right. " in said[3][0]
+    assert "The next step you last planned: Right. " in said[3][0]
 
 
 def test_every_kind_of_celebration_is_offered_when_earned(history):

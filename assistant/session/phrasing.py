@@ -42,7 +42,7 @@ def greeting(partners: list[str], leader: str, logistics: str, next_step: str | 
         text += f"{planned} "
     text += f"This session {leader} leads the vision and {logistics} handles logistics."
     if next_step:
-        text += f" Last time you planned this next step: {sentence(next_step)}"
+        text += f" The next step you last planned: {sentence(next_step)}"  # maybe sessions ago
     if cheer:
         text += f" {cheer}"
     return text + " Let's check in."
