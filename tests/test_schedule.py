@@ -71,6 +71,12 @@ def ok(result: subprocess.CompletedProcess) -> str:
     return result.stdout
 
 
+def test_one_minute_of_work_is_said_so(journal):
+    out = quick("schedule", "add", "2027-01-30 18:30", "--minutes", "1", "--journal", journal, now="2026-12-01T09:00")
+    assert ", 1 minute of work " in out  # it said "1 minutes"
+    assert "), 1 minute of work" in quick("schedule", "--journal", journal, now="2026-12-01T09:00")
+
+
 def test_add_list_remove_with_json_in_a_private_file(journal):
     out = ok(duet("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60",
                   "--journal", journal, now="2026-12-01T09:00"))

@@ -100,7 +100,7 @@ def session_rhythm(config: Config, journal_path: Path, work_minutes: float | Non
     if current is not None and work_minutes is None:
         config = config.with_work_minutes(current.plan.minutes)
         click.echo(f"duet: this is the session planned for {current.start:%A %H:%M}: "
-                   f"{current.plan.minutes:g} minutes of work (--work changes it)", err=True)
+                   f"{_of_work(current.plan.minutes)} (--work changes it)", err=True)
     following = [o for o in upcoming(plans, now, count=2) if not _same(o, current)]
     return config, Rhythm(
         planned=phrasing.planned_session(current.start) if current else None,
@@ -267,7 +267,7 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
         if as_json:
             _print_json({"plan": plan.to_json(), "next": [o.to_json() for o in following]})
             return
-        click.echo(f"Planned session {plan.id}: {describe(plan)}, {minutes:g} minutes of work "
+        click.echo(f"Planned session {plan.id}: {describe(plan)}, {_of_work(minutes)} "
                    f"(times in {plan.zone.key}; saved in {store.path}).")
         click.echo("Next: " + "; ".join(_slot(o) for o in following))
 
@@ -373,7 +373,7 @@ def _show_plan(store: Schedule, now: datetime, as_json: bool) -> None:
         return
     click.echo(f"{'id':>3}  plan")
     for plan in plans:
-        click.echo(f"{plan.id:>3}  {describe(plan)} ({plan.zone.key}), {plan.minutes:g} minutes of work")
+        click.echo(f"{plan.id:>3}  {describe(plan)} ({plan.zone.key}), {_of_work(plan.minutes)}")
     click.echo("Next sessions:" if following else "No planned session is ahead.")
     for occurrence in following:
         click.echo(f"     {_slot(occurrence)}")
@@ -409,3 +409,8 @@ def _show_history(journal_path: Path, now: datetime, as_json: bool) -> None:
     click.echo(f"Kept {result.count('kept')}, moved {result.count('moved')}, missed {result.count('missed')}"
                f" (kept: started within {NEAR.total_seconds() / 3600:g} h of the plan; moved: within 2 days); "
                f"{len(result.unplanned)} unplanned session(s).")
+
+
+def _of_work(minutes: float) -> str:
+    """"25 minutes of work", "1 minute of work"."""
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'} of work"
