@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.errors import DuetError, check_loaded
+from assistant.errors import DuetError, check_loaded, yaml_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
@@ -219,10 +219,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise DuetError(f"{path} is nested too deeply: check its structure") from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or "not valid YAML"
-        raise DuetError(f"{path}: {where}{problem}; fix the YAML syntax there") from None
+        raise DuetError(f"{path}: {yaml_problem(err)}; fix the YAML syntax there") from None
     check_loaded(data, str(path))
     if data is None:
         return {}

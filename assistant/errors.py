@@ -57,6 +57,14 @@ MAX_DEPTH = 32
 """Deepest nesting accepted in a config or a script (both are a few levels deep)."""
 
 
+def yaml_problem(err: Exception) -> str:
+    """Where a YAML file went wrong and how (a ``yaml.YAMLError``): "line 3: found unexpected end
+    of stream"."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}: " if mark else ""
+    return where + (getattr(err, "problem", None) or "not valid YAML")
+
+
 def check_loaded(data: object, what: str) -> None:
     """Refuse, in one line, what a YAML file can hold but no Duet file should: nesting thousands
     deep, and text that is not valid Unicode (lone surrogates from ``"\\ud800"`` escapes), which

@@ -134,6 +134,19 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
     bad.write_text("- say: hi\n- {at: 'noon', say: pause}\n")
     result = duet("rehearse", str(bad), "--journal", journal)
     assert result.returncode == 2 and "entry 2" in result.stderr and "MM:SS" in result.stderr
+    cases = {  # script -> what the one line says
+        '- say: "hi\n- say: there\n': "fix the YAML syntax there",  # an unclosed quote
+        "- {at: '1:00'}\n": "a timed line ('at') needs 'say: TEXT'",
+    }
+    for text, expected in cases.items():
+        bad.write_text(text)
+        result = duet("rehearse", str(bad), "--journal", journal)
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    missing = duet("rehearse", str(tmp_path / "missing.yaml"), "--journal", journal)
+    assert missing.returncode == 2 and "pass a YAML list of lines" in missing.stderr
+    folder = duet("rehearse", str(tmp_path), "--journal", journal)
+    assert folder.returncode == 2 and "is a folder: pass a rehearsal script file" in folder.stderr, folder.stderr
 
 
 def test_a_corrupt_journal_is_refused_and_untouched(tmp_path, script):

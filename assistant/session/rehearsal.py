@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.errors import DuetError, check_loaded
+from assistant.errors import DuetError, check_loaded, yaml_problem
 from assistant.session.clock import SimulatedClock
 from assistant.session.events import (
     Event,
@@ -78,10 +78,10 @@ class ScriptLine(BaseModel):
 
     @model_validator(mode="after")
     def _one_thing(self) -> "ScriptLine":
-        if (self.say is None) == (not self.silence):
-            raise ValueError("a line has either 'say: TEXT' or 'silence: true'")
         if self.at is not None and self.say is None:
             raise ValueError("a timed line ('at') needs 'say: TEXT'")
+        if (self.say is None) == (not self.silence):
+            raise ValueError("a line has either 'say: TEXT' or 'silence: true'")
         return self
 
 
@@ -109,8 +109,12 @@ def load_script(path: Path) -> list[ScriptLine]:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DuetError(f"rehearsal script {path} not found") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
+        raise DuetError(f"rehearsal script {path} not found: pass a YAML list of lines such as '- say: hello'") from None
+    except IsADirectoryError:
+        raise DuetError(f"{path} is a folder: pass a rehearsal script file") from None
+    except yaml.YAMLError as err:
+        raise DuetError(f"rehearsal script {path}: {yaml_problem(err)}; fix the YAML syntax there") from None
+    except UnicodeDecodeError as err:
         raise DuetError(f"cannot read rehearsal script {path}: {str(err).splitlines()[0]}") from None
     except RecursionError:
         raise DuetError(f"rehearsal script {path} is nested too deeply: a script is a flat list of lines") from None
