@@ -80,3 +80,18 @@ def test_bad_input_is_one_line_and_exit_2(dated, args, expected):
     result = duet(*args, "--journal", dated["journal"])
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_text_says_when_a_list_is_cut_short(tmp_path):
+    """The text shows the last eight next steps (the JSON and the report all): it says how many
+    more there are, where it once left them out without a word."""
+    script = tmp_path / "script.yaml"
+    script.write_text(SCRIPT)
+    journal = str(tmp_path / "journal.json")
+    for day in range(1, 11):
+        assert duet("rehearse", str(script), "--date", f"2026-05-{day:02d}", "--journal", journal).returncode == 0
+    text = duet("insights", "--journal", journal)
+    assert text.returncode == 0, text.stderr
+    steps = text.stdout.split("Next steps")[1]
+    assert "... and 2 earlier (all of them: duet insights --json, or duet report)" in steps
+    assert steps.count("paint the clouds") == 8

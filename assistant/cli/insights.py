@@ -177,6 +177,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     for q in v["quiet"][:6]:
         counts = [f"{n} {what}" for n, what in ((q["skipped"], "skipped"), (q["unanswered"], "unanswered")) if n]
         out.append(f"  {q['partner']} went quiet on \"{q['question']}\": {', '.join(counts)} {_ids(q['sessions'])}")
+    out += _more(len(v["quiet"]) - 6)
     out.append("")
     f = result.feelings
     out.append("Feelings")
@@ -196,10 +197,12 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
         rows = result.themes[kind]
         out.append(title)
         out += [f"  {row['term']:<22} {row['count']} session(s) {_ids(row['sessions'])}" for row in rows[:8]]
+        out += _more(len(rows) - 8)
         if not rows:
             out.append("  (nothing said yet)")
         out.append("")
     out.append("Next steps")
+    out += _more(len(result.next_steps) - 8, "earlier")
     for row in result.next_steps[-8:]:
         if row["status"] == "followed":
             fate = f"followed in session {row['followed_in']} ({row['followed_on']}: {', '.join(row['matched'])})"
@@ -209,3 +212,8 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     if not result.next_steps:
         out.append("  (none planned yet)")
     return "\n".join(out)
+
+
+def _more(hidden: int, which: str = "more") -> list[str]:
+    """The line that says rows were left out of a list (the text shows the first few)."""
+    return [f"  ... and {hidden} {which} (all of them: duet insights --json, or duet report)"] if hidden > 0 else []
