@@ -61,6 +61,11 @@ def test_report_is_written_private(dated):
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     page = out.read_text()
     assert page.count("<article class=session") == 2 and page.count("<figure") == 5
+    # the newest session's next step has had no later session to be followed in: not counted
+    steps = json.loads(duet("insights", "--json", "--journal", dated["journal"]).stdout)["next_steps"]
+    followed = sum(row["status"] == "followed" for row in steps)
+    assert [row["status"] for row in steps][-1] == "no later session"
+    assert f"<span class=muted>next steps followed</span><b>{followed} of {len(steps) - 1}</b>" in page
 
 
 def test_an_empty_journal_says_so(tmp_path):

@@ -98,12 +98,13 @@ def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetim
 def _cards(result: Insights) -> str:
     r, trend = result.rhythm, result.feelings["trend"]
     followed = sum(row["status"] == "followed" for row in result.next_steps)
+    due = sum(row["status"] != "no later session" for row in result.next_steps)  # the newest can't be yet
     cards = [
         ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {len(r['weeks'])} weeks"),
         ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"),
         ("current streak", f"{r['streak']['current']['weeks']} wk", f"longest {r['streak']['longest']['weeks']} wk"),
         ("interrupted", len(r["interrupted"]), f"{len(r['resumed'])} resumed"),
-        ("next steps followed", f"{followed} of {len(result.next_steps)}", "see below"),
+        ("next steps followed", f"{followed} of {due}", "see below"),
         ("tone", trend["direction"] or "-", "from answers (VADER)"),
     ]
     return "<section class=cards>" + "".join(
