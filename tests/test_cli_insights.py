@@ -68,6 +68,19 @@ def test_report_is_written_private(dated):
     assert f"<span class=muted>next steps followed</span><b>{followed} of {len(steps) - 1}</b>" in page
 
 
+def test_report_replaces_an_earlier_report_and_no_other_file_unasked(dated):
+    out = dated["folder"] / "again.html"
+    assert duet("report", "-o", str(out), "--journal", dated["journal"]).returncode == 0
+    assert duet("report", "-o", str(out), "--journal", dated["journal"]).returncode == 0  # made anew
+    other = dated["folder"] / "letter.html"
+    other.write_text("<p>our own page</p>")
+    refused = duet("report", "-o", str(other), "--journal", dated["journal"])
+    assert refused.returncode == 2 and "exists and is not a Duet report: add --force" in refused.stderr
+    assert other.read_text() == "<p>our own page</p>" and len(refused.stderr.strip().splitlines()) == 1
+    assert duet("report", "-o", str(other), "--force", "--journal", dated["journal"]).returncode == 0
+    assert "<meta name=generator content=duet-report>" in other.read_text()
+
+
 def test_an_empty_journal_says_so(tmp_path):
     journal = str(tmp_path / "journal.json")
     assert "No sessions" in duet("insights", "--journal", journal).stdout

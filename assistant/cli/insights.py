@@ -117,12 +117,18 @@ def commands(common_options: Decorator, json_option: Decorator,
     @click.command(name="report")
     @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("duet-report.html"),
                   show_default=True, help="HTML file to write (created 0600).")
+    @click.option("--force", is_flag=True, help="Replace FILE even if it is not a Duet report.")
     @since_option
     @common_options
-    def report_cmd(output: Path, since: datetime | None, config: Config, journal_path: Path) -> None:
+    def report_cmd(output: Path, force: bool, since: datetime | None, config: Config, journal_path: Path) -> None:
         """Write one self-contained HTML page: charts, patterns and every session's transcript."""
-        from assistant.journal.report import render_report
+        from assistant.journal.report import is_report, render_report
 
+        if output.is_dir():
+            raise DuetError(f"{output} is a folder: give a file name with -o (for example {output / 'duet-report.html'})")
+        if output.exists() and not force and not is_report(output):  # an earlier report is replaced
+            raise DuetError(f"{output} exists and is not a Duet report: add --force to replace it, "
+                            "or choose another file with -o")
         sessions = load(journal_path, since.date() if since else None)
         result = ins.analyse(sessions, date.today(), stored_tones(sessions))
         page = render_report(sessions, result)

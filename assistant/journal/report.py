@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable
 
 from assistant.journal import charts, export
@@ -87,12 +88,29 @@ def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetim
         body += [_cards(result), _charts(result), _patterns(result), _sessions(sessions)]
     return (f"<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+            f"<meta name=generator content={GENERATOR}>"
             f"<meta http-equiv=Content-Security-Policy content=\"{CSP}\">"
             f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body)
             + (f"<script>{SCRIPT}</script>" if sessions else "") + "\n</body></html>\n")
 
 
 # ---- summary
+
+
+GENERATOR = "duet-report"
+"""Marks a page as Duet's report: ``duet report`` replaces such a file, and no other unasked."""
+OLDER_REPORT = "nothing on this page comes from anywhere but the journal"
+"""What every report before the mark said in its header."""
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` holds a page ``duet report`` wrote (so writing a new one loses nothing)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(1 << 18)
+    except OSError:
+        return False
+    return f"<meta name=generator content={GENERATOR}>" in head or OLDER_REPORT in head
 
 
 def _cards(result: Insights) -> str:
