@@ -167,6 +167,21 @@ def test_no_such_speaker_is_reported_on_construction(virtual_audio: VirtualAudio
         Speaker(device="no such speaker")
 
 
+@pytest.mark.audio
+def test_no_speaker_is_said_once(virtual_audio: VirtualAudio, capsys: pytest.CaptureFixture[str],
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Prompts are printed instead, and the user is told so once (a log warning said it again)."""
+    from assistant.config import Config
+    from assistant.speech.live import open_speaker
+
+    config = Config.model_validate({"listening": {"output_device": "no such speaker"}})
+    with caplog.at_level(logging.WARNING):
+        assert open_speaker(config) is None
+    told = capsys.readouterr().err.strip().splitlines()
+    assert len(told) == 1 and "prompts will be printed instead of spoken" in told[0]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def _wait_until_recording(path: Path, limit: float = 10.0) -> None:
     """parec writes nothing until the monitor delivers its first audio (up to 2 s here)."""
     deadline = time.monotonic() + limit

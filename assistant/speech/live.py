@@ -303,7 +303,7 @@ def open_speaker(config: Config) -> Speaker | None:
     try:
         return Speaker(config.listening.output_device)
     except NoSpeaker as err:
-        log.warning("%s", err)
+        log.info("%s", err)  # the line below tells the user; a warning too said it twice
         click.echo(f"duet: {err}; prompts will be printed instead of spoken", err=True)
         return None
 
