@@ -114,7 +114,7 @@ def test_export_markdown_html_and_json_files_are_private(tmp_path, journal, scri
         (["sessions", "--bogus"], "No such option '--bogus'"),
         (["rehearse", "missing.yaml"], "rehearsal script missing.yaml not found"),
         (["rehearse", "SCRIPT", "--work", "-1"], "--work must be more than 0 minutes"),
-        (["export", "last", "--force", "-o", "tests"], "tests is a folder: give a file name with -o"),
+        (["export", "last", "--force", "-o", "tests"], "tests is a folder: give a file name in it with -o"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(journal, script, args, expected):

@@ -79,6 +79,8 @@ def test_report_replaces_an_earlier_report_and_no_other_file_unasked(dated):
     assert other.read_text() == "<p>our own page</p>" and len(refused.stderr.strip().splitlines()) == 1
     assert duet("report", "-o", str(other), "--force", "--journal", dated["journal"]).returncode == 0
     assert "<meta name=generator content=duet-report>" in other.read_text()
+    folder = duet("report", "-o", str(dated["folder"]), "--journal", dated["journal"])
+    assert folder.returncode == 2 and "is a folder: give a file name in it with -o" in folder.stderr
 
 
 def test_an_empty_journal_says_so(tmp_path):

@@ -124,9 +124,7 @@ def commands(common_options: Decorator, json_option: Decorator,
         """Write one self-contained HTML page: charts, patterns and every session's transcript."""
         from assistant.journal.report import is_report, render_report
 
-        if output.is_dir():
-            raise DuetError(f"{output} is a folder: give a file name with -o (for example {output / 'duet-report.html'})")
-        if output.exists() and not force and not is_report(output):  # an earlier report is replaced
+        if output.is_file() and not force and not is_report(output):  # an earlier report is replaced
             raise DuetError(f"{output} exists and is not a Duet report: add --force to replace it, "
                             "or choose another file with -o")
         sessions = load(journal_path, since.date() if since else None)

@@ -21,7 +21,7 @@ def write_private(path: Path, text: str, *, force: bool = True, newline: str | N
     writes line ends as given (an iCalendar file's CRLF).
     """
     if path.is_dir():  # said before "exists: add --force", which could not help
-        raise DuetError(f"{path} is a folder: give a file name with -o (for example {path / 'session.md'})")
+        raise DuetError(f"{path} is a folder: give a file name in it with -o")
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
         fd = os.open(path, flags, 0o600)

@@ -161,8 +161,9 @@ def _as_said(text: str, words: str) -> str:
     """``words``, the end of the normalized ``text`` (a note's words, before any "please"), as
     ``text`` has them: with its capitals, punctuation and the letters normalizing drops. A note
     "Buy Cobalt-Blue, call Ana at 5:30" was stored "buy cobalt blue call ana at 5 30"."""
-    spans = [m.span() for m in _WORD.finditer(text.lower().replace("’", "'"))]
-    said = [text.lower().replace("’", "'")[a:b] for a, b in spans]
+    lower = text.lower().replace("’", "'")  # as ``normalize`` reads it, position for position
+    spans = [m.span() for m in _WORD.finditer(lower)]
+    said = [lower[a:b] for a, b in spans]
     wanted = words.split()
     for start in range(len(said) - len(wanted), -1, -1):
         if said[start:start + len(wanted)] == wanted:
