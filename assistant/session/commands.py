@@ -95,11 +95,17 @@ def parse_number(words: str) -> int | None:
     return None
 
 
+_WORD = re.compile(r"[a-z0-9']+")
+"""A word as phrases and transcripts are compared (``normalize``; ``_as_said`` finds them again)."""
+
+
+def _folded(text: str) -> str:
+    return text.lower().replace("’", "'")
+
+
 def normalize(text: str) -> str:
     """Lowercase words without punctuation: how phrases and transcripts are compared."""
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    return " ".join(text.split())
+    return " ".join(_WORD.findall(_folded(text)))
 
 
 class CommandParser:
@@ -153,15 +159,11 @@ def _normalize_phrase(phrase: str) -> str:
     return " {n} ".join(normalize(part) for part in phrase.split("{n}")).strip()
 
 
-_WORD = re.compile(r"[a-z0-9']+")
-"""A word as ``normalize`` keeps it."""
-
-
 def _as_said(text: str, words: str) -> str:
     """``words``, the end of the normalized ``text`` (a note's words, before any "please"), as
     ``text`` has them: with its capitals, punctuation and the letters normalizing drops. A note
     "Buy Cobalt-Blue, call Ana at 5:30" was stored "buy cobalt blue call ana at 5 30"."""
-    lower = text.lower().replace("’", "'")  # as ``normalize`` reads it, position for position
+    lower = _folded(text)  # as ``normalize`` reads it, position for position
     spans = [m.span() for m in _WORD.finditer(lower)]
     said = [lower[a:b] for a, b in spans]
     wanted = words.split()
