@@ -113,3 +113,19 @@ def test_unknown_ids_get_a_clear_error(tmp_path):
         journal.get(7)
     with pytest.raises(Exception, match="not a session id"):
         journal.get("seven")
+
+
+def test_last_time_is_the_latest_session_by_date_not_by_id(tmp_path):
+    """A session recorded later under an earlier date (``rehearse --date``) is not "last time":
+    the rotation and the next step read back follow the dates, as the celebration does."""
+    from assistant.session.records import Roles
+
+    journal = Journal(tmp_path / "journal.json")
+    for started, leader, step in [("2026-11-02T18:00:00+00:00", "Alex", "fix the fence gate"),
+                                  ("2026-10-20T18:00:00+00:00", "Sam", "buy seeds")]:
+        recorder = journal.begin(["Alex", "Sam"], Roles(leader=leader, logistics="Sam" if leader == "Alex" else "Alex"),
+                                 started, 600)
+        recorder.close("done", {"next_step": step})
+        journal.close()
+    assert journal.last_leader() == "Alex"
+    assert journal.last_next_step() == "fix the fence gate"

@@ -275,13 +275,18 @@ class Journal:
 
     def last_leader(self) -> str | None:
         """Who led the most recent session (rotation starts from them)."""
-        docs = self._docs()
+        docs = self._by_date()
         return docs[-1]["leader"] if docs else None
 
     def last_next_step(self) -> str | None:
         """The next step planned in the most recent session that planned one."""
-        return next((doc["next_step"] for doc in reversed(self._docs())
+        return next((doc["next_step"] for doc in reversed(self._by_date())
                      if isinstance(doc.get("next_step"), str) and doc["next_step"]), None)
+
+    def _by_date(self) -> list[Document]:
+        """The sessions in the order they were held, as ``cheer`` reads them: a session
+        recorded later with an earlier ``--date`` is not "last time" for the greeting."""
+        return sorted(self.sessions.all(), key=lambda d: (str(d.get("started_at", "")), d.doc_id))
 
     def latest_interrupted(self) -> int | None:
         interrupted = [s["id"] for s in self.list_sessions() if s["status"] == SessionStatus.INTERRUPTED.value]
