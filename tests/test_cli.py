@@ -115,6 +115,8 @@ def test_export_markdown_html_and_json_files_are_private(tmp_path, journal, scri
         (["rehearse", "missing.yaml"], "rehearsal script missing.yaml not found"),
         (["rehearse", "SCRIPT", "--work", "-1"], "--work must be more than 0 minutes"),
         (["export", "last", "--force", "-o", "tests"], "tests is a folder: give a file name in it with -o"),
+        (["insights", "--since", "2026-02-30"], "2026-02-30 is not a day in the calendar"),
+        (["rehearse", "SCRIPT", "--date", "14.03.2026"], "'14.03.2026' is not a day: write it as YYYY-MM-DD"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(journal, script, args, expected):

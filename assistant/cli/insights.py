@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import click
 
+from assistant.cli.params import DAY
 from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal, words
@@ -74,7 +75,7 @@ def stored_tones(sessions: list[dict[str, Any]]) -> dict[int, float | None]:
 def commands(common_options: Decorator, json_option: Decorator,
              print_json: Callable[[Any], None]) -> list[click.Command]:
     """The three commands, dressed with ``main``'s shared options."""
-    since_option = click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    since_option = click.option("--since", type=DAY, default=None,
                                 help="Only sessions on or after this day (YYYY-MM-DD).")
 
     @click.command(name="insights")
@@ -100,7 +101,7 @@ def commands(common_options: Decorator, json_option: Decorator,
     def search_cmd(terms: tuple[str, ...], config: Config, journal_path: Path, as_json: bool) -> None:
         """Answers and notes that hold all the WORDS, in every session."""
         query = " ".join(terms)
-        if not words.tokens(query):
+        if not words.search_tokens(query):
             raise DuetError("search for at least one word (letters or digits), e.g. duet search cobalt blue")
         hits = ins.search(load(journal_path, None), query)
         if as_json:

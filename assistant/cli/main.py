@@ -30,6 +30,7 @@ from typing import Any, Callable, NoReturn
 import click
 
 from assistant.cli import schedule as schedule_cli
+from assistant.cli.params import DAY
 from assistant.config import Config, load_config
 from assistant.errors import DuetError, Terminated, os_error
 from assistant.journal import Journal, default_journal_path, export
@@ -220,7 +221,7 @@ def export_cmd(ref: str, fmt: str, output: Path | None, force: bool, config: Con
 @cli.command()
 @click.argument("script", type=click.Path(path_type=Path))
 @click.option("--work", "work_minutes", type=float, default=None, help="Work-phase length in minutes.")
-@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--date", "on_date", type=DAY, default=None,
               help="Hold the session on this day (YYYY-MM-DD, at 10:00 local time), to build a history.")
 @common_options
 @json_option
