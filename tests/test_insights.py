@@ -406,3 +406,17 @@ def test_charts_are_well_formed_svg_with_escaped_labels(history):
     assert "<script>" not in svg and "&lt;script&gt;x&lt;/script&gt; &amp; $5" in svg
     assert charts.nice_ticks(7, integer=True) == [0, 2, 4, 6, 8] and charts.nice_ticks(0) == [0.0, 1.0]
     assert charts.nice_ticks(0.9)[-1] >= 0.9 and charts.nice_ticks(3000)[-1] == 3000
+
+
+@pytest.mark.parametrize("text,query", [
+    ("日本語のテキストです", "テキスト"),  # no spaces between words: found anywhere
+    ("שלום, we said", "שלום"),
+    ("مرحبا بالحديقة", "مرحبا"),
+    ("Café au lait, naïve", "cafe naive"),  # accents folded both ways
+    ("the cafe was shut", "café"),
+])
+def test_search_finds_words_in_any_script(text, query):
+    session = {"id": 1, "started_at": "2026-11-02T18:00:00+00:00", "notes": [{"text": text}], "turns": []}
+    hits = insights.search([session], query)
+    assert [h["text"] for h in hits] == [text]
+    assert insights.search([session], "zebra") == []

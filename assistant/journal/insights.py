@@ -482,9 +482,9 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def search(sessions: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
-    """Answers and notes holding every word of the query (case-insensitive; a word matches the
-    start of a word, so "brush" finds "brushes"), oldest session first."""
-    wanted = w.tokens(query)
+    """Answers and notes holding every word of the query (``words.holds``: case and accents
+    aside, a word matches the start of a word, so "brush" finds "brushes"), oldest session first."""
+    wanted = w.search_tokens(query)
     if not wanted:
         return []
     hits = []
@@ -493,8 +493,7 @@ def search(sessions: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
         items = [("answer", t["partner"], t["question"], t["answer"]) for t in answered(s)]
         items += [("note", None, None, n["text"]) for n in s.get("notes", [])]
         for kind, partner, question, text in items:
-            have = w.tokens(text)
-            if all(any(h.startswith(q) for h in have) for q in wanted):
+            if w.holds(text, wanted):
                 hits.append({"session": s["id"], "date": day, "kind": kind, "partner": partner,
                              "question": question, "text": text})
     return hits

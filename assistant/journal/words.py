@@ -15,6 +15,7 @@ Everything here is deliberately small and readable, so a couple can see why a wo
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -62,6 +63,29 @@ FEELING_GROUP = {word: group for group, words in FEELINGS.items() for word in wo
 def tokens(text: str) -> list[str]:
     """Lower-case words (with their apostrophes: "don't" stays one word)."""
     return WORD.findall(text.lower().replace("’", "'"))
+
+
+SEARCH_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+"""A word in any script, for search (``tokens`` keeps to English words, which themes count)."""
+
+UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+"""Scripts written without spaces between words (Thai, Lao, Burmese, Khmer, kana, Han)."""
+
+
+def search_tokens(text: str) -> list[str]:
+    """Words in any script, case and accents folded, so "cafe" finds "Café" and "שלום" finds
+    itself."""
+    folded = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return SEARCH_WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
+
+
+def holds(text: str, wanted: list[str]) -> bool:
+    """Whether ``text`` holds every one of ``wanted`` (``search_tokens``) at the start of one of
+    its words ("brush" finds "brushes"), or anywhere for a word in a script written without
+    spaces, where a run of letters is a phrase rather than a word."""
+    have = search_tokens(text)
+    return all(any(h.startswith(q) for h in have) if not UNSPACED.search(q) else any(q in h for h in have)
+               for q in wanted)
 
 
 @lru_cache(maxsize=65536)
