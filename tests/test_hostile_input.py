@@ -359,3 +359,33 @@ def test_markdown_export_escapes_html_in_names(home):
     edit(home / "j" / "journal.json", lambda d: d["sessions"]["1"].update(leader="<script>alert(1)</script>"))
     md = duet("export", "1", "--format", "md", "--journal", journal_of(home)).stdout
     assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+
+
+def _session_saying(answer: str, note: str) -> dict:
+    turn = {"partner": "Alex", "question": "How do you feel?", "phase": "checkin", "status": "answered",
+            "answer": answer}
+    return {"id": 1, "started_at": "2026-11-02T18:00:00+00:00", "status": "done", "partners": ["Alex", "Sam"],
+            "leader": "Alex", "logistics": "Sam", "worked": 600, "next_step": "paint \u202eit",
+            "turns": [turn], "notes": [{"at": 120, "text": note}]}
+
+
+def test_markdown_export_shows_markdown_in_answers_as_written():
+    """An answer holding Markdown is shown, not made a link or emphasis, in a Markdown viewer."""
+    from assistant.journal import export
+
+    md = export.markdown(_session_saying("**bold** [link](javascript:alert(1))", "_mix_ `more` blue"))
+    assert r"> \*\*bold\*\* \[link\](javascript:alert(1))" in md
+    assert r"- 2 min: \_mix\_ \`more\` blue" in md
+
+
+def test_views_drop_bidi_overrides_and_keep_answer_lines_under_their_question():
+    """U+202E would show the words after it reversed (words never said); JSON keeps every
+    character, the views drop such controls. A line break in an answer stays indented."""
+    from assistant.journal import export
+
+    session = _session_saying("first line\nsecond \u202eline", "a note\nover two lines")
+    for fmt in ("text", "md", "html"):
+        assert "\u202e" not in export.render(session, fmt), fmt
+    assert "\u202e" in export.render(session, "json")
+    text = export.render(session, "text")
+    assert "      first line\n      second line" in text and "  [2 min] a note\n    over two lines" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -61,10 +62,30 @@ def minutes(seconds: float | None) -> str:
         return "- min"
 
 
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates: in a terminal or viewer they reorder the text after them
+(an override can show words the couple never said), so the views drop them; JSON keeps all."""
+
+MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
+"""What makes Markdown of plain words: emphasis, code, links and tables."""
+
+
 def _md(value: object) -> str:
-    """Text for Markdown: HTML in it shown, not run (Markdown viewers pass raw HTML through),
-    and on one line so it stays inside its quote or list item."""
-    return " ".join(html.escape(str(value), quote=False).split())
+    """Text for Markdown: HTML and Markdown in it shown, not run (viewers pass raw HTML through,
+    and "[x](javascript:...)" would be a link), on one line so it stays in its quote or item."""
+    plain = BIDI_CONTROLS.sub("", " ".join(html.escape(str(value), quote=False).split()))
+    return MD_SPECIAL.sub(r"\\\1", plain)
+
+
+def escape_html(value: object) -> str:
+    """Text for HTML: escaped, and without bidi controls."""
+    return html.escape(BIDI_CONTROLS.sub("", str(value)))
+
+
+def _shown(value: object, indent: str) -> str:
+    """Text for the terminal: without bidi controls, and a line break in it indented as the
+    first line is, so an answer of several lines stays under its question."""
+    return BIDI_CONTROLS.sub("", str(value)).replace("\r\n", "\n").replace("\n", "\n" + indent)
 
 
 def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
@@ -86,7 +107,7 @@ def notes_html(session: dict, heading: str) -> list[str]:
     """The session's notes as an HTML list under a ``heading`` title (none without notes)."""
     if not session.get("notes"):
         return []
-    e = html.escape
+    e = escape_html
     return [f"<{heading}>Notes</{heading}><ul>",
             *(f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in session["notes"]), "</ul>"]
 
@@ -101,14 +122,14 @@ def _sections(session: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]
 
 def text(session: dict[str, Any]) -> str:
     out = [f"Session {session['id']}"]
-    out += [f"  {key + ':':<10} {value}" for key, value in header_lines(session)]
+    out += [f"  {key + ':':<10} {_shown(value, ' ' * 13)}" for key, value in header_lines(session)]
     for title, turns in _sections(session):
         if turns:
             out.append(f"\n{title}")
-            out += [f"  {t['partner']} - {t['question']}\n      {_answer(t)}" for t in turns]
+            out += [f"  {t['partner']} - {t['question']}\n      {_shown(_answer(t), '      ')}" for t in turns]
     if session.get("notes"):
         out.append("\nNotes")
-        out += [f"  [{n['at'] / 60:.0f} min] {n['text']}" for n in session["notes"]]
+        out += [f"  [{n['at'] / 60:.0f} min] {_shown(n['text'], '    ')}" for n in session["notes"]]
     return "\n".join(out) + "\n"
 
 
@@ -127,7 +148,7 @@ def markdown(session: dict[str, Any]) -> str:
 
 
 def to_html(session: dict[str, Any]) -> str:
-    e = html.escape
+    e = escape_html
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -10,7 +10,6 @@ says why, so an empty journal gives a page that says so, not empty axes.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -70,7 +69,7 @@ CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline
 
 
 def e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return export.escape_html(value)
 
 
 def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetime | None = None) -> str:
