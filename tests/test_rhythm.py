@@ -192,11 +192,13 @@ def test_one_session_counts_for_one_planned_time_only():
 
 def test_phrasing_of_the_schedule():
     sat = datetime(2026, 12, 5, 10, 0, tzinfo=BERLIN)
-    assert phrasing.see_you(sat, NOW) == "See you Saturday at 10."
-    assert phrasing.see_you(sat.replace(hour=18, minute=30), sat) == "See you later today at 18:30."
-    assert phrasing.see_you(sat, sat - timedelta(days=1)) == "See you tomorrow at 10."
-    assert phrasing.see_you(sat + timedelta(days=7), sat) == "See you Saturday at 10."
-    assert phrasing.see_you(sat + timedelta(days=14), sat) == "See you on Saturday, 19 December at 10."
+    assert phrasing.see_you(sat, NOW) == "See you Saturday at 10 a.m."
+    assert phrasing.see_you(sat.replace(hour=18, minute=30), sat) == "See you later today at 6:30 p.m."
+    assert phrasing.see_you(sat, sat - timedelta(days=1)) == "See you tomorrow at 10 a.m."
+    assert phrasing.see_you(sat + timedelta(days=7), sat) == "See you Saturday at 10 a.m."
+    assert phrasing.see_you(sat + timedelta(days=14), sat) == "See you on Saturday, 19 December at 10 a.m."
+    assert phrasing.see_you(sat.replace(hour=19), sat) == "See you later today at 7 p.m."  # not "at 19"
+    assert [phrasing.clock_time(sat.replace(hour=h)) for h in (0, 12, 23)] == ["midnight", "noon", "11 p.m."]
     assert phrasing.planned_session(sat) == "This is your planned Saturday session."
     assert phrasing.starts_in(timedelta(minutes=9, seconds=59)) == "Your session starts in ten minutes."
     assert phrasing.starts_in(timedelta(minutes=1)) == "Your session starts in one minute."
@@ -211,7 +213,7 @@ def test_the_engine_says_the_lines_it_is_given(tmp_path):
     from assistant.session.runner import new_session, run
     from tests.helpers import config
 
-    rhythm = Rhythm(planned="This is your planned Saturday session.", next_planned="See you Saturday at 10.")
+    rhythm = Rhythm(planned="This is your planned Saturday session.", next_planned="See you Saturday at 10 a.m.")
     clock = SimulatedClock()
     with Journal(tmp_path / "journal.json") as journal:
         engine = new_session(config(work={"minutes": 1}), journal, clock, rhythm)
@@ -219,4 +221,4 @@ def test_the_engine_says_the_lines_it_is_given(tmp_path):
         assert run(engine, port) == "done"
     said = [str(line["text"]) for line in port.transcript.lines if line["who"] == "Duet"]
     assert said[0].startswith("Welcome, Ana and Ben. This is your planned Saturday session. This session Ana leads")
-    assert said[-1].endswith("Well done. See you Saturday at 10.")
+    assert said[-1].endswith("Well done. See you Saturday at 10 a.m.")

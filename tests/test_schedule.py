@@ -110,6 +110,7 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
     (["add", "saturday 7"], "could be morning or evening: write 7:00, 7am or 7pm"),
     (["add", "12/05 18:30"], "write dates as YYYY-MM-DD"),
     (["add", "2026-11-01 10:00"], "is in the past"),
+    (["add", "9999-12-31 10:00"], "9999-12-31 is more than 5 years away"),  # was taken, then "Next: " with nothing
     (["add", "2027-03-28 02:30"], "does not exist (the clocks go forward)"),
     (["add", "next week"], "say one day"),
     (["add", "saturday 10:00", "--every", "fortnight"], "'fortnight' is not one of"),
@@ -249,11 +250,11 @@ def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(jo
     out = ok(planned)
     assert "Welcome, Alex and Sam. This is your planned Saturday session." in out
     assert "The work phase starts now: 60 minutes." in out
-    assert "Well done. See you Saturday at 10.\n" in out
+    assert "Well done. See you Saturday at 10 a.m.\n" in out
     assert "planned for Saturday 10:00: 60 minutes of work" in planned.stderr
     # three days later, not near a planned time: the config's length, no planned line
     out = ok(duet("rehearse", str(script), "--journal", journal, "--work", "1", now="2026-12-08T19:00"))
-    assert "This is your planned" not in out and "See you Saturday at 10." in out
+    assert "This is your planned" not in out and "See you Saturday at 10 a.m." in out
     rows = json.loads(ok(duet("sessions", "--json", "--journal", journal)))
     assert [r["planned_work"] for r in rows] == [3600, 60]
     assert rows[0]["started_at"].startswith("2026-12-05T09:20")  # the injected clock, in UTC

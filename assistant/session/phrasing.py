@@ -143,8 +143,13 @@ NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "ei
 
 
 def clock_time(when: datetime) -> str:
-    """'10' for 10:00, '18:30' for half past six in the evening (24-hour, as it was planned)."""
-    return f"{when.hour}" if when.minute == 0 else f"{when.hour}:{when.minute:02d}"
+    """A time as it is said: '10 a.m.', '6:30 p.m.', 'noon', 'midnight'. The 24-hour '19' that
+    a plan is written in is read out "nineteen", which no one says of a time of day."""
+    if when.minute == 0 and when.hour in (0, 12):
+        return "noon" if when.hour == 12 else "midnight"
+    hour = when.hour % 12 or 12
+    minutes = "" if when.minute == 0 else f":{when.minute:02d}"
+    return f"{hour}{minutes} {'a.m.' if when.hour < 12 else 'p.m.'}"
 
 
 def planned_session(start: datetime) -> str:
@@ -153,7 +158,7 @@ def planned_session(start: datetime) -> str:
 
 
 def see_you(start: datetime, now: datetime) -> str:
-    """Recap line naming the next planned session: 'See you Saturday at 10.' (local times)."""
+    """Recap line naming the next planned session: 'See you Saturday at 10 a.m.' (local times)."""
     days = (start.date() - now.date()).days
     if days == 0:
         day = "later today"
@@ -163,7 +168,7 @@ def see_you(start: datetime, now: datetime) -> str:
         day = f"{start:%A}"
     else:
         day = f"on {start:%A}, {start.day} {start:%B}"
-    return f"See you {day} at {clock_time(start)}."
+    return sentence(f"See you {day} at {clock_time(start)}")
 
 
 def starts_in(delta: timedelta) -> str:
