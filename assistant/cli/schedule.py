@@ -255,7 +255,7 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
     @json_option
     def add(when: str, every: str | None, minutes: float | None, now_text: str | None, config: Config,
             journal_path: Path, as_json: bool) -> None:
-        """Plan a session: WHEN is like 'saturday 10:00', 'sat 7pm', 'tomorrow 9:00', '2026-12-05 18:30'."""
+        """Plan a session: WHEN is like 'saturday 10:00', 'sat 7pm', 'tomorrow 9:00', '2027-06-05 18:30'."""
         minutes = config.work.minutes if minutes is None else minutes
         if not 0 < minutes <= 24 * 60:
             raise DuetError(f"--minutes must be more than 0 and at most 1440 (the work-phase length), got {minutes:g}")

@@ -40,7 +40,11 @@ MOVED = timedelta(days=2)
 TALK_MINUTES = 15
 """Check-in and debrief, added to the work minutes for the calendar event's length."""
 
-EXAMPLES = "'saturday 10:00', 'sat 7pm', 'tomorrow 9:00' or '2026-12-05 18:30'"
+EXAMPLES = "'saturday 10:00', 'sat 7pm', 'tomorrow 9:00' or 'YYYY-MM-DD 18:30'"
+
+FURTHEST_YEARS = 5
+"""How far ahead a plan may start: a session years away is a typo, and the calendar's own
+limits (year 9999) are no place to find that out."""
 
 WEEKDAYS = {
     **{name: i for i, name in enumerate(
@@ -145,7 +149,7 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     """The next time that ``text`` names, in ``zone``: "saturday 10:00" is the coming Saturday
-    (today if it is Saturday and 10:00 is still ahead), "tomorrow 9:00", "2026-12-05 18:30".
+    (today if it is Saturday and 10:00 is still ahead), "tomorrow 9:00", "2027-06-05 18:30".
 
     Raises ``WhenError`` for anything else, for a time in the past, and for a clock time that a
     daylight-saving change skips or repeats on that day.
@@ -168,6 +172,8 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
         start = _wall_checked(text, datetime.combine(start.date() + timedelta(days=7), clock), zone)
     if start <= now:
         raise WhenError(text, f"{start:%A %Y-%m-%d %H:%M} is in the past")
+    if start.year > local_now.year + FURTHEST_YEARS:
+        raise WhenError(text, f"{start:%Y-%m-%d} is more than {FURTHEST_YEARS} years away")
     return start
 
 
