@@ -137,7 +137,7 @@ def test_milestones_are_announced_exactly_on_time(tmp_path):
         h.clock.advance_to(h.engine.awaiting.until)
         for text in said(h.send(Tick())):
             heard.append((h.clock.now() - start, text))
-    assert heard[0] == (1350.0, "Halfway there. 22 minutes left.")
+    assert heard[0] == (1350.0, "Halfway there. 22 and a half minutes left.")
     times = [t for t, text in heard if "left" in text or "Time is up" in text]
     assert times == [1350.0, 2100.0, 2580.0, 2700.0]
     assert h.state == "debrief"
@@ -235,6 +235,23 @@ def test_leadership_rotates_and_the_next_step_is_read_back(tmp_path):
     assert [s["leader"] for s in journal.list_sessions()] == leaders
 
 
+def test_added_time_brings_the_milestones_it_puts_ahead(tmp_path):
+    """A 10-minute phase with five minutes added says "10 minutes left" when 10 are left (it
+    was never said: skipped at the start for good), and halfway through the 15 as it is."""
+    cfg = config(work={"minutes": 10, "announce_halfway": True, "announce_remaining": [10, 2]})
+    h = Harness(tmp_path, cfg)
+    answer_checkin(h)
+    start = h.clock.now()
+    h.clock.advance(60)
+    assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 14 minutes left."]
+    heard = []
+    while h.state == "work":
+        h.clock.advance_to(h.engine.awaiting.until)
+        heard += [(h.clock.now() - start, text) for text in said(h.send(Tick()))]
+    assert heard[:3] == [(300.0, "10 minutes left."), (450.0, "Halfway there. 7 and a half minutes left."),
+                         (780.0, "2 minutes left.")]
+
+
 def test_questions_and_milestones_come_from_config(tmp_path):
     cfg = config(checkin={"questions": ["Ready?"]}, debrief={"questions": ["Good?"], "together": []},
                  work={"minutes": 1, "announce_halfway": False, "announce_remaining": [0.5]})
@@ -286,7 +303,7 @@ def test_pauses_outside_the_work_phase_do_not_touch_the_timer(tmp_path):
     start = h.clock.now()
     assert h.engine.awaiting.until == start + 60  # first checkpoint; the timer is running
     h.clock.advance_to(start + 1350)
-    assert said(h.send(Tick())) == ["Halfway there. 22 minutes left."]
+    assert said(h.send(Tick())) == ["Halfway there. 22 and a half minutes left."]
 
 
 def test_listening_for_an_answer_names_the_next_prompt_so_it_can_be_rendered_ahead(tmp_path):

@@ -60,3 +60,28 @@ def test_resumed_timer_counts_work_already_done():
     t.start(0.0)
     assert t.remaining(0.0) == 200
     assert [m.key for m in t.due(200.0)] == ["time-up"]
+
+
+def test_added_time_brings_back_a_milestone_that_lay_beyond_the_start():
+    """A 10-minute phase never says "10 minutes left"; with five minutes added a minute in, it
+    does, when 10 minutes are left (it was once skipped for good at the start)."""
+    t = timer(minutes=10, halfway=False)
+    assert t.due(100.0 + 60) == []
+    t.extend(300)
+    assert t.next_due_at(100.0 + 60) == 100.0 + 300
+    assert t.due(100.0 + 299) == [] and [m.key for m in t.due(100.0 + 300)] == ["left-600"]
+
+
+def test_a_change_of_length_never_makes_a_milestone_due_by_itself():
+    """Only the clock passing a milestone makes it due: added time that is taken back ("cancel
+    that") does not pass "10 minutes left" by itself, nor does time added with two minutes left."""
+    t = timer(minutes=10, halfway=False)
+    t.due(100.0 + 60)
+    t.extend(300)
+    t.due(100.0 + 70)
+    t.extend(-300)
+    assert t.due(100.0 + 80) == []
+    late = timer(minutes=10, halfway=False)
+    assert [m.key for m in late.due(100.0 + 500)] == ["left-120"]
+    late.extend(300)  # 400 s left: "10 minutes left" lies behind, "2 minutes left" was said
+    assert run_to_end(late, 100.0 + 520) == [(380.0, "time-up")]

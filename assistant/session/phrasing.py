@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 
 
 def duration(seconds: float) -> str:
-    """Spoken length: '27 minutes', '1 minute and 30 seconds', '45 seconds'."""
+    """Spoken length: '27 minutes', '7 and a half minutes' (halfway through 15), '1 minute and
+    30 seconds', '45 seconds'. From 5 minutes up, to the nearest minute, a half rounded up."""
     seconds = max(0, round(seconds))
     minutes, secs = divmod(seconds, 60)
+    if minutes >= 5 and secs == 30:
+        return f"{minutes} and a half minutes"
     if minutes >= 5 or (minutes and not secs):
-        minutes = round(seconds / 60)
+        minutes += secs > 30
         return f"{minutes} minute{'s' * (minutes != 1)}"
     if minutes:
         return f"{minutes} minute{'s' * (minutes != 1)} and {secs} second{'s' * (secs != 1)}"

@@ -39,12 +39,14 @@ class WorkTimer:
     elapsed_before: float = 0.0
     """Work time already done before this run (a resumed session)."""
 
+    left_seen: float | None = None
+    """Time left at the last look (``start``, ``due``): a milestone is due when the time left
+    passes it, so one that lay beyond the phase's start ("10 minutes left" in a 10-minute phase)
+    is due once added time puts it ahead again, and never at once."""
+
     def start(self, now: float) -> None:
         self.started_at = now
-        # milestones that would fall before the start (longer than the phase) are never due
-        for m in self._milestones():
-            if m.remaining >= self.length and not m.halfway:
-                self.announced.add(m.key)
+        self.left_seen = self.remaining(now)
 
     def elapsed(self, now: float) -> float:
         """Seconds worked (pauses excluded)."""
@@ -70,15 +72,19 @@ class WorkTimer:
             self.paused_at = None
 
     def extend(self, seconds: float) -> None:
-        """Add time; milestones already announced are not repeated."""
+        """Add time (or take it back); milestones already announced are not repeated, and one
+        the change moves past is not due: only the clock makes a milestone due."""
         self.length += seconds
+        if self.left_seen is not None:
+            self.left_seen += seconds
 
     def due(self, now: float) -> list[Milestone]:
         """Milestones reached by ``now`` and not yet announced, marked announced, in order."""
         if self.started_at is None or self.paused:
             return []
-        left = self.remaining(now)
-        reached = [m for m in self._milestones() if m.key not in self.announced and left <= m.remaining + 1e-9]
+        left, seen = self.remaining(now), self.left_seen
+        self.left_seen = left
+        reached = [m for m in self._pending(seen) if left <= m.remaining + 1e-9]
         for m in reached:
             self.announced.add(m.key)
         return sorted(reached, key=lambda m: -m.remaining)
@@ -87,11 +93,17 @@ class WorkTimer:
         """Clock time of the next milestone, so a runner can sleep (or a simulation jump) to it."""
         if self.started_at is None or self.paused:
             return None
-        pending = [m for m in self._milestones() if m.key not in self.announced]
+        left = self.remaining(now)
+        pending = self._pending(left)
         if not pending:
             return None
-        left = self.remaining(now)
         return now + max(0.0, left - max(m.remaining for m in pending))
+
+    def _pending(self, left: float | None) -> list[Milestone]:
+        """Milestones not yet announced that the clock can still reach from ``left`` seconds
+        left: those ahead of it, the halfway point (which moves with added time) and time up."""
+        return [m for m in self._milestones() if m.key not in self.announced
+                and (m.halfway or m.remaining == 0 or left is None or m.remaining < left - 1e-9)]
 
     def _milestones(self) -> list[Milestone]:
         marks = [Milestone(f"left-{round(s)}", s) for s in self.announce_remaining]
