@@ -105,6 +105,9 @@ class Partner:
     """When Duet's speaker was loud (from the monitor), for checking turn-taking afterwards."""
     command_said: list[float] = field(default_factory=list)
     """When the command was played into the microphone (monotonic), once per try."""
+    eager: float = 0.0
+    """Seconds after Duet prints a question at which the partner starts answering it, while
+    Duet is still asking (0: once Duet has fallen quiet). Asked again, they wait for the end."""
 
     def run(self, proc: subprocess.Popen, timeout: float) -> int:
         """Play the session with Duet's process; returns its exit code."""
@@ -133,7 +136,10 @@ class Partner:
                 if text:
                     retry_at = None  # Duet answered (the command, or a question that came next)
                 if text and text.endswith("?") and (pending or text == asked):
-                    monitor.wait_until_done_speaking(seen)
+                    if self.eager and text != asked:
+                        time.sleep(max(0.0, seen + self.eager - time.monotonic()))
+                    else:
+                        monitor.wait_until_done_speaking(seen)
                     if self._cut_off(out):
                         continue  # a partner went on over it (barge-in): it is asked again
                     if text == asked:  # asked again (e.g. after a microphone stall): same answer

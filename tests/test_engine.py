@@ -110,6 +110,31 @@ def test_an_answer_that_sounds_like_a_work_command_is_the_answer(tmp_path):
         (partner, "answered", text) for partner, text in zip(("Ana", "Ana", "Ben", "Ben"), answers)]
 
 
+def test_an_answer_begun_over_the_question_is_asked_for_again_once(tmp_path):
+    """Heard from its first moment (it began while Duet was asking, the microphone muted), an
+    answer is only its end: Duet says so and asks once more, and keeps what it hears then,
+    whether or not that too began over the question."""
+    h = Harness(tmp_path)
+    assert said(h.send(Heard("to gay", talked_over=True))) == [
+        "Sorry, I was still speaking and missed the start.", "Ana, how are you feeling as we begin?"]
+    assert h.session()["turns"] == []
+    assert said(h.send(Heard("", talked_over=True)))[0] == "I didn't hear an answer, so let's move on."
+    said(h.send(Heard("get the whole sky done", talked_over=True)))  # a new question: asked again
+    h.send(Heard("we want to get the whole sky done"))
+    assert [(t["status"], t["answer"]) for t in h.session()["turns"]] == [
+        ("no answer", ""), ("answered", "we want to get the whole sky done")]
+
+
+def test_a_note_begun_over_its_prompt_is_asked_for_again_once(tmp_path):
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    h.send(Heard("take a note"))
+    assert said(h.send(Heard("cobalt blue", talked_over=True))) == [
+        "Sorry, I was still speaking and missed the start. Go ahead, I'm listening for your note."]
+    assert said(h.send(Heard("more cobalt blue", talked_over=True))) == ["Noted."]
+    assert [n["text"] for n in h.session()["notes"]] == ["more cobalt blue"]
+
+
 @pytest.mark.parametrize("answered", [0, CHECKIN])  # paused in check-in, or in the debrief
 def test_pause_and_resume_during_questions_asks_the_same_question(tmp_path, answered):
     h = Harness(tmp_path)

@@ -587,3 +587,37 @@ def test_an_answer_read_unsurely_is_heard_again_and_a_sure_finished_one_ends_the
     assert (waited < 1.5) == heard_again
     heard_late = [s for s in answers.streams if s.finished and len(s.pcm) % FRAME_BYTES]
     assert len(heard_late) == heard_again  # heard again only when that could settle it
+
+
+def _loud_from(pcm: bytes, fraction: float) -> bytes:
+    """``pcm`` from its first loud 10 ms window at or after ``fraction`` of its length: listening
+    that begins in the middle of a word."""
+    loud = _loud_windows(pcm)
+    start = loud[np.searchsorted(loud, int(len(pcm) / 320 * fraction))]
+    return pcm[start * 320:]
+
+
+@pytest.mark.parametrize("voice", ["en-us+f3", "en-gb+m4"])
+def test_an_answer_already_going_on_when_listening_begins_was_talked_over(tmp_path, voice):
+    """The microphone is muted while Duet asks: an answer begun over the question is heard from
+    the first moment of listening, and only its end is there (``talked_over``). The same words
+    begun 0.2 s after listening began were not."""
+    said = trimmed(espeak("We want to get the whole sky done today", tmp_path, voice=voice))
+    for audio, over in [(_loud_from(said, 0.4), True), (silence(0.2) + said, False)]:
+        source = ArraySource(audio + silence(4.0))
+        listener = Listener(source, SoundRecognizer(), SoundRecognizer(), trailing_silence=0.5, max_pause=2.0,
+                            clock=source.now)
+        transcript = listener.capture_answer(timeout=10.0)
+        assert transcript is not None and listener.talked_over is over, (over, transcript)
+
+
+def test_a_wordless_end_of_a_talked_over_answer_returns_at_once(tmp_path):
+    """What is left of an answer begun over the question may be too little for words: then
+    there is nothing to wait for (the engine asks again), where a sound with no words otherwise
+    leaves the question open to its deadline."""
+    tail = _loud_from(trimmed(espeak("calm and ready", tmp_path)), 0.4)  # 0.45 s of sound
+    source = ArraySource(tail + silence(12.0))
+    listener = Listener(source, SoundRecognizer(min_sound=0.5), SoundRecognizer(), trailing_silence=0.5,
+                        max_pause=2.0, clock=source.now)
+    assert listener.capture_answer(timeout=8.0) is None and listener.talked_over
+    assert source.now() < len(tail) / BYTES_PER_SECOND + 2.5  # after its pause, not at 8 s

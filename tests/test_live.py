@@ -56,7 +56,7 @@ def write_config(tmp_path: Path, answers: str, commands: str, checkin: list[str]
     return config
 
 
-def run_session(tmp_path: Path, virtual_audio, config: Path, answers: list[Answer]) -> dict:
+def run_session(tmp_path: Path, virtual_audio, config: Path, answers: list[Answer], **partner_options) -> dict:
     journal = tmp_path / "journal.json"
     command = espeak("start the debrief", "en-us+m3", tmp_path / "command.wav")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
@@ -67,7 +67,7 @@ def run_session(tmp_path: Path, virtual_audio, config: Path, answers: list[Answe
              "--journal", str(journal)],
             stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env,
         )
-    partner = Partner(virtual_audio, answers, command)
+    partner = Partner(virtual_audio, answers, command, **partner_options)
     try:
         code = partner.run(proc, timeout=300)
     except Exception as error:  # say what Duet printed and logged, not only where the partner gave up
@@ -212,6 +212,28 @@ def test_answers_with_a_pause_inside_land_whole_and_are_not_talked_over(tmp_path
         heard = set(normalize(turn["answer"]))  # "harbour" said, "harbor" written: the same word
         assert turn["status"] == "answered" and second & heard, (answer.text, turn["answer"])
     assert corpus_wer([(a.text, t["answer"]) for a, t in zip(partner.played, turns)]) <= 0.3
+
+
+def test_an_answer_begun_while_duet_still_asks_is_asked_for_again(tmp_path, virtual_audio):
+    """Barge-in off (the default): the microphone is muted while Duet asks. A partner who
+    starts answering a second before the question ends was heard only from its end ("On to
+    gay." stored for "We want to get the whole sky done today"), or not at all. Duet now says
+    it missed the start and asks again; the answer given then is the one kept, whole."""
+    texts = ["I feel calm and ready to start painting", "We want to get the whole sky done today",
+             "Mixing the colours together went well", "Talking it through before we started",
+             "Finish the clouds on the left side"]
+    answers = [Answer(espeak(text, "en-us+f3" if i % 2 == 0 else "en-us+m3", tmp_path / f"e{i}.wav"), text)
+               for i, text in enumerate(texts)]  # Alex, Sam, Alex, Sam, then both
+    config = write_config(tmp_path, "auto", "auto", ["How are you feeling as we begin?"], ["What worked well?"])
+    result = run_session(tmp_path, virtual_audio, config, answers, eager=0.8)
+    session, partner = result["session"], result["partner"]
+    printed = _transcript(partner, result["log"])
+    turns = session["turns"]
+    assert session["status"] == "done" and [t["status"] for t in turns] == ["answered"] * len(turns), printed
+    said_over = sum(line.startswith("Duet: Sorry, I was still speaking") for line in partner.lines)
+    assert said_over >= len(turns) - 1, printed  # one may have begun just after the question ended
+    pairs = [(a.text, t["answer"]) for a, t in zip(partner.played, turns)]
+    assert corpus_wer(pairs) <= 0.3, pairs
 
 
 STOPS_WITHIN = 0.6

@@ -141,6 +141,9 @@ class SessionEngine:
         self.asked_at = ""
         self._last_turn: Turn | None = None
         """The turn recorded last: an answer a partner may still go on with (barge-in)."""
+        self._asked_again_over: tuple[str, int] | None = None
+        """The question (or note) asked for again because its answer began over the asking
+        (once each): ("question", seq) or ("note", notes taken)."""
         self.last_said = ""
         self.awaiting: Listening | None = None
         self._resume = resume
@@ -229,6 +232,11 @@ class SessionEngine:
         if self.state in ("checkin", "debrief"):
             self._heard_in_question(heard)
         elif self.state == "work" and self._dictating_note:
+            if heard.talked_over and self._asked_again_over != ("note", self.notes_taken):
+                self._asked_again_over = ("note", self.notes_taken)
+                self._say(f"{phrasing.TALKED_OVER} {phrasing.NOTE_PROMPT}")
+                self._listen()
+                return
             self._take_note(heard.text)
         elif self.state in ("work", "paused"):
             command = self.commands.parse(heard.text, require_wake_word=True)
@@ -290,6 +298,9 @@ class SessionEngine:
         if heard.continues:
             self._continue_answer(heard)
             return
+        if heard.talked_over and self._asked_again_over != ("question", self.seq):
+            self._ask_again_talked_over()
+            return
         if not heard.text.strip():
             self._on_silence()
             return
@@ -310,6 +321,13 @@ class SessionEngine:
             self._pause()
         else:  # Intent.STOP
             self._stop()
+
+    def _ask_again_talked_over(self) -> None:
+        """The answer began while Duet was asking, so only its end was heard (or none of it):
+        say so and ask once more, rather than keep a fragment or wait out the silence after it."""
+        self._asked_again_over = ("question", self.seq)
+        self._say(phrasing.TALKED_OVER)
+        self._ask()
 
     def _continue_answer(self, heard: Heard) -> None:
         """The partner went on with the last answer over this question: join what they said to

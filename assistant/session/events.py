@@ -26,6 +26,9 @@ class Heard:
     continues: bool = False
     """The rest of the last answer: the partner went on with it over the next question, which
     Duet cut off (barge-in). Empty text: they stopped again at once."""
+    talked_over: bool = False
+    """The answer began while Duet was still asking, with the microphone muted for its voice:
+    the text (maybe none) is only its end."""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,14 @@ Duet spoke (the microphone is muted for its voice and ``mute_tail``, 0.3 s, afte
 microphone was reopened. The command endpointer kept between ``next_command`` calls forgets what
 it heard then: a pre-roll must not join audio from before the break to a command."""
 
+TALKED_OVER_ONSET = 0.06
+"""An answer whose voice is there from the first 0.06 s of listening began before Duet had
+finished asking: the microphone was muted for the question, so only the end of the answer can
+be heard (``Listener.talked_over``). Measured with the answer endpointer on LibriVox and four
+espeak-ng voices: listening started at 105 random points inside speech found the voice by then
+in 90 (the rest fell in a pause between words); speech that began 0.1 s or more after
+listening started never did (onset 0.09 s at the least)."""
+
 _POLL = 0.25
 """Longest single wait on the microphone, so deadlines are checked a few times a second."""
 
@@ -169,6 +177,8 @@ class Listener:
         self._timer = timer
         self.decided_at: float | None = None
         """Clock time the last command ``next_command`` returned was decided (decoding included)."""
+        self.talked_over = False
+        """The last ``capture_answer`` began in speech already going on (``TALKED_OVER_ONSET``)."""
         self._command_ears: _Ears | None = None
         """The command endpointer, kept for the next ``next_command`` call (None: start afresh)."""
 
@@ -199,7 +209,12 @@ class Listener:
         words (Silero VAD is sure of a voice, or words were heard in it before): then the engine
         is asked again (``_Answer._recovered``). ``on_partial`` gets each new partial
         text while the answer is spoken. Raises MicrophoneLost from the microphone.
+
+        An answer that was already going on when listening began (``talked_over``) returns as
+        soon as its first stretch is over if that holds no words: its start went unheard, and
+        waiting out ``timeout`` would only end in "no answer".
         """
+        self.talked_over = False
         policy = self._turns
         endpointer = Endpointer(aggressiveness=self._aggressiveness,
                                 trailing_silence=policy.end_pause, max_length=self._max_answer,
@@ -221,7 +236,7 @@ class Listener:
             log.debug("a sound of %.1f s with no words: still waiting for the answer", answer.seconds)
             answer, transcript, silence_from = _Answer(self._answers, on_partial), None, None
             needed = policy.max_pause
-            return self._past(deadline)
+            return self.talked_over or self._past(deadline)
 
         heard_at = 0.0  # stream time of the last audio the endpointer gave the answer
         for event in self._events(lambda frame: endpointer.feed(frame.pcm), done, frames=True):
@@ -234,6 +249,8 @@ class Listener:
             if isinstance(event, SpeechStarted):
                 log.debug("answer %s (onset at stream time %.2f s)",
                           "resumed" if answer.started else "started", event.onset_time)
+                if not answer.started and event.onset_time <= TALKED_OVER_ONSET:
+                    self.talked_over = True
                 silence_from = None
             if not isinstance(event, SpeechEnded):
                 answer.add(event.pcm, new_stretch=isinstance(event, SpeechStarted))
@@ -248,7 +265,10 @@ class Listener:
                       _figure(transcript.end_probability), list(transcript.readings), needed)
         if transcript is not None and silence_from is not None:
             return _final(transcript, "answer", answer.seconds, "turn over")
-        log.debug("no answer within %.1f s", timeout)
+        if self.talked_over:
+            log.debug("what was heard of an answer begun over the question held no words")
+        else:
+            log.debug("no answer within %.1f s", timeout)
         return None
 
     def next_command(self, until: float, expected: tuple[str, ...] = ()) -> Transcript | None:

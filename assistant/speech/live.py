@@ -139,6 +139,9 @@ class LivePort:
         just taken: the partner may still be in the middle of it."""
         self._continuing: str | None = None
         """The question a partner cut off by going on with their answer."""
+        self._muted_for_prompt = False
+        """The microphone was muted for a prompt since the port last listened: an answer heard
+        from the first moment of listening began over it (``Listener.talked_over``)."""
 
     def close(self) -> None:
         """Close the microphone and take the echo canceller out again."""
@@ -156,6 +159,7 @@ class LivePort:
             samples, rate = self.voice.render(text)
             if barge_in is None:  # nothing reads the microphone while Duet speaks
                 self.mic.mute_until(time.monotonic() + len(samples) / rate + self.mute_tail)
+                self._muted_for_prompt = True
             finished = self.speaker.play(samples, rate, stop=barge_in)
         except (NoSpeaker, VoiceError) as err:
             self.mic.mute_until(0)  # nothing was said: nothing to mute
@@ -189,6 +193,7 @@ class LivePort:
         if self.mic_lost:
             return self._wait_for_mic()
         continuing, self._continuing = self._continuing, None
+        after_prompt, self._muted_for_prompt = self._muted_for_prompt, False
         if continuing is None:
             self._partner = action.partner or "note"
         if self.speaker is not None and action.ahead:
@@ -201,6 +206,10 @@ class LivePort:
             return self._lost(err)
         if continuing is not None:
             return self._continued(transcript, continuing)
+        if after_prompt and self.listener.talked_over:
+            said = f": {transcript.text}" if transcript is not None and transcript.text else ""
+            self.show(f"{self._partner}: (began while Duet was still speaking{said})")
+            return replace(heard(transcript), talked_over=True) if transcript else Heard("", talked_over=True)
         if transcript is None:
             self.show(f"{self._partner}: (no answer)")
             return Silence()
