@@ -621,3 +621,32 @@ def test_a_wordless_end_of_a_talked_over_answer_returns_at_once(tmp_path):
                         max_pause=2.0, clock=source.now)
     assert listener.capture_answer(timeout=8.0) is None and listener.talked_over
     assert source.now() < len(tail) / BYTES_PER_SECOND + 2.5  # after its pause, not at 8 s
+
+
+def test_the_talked_over_onset_tells_speech_cut_into_from_speech_begun_after(tmp_path):
+    """The measurement behind ``TALKED_OVER_ONSET``, kept: listening begun at random points
+    inside real and synthesized speech finds the voice by then in most (the rest fall in a
+    pause between words); speech begun 0.1 s after listening began never does."""
+    import random
+
+    from assistant.speech.listener import TALKED_OVER_ONSET
+    from assistant.speech.vad import FRAME_BYTES, Endpointer, SpeechStarted
+    from tests.helpers import librivox
+
+    def onset(pcm: bytes) -> float | None:
+        endpointer = Endpointer(aggressiveness=2, trailing_silence=0.6)
+        for at in range(0, len(pcm) - FRAME_BYTES, FRAME_BYTES):
+            started = [e for e in endpointer.feed(pcm[at:at + FRAME_BYTES]) if isinstance(e, SpeechStarted)]
+            if started:
+                return started[0].onset_time
+        return None
+
+    speech = [trimmed(pcm) for pcm, _ in librivox()[:4]]
+    speech += [trimmed(espeak("We want to get the whole sky done today", tmp_path, voice=v))
+               for v in ("en-us+f3", "en-gb+m4", "en+m2")]
+    rng = random.Random(7)
+    cut = [onset(_loud_from(pcm, rng.uniform(0.1, 0.8))) for pcm in speech for _ in range(5)]
+    found = sum(o is not None and o <= TALKED_OVER_ONSET for o in cut)
+    assert found >= 0.75 * len(cut), cut
+    after = [onset(silence(gap) + pcm) for pcm in speech for gap in (0.1, 0.2)]
+    assert all(o is not None and o > TALKED_OVER_ONSET for o in after), after
