@@ -277,6 +277,40 @@ def test_added_time_brings_the_milestones_it_puts_ahead(tmp_path):
                          (780.0, "2 minutes left.")]
 
 
+def test_a_milestone_just_after_duet_told_the_time_left_is_kept_quiet(tmp_path):
+    """"45 seconds left." and then "Halfway there. 43 seconds left." said nearly the same twice:
+    a milestone within TIME_TOLD_COVERS of the time told is journaled, not said. Time up is
+    always said (the debrief follows)."""
+    cfg = config(work={"minutes": 2, "announce_halfway": True, "announce_remaining": []})
+    h = Harness(tmp_path, cfg)
+    answer_checkin(h)
+    start = h.clock.now()
+    h.clock.advance(55)
+    assert said(h.send(Heard("how much time is left"))) == ["1 minute and 5 seconds left."]
+    assert h.engine.awaiting.until == start + 60
+    h.clock.advance_to(start + 60)
+    assert said(h.send(Tick())) == []
+    events = [e for e in h.session()["events"] if e["kind"] == "milestone"]
+    assert [(e["detail"]["key"], e["detail"].get("said")) for e in events] == [("halfway", False)]
+    h.clock.advance_to(start + 110)
+    h.send(Heard("how much time is left"))
+    h.clock.advance_to(h.engine.awaiting.until)
+    assert said(h.send(Tick()))[0].startswith("Time is up.")
+
+
+def test_repeat_tells_the_time_left_afresh(tmp_path):
+    """"repeat that" 25 s after "Added 1 minute. 1 minute and 54 seconds left." would say a
+    minute was added again, and a time 25 s old: it tells the time left as it is now."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    h.clock.advance(60)
+    assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 49 minutes left."]
+    h.clock.advance(25)
+    assert said(h.send(Heard("repeat that"))) == ["49 minutes left."]
+    h.clock.advance(30)
+    assert said(h.send(Heard("repeat that"))) == ["48 minutes left."]
+
+
 def test_questions_and_milestones_come_from_config(tmp_path):
     cfg = config(checkin={"questions": ["Ready?"]}, debrief={"questions": ["Good?"], "together": []},
                  work={"minutes": 1, "announce_halfway": False, "announce_remaining": [0.5]})

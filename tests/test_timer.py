@@ -85,3 +85,13 @@ def test_a_change_of_length_never_makes_a_milestone_due_by_itself():
     assert [m.key for m in late.due(100.0 + 500)] == ["left-120"]
     late.extend(300)  # 400 s left: "10 minutes left" lies behind, "2 minutes left" was said
     assert run_to_end(late, 100.0 + 520) == [(380.0, "time-up")]
+
+
+def test_a_milestone_passed_between_two_looks_is_still_due():
+    """A command handled just after a milestone's time moves the next look on: the milestone
+    passed meanwhile is due at once, not dropped (it once was, when only those still ahead of
+    the time left were kept)."""
+    t = timer(minutes=10, halfway=False)
+    assert t.due(100.0 + 470) == []  # 130 s left: "2 minutes left" comes in 10 s
+    assert t.next_due_at(100.0 + 481) == 100.0 + 481  # a command at 119 s left: due now
+    assert [m.key for m in t.due(100.0 + 481)] == ["left-120"]

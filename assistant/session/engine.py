@@ -51,6 +51,10 @@ UNDO_WINDOW = 15.0
 """Seconds after a pause, added time, debrief start or note in which "cancel that" puts it back."""
 CONFIRM_WINDOW = 15.0
 """Seconds after "Stop the session?" in which a yes stops it."""
+TIME_TOLD_COVERS = 15.0
+"""Seconds after Duet told the time left in which a milestone that comes due is kept quiet
+(journaled all the same): "45 seconds left." and then "Halfway there. 43 seconds left." said
+nearly the same twice (found in ``duet run`` after "how much time is left" and "resume")."""
 AWAITED_WHILE_PAUSED = (Intent.RESUME.value,)
 """What a paused session waits for (``ListenForCommands.awaited``): the spotter takes a
 "resume" then on less evidence. A yes to "Stop the session?" is not eased so: it ends the
@@ -145,6 +149,11 @@ class SessionEngine:
         """The question (or note) asked for again because its answer began over the asking
         (once each): ("question", seq) or ("note", notes taken)."""
         self.last_said = ""
+        self._timely = False
+        """``last_said`` told the time left: "repeat that" tells it afresh, where the words as
+        said ("Added 1 minute. 1 minute and 54 seconds left.", 25 s later) would be wrong."""
+        self._time_told_at: float | None = None
+        """Clock time Duet last told the time left (``TIME_TOLD_COVERS``)."""
         self.awaiting: Listening | None = None
         self._resume = resume
         self.resumed_from = resume
@@ -266,8 +275,12 @@ class SessionEngine:
         due = self.timer.due(now)
         if due:
             latest = due[-1]  # a late tick announces only the most recent milestone
-            self._event("milestone", key=latest.key, remaining=round(self.timer.remaining(now), 3))
-            self._say(phrasing.milestone(latest.key, self.timer.remaining(now)))
+            remaining = self.timer.remaining(now)
+            told = (latest.key != "time-up" and self._time_told_at is not None
+                    and now - self._time_told_at < TIME_TOLD_COVERS)
+            self._event("milestone", key=latest.key, remaining=round(remaining, 3), **({"said": False} if told else {}))
+            if not told:
+                self._say_time(phrasing.milestone(latest.key, remaining))
             if latest.key == "time-up":
                 self._begin_debrief(by="timer")
                 return
@@ -413,7 +426,7 @@ class SessionEngine:
         self.timer.start(now)
         self._event("work started", resumed=resumed, length=self.timer.length)
         if resumed:
-            self._say(phrasing.time_left(self.timer.remaining(now), paused=False))
+            self._say_time(phrasing.time_left(self.timer.remaining(now), paused=False))
         else:
             start_phrase = self._command_phrase(self.config.commands.start_debrief[0])
             self._say(phrasing.work_begins(self.timer.length, start_phrase))
@@ -563,7 +576,7 @@ class SessionEngine:
             self._listen()
 
     def _cmd_time_left(self) -> None:
-        self._say(phrasing.time_left(self.timer.remaining(self.clock.now()), self.timer.paused))
+        self._say_time(phrasing.time_left(self.timer.remaining(self.clock.now()), self.timer.paused))
         self._listen()
 
     def _cmd_pause(self) -> None:
@@ -594,7 +607,7 @@ class SessionEngine:
         self.timer.extend(minutes * 60)
         self._event("extend", minutes=minutes)
         self._undo = (self.clock.now(), "extend", {"minutes": minutes})
-        self._say(phrasing.extended(minutes, self.timer.remaining(self.clock.now())))
+        self._say_time(phrasing.extended(minutes, self.timer.remaining(self.clock.now())))
         self._checkpoint()
         self._listen()
 
@@ -607,6 +620,9 @@ class SessionEngine:
             self._listen()
 
     def _cmd_repeat(self) -> None:
+        if self._timely and self.state in ("work", "paused"):
+            self._cmd_time_left()  # told afresh: the words as said are out of date
+            return
         if self.last_said:
             self._say(self.last_said)
         self._listen()
@@ -643,6 +659,13 @@ class SessionEngine:
     def _say(self, text: str) -> None:
         self._out.append(Say(text))
         self.last_said = text
+        self._timely = False
+
+    def _say_time(self, text: str) -> None:
+        """Say ``text``, which tells the time left (``_timely``, ``TIME_TOLD_COVERS``)."""
+        self._say(text)
+        self._timely = True
+        self._time_told_at = self.clock.now()
 
     def _listen(self) -> None:
         """Queue what to listen for next, given the state."""

@@ -68,7 +68,7 @@ def work_begins(seconds: float, start_phrase: str) -> str:
 
 def milestone(key: str, remaining: float) -> str:
     if key == "time-up":
-        return "Time is up. Put the brushes down when you can: let's debrief."
+        return "Time is up. Put the brushes down when you can."  # DEBRIEF_BEGINS follows
     if key == "halfway":
         return f"Halfway there. {duration(remaining)} left."
     return f"{duration(remaining)} left.".capitalize()

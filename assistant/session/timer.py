@@ -93,15 +93,15 @@ class WorkTimer:
         """Clock time of the next milestone, so a runner can sleep (or a simulation jump) to it."""
         if self.started_at is None or self.paused:
             return None
-        left = self.remaining(now)
-        pending = self._pending(left)
+        pending = self._pending(self.left_seen)  # one passed since the last look is due now
         if not pending:
             return None
-        return now + max(0.0, left - max(m.remaining for m in pending))
+        return now + max(0.0, self.remaining(now) - max(m.remaining for m in pending))
 
     def _pending(self, left: float | None) -> list[Milestone]:
-        """Milestones not yet announced that the clock can still reach from ``left`` seconds
-        left: those ahead of it, the halfway point (which moves with added time) and time up."""
+        """Milestones not yet announced that the clock reaches from ``left`` seconds left (at
+        the last look): those below it, the halfway point (which moves with added time) and
+        time up."""
         return [m for m in self._milestones() if m.key not in self.announced
                 and (m.halfway or m.remaining == 0 or left is None or m.remaining < left - 1e-9)]
 
