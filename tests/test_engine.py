@@ -236,12 +236,25 @@ def test_stop_ends_the_session_as_aborted_from_any_phase(tmp_path):
         for text in extra:
             h.send(Heard(text))
         actions = h.send(Heard("stop the session"))
-        if h.state != "aborted":  # in the work phase (or paused) it asks first
-            assert said(actions) == ["Stop the session? Say yes to stop."]
-            actions = h.send(Heard("yes"))
+        assert said(actions) == ["Stop the session? Say yes to stop."]  # in every phase it asks first
+        actions = h.send(Heard("yes"))
         assert h.state == "aborted" and actions[-1] == Finished("aborted")
         assert h.session()["status"] == "aborted"
         assert h.send(Heard("resume")) == []
+
+
+@pytest.mark.parametrize("reply", [Heard("no, keep going"), Silence(), Heard("Yes", talked_over=True)])
+def test_stop_asked_during_a_question_goes_on_without_a_yes(tmp_path, reply):
+    """"stop the session" during a question asks first, as while working (it stopped at once,
+    found by a QA pass); anything but a yes asks the question again and records nothing."""
+    h = Harness(tmp_path)
+    h.send(Heard("calm"))
+    assert said(h.send(Heard("stop the session"))) == ["Stop the session? Say yes to stop."]
+    h.clock.advance(16 if isinstance(reply, Heard) and reply.talked_over else 3)  # a late yes is no yes
+    assert said(h.send(reply)) == ["Not stopping; carrying on.", "Ana, what do you intend for today?"]
+    assert h.state == "checkin" and [t["answer"] for t in h.session()["turns"]] == ["calm"]
+    h.send(Heard("the sky"))
+    assert [t["answer"] for t in h.session()["turns"]] == ["calm", "the sky"]
 
 
 def test_leadership_rotates_and_the_next_step_is_read_back(tmp_path):

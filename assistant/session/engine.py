@@ -257,7 +257,9 @@ class SessionEngine:
                 self._work_command(command)
 
     def _on_silence(self) -> None:
-        if self.state == "work" and self._dictating_note:
+        if self.state in ("checkin", "debrief") and self._stop_asked_at is not None:
+            self._answer_stop_question(None)
+        elif self.state == "work" and self._dictating_note:
             self._dictating_note = False
             self._say(phrasing.NO_NOTE)
             self._listen()
@@ -308,6 +310,9 @@ class SessionEngine:
     # ---- questions
 
     def _heard_in_question(self, heard: Heard) -> None:
+        if self._stop_asked_at is not None:
+            self._answer_stop_question(heard)
+            return
         if heard.continues:
             self._continue_answer(heard)
             return
@@ -332,8 +337,21 @@ class SessionEngine:
             self._ask()
         elif command.intent is Intent.PAUSE:
             self._pause()
-        else:  # Intent.STOP
+        else:  # Intent.STOP: asked first, as while working
+            self._stop_asked_at = self.clock.now()
+            self._say(phrasing.confirm_stop(self._command_phrase(self.config.commands.confirm[0])))
+            self._listen()
+
+    def _answer_stop_question(self, heard: Heard | None) -> None:
+        """The reply to "Stop the session?" asked during a question (None: none came). Only a
+        yes in time stops; anything else is no answer to the question, which is asked again."""
+        asked, self._stop_asked_at = self._stop_asked_at, None
+        command = self.commands.parse(heard.text) if heard is not None and heard.text.strip() else None
+        if command is not None and command.intent is Intent.CONFIRM and self.clock.now() - asked <= CONFIRM_WINDOW:
             self._stop()
+            return
+        self._say(phrasing.NOT_STOPPED)
+        self._ask()
 
     def _ask_again_talked_over(self) -> None:
         """The answer began while Duet was asking, so only its end was heard (or none of it):
