@@ -85,7 +85,7 @@ class DebriefConfig(Settings):
 class ListeningConfig(Settings):
     answer_timeout: _seconds(3600) = 20
     """Silence before a question counts as unanswered (at most an hour)."""
-    trailing_silence: _seconds(30) = 0.5
+    trailing_silence: _seconds(30) = 0.7
     """Pause after which the answer so far is judged: finished, or wait (``turns.py``)."""
     max_pause: _seconds(60) = 3.5
     """Longest pause inside an answer that sounds unfinished (the hard upper bound)."""

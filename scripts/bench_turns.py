@@ -119,6 +119,48 @@ def synthetic_answers(quick: bool) -> list[PausedAnswer]:
     return out
 
 
+LONG = [
+    ("I'm feeling pretty good today", "a bit tired from work this week", "but excited to get back to the mural"),
+    ("We finished the outline of the boats", "the water still needs a second coat", "and the sky is only half done"),
+    ("Honestly the morning was hard", "I couldn't find the right green", "once we mixed it together it got easier"),
+    ("Talking first worked well", "we agreed on the colours before we started", "so nobody had to paint over anything"),
+    ("I noticed I get quiet when I'm tired", "that is not about you", "I just need a moment to myself"),
+    ("Next time we should start earlier", "the light is better in the morning", "and we could finish the trees"),
+]
+"""Long answers: three phrases, each one a partner could stop after, said with the pauses of
+someone telling something (``LONG_GAPS``), not thinking pauses."""
+LONG_GAPS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+LONG_REAL = [(("0880", "0890"), 0.6), (("0920", "0930"), 0.8), (("0870", "0880"), 0.7), (("0890", "0920", "0930"), 0.5)]
+"""LibriVox sentences that follow one another in the book, trimmed, with the recording's own room
+sound between them."""
+
+
+def long_answers(quick: bool) -> list[PausedAnswer]:
+    """Answers of several phrases with 0.5-1.0 s between them (``LONG``, ``LONG_REAL``): kept
+    whole = one answer holding words of the last phrase."""
+    out = []
+    pairs = [(t, v) for i, t in enumerate(LONG) for j, v in enumerate(VOICES) if (i + j) % 2 == 0]
+    for k, (phrases, voice) in enumerate(pairs[:2] if quick else pairs):
+        parts = [bc.scale_to(bc.trim(bc.synthesize(p, voice, 160))) for p in phrases]
+        gaps = [LONG_GAPS[(k + n) % len(LONG_GAPS)] for n in range(len(parts) - 1)]
+        rooms = [bc.room_sound(int(g * SAMPLE_RATE), np.random.default_rng(100 + k + n)) for n, g in enumerate(gaps)]
+        out.append(_spliced(f"{voice}: {' / '.join(phrases)}", "long", parts, rooms, max(gaps), phrases))
+    recs = {r.name: r for r in bc.real_recordings() if r.group == "LibriVox"}
+    for names, gap in LONG_REAL[:1] if quick else LONG_REAL:
+        parts = [bc.scale_to(bc.trim(bc.pcm_array(recs[n].pcm))) for n in names]
+        room = np.resize(_quietest(bc.pcm_array(recs[names[0]].pcm)), int(gap * SAMPLE_RATE))
+        texts = [recs[n].text for n in names]
+        out.append(_spliced(f"LibriVox {'+'.join(names)}", "long", parts, [room] * (len(parts) - 1), gap, texts))
+    return out
+
+
+def _spliced(name: str, kind: str, parts: list[np.ndarray], gaps: list[np.ndarray], longest: float,
+             texts: Any) -> PausedAnswer:
+    joined = [x for part, gap in zip(parts, [*gaps, np.zeros(0)]) for x in (part, gap)]
+    last = len(np.concatenate(joined[:-2])) / SAMPLE_RATE
+    return PausedAnswer(name, kind, " ... ".join(texts[:-1]), texts[-1], longest, np.concatenate(joined), last)
+
+
 CUT_AT = (0.5, 0.35)
 """Where the LibriVox answers are cut, as shares of their length (the first only in --quick)."""
 JOINED = {("ill", "disposed"), ("cold", "hearted")}
@@ -212,7 +254,7 @@ def kept_whole(quick: bool, answers: str | None = None) -> dict[str, Any]:
     from assistant.speech.listener import Listener
 
     config = load_config()
-    corpus = synthetic_answers(quick) + real_answers(quick)
+    corpus = synthetic_answers(quick) + real_answers(quick) + long_answers(quick)
     recognizer = open_recognizer(answers or config.speech.answers, threads=config.speech.threads)
     rows = []
     for item in corpus:
@@ -604,7 +646,8 @@ def section_8(quick: bool) -> Section:
         audio.stop()
     rend = bc.run_child("bench_turns", "renders", {"quick": quick}, timeout=1200)
     empty = bc.run_child("bench_turns", "heard_as_nothing", {"quick": quick}, timeout=900)
-    rows = kept["rows"]
+    rows = [r for r in kept["rows"] if r["kind"] != "long"]
+    long = [r for r in kept["rows"] if r["kind"] == "long"]
     whole = sum(r["whole"] for r in rows)
     s.method = [
         "Answers with a 1.5-3 s thinking pause inside: espeak-ng voices "
@@ -615,6 +658,10 @@ def section_8(quick: bool) -> Section:
         f"fed through the real `Listener.capture_answer` ({kept['engine']}, the turn decision of "
         "turns.py) as fast as it decodes; kept whole = one answer whose transcript has words of the "
         "second half. Split = anything else (two answers, or the second half lost).",
+        "Long answers (info): three phrases said with 0.5-1.0 s between them, as someone telling "
+        f"something pauses, in the same voices ({len(LONG)} answers, each in two of them), and "
+        "LibriVox sentences that follow one another in the book with the recording's room sound "
+        "between them; fed and counted the same way (words of the last phrase).",
         "Turn gap: a private PulseAudio daemon as in section 4; Duet asks check-in questions through "
         "the real `LivePort` and a partner thread plays finished answers (espeak-ng voices, LibriVox "
         "and cards recordings) into the virtual microphone 0.6 s after Duet falls quiet. Gap = end "
@@ -644,6 +691,8 @@ def section_8(quick: bool) -> Section:
     for kind in ("espeak", "LibriVox"):
         part = [r for r in rows if r["kind"] == kind]
         s.row(f"... of which {kind}", "(info)", f"{sum(r['whole'] for r in part)} of {len(part)}", "info")
+    s.row("Long answers, 0.5-1.0 s between their phrases, kept whole", "(info)",
+          f"{sum(r['whole'] for r in long)} of {len(long)}", "info")
     gaps = [r["gap"] for r in live["rows"] if r.get("gap") is not None]
     med, p95 = bc.median(gaps) if gaps else float("nan"), bc.pct(gaps, 95) if gaps else float("nan")
     s.row("Turn gap, finished answers: median", "<= 1.0 s", f"{fmt(med)} s (n={len(gaps)})",
@@ -688,6 +737,10 @@ def section_8(quick: bool) -> Section:
     for r in rows:
         t1.rows.append([r["name"], f"{r['pause']:.1f}", "whole" if r["whole"] else "**split**",
                         " / ".join(r["answers"]) or "(nothing)"])
+    t5 = Table("Each long answer", ["answer", "longest pause (s)", "result", "heard as"])
+    for r in long:
+        t5.rows.append([r["name"], f"{r['pause']:.1f}", "whole" if r["whole"] else "**split**",
+                        " / ".join(r["answers"]) or "(nothing)"])
     t2 = Table("Each finished answer (s after the end of its speech)",
                ["answer", "turn over (answer handed to the engine)", "first sound of the next prompt",
                 "heard as"])
@@ -701,9 +754,9 @@ def section_8(quick: bool) -> Section:
     t3 = Table("Short answers heard as nothing or read again, and sounds heard as words", ["clip", "heard as"])
     t3.rows += [[c, "(nothing)"] for c in lost] + [[c, f"{a} (read again)"] for c, a in again]
     t3.rows += [[k, w] for k, w in worded]
-    s.tables += [t1, t4, t2] + ([t3] if t3.rows else [])
-    s.notes.append("The answer ends `listening.trailing_silence` (0.5 s) after speech that sounds "
-                   "finished; then it is transcribed (by the default answer engine, named above) before the next prompt, already "
+    s.tables += [t1, t5, t4, t2] + ([t3] if t3.rows else [])
+    s.notes.append("The answer ends `listening.trailing_silence` (0.7 s) after speech that sounds "
+                   "finished, 1.0 s once it is 4.5 s long (`turns.TurnPolicy.long_answer`); then it is transcribed (by the default answer engine, named above) before the next prompt, already "
                    "rendered while the partner spoke, plays. The machine is shared: the load "
                    "average shows how busy it was.")
     return s

@@ -125,6 +125,9 @@ class _Recorder:
     def unsure_only(self, *args: Any, **kwargs: Any) -> bool:
         return True  # every stretch is heard again: the replay decides which reading counts
 
+    def long_end_pause(self, pause: float, seconds: float) -> float:
+        return pause  # always ``max_pause`` already
+
 
 def _stretches(item: Item, recognizer: Any, config: Any) -> list[dict[str, Any]]:
     """Each stretch's decision inputs and the silence after it (inf after the last)."""

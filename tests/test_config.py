@@ -10,7 +10,7 @@ def test_shipped_config_is_the_working_default():
     shipped = load_config(DEFAULT_CONFIG)
     assert shipped.work.minutes == 45 and shipped.work.announce_remaining == [10, 2]
     assert shipped.debrief.questions == Config().debrief.questions
-    assert shipped.listening.trailing_silence == 0.5
+    assert shipped.listening.trailing_silence == 0.7
     assert shipped.listening.max_pause == 3.5
 
 

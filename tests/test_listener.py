@@ -650,3 +650,38 @@ def test_the_talked_over_onset_tells_speech_cut_into_from_speech_begun_after(tmp
     assert found >= 0.75 * len(cut), cut
     after = [onset(silence(gap) + pcm) for pcm in speech for gap in (0.1, 0.2)]
     assert all(o is not None and o > TALKED_OVER_ONSET for o in after), after
+
+
+def _phrases(tmp_path, texts: list[str], gaps: list[float], voice: str = "en-us+f3") -> bytes:
+    said = [trimmed(espeak(text, tmp_path, voice=voice)) for text in texts]
+    return b"".join(part + silence(gap) for part, gap in zip(said, [*gaps, 0.0]))
+
+
+def test_a_long_answer_is_not_ended_by_the_pause_between_its_sentences(tmp_path):
+    """A partner telling something pauses 0.8 s between sentences: once the answer has run 4.5 s
+    that does not end it (it was cut after its first sentence, the rest asked over). The same
+    pause after a short answer still ends it, so "Fine." is answered at once."""
+    long = _phrases(tmp_path, ["I'm feeling pretty good today, a bit tired from work this week",
+                               "but excited to get back to the mural"], [0.8])
+    short = _phrases(tmp_path, ["Fine", "but excited to get back to the mural"], [0.8])
+    for audio, answers in [(long, 1), (short, 2)]:
+        source = ArraySource(silence(0.5) + audio + silence(6.0))
+        listener = Listener(source, SoundRecognizer(), SoundRecognizer(), trailing_silence=0.7, max_pause=3.5,
+                            clock=source.now)
+        got = []
+        while (transcript := listener.capture_answer(timeout=3.0)) is not None:
+            got.append(transcript.text)
+        assert len(got) == answers, got
+
+
+def test_a_pause_just_shorter_than_the_end_is_not_ended_while_the_voice_is_confirmed(tmp_path):
+    """The voice after a pause counts as speech only once 0.18 s of it is heard: a pause 0.1 s
+    shorter than the one that ends the turn ended it all the same, the partner already speaking
+    again (``Endpointer.voice_pending``)."""
+    audio = _phrases(tmp_path, ["We finished the outline of the boats", "the water needs a second coat"], [0.6])
+    source = ArraySource(silence(0.5) + audio + silence(4.0))
+    listener = Listener(source, SoundRecognizer(), SoundRecognizer(), trailing_silence=0.7, max_pause=3.5,
+                        clock=source.now)
+    transcript = listener.capture_answer(timeout=3.0)
+    assert transcript is not None
+    assert float(transcript.text.split()[0]) == pytest.approx(loud_seconds(audio), abs=0.15), transcript

@@ -333,3 +333,13 @@ def test_a_wait_only_for_an_unsure_reading_is_told_apart() -> None:
     assert not policy.unsure_only("We finished the frame and", 0.4)  # unfinished as read
     assert not policy.unsure_only("Honestly I failed.", 0.4, readings=["Honestly I felt"])
     assert not policy.unsure_only("We finished the frame.", 0.4, end_probability=0.1)
+
+
+def test_a_long_answer_needs_a_longer_pause_to_end():
+    """Someone telling something pauses between its sentences: once an answer has run
+    ``long_answer`` seconds, a finished-sounding pause must last ``long_pause``; a short answer
+    still ends after ``end_pause``, and an unfinished one still waits ``max_pause``."""
+    policy = TurnPolicy(end_pause=0.7, max_pause=3.5, long_answer=4.5, long_pause=1.0)
+    assert policy.long_end_pause(0.7, seconds=2.0) == 0.7
+    assert policy.long_end_pause(0.7, seconds=4.5) == 1.0
+    assert policy.long_end_pause(3.5, seconds=9.0) == 3.5

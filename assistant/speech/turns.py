@@ -151,7 +151,7 @@ in place of a last word it read surely and gives those that score near it as oth
 class TurnPolicy:
     """How long a pause ends a turn, depending on how the answer so far sounds."""
 
-    end_pause: float = 0.5
+    end_pause: float = 0.7
     """Silence (s) that ends an answer that sounds finished (and ends each stretch, which is
     then transcribed)."""
     max_pause: float = 3.5
@@ -172,6 +172,24 @@ class TurnPolicy:
     """Below this probability of the utterance ending after its last word the recognizer
     expected more words: wait as for an unfinished answer. (The lowest measured on finished
     answers was 0.70.)"""
+
+    long_answer: float = 4.0
+    """Seconds of answer (its audio so far) from which a finished-sounding pause must last
+    ``long_pause`` to end it: a partner who has been talking a while is telling something, and
+    pauses between its sentences (``long_end_pause``)."""
+
+    long_pause: float = 1.0
+    """The silence (s) that ends a finished-sounding answer of ``long_answer`` seconds or more."""
+
+    def long_end_pause(self, pause: float, seconds: float) -> float:
+        """``pause`` (from ``pause_for``) for an answer whose audio so far lasts ``seconds``.
+
+        A short answer ("Fine.", "Calm and ready to start") ends ``end_pause`` after its last
+        word, so the next question comes at once. A long one ends only after ``long_pause``:
+        found in ``duet run`` with a 30 s answer said with 0.6 s between its phrases, which Duet
+        cut at the first ("... a bit tired from work this week"), asked the next question over
+        the rest, and handed the rest to the next questions, one the other partner's."""
+        return max(pause, self.long_pause) if seconds >= self.long_answer else pause
 
     def pause_for(self, text: str, confidence: float | None = None, *,
                   readings: Iterable[str] = (), end_probability: float | None = None,

@@ -210,6 +210,18 @@ class Endpointer:
         return self._utterance is not None
 
     @property
+    def voice_pending(self) -> float | None:
+        """Between utterances, the stream time of the first voiced frame in the onset window:
+        a voice that may be speech starting, not yet long enough to count (None: no voice, or
+        in an utterance). A pause ends there, not when the onset is confirmed up to
+        ``onset_window`` later: a partner going on after a pause is not cut off by the time it
+        takes to be sure of them."""
+        if self._utterance is not None:
+            return None
+        recent = list(self._history)[-self._window:]
+        return next((f.start for f in recent if f.voiced), None)
+
+    @property
     def silence(self) -> float:
         """Seconds of silence since the last voiced frame of the current utterance (0 outside one)."""
         return self._silent_run * FRAME_SECONDS if self._utterance is not None else 0.0
