@@ -229,6 +229,20 @@ def test_every_kind_of_celebration_is_offered_when_earned(history):
     assert celebrate.greeting_options([], date(2026, 3, 2)) == []
 
 
+def test_a_misheard_answer_is_not_quoted_back(history):
+    """What worked well is read back in the next greeting as the partner's words: not when the
+    recognizer was unsure of them (a misheard "say that again" was quoted as "See, I'll come
+    again."). Rehearsed answers carry no confidence and are quoted."""
+    s1, s2 = history["sessions"][:2]
+
+    def quotes(last: dict) -> list[str]:
+        return [o for o in celebrate.greeting_options([s1, last], date(2026, 3, 12)) if "said this worked well" in o]
+
+    assert quotes(s2)
+    assert not quotes({**s2, "turns": [{**t, "confidence": 0.55} for t in s2["turns"]]})
+    assert quotes({**s2, "turns": [{**t, "confidence": 0.9} for t in s2["turns"]]}) == quotes(s2)
+
+
 def test_celebration_can_be_turned_off(tmp_path):
     from tests.helpers import config
 

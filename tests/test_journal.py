@@ -129,3 +129,19 @@ def test_last_time_is_the_latest_session_by_date_not_by_id(tmp_path):
         journal.close()
     assert journal.last_leader() == "Alex"
     assert journal.last_next_step() == "fix the fence gate"
+
+
+def test_a_session_stopped_in_its_check_in_does_not_take_a_turn_to_lead(tmp_path):
+    from assistant.session.records import Roles
+
+    journal = Journal(tmp_path / "journal.json")
+    for day, leader, status, worked in [(2, "Alex", "done", 600.0), (3, "Sam", "aborted", 0.0)]:
+        recorder = journal.begin(["Alex", "Sam"], Roles(leader=leader, logistics="Sam" if leader == "Alex" else "Alex"),
+                                 f"2026-11-0{day}T18:00:00+00:00", 600)
+        recorder.close(status, {"worked": worked})
+        journal.close()
+    assert journal.last_leader() == "Alex"  # so Sam leads next, as Sam was to
+    recorder = journal.begin(["Alex", "Sam"], Roles(leader="Sam", logistics="Alex"), "2026-11-04T18:00:00+00:00", 600)
+    recorder.close("aborted", {"worked": 120.0})  # stopped in the debrief: it was held
+    journal.close()
+    assert journal.last_leader() == "Sam"
