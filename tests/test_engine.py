@@ -324,6 +324,30 @@ def test_repeat_tells_the_time_left_afresh(tmp_path):
     assert said(h.send(Heard("repeat that"))) == ["48 minutes left."]
 
 
+def test_more_time_just_after_time_up_goes_back_to_work(tmp_path):
+    """"add five minutes" as the debrief begins on time up takes the couple back to work with
+    that time (it was stored as the first debrief answer); time up then comes again. After an
+    answer, or too late, it is an answer like any other."""
+    cfg = config(work={"minutes": 1, "announce_halfway": False, "announce_remaining": []})
+    h = Harness(tmp_path, cfg)
+    answer_checkin(h)
+    h.clock.advance_to(h.engine.awaiting.until)
+    h.send(Tick())
+    assert h.state == "debrief" and h.engine.awaiting.awaited == ("extend",)
+    h.clock.advance(8)
+    assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 5 minutes left."]
+    assert h.state == "work"
+    kinds = [e["kind"] for e in h.session()["events"]]
+    assert kinds[-3:] == ["debrief started", "debrief cancelled", "extend"] and h.session()["turns"][-1]["phase"] == "checkin"
+    while h.state == "work":
+        h.clock.advance_to(h.engine.awaiting.until)
+        out = said(h.send(Tick()))
+    assert out[0].startswith("Time is up.") and h.state == "debrief"
+    h.clock.advance(31)
+    h.send(Heard("add five minutes"))
+    assert h.state == "debrief" and h.session()["turns"][-1]["answer"] == "add five minutes"
+
+
 def test_questions_and_milestones_come_from_config(tmp_path):
     cfg = config(checkin={"questions": ["Ready?"]}, debrief={"questions": ["Good?"], "together": []},
                  work={"minutes": 1, "announce_halfway": False, "announce_remaining": [0.5]})

@@ -75,3 +75,21 @@ def test_words_are_compared_one_by_one_not_as_espeak_joins_them(matcher):
     match = matcher.match("In the session.")
     assert match.phrase == "end the session" and match.worst_word < 0.7, match
     assert matcher.worst_word("How much pain is left?", "how much time is left") > 0.7  # still
+
+
+@pytest.mark.parametrize("text,awaited,expected", [
+    ("Kansel met.", ("cancel",), "cancel that"),  # stored as an answer before (QA pass)
+    ("And five minutes.", ("extend",), "add five minutes"),
+    ("cancel that", ("cancel",), None),  # already the command as written: the engine reads it
+    ("Kansel met.", ("extend",), None),  # a command, but not one awaited now
+    ("Add more water", ("extend",), None),  # near added time, but no minutes in it
+    ("Mixing the paints went well", ("cancel", "extend"), None),
+    ("It was calm and easy", ("cancel", "extend"), None),
+])
+def test_an_answer_is_taken_for_an_awaited_command_only_when_it_sounds_like_one(text, awaited, expected):
+    from assistant.session.commands import Intent
+    from assistant.speech.live import awaited_phrase
+
+    parser = CommandParser(CommandsConfig())
+    sounds = SoundAlike({p: i.value for i in Intent for p in parser.grammar_phrases(frozenset({i}))})
+    assert awaited_phrase(text, awaited, parser, sounds) == expected

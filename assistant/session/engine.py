@@ -51,6 +51,9 @@ UNDO_WINDOW = 15.0
 """Seconds after a pause, added time, debrief start or note in which "cancel that" puts it back."""
 CONFIRM_WINDOW = 15.0
 """Seconds after "Stop the session?" in which a yes stops it."""
+MORE_TIME_WINDOW = 30.0
+"""Seconds after time up ended the work phase in which "add five minutes" takes the couple back
+to work with that time, where it was stored as the first debrief answer."""
 TIME_TOLD_COVERS = 15.0
 """Seconds after Duet told the time left in which a milestone that comes due is kept quiet
 (journaled all the same): "45 seconds left." and then "Halfway there. 43 seconds left." said
@@ -154,6 +157,8 @@ class SessionEngine:
         said ("Added 1 minute. 1 minute and 54 seconds left.", 25 s later) would be wrong."""
         self._time_told_at: float | None = None
         """Clock time Duet last told the time left (``TIME_TOLD_COVERS``)."""
+        self._time_up_at: float | None = None
+        """Clock time time up ended the work phase (``MORE_TIME_WINDOW``)."""
         self.awaiting: Listening | None = None
         self._resume = resume
         self.resumed_from = resume
@@ -284,6 +289,7 @@ class SessionEngine:
             if not told:
                 self._say_time(phrasing.milestone(latest.key, remaining))
             if latest.key == "time-up":
+                self._time_up_at = now
                 self._begin_debrief(by="timer")
                 return
         if due or now >= self._next_checkpoint:
@@ -326,6 +332,9 @@ class SessionEngine:
         if command is not None and command.intent is Intent.CANCEL and self._can_undo("debrief"):
             self._cmd_cancel()
             return
+        if command is not None and command.intent is Intent.EXTEND and self._more_time_possible():
+            self._more_time_after_time_up(command)
+            return
         if command is None or command.intent not in QUESTION_INTENTS:
             self._record(TurnStatus.ANSWERED, heard)
             self._next_question()
@@ -352,6 +361,24 @@ class SessionEngine:
             return
         self._say(phrasing.NOT_STOPPED)
         self._ask()
+
+    def _more_time_possible(self) -> bool:
+        """Time up ended the work phase moments ago, and no debrief question is answered yet."""
+        return (self._time_up_at is not None and self.state == "debrief" and self.seq == self._first_debrief_seq()
+                and self.clock.now() - self._time_up_at <= MORE_TIME_WINDOW)
+
+    def _first_debrief_seq(self) -> int:
+        return next((i for i, q in enumerate(self.plan) if q.phase == "debrief"), len(self.plan))
+
+    def _more_time_after_time_up(self, command: Command) -> None:
+        """"add five minutes" as the debrief begins on time up: back to work with that time
+        (the journal keeps the debrief's start, then this)."""
+        self._time_up_at = None
+        self.cancel_debrief()
+        self.seq = self._seq_before_debrief
+        self.timer.resume(self.clock.now())
+        self._event("debrief cancelled", by="more time")
+        self._cmd_extend(command)
 
     def _ask_again_talked_over(self) -> None:
         """The answer began while Duet was asking, so only its end was heard (or none of it):
@@ -689,8 +716,10 @@ class SessionEngine:
         """Queue what to listen for next, given the state."""
         if self.state in ("checkin", "debrief"):
             q = self.plan[self.seq]
+            awaited = ((Intent.CANCEL.value,) if self._can_undo("debrief") else ()) + \
+                ((Intent.EXTEND.value,) if self._more_time_possible() else ())
             action: Listening = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout,
-                                                ahead=self.upcoming_prompts())
+                                                ahead=self.upcoming_prompts(), awaited=awaited)
         elif self.state == "work" and self._dictating_note:
             action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout)
         elif self.state == "work":

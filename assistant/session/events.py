@@ -77,6 +77,10 @@ class ListenForAnswer:
     ahead: tuple[str, ...] = ()
     """What Duet will most likely say once the answer is in (the next question), so a port can
     render it while the partner speaks and play it the moment the turn ends."""
+    awaited: tuple[str, ...] = ()
+    """Commands (``Intent`` values) that mean something in place of this answer now, which a
+    port may take on less evidence than an exact transcript: ``cancel`` just after the debrief
+    was started by command, ``extend`` just after time up ended the work."""
 
 
 @dataclass(frozen=True)

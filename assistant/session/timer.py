@@ -77,6 +77,8 @@ class WorkTimer:
         self.length += seconds
         if self.left_seen is not None:
             self.left_seen += seconds
+        if seconds > 0:
+            self.announced.discard("time-up")  # time added after time up: it comes again
 
     def due(self, now: float) -> list[Milestone]:
         """Milestones reached by ``now`` and not yet announced, marked announced, in order."""

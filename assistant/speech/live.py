@@ -22,7 +22,7 @@ import click
 
 from assistant.config import Config, ListeningConfig
 from assistant.session.clock import MonotonicClock
-from assistant.session.commands import CommandParser, Intent, work_grammar
+from assistant.session.commands import NUMBER_WORDS, TENS, CommandParser, Intent, normalize, work_grammar
 from assistant.session.events import (
     Event,
     Heard,
@@ -40,6 +40,7 @@ from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.mic import MicrophoneLost as MicLostError
 from assistant.speech.vad import load_silero
+from assistant.speech.soundalike import SoundAlike
 from assistant.speech.voice import NoSpeaker, Speaker, Voice, VoiceError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ LONG_WAIT = 3600.0
 """How long to listen for a command when the engine has nothing of its own to do (paused)."""
 RETRY_MIC = 1.0
 """Seconds between attempts to reopen a lost microphone."""
+AWAITED_SOUND = 0.35
+"""Largest phoneme distance at which an answer is taken for a command the session awaits in
+its place (``ListenForAnswer.awaited``; the spotter's ``accept``): "Kansel met." is "cancel
+that" at 0.20 and "And five minutes." is "add five minutes" at 0.07, where both were stored as
+answers (found by a QA pass). An answer said then is seldom near a command ("Add more water":
+0.46, and no minutes in it)."""
+AWAITED_MARGIN = 0.1
+"""... and the nearest phrase of another command must be this much farther (the spotter's)."""
 
 
 @dataclass
@@ -139,6 +148,8 @@ class LivePort:
         just taken: the partner may still be in the middle of it."""
         self._continuing: str | None = None
         """The question a partner cut off by going on with their answer."""
+        self._sounds: SoundAlike | None = None
+        """Every command phrase by sound, for an answer awaited as a command (``_awaited``)."""
         self._muted_for_prompt = False
         """The microphone was muted for a prompt since the port last listened: an answer heard
         from the first moment of listening began over it (``Listener.talked_over``)."""
@@ -213,9 +224,25 @@ class LivePort:
         if transcript is None:
             self.show(f"{self._partner}: (no answer)")
             return Silence()
+        if (command := self._awaited(transcript, action.awaited)) is not None:
+            return command
         self.show(f"{self._partner}: {transcript.text}")
         self._open_answer = (action.ahead, time.monotonic() + self.continue_within)
         return heard(transcript)
+
+    def _awaited(self, transcript: Transcript, awaited: tuple[str, ...]) -> Heard | None:
+        """The command awaited in place of this answer, when the answer sounds like one."""
+        if not awaited or self.commands is None:
+            return None
+        if self._sounds is None:
+            wake = f"{self.commands.wake_word} " if self.commands.wake_word else ""
+            self._sounds = SoundAlike({p.removeprefix(wake): i.value for i in Intent
+                                       for p in self.commands.grammar_phrases(frozenset({i}))})
+        phrase = awaited_phrase(transcript.text, awaited, self.commands, self._sounds)
+        if phrase is None:
+            return None
+        self.show(f"(command: {phrase!r}, heard: {transcript.text!r})")
+        return Heard(text=phrase, confidence=transcript.confidence)
 
     def _continued(self, transcript: Transcript | None, question: str) -> Heard:
         """The rest of an answer said over ``question``, which is asked again, to the end: a
@@ -297,6 +324,24 @@ class LivePort:
             return
         self.mic.upstream = self.echo.upstream
         self.mic.reopen()  # now on the canceller's source (PULSE_SOURCE)
+
+
+def awaited_phrase(text: str, awaited: tuple[str, ...], parser: CommandParser, sounds: SoundAlike) -> str | None:
+    """The command phrase ``text`` sounds like, if it is one of the ``awaited`` commands
+    (``Intent`` values) and clearly so (``AWAITED_SOUND``, ``AWAITED_MARGIN``; added time only
+    with minutes heard); None when it is no such command, or already one as written."""
+    if parser.parse(text) is not None:
+        return None  # the engine reads it as it is
+    match = sounds.match(text)
+    if match is None or match.distance > AWAITED_SOUND or match.runner_up - match.distance < AWAITED_MARGIN:
+        return None
+    intent = sounds.phrases[match.phrase]
+    if intent not in awaited:
+        return None
+    if intent == Intent.EXTEND.value and not any(
+            w.isdigit() or w in NUMBER_WORDS[1:] or w in TENS for w in normalize(text).split()):
+        return None
+    return match.phrase
 
 
 def heard(transcript: Transcript) -> Heard:
