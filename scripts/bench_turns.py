@@ -147,11 +147,24 @@ def long_answers(quick: bool) -> list[PausedAnswer]:
         out.append(_spliced(f"{voice}: {' / '.join(phrases)}", "long", parts, rooms, max(gaps), phrases))
     recs = {r.name: r for r in bc.real_recordings() if r.group == "LibriVox"}
     for names, gap in LONG_REAL[:1] if quick else LONG_REAL:
-        parts = [bc.scale_to(bc.trim(bc.pcm_array(recs[n].pcm))) for n in names]
+        parts = [_voiced(bc.scale_to(bc.pcm_array(recs[n].pcm))) for n in names]
         room = np.resize(_quietest(bc.pcm_array(recs[names[0]].pcm)), int(gap * SAMPLE_RATE))
         texts = [recs[n].text for n in names]
         out.append(_spliced(f"LibriVox {'+'.join(names)}", "long", parts, [room] * (len(parts) - 1), gap, texts))
     return out
+
+
+def _voiced(x: np.ndarray, margin: float = 0.05) -> np.ndarray:
+    """``x`` from its first to its last frame the answers' voice detector calls voiced (and
+    ``margin`` either side): the recordings' room sound is above ``bc.trim``'s threshold, and
+    0.2-0.5 s of it at their ends made the pauses between them longer than said."""
+    from assistant.speech.vad import FRAME_BYTES, Endpointer
+
+    pcm, detector = bc.to_int16(x).tobytes(), Endpointer(aggressiveness=2)
+    voiced = [i for i in range(len(pcm) // FRAME_BYTES)
+              if detector._is_voiced(pcm[i * FRAME_BYTES:(i + 1) * FRAME_BYTES])]
+    frame, pad = FRAME_BYTES // 2, int(margin * SAMPLE_RATE)
+    return x[max(0, voiced[0] * frame - pad):(voiced[-1] + 1) * frame + pad] if voiced else x
 
 
 def _spliced(name: str, kind: str, parts: list[np.ndarray], gaps: list[np.ndarray], longest: float,
@@ -272,6 +285,8 @@ def kept_whole(quick: bool, answers: str | None = None) -> dict[str, Any]:
         except bc.EndOfAudio:
             pass
         second = {w for w in _words(item.second) if len(w) > 3}
+        if item.kind == "long":  # words of the last phrase alone: "might ... made amiable" twice
+            second -= set(_words(item.first))
         whole = len(got) == 1 and bool(second & set(_words(got[0])))
         rows.append({"name": item.name, "kind": item.kind, "pause": item.pause, "answers": got,
                      "whole": whole, "said": f"{item.first} ... {item.second}"})
@@ -756,7 +771,7 @@ def section_8(quick: bool) -> Section:
     t3.rows += [[k, w] for k, w in worded]
     s.tables += [t1, t5, t4, t2] + ([t3] if t3.rows else [])
     s.notes.append("The answer ends `listening.trailing_silence` (0.7 s) after speech that sounds "
-                   "finished, 1.0 s once it is 4.5 s long (`turns.TurnPolicy.long_answer`); then it is transcribed (by the default answer engine, named above) before the next prompt, already "
+                   "finished, 1.2 s once it is 4.5 s long (`turns.TurnPolicy.long_answer`); then it is transcribed (by the default answer engine, named above) before the next prompt, already "
                    "rendered while the partner spoke, plays. The machine is shared: the load "
                    "average shows how busy it was.")
     return s

@@ -658,12 +658,12 @@ def _phrases(tmp_path, texts: list[str], gaps: list[float], voice: str = "en-us+
 
 
 def test_a_long_answer_is_not_ended_by_the_pause_between_its_sentences(tmp_path):
-    """A partner telling something pauses 0.8 s between sentences: once the answer has run 4.5 s
-    that does not end it (it was cut after its first sentence, the rest asked over). The same
-    pause after a short answer still ends it, so "Fine." is answered at once."""
+    """A partner telling something pauses between sentences: 0.6 s does not end an answer, and
+    once it has run 4.5 s, 0.9 s does not either (it was cut after its first sentence, the rest
+    asked over). The same 0.9 s after a short answer still ends it: "Fine." is answered at once."""
     long = _phrases(tmp_path, ["I'm feeling pretty good today, a bit tired from work this week",
-                               "but excited to get back to the mural"], [0.8])
-    short = _phrases(tmp_path, ["Fine", "but excited to get back to the mural"], [0.8])
+                               "the weather was lovely", "and I'm excited to get back to the mural"], [0.6, 0.9])
+    short = _phrases(tmp_path, ["Fine", "and I'm excited to get back to the mural"], [0.9])
     for audio, answers in [(long, 1), (short, 2)]:
         source = ArraySource(silence(0.5) + audio + silence(6.0))
         listener = Listener(source, SoundRecognizer(), SoundRecognizer(), trailing_silence=0.7, max_pause=3.5,

@@ -173,13 +173,18 @@ class TurnPolicy:
     expected more words: wait as for an unfinished answer. (The lowest measured on finished
     answers was 0.70.)"""
 
-    long_answer: float = 4.0
-    """Seconds of answer (its audio so far) from which a finished-sounding pause must last
-    ``long_pause`` to end it: a partner who has been talking a while is telling something, and
-    pauses between its sentences (``long_end_pause``)."""
+    long_answer: float = 4.5
+    """Seconds of answer (its audio so far, about 3.7 s of speech) from which a finished-sounding
+    pause must last ``long_pause`` to end it: a partner who has been talking a while is telling
+    something, and pauses between its sentences (``long_end_pause``). A one-sentence answer
+    (section 8's finished ones: 1.4-2.3 s of speech) is not one."""
 
-    long_pause: float = 1.0
-    """The silence (s) that ends a finished-sounding answer of ``long_answer`` seconds or more."""
+    long_pause: float = 1.2
+    """The silence (s) that ends a finished-sounding answer of ``long_answer`` seconds or more.
+    Chosen on long answers in section 8's voices (``bench_turns.LONG``, pauses of 0.5-1.0 s): with
+    ``end_pause`` 0.7 s, 13 of 22 kept whole at 1.2 s, 12 at 1.0 s, 5-6 with either alone and
+    none as before (0.5 s, no long pause). The finished answers this long (three LibriVox ones)
+    wait it, within the turn gap's 1.4 s."""
 
     def long_end_pause(self, pause: float, seconds: float) -> float:
         """``pause`` (from ``pause_for``) for an answer whose audio so far lasts ``seconds``.
