@@ -91,7 +91,7 @@ def test_an_empty_journal_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["rehearse", "SCRIPT", "--date", "May 4"], "'May 4' does not match the format '%Y-%m-%d'"),
+    (["rehearse", "SCRIPT", "--date", "May 4"], "'May 4' is not a day: write it as YYYY-MM-DD"),
     (["search", "?!"], "search for at least one word"),
     (["report", "-o", "/nonexistent/dir/r.html"], "cannot write /nonexistent/dir/r.html"),
 ])

@@ -102,6 +102,7 @@ def test_a_full_tmpfs_keeps_answers_in_memory_and_saves_them_when_there_is_room(
     assert on_disk(path) == ["first answer", "second answer", "third answer, said while the disk is full",
                              "fourth answer, still full", "fifth answer, the disk has room again"]
     s.engine.handle(Heard("stop the session"))
+    s.engine.handle(Heard("yes"))
     s.journal.close()
     with Journal(path) as journal:
         assert journal.get(1)["status"] == "aborted"
@@ -114,8 +115,9 @@ def test_still_full_at_the_end_the_session_says_how_to_get_it_back(small_disk):
     before = snapshot(small_disk)
     filler = fill(small_disk)
     s.answer("only in memory")
+    s.engine.handle(Heard("stop the session"))
     with pytest.raises(JournalError) as err:
-        s.engine.handle(Heard("stop the session"))
+        s.engine.handle(Heard("yes"))
     message = str(err.value)
     assert "still full" in message and "duet resume 1" in message and "\n" not in message
     s.journal.close()
@@ -134,14 +136,14 @@ def test_still_full_at_the_end_the_session_says_how_to_get_it_back(small_disk):
 def test_a_full_disk_from_the_start_leaves_the_old_journal_intact(small_disk, tmp_path):
     path = small_disk / "journal.json"
     script = tmp_path / "script.yaml"
-    script.write_text("- say: an old answer\n- say: stop the session\n")
+    script.write_text("- say: an old answer\n- say: stop the session\n- say: 'yes'\n")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(json.dumps(CONFIG))
     args = ["--config", str(cfg), "--journal", str(path)]
     assert duet("rehearse", str(script), *args).returncode == 0
     before = snapshot(small_disk)
     fill(small_disk)
-    script.write_text("- say: a new answer\n- say: stop the session\n")
+    script.write_text("- say: a new answer\n- say: stop the session\n- say: 'yes'\n")
     result = duet("rehearse", str(script), *args)
     assert result.returncode == 2
     assert "kept in memory" in result.stderr and "could not be saved at all" in result.stderr
@@ -223,6 +225,7 @@ def test_digests_of_an_older_journal_wait_for_room_without_a_word(small_disk):
     s = Session(path)
     s.answer("calm and happy")
     s.engine.handle(Heard("stop the session"))
+    s.engine.handle(Heard("yes"))
     s.journal.close()
     index = json.loads(path.read_text())
     digest = unpack(index["sessions"]["1"].pop("digest"))

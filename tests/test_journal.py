@@ -26,6 +26,7 @@ def test_journal_and_its_folders_are_private(tmp_path):
     h.send(Heard("calm"))
     h.send(Heard("the sky"))
     h.send(Heard("stop the session"))
+    h.send(Heard("yes"))
     detail = session_file(path.parent)
     for file in (path, path.with_name("journal.json.bak"), detail, detail.with_name("1.json.bak")):
         assert mode(file) == 0o600, file
@@ -72,6 +73,7 @@ def test_a_damaged_journal_points_to_its_backup(tmp_path):
     h = Harness(tmp_path)
     h.send(Heard("keep me"))
     h.send(Heard("stop the session"))  # the index is written at the start and the end
+    h.send(Heard("yes"))
     path = tmp_path / "journal.json"
     path.write_text(path.read_text()[:40])  # truncated by something outside Duet
     with pytest.raises(JournalError, match=r"cp '.*journal\.json\.bak'"):
@@ -82,6 +84,7 @@ def test_a_damaged_session_file_is_named_and_left_untouched(tmp_path):
     h = Harness(tmp_path)
     h.send(Heard("keep me"))
     h.send(Heard("stop the session"))
+    h.send(Heard("yes"))
     detail = session_file(tmp_path)
     detail.write_text("{")
     with pytest.raises(JournalError, match=r"1\.json is damaged.*cp '.*1\.json\.bak'"):

@@ -274,10 +274,11 @@ class Journal:
             return summary | {"turns": [], "notes": [], "events": []}
 
     def last_leader(self) -> str | None:
-        """Who led the most recent session that was held (rotation starts from them): one
-        stopped before any work was done, in its check-in, does not take a partner's turn to
-        lead (found by a QA pass: stopped 10 s in, it did)."""
-        held = [d for d in self._by_date() if d.get("status") == SessionStatus.DONE.value or d.get("worked")]
+        """Who led the most recent session that was held (rotation starts from them): one the
+        couple stopped before any work was done, in its check-in, does not take a partner's
+        turn to lead (found by a QA pass: stopped 10 s in, it did). An interrupted one (a crash)
+        counts: its index holds no work time until it closes, and it may yet be resumed."""
+        held = [d for d in self._by_date() if d.get("status") != SessionStatus.ABORTED.value or d.get("worked")]
         return held[-1]["leader"] if held else None
 
     def last_next_step(self) -> str | None:
