@@ -87,9 +87,8 @@ def test_words_are_compared_one_by_one_not_as_espeak_joins_them(matcher):
     ("It was calm and easy", ("cancel", "extend"), None),
 ])
 def test_an_answer_is_taken_for_an_awaited_command_only_when_it_sounds_like_one(text, awaited, expected):
-    from assistant.session.commands import Intent
     from assistant.speech.live import awaited_phrase
 
     parser = CommandParser(CommandsConfig())
-    sounds = SoundAlike({p: i.value for i in Intent for p in parser.grammar_phrases(frozenset({i}))})
+    sounds = SoundAlike(command_table(parser, parser.grammar_phrases()))
     assert awaited_phrase(text, awaited, parser, sounds) == expected

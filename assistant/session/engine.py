@@ -347,9 +347,7 @@ class SessionEngine:
         elif command.intent is Intent.PAUSE:
             self._pause()
         else:  # Intent.STOP: asked first, as while working
-            self._stop_asked_at = self.clock.now()
-            self._say(phrasing.confirm_stop(self._command_phrase(self.config.commands.confirm[0])))
-            self._listen()
+            self._cmd_stop()
 
     def _answer_stop_question(self, heard: Heard | None) -> None:
         """The reply to "Stop the session?" asked during a question (None: none came). Only a
@@ -368,6 +366,7 @@ class SessionEngine:
                 and self.clock.now() - self._time_up_at <= MORE_TIME_WINDOW)
 
     def _first_debrief_seq(self) -> int:
+        """The first debrief question (the plan's length when there is none)."""
         return next((i for i, q in enumerate(self.plan) if q.phase == "debrief"), len(self.plan))
 
     def _more_time_after_time_up(self, command: Command) -> None:
@@ -465,7 +464,7 @@ class SessionEngine:
 
     def _begin_work(self, resumed: bool = False) -> None:
         if self.state == "idle" and self.seq < len(self.plan) and self.plan[self.seq].phase == "checkin":
-            self.seq = next(i for i, q in enumerate(self.plan) if q.phase == "debrief")
+            self.seq = self._first_debrief_seq()
         self.begin_work()
         now = self.clock.now()
         self.timer.start(now)
@@ -484,7 +483,7 @@ class SessionEngine:
         self.timer.pause(now)  # the work is done: the debrief is not work time
         self._event("debrief started", by=by, worked=round(self.timer.elapsed(now), 3))
         self.begin_debrief()
-        self.seq = next((i for i, q in enumerate(self.plan) if q.phase == "debrief"), len(self.plan))
+        self.seq = self._first_debrief_seq()
         self._say(phrasing.DEBRIEF_BEGINS)
         self._checkpoint()
         if self.seq < len(self.plan):

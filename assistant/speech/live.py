@@ -39,8 +39,8 @@ from assistant.speech.echo import EchoCanceller
 from assistant.speech.listener import Listener
 from assistant.speech.mic import Microphone
 from assistant.speech.mic import MicrophoneLost as MicLostError
-from assistant.speech.vad import load_silero
 from assistant.speech.soundalike import SoundAlike
+from assistant.speech.vad import load_silero
 from assistant.speech.voice import NoSpeaker, Speaker, Voice, VoiceError
 
 log = logging.getLogger(__name__)
@@ -234,10 +234,12 @@ class LivePort:
         """The command awaited in place of this answer, when the answer sounds like one."""
         if not awaited or self.commands is None:
             return None
-        if self._sounds is None:
+        if self._sounds is None:  # every phrase, said without the wake word (none in questions)
+            from assistant.speech.spotter import command_table
+
             wake = f"{self.commands.wake_word} " if self.commands.wake_word else ""
-            self._sounds = SoundAlike({p.removeprefix(wake): i.value for i in Intent
-                                       for p in self.commands.grammar_phrases(frozenset({i}))})
+            phrases = [p.removeprefix(wake) for p in self.commands.grammar_phrases()]
+            self._sounds = SoundAlike(command_table(self.commands, phrases))
         phrase = awaited_phrase(transcript.text, awaited, self.commands, self._sounds)
         if phrase is None:
             return None
