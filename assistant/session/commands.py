@@ -42,8 +42,9 @@ QUESTION_INTENTS = frozenset(
 """What can be said instead of an answer while a question is asked. Anything else is the
 answer, even when it sounds like a work command: "Take a note that I am tired", "Continue." as
 the next step. (Before, such answers were printed as heard, then dropped, and the question
-waited out its silence and was stored unanswered.) "cancel that" is the one exception, for a
-while after the debrief was started by a command (``Engine._heard_in_question``)."""
+waited out its silence and was stored unanswered.) Two exceptions, for a while
+(``Engine._heard_in_question``): "cancel that" after the debrief was started by a command, and
+added time just after time up ended the work phase."""
 
 
 @dataclass(frozen=True)
