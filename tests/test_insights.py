@@ -151,6 +151,23 @@ def test_feelings_use_the_lexicon_skip_negations_and_score_tone(history):
     assert insights.trend([-0.5, 0.0, 0.5])["direction"] == "rising"
 
 
+@pytest.mark.parametrize("answer, about_feelings, named", [
+    ("put the fleece down flat and close to the low beds", False, []),
+    ("cross the path and paint the stuck gate", False, []),
+    ("the happy accident with the calm blue wash", False, []),
+    ("the paint ran down the wall in the low light", True, []),
+    ("I was so happy with the sky", False, ["happy"]),
+    ("we were both a bit stuck on the hills", False, ["stuck"]),
+    ("tired and a bit down", True, ["tired", "down"]),
+    ("down", True, ["down"]),
+    ("relieved, not tired at all, excited", True, ["excited"]),
+])
+def test_feeling_words_are_feelings_not_garden_talk(answer, about_feelings, named):
+    """Found in a QA pass: "the low beds" and "the stuck gate" in what worked well read "sad 4,
+    frustrated 3"; outside the feeling questions a word counts only where it says how someone feels."""
+    assert [word for word, _ in words.feeling_words(answer, about_feelings)] == named
+
+
 def test_themes_count_sessions_and_keep_their_ids(history):
     t = history["result"].themes
     well = {row["term"]: row["sessions"] for row in t["worked_well"]}

@@ -20,6 +20,9 @@ Decisions where the record alone has to decide:
 - Answers to the question asked of ``both`` partners are counted as ``both``, not as either voice.
 - Themes come from the questions about what worked well and what challenged (found by their
   words: "worked well"/"went well", and "challeng"/"difficult"/"hard"), whatever their exact text.
+- Feeling words count wherever they stand in answers to the questions about feelings (found by
+  "feel"), and in other answers only where they say how someone feels ("I was so happy", not "the
+  happy accident"; ``words.feeling_words``).
 - A next step is *followed* by a later session (one of the next ``FOLLOW_WINDOW``, by date) when
   at least half of the step's content words (stemmed; at least one) come back in that session's
   answers or notes. The words that matched are kept, so a reader can judge.
@@ -52,8 +55,8 @@ CHALLENGED = ("challeng", "difficult", "hard")
 FEELING_QUESTIONS = ("feel",)
 THEME_KINDS = (("worked_well", WORKED_WELL), ("challenges", CHALLENGED))
 
-DIGEST_VERSION = "1." + format(zlib.crc32(repr((
-    sorted(w.STOP_WORDS), w.FEELINGS, sorted(w.NEGATIONS), w.WORD.pattern, THEME_KINDS)).encode()), "08x")
+DIGEST_VERSION = "2." + format(zlib.crc32(repr((
+    sorted(w.STOP_WORDS), w.FEELINGS, sorted(w.NEGATIONS), sorted(w.AMBIGUOUS_FEELINGS), w.WORD.pattern, THEME_KINDS)).encode()), "08x")
 """Bump the number by hand when what a digest holds, or how it is made (``digest``, ``words.stem``,
 ``words.phrases``...), changes; the checksum follows the word lists by itself. A digest of another
 version is made again from the session's answers, never trusted."""
@@ -127,7 +130,7 @@ def digest(session: dict[str, Any]) -> dict[str, Any]:
             if not t.get("answer"):
                 continue
             answers.append(t["answer"])
-            feels[t["partner"]] += [word for word, _ in w.feeling_words(toks)]
+            feels[t["partner"]] += [word for word, _ in w.feeling_words(toks, asks(t["question"], FEELING_QUESTIONS))]
             for kind, keys in THEME_KINDS:
                 if asks(t["question"], keys):
                     terms[kind].update(w.phrases(toks))

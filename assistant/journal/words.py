@@ -7,7 +7,10 @@ Everything here is deliberately small and readable, so a couple can see why a wo
 - ``stem`` folds simple English endings ("painted", "painting", "paints" -> "paint") so that a
   next step and a later answer can be compared; it is used for matching only, never shown.
 - ``FEELINGS`` is a short lexicon of feeling words in eight groups. A word counts only as a whole
-  word, and not when one of the three words before it negates it ("not tired", "never anxious").
+  word, and not when one of the three words before it negates it ("not tired", "never anxious");
+  outside answers about feelings only where it says how someone feels ("I was so happy", not
+  "the happy accident"), and a word that often names things ("down", "low", "stuck") even in
+  those only so or standing bare ("a bit down").
 - ``tone`` is VADER's compound score (-1 .. +1), a lexicon and rules made for short informal
   text (``vaderSentiment``, MIT, lexicon bundled: nothing is downloaded).
 """
@@ -123,15 +126,65 @@ def stem(word: str) -> str:
     return word
 
 
-def feeling_words(text: str | list[str]) -> list[tuple[str, str]]:
-    """(word, group) for each feeling word named and not negated, in order."""
+AMBIGUOUS_FEELINGS = frozenset("down low flat close cross stuck easy fun alive worn content settled blocked hurt".split())
+"""Feeling words that more often name a thing or a place ("the paint ran down", "the low beds",
+"cross the path", "the stuck gate"): they count only where they say how someone feels
+(``_says_feeling``) or stand bare in an answer about feelings ("a bit down")."""
+
+FEELING_VERBS = frozenset("feel feels felt feeling".split())
+BEING_VERBS = frozenset("am i'm we're you're they're was were are is got get gets getting seem seems seemed became "
+                        "become stayed".split())
+PERSONS = frozenset("i we you he she they both all".split())
+DEGREE = frozenset("so really very quite pretty a bit little kind sort of too all just still more less rather "
+                   "somewhat both fairly totally".split())
+"""Words that may stand between a verb and the feeling ("I felt a bit stuck", "we were both so low")."""
+JOINED = frozenset("and but or".split())
+
+
+def _before_degree(words: list[str], i: int) -> int:
+    """The index of the word before ``words[i]`` once the degree words before it are passed (-1
+    at the start)."""
+    j = i - 1
+    while j >= 0 and words[j] in DEGREE and i - j <= 3:
+        j -= 1
+    return j
+
+
+def _says_feeling(words: list[str], i: int) -> bool:
+    """``words[i]`` says how someone feels: "I felt stuck", "we were so low", "I'm happy"."""
+    j = _before_degree(words, i)
+    if j < 0:
+        return False
+    verb = words[j]
+    if verb in FEELING_VERBS or verb in ("i'm", "we're", "you're", "they're"):
+        return True
+    return verb in BEING_VERBS and not PERSONS.isdisjoint(words[max(0, j - 2):j])
+
+
+def _bare(words: list[str], i: int) -> bool:
+    """``words[i]`` opens the answer or a part joined by "and", "but", "or" ("tired and a bit
+    down")."""
+    j = _before_degree(words, i)
+    return j < 0 or words[j] in JOINED
+
+
+def feeling_words(text: str | list[str], about_feelings: bool = True) -> list[tuple[str, str]]:
+    """(word, group) for each feeling word named and not negated, in order.
+
+    ``about_feelings``: the answer is to a question about feelings ("How are you feeling?"),
+    where a feeling word counts wherever it stands, and an ``AMBIGUOUS_FEELINGS`` one where it
+    says how someone feels or stands bare. Elsewhere ("What worked well?") a word counts only
+    where it says how someone feels: "the happy accident" and "the low beds" are no feelings
+    (found in a QA pass: garden talk read as "sad 4, frustrated 3")."""
     found = []
     words = tokens(text) if isinstance(text, str) else text
     if FEELING_GROUP.keys().isdisjoint(words):
         return found
     for i, word in enumerate(words):
         group = FEELING_GROUP.get(word)
-        if group and not NEGATIONS.intersection(words[max(0, i - 3):i]):
+        if not group or not NEGATIONS.isdisjoint(words[max(0, i - 3):i]):
+            continue
+        if _says_feeling(words, i) or (about_feelings and (word not in AMBIGUOUS_FEELINGS or _bare(words, i))):
             found.append((word, group))
     return found
 
