@@ -122,6 +122,24 @@ def test_leadership_finds_the_run_a_forgotten_session_left(history):
     assert lead["not_rotated"] == [{"leader": "Ana", "sessions": [3, 5], "why": "session 4 was forgotten"}]
 
 
+def _held(id_: int, day: str, leader: str, status: str = "done", worked: float = 1800.0) -> dict:
+    return {"id": id_, "started_at": f"{day}T10:00:00+00:00", "leader": leader, "partners": ["Ana", "Ben"],
+            "status": status, "worked": worked, "digest": {"resumed": False}}
+
+
+def test_leadership_follows_rotation_by_date_past_a_session_stopped_in_its_check_in():
+    """Found in a QA pass: a session stopped in its check-in (which takes no turn to lead) was
+    called a missed rotation, and a session recorded later with an earlier date was read by id."""
+    stopped = [_held(1, "2026-03-02", "Ana"), _held(2, "2026-03-09", "Ben", "aborted", 0.0),
+               _held(3, "2026-03-16", "Ben"), _held(4, "2026-03-23", "Ana")]
+    assert insights.leadership(stopped)["not_rotated"] == []
+    backfilled = [_held(1, "2026-03-09", "Ana"), _held(2, "2026-03-16", "Ben"), _held(3, "2026-03-02", "Ben")]
+    assert insights.leadership(backfilled)["not_rotated"] == []  # by date: Ben, Ana, Ben
+    kept = [_held(1, "2026-03-02", "Ana"), _held(2, "2026-03-09", "Ana")]
+    assert insights.leadership(kept)["not_rotated"] == [
+        {"leader": "Ana", "sessions": [1, 2], "why": "session 2 kept the leader of session 1"}]
+
+
 def test_voices_share_words_and_say_who_went_quiet_where(history):
     v = history["result"].voices
     assert v["share"]["Ana"] + v["share"]["Ben"] == pytest.approx(1.0, abs=0.002)
@@ -258,6 +276,15 @@ def test_a_misheard_answer_is_not_quoted_back(history):
     assert quotes(s2)
     assert not quotes({**s2, "turns": [{**t, "confidence": 0.55} for t in s2["turns"]]})
     assert quotes({**s2, "turns": [{**t, "confidence": 0.9} for t in s2["turns"]]}) == quotes(s2)
+
+
+@pytest.mark.parametrize("answer", ["Nothing.", "Not much really.", "Mulch.", "nope"])
+def test_no_answer_that_says_nothing_worked_is_celebrated(history, answer):
+    """Found in a QA pass: the greeting said "Last time Sam said this worked well: nothing."."""
+    s1, s2 = history["sessions"][:2]
+    said = [{**t, "answer": answer} if insights.asks(t["question"], insights.WORKED_WELL) else t for t in s2["turns"]]
+    options = celebrate.greeting_options([s1, {**s2, "turns": said}], date(2026, 3, 12))
+    assert not [o for o in options if "said this worked well" in o]
 
 
 def test_celebration_can_be_turned_off(tmp_path):

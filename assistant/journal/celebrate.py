@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from assistant.journal import insights
+from assistant.journal import insights, words
 from assistant.session import phrasing
 from assistant.session.records import Cheer
 
@@ -32,9 +32,23 @@ QUOTE_CONFIDENCE = 0.7
 ("See, I'll come again." at 0.55, for "say that again") was quoted in the next greeting as the
 partner's words. In the journals of two live QA passes (126 answers) every garbled answer read
 below 0.7 but two ("Ill disposed young man." 0.72, a half of a longer answer)."""
+QUOTE_LEAST_WORDS = 2
+"""Fewest words of an answer read back as what worked well: "Mulch." said alone is better left
+in the journal than quoted (found in a QA pass)."""
+NOTHING_WORKED = words.NEGATIONS | frozenset({"nothing", "none", "nope", "nah", "dunno"})
+"""Words that make an answer no celebration: "Nothing.", "Not much." was quoted in the greeting
+as what a partner said worked well (found in a QA pass)."""
 NEEDS_WHOLE = 2
 """Only the last two sessions' answers matter here (a step carried out, what worked well); for
 the others the journal's index (dates, status, minutes worked) is enough."""
+
+
+def _worth_quoting(turn: dict[str, Any]) -> bool:
+    """An answer about what worked well that the greeting may read back as the partner's words:
+    short enough, heard surely, and saying that something did work."""
+    said = words.tokens(turn["answer"])
+    return (QUOTE_LEAST_WORDS <= len(said) <= QUOTE_WORDS and NOTHING_WORKED.isdisjoint(said)
+            and (turn.get("confidence") is None or turn["confidence"] >= QUOTE_CONFIDENCE))
 
 
 def milestone(count: int) -> bool:
@@ -68,8 +82,7 @@ def greeting_options(past: list[dict[str, Any]], today: Any) -> list[str]:
     if past:
         worked_well = [t for t in insights.answered(past[-1])
                        if t["partner"] != "both" and insights.asks(t["question"], insights.WORKED_WELL)
-                       and len(t["answer"].split()) <= QUOTE_WORDS
-                       and (t.get("confidence") is None or t["confidence"] >= QUOTE_CONFIDENCE)]
+                       and _worth_quoting(t)]
         if worked_well:
             turn = worked_well[len(past) % len(worked_well)]
             options.append(phrasing.cheer_worked_well(turn["partner"], turn["answer"]))

@@ -42,6 +42,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from assistant.journal import words as w
+from assistant.session.records import took_turn_to_lead
 
 FOLLOW_WINDOW = 2
 """How many later sessions may pick up a next step for it to count as followed."""
@@ -305,15 +306,16 @@ def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
 
 
 def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Who led; runs where the leader stayed the same from one session (by id) to the next (a
-    forgotten session in between, changed partners); sessions resumed after an interruption (they
-    keep the leader they began with)."""
+    """Who led; runs where the leader stayed the same from one session to the next that took its
+    turn to lead (by date, as rotation goes: ``records.took_turn_to_lead``), with why (a forgotten
+    session in between, changed partners); sessions resumed after an interruption (they keep the
+    leader they began with)."""
     led: dict[str, list[int]] = defaultdict(list)
     for s in sessions:
         led[s["leader"]].append(s["id"])
-    by_id = sorted(sessions, key=lambda s: s["id"])
+    held = [s for s in chronological(sessions) if took_turn_to_lead(s)]
     runs: list[list[dict[str, Any]]] = []
-    for prev, cur in zip(by_id, by_id[1:]):
+    for prev, cur in zip(held, held[1:]):
         if cur["leader"] == prev["leader"]:
             if runs and runs[-1][-1] is prev:
                 runs[-1].append(cur)
@@ -321,18 +323,18 @@ def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
                 runs.append([prev, cur])
     return {
         "led": {p: {"count": len(ids), "sessions": ids} for p, ids in led.items()},
-        "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run], "why": _why(run)}
-                        for run in runs],
+        "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run],
+                         "why": _why(run, {s["id"] for s in sessions})} for run in runs],
         "resumed": [s["id"] for s in sessions if s["digest"]["resumed"]],
     }
 
 
-def _why(run: list[dict[str, Any]]) -> str:
-    """Why the leader did not rotate, as far as the journal can tell."""
+def _why(run: list[dict[str, Any]], known: set[int]) -> str:
+    """Why the leader did not rotate, as far as the journal can tell (``known``: the ids of the
+    sessions the journal still holds)."""
     reasons = []
     for prev, cur in zip(run, run[1:]):
-        if cur["id"] - prev["id"] > 1:
-            gap = list(range(prev["id"] + 1, cur["id"]))
+        if gap := [i for i in range(prev["id"] + 1, cur["id"]) if i not in known]:
             reasons.append(f"session{'s' * (len(gap) > 1)} {', '.join(map(str, gap))} "
                            f"{'were' if len(gap) > 1 else 'was'} forgotten")
         elif set(cur["partners"]) != set(prev["partners"]):

@@ -85,6 +85,7 @@ from assistant.session.records import (
     clean_note,
     clean_summary,
     clean_turn,
+    took_turn_to_lead,
 )
 
 log = logging.getLogger(__name__)
@@ -274,11 +275,9 @@ class Journal:
             return summary | {"turns": [], "notes": [], "events": []}
 
     def last_leader(self) -> str | None:
-        """Who led the most recent session that was held (rotation starts from them): one the
-        couple stopped before any work was done, in its check-in, does not take a partner's
-        turn to lead (found by a QA pass: stopped 10 s in, it did). An interrupted one (a crash)
-        counts: its index holds no work time until it closes, and it may yet be resumed."""
-        held = [d for d in self._by_date() if d.get("status") != SessionStatus.ABORTED.value or d.get("worked")]
+        """Who led the most recent session that took its turn to lead (``took_turn_to_lead``):
+        rotation starts from them."""
+        held = [d for d in self._by_date() if took_turn_to_lead(d)]
         return held[-1]["leader"] if held else None
 
     def last_next_step(self) -> str | None:

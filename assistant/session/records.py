@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -21,6 +22,14 @@ class SessionStatus(str, Enum):
     ABORTED = "aborted"
     INTERRUPTED = "interrupted"
     """Never written: an in-progress session whose process is gone (see ``journal``)."""
+
+
+def took_turn_to_lead(summary: Mapping[str, Any]) -> bool:
+    """Whether a session (its index entry) took its leader's turn: rotation starts from the last
+    one that did. One the couple stopped before any work was done, in its check-in, did not
+    (found by a QA pass: stopped 10 s in, it did). An interrupted one (a crash) did: its index
+    holds no work time until it closes, and it may yet be resumed."""
+    return summary.get("status") != SessionStatus.ABORTED.value or bool(summary.get("worked"))
 
 
 @dataclass(frozen=True)
