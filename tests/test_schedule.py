@@ -154,8 +154,12 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
     ics = tmp_path / "duet.ics"
     ics.write_text("someone else's file")
     os.chmod(ics, 0o644)
-    ok(duet("schedule", "export", "-o", str(ics), "--journal", journal, now="2026-12-01T09:00"))
+    refused = duet("schedule", "export", "-o", str(ics), "--journal", journal, now="2026-12-01T09:00")
+    assert refused.returncode == 2 and "add --force" in refused.stderr
+    assert ics.read_text() == "someone else's file"  # found in a QA pass: it was replaced
+    ok(duet("schedule", "export", "-o", str(ics), "--force", "--journal", journal, now="2026-12-01T09:00"))
     assert stat.S_IMODE(ics.stat().st_mode) == 0o600
+    ok(duet("schedule", "export", "-o", str(ics), "--journal", journal, now="2026-12-01T09:00"))  # its own: updated
 
     cal = icalendar.Calendar.from_ical(ics.read_bytes())
     assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
@@ -218,6 +222,14 @@ def test_systemd_units_parse_verify_and_run_duet_remind(journal, quiet, tmp_path
     units = tmp_path / "systemd" / "user"
     out = ok(duet("schedule", "export", "--systemd", str(units), "--config", quiet, "--journal", journal))
     assert "systemctl --user enable --now duet-remind.timer" in out
+    assert stat.S_IMODE(units.stat().st_mode) == 0o700
+    ok(duet("schedule", "export", "--systemd", str(units), "--config", quiet, "--journal", journal))  # the same
+    edited = (units / "duet-remind.timer").read_text().replace("*:0/5", "*:0/10")
+    (units / "duet-remind.timer").write_text(edited)
+    refused = duet("schedule", "export", "--systemd", str(units), "--config", quiet, "--journal", journal)
+    assert refused.returncode == 2 and "add --force" in refused.stderr
+    assert (units / "duet-remind.timer").read_text() == edited
+    ok(duet("schedule", "export", "--systemd", str(units), "--force", "--config", quiet, "--journal", journal))
     parsed = {}
     for name in ("duet-remind.service", "duet-remind.timer"):
         assert stat.S_IMODE((units / name).stat().st_mode) == 0o600

@@ -28,6 +28,7 @@ from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal
 from assistant.journal.export import write_private
+from assistant.journal.storage import private_dir
 from assistant.journal.rhythm import (
     EVERY,
     NEAR,
@@ -58,6 +59,8 @@ TIMER_EVERY_MINUTES = 5
 so a session planned on one (10:00, 18:30) is announced exactly ten minutes before."""
 
 UNIT = "duet-remind"
+UNIT_SIZE = 4096
+"""How much of an existing file is read to tell whether Duet wrote it (a unit is shorter)."""
 
 
 # ---- time
@@ -174,12 +177,30 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _may_replace(path: Path, force: bool, ours: Callable[[str], bool], elsewhere: str) -> None:
+    """Refuse to replace an existing file unless ``ours`` says of its text that Duet wrote it as
+    it is (an older calendar of the plan, the very same unit), or ``force``: a QA pass had an
+    export to the wrong name replace a text file, and one replace a unit the user had edited."""
+    if not force and path.is_file() and not ours(_head(path)):
+        raise DuetError(f"{path} exists and is not what Duet would write there: add --force to replace it, "
+                        f"or choose another {elsewhere}")
+
+
 def _write_private(path: Path, text: str) -> None:
     """Calendars are as private as the journal: created 0600 (an existing file is made 0600)."""
     try:
         write_private(path, text, newline="")
     except OSError as err:
         raise DuetError(f"cannot write {path}: {err.strerror or err}; choose another path") from None
+
+
+def _head(path: Path) -> str:
+    """The start of a file, enough to tell whose it is ("" when it cannot be read as text)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            return handle.read(UNIT_SIZE)
+    except OSError:
+        return ""
 
 
 # ---- systemd
@@ -293,27 +314,29 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
                   help="iCalendar file to write (e.g. duet.ics) for your phone calendars.")
     @click.option("--systemd", "systemd_dir", type=click.Path(path_type=Path), default=None,
                   help="Folder for a user timer and service that run `duet remind` (~/.config/systemd/user).")
+    @click.option("--force", is_flag=True, help="Replace files that Duet did not write as they are.")
     @now_option
     @common_options
     @json_option
-    def export(output: Path | None, systemd_dir: Path | None, now_text: str | None, config: Config,
+    def export(output: Path | None, systemd_dir: Path | None, force: bool, now_text: str | None, config: Config,
                journal_path: Path, as_json: bool) -> None:
         """Write the plan as an iCalendar file (-o), or reminder units for systemd (--systemd)."""
         if output is None and systemd_dir is None:
             raise DuetError("say where to export: -o FILE.ics (a calendar) or --systemd DIR (reminder timer)")
         written: list[str] = []
         if output is not None:
-            from assistant.journal.ics import calendar
+            from assistant.journal.ics import PRODID, calendar
 
             plans = Schedule(schedule_path(journal_path)).plans(include_removed=True)
             if not plans:
                 raise DuetError("no sessions are planned, so there is nothing to export: "
                                 "plan one with duet schedule add 'saturday 10:00' --every week")
+            _may_replace(output, force, lambda old: old.startswith("BEGIN:VCALENDAR") and PRODID in old, "file with -o")
             _write_private(output, calendar(plans, config.partners, wall_now(now_text)).to_ical().decode("utf-8"))
             written.append(str(output))
         if systemd_dir is not None:
             config_path = click.get_current_context().params.get("config_path")
-            written += _write_units(systemd_dir, systemd_units(journal_path, config_path))
+            written += _write_units(systemd_dir, systemd_units(journal_path, config_path), force)
         if as_json:
             _print_json({"written": written})
             return
@@ -349,11 +372,13 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
     return [schedule, remind]
 
 
-def _write_units(folder: Path, units: dict[str, str]) -> list[str]:
+def _write_units(folder: Path, units: dict[str, str], force: bool) -> list[str]:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
     except OSError as err:
         raise DuetError(f"cannot create {folder}: {err.strerror or err}; choose another folder for --systemd") from None
+    for name, text in units.items():  # each checked before any is written
+        _may_replace(folder / name, force, text.__eq__, "folder for --systemd")
     paths = []
     for name, text in units.items():
         _write_private(folder / name, text)

@@ -16,6 +16,9 @@ from icalendar import Alarm, Calendar, Event, vRecur
 
 from assistant.journal.rhythm import Plan, recurrence_rule
 
+PRODID = "-//Duet//Duet session schedule//EN"
+"""Names Duet as the calendar's maker: an existing file holding it may be replaced by a new export."""
+
 REMIND_BEFORE = timedelta(minutes=10)
 """When the calendar's alarm rings, like ``duet remind``."""
 
@@ -26,7 +29,7 @@ TIMEZONE_YEARS = 20
 def calendar(plans: Iterable[Plan], partners: list[str], now: datetime) -> Calendar:
     """The plans as a calendar (``now`` stamps the events)."""
     cal = Calendar()
-    cal.add("prodid", "-//Duet//Duet session schedule//EN")
+    cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "Duet sessions")
     plans = list(plans)
