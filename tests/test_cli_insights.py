@@ -43,7 +43,7 @@ def test_insights_json_traces_every_figure_to_sessions(dated):
     later = json.loads(duet("insights", "--json", "--since", "2026-05-10", "--journal", dated["journal"]).stdout)
     assert later["sessions"] == [2]
     text = duet("insights", "--journal", dated["journal"]).stdout
-    assert "Rhythm" in text and "longest streak         2 week(s), 2026-W19 to 2026-W20" in text
+    assert "Rhythm" in text and "longest streak         2 weeks, 2026-W19 to 2026-W20" in text
 
 
 def test_search_gives_session_date_partner_and_question(dated):
@@ -51,7 +51,7 @@ def test_search_gives_session_date_partner_and_question(dated):
     assert [(h["session"], h["date"], h["kind"], h["text"]) for h in hits] == [
         (1, "2026-05-04", "note", "buy more cobalt blue"), (2, "2026-05-12", "note", "buy more cobalt blue")]
     text = duet("search", "shared", "brushes", "--journal", dated["journal"]).stdout
-    assert "session 1  2026-05-04  Alex, What worked well?" in text and "2 found in 2 session(s)." in text
+    assert "session 1  2026-05-04  Alex, What worked well?" in text and "2 found in 2 sessions." in text
 
 
 def test_report_is_written_private(dated):
@@ -92,6 +92,8 @@ def test_an_empty_journal_says_so(tmp_path):
 
 @pytest.mark.parametrize("args,expected", [
     (["rehearse", "SCRIPT", "--date", "May 4"], "'May 4' is not a day: write it as YYYY-MM-DD"),
+    (["rehearse", "SCRIPT", "--date", "2062-05-04"], "--date 2062-05-04 is still to come"),  # a typo for 2026
+    (["rehearse", "SCRIPT", "--date", "0001-01-01"], "--date 0001-01-01 is before 1970"),
     (["search", "?!"], "search for at least one word"),
     (["report", "-o", "/nonexistent/dir/r.html"], "cannot write /nonexistent/dir/r.html"),
 ])

@@ -259,8 +259,9 @@ def edit(path: Path, change) -> None:
     path.write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("case", ["turn without seq", "date not a date", "newline in a name", "worked not a number"])
-def test_a_hand_edited_session_can_be_listed_shown_exported_and_forgotten(home, case):
+@pytest.mark.parametrize("case", ["turn without seq", "date not a date", "newline in a name", "worked not a number",
+                                  "next step not text", "answer not text"])
+def test_a_hand_edited_session_can_be_listed_shown_exported_read_over_time_and_forgotten(home, case):
     index, detail = home / "j" / "journal.json", home / "j" / "journal.sessions" / "1.json"
     if case == "turn without seq":
         edit(detail, lambda d: d["turns"]["2"].pop("seq"))
@@ -268,8 +269,17 @@ def test_a_hand_edited_session_can_be_listed_shown_exported_and_forgotten(home, 
         edit(index, lambda d: d["sessions"]["1"].update(started_at="last tuesday"))
     elif case == "newline in a name":
         edit(index, lambda d: d["sessions"]["1"].update(leader="Ana\nid  date"))
+    elif case == "next step not text":
+        edit(index, lambda d: d["sessions"]["1"].update(next_step=42))
+    elif case == "answer not text":
+        edit(detail, lambda d: d["turns"]["1"].update(answer=42))
     else:
         edit(index, lambda d: d["sessions"]["1"].update(worked="long"))
+    # found in a QA pass: insights, search and the report ended in a traceback on the first three
+    for reading in (["insights"], ["search", "paint"], ["report", "-o", str(home / "report.html"), "--force"]):
+        result = duet(*reading, "--journal", journal_of(home))
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+        assert ("left out: its start 'last tuesday' is not a time" in result.output) == (case == "date not a date")
     table = duet("sessions", "--journal", journal_of(home))
     assert table.exit_code == 0 and len(table.stdout.splitlines()) == 2, table.output
     shown = duet("show", "1", "--journal", journal_of(home))

@@ -20,6 +20,7 @@ from assistant.errors import DuetError
 from assistant.journal import Journal, words
 from assistant.journal import insights as ins
 from assistant.journal.export import write_private
+from assistant.session import phrasing
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def commands(common_options: Decorator, json_option: Decorator,
         for hit in hits:
             who = f"{hit['partner']}, {hit['question']}" if hit["kind"] == "answer" else "note"
             click.echo(f"session {hit['session']}  {hit['date']}  {who}\n    {hit['text']}")
-        click.echo(f"{len(hits)} found in {len({h['session'] for h in hits})} session(s).")
+        click.echo(f"{len(hits)} found in {phrasing.counted(len({h['session'] for h in hits}), 'session')}.")
 
     @click.command(name="report")
     @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("duet-report.html"),
@@ -144,6 +145,8 @@ def commands(common_options: Decorator, json_option: Decorator,
 
 
 def _ids(ids: list[int], limit: int = 8) -> str:
+    if not ids:
+        return ""
     shown = ", ".join(map(str, ids[:limit]))
     return f"[{shown}{', ...' if len(ids) > limit else ''}]"
 
@@ -163,8 +166,8 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     streak = r["streak"]
     out += ["Rhythm",
             f"  weeks with a session   {r['weeks_with_sessions']} of {len(r['weeks'])}",
-            f"  current streak         {streak['current']['weeks']} week(s) {_ids(streak['current']['sessions'])}",
-            f"  longest streak         {streak['longest']['weeks']} week(s), {streak['longest']['from']} to "
+            f"  current streak         {phrasing.counted(streak['current']['weeks'], 'week')} {_ids(streak['current']['sessions'])}".rstrip(),
+            f"  longest streak         {phrasing.counted(streak['longest']['weeks'], 'week')}, {streak['longest']['from']} to "
             f"{streak['longest']['to']}",
             f"  worked                 {r['minutes_worked']:.0f} of {r['minutes_planned']:.0f} planned minutes "
             f"({_pct(r['worked_share_of_planned'])}); {r['average_worked']:.0f} min a session on average",
@@ -201,7 +204,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     for kind, title in (("worked_well", "What worked well"), ("challenges", "What challenged you")):
         rows = result.themes[kind]
         out.append(title)
-        out += [f"  {row['term']:<22} {row['count']} session(s) {_ids(row['sessions'])}" for row in rows[:8]]
+        out += [f"  {row['term']:<22} {phrasing.counted(row['count'], 'session')} {_ids(row['sessions'])}" for row in rows[:8]]
         out += _more(len(rows) - 8)
         if not rows:
             out.append("  (nothing said yet)")

@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -232,7 +232,7 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
     from assistant.session.runner import new_session, run
 
     lines = load_script(script)
-    now = on_date.replace(hour=10).astimezone() if on_date else schedule_cli.wall_now()
+    now = _held_on(on_date) if on_date else schedule_cli.wall_now()
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes, now)
     clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
     echo = None if as_json else _echo_line(clock)
@@ -247,6 +247,20 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
         _print_json({"session": session_id, "status": status, "transcript": port.transcript.lines})
     else:
         click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
+
+
+FIRST_YEAR = 1970
+"""The earliest year a rehearsed session may be held in (``--date``)."""
+
+
+def _held_on(day: datetime) -> datetime:
+    """10:00 local time on ``day``, a day that has come: a QA pass had a typo (2062 for 2026)
+    taken silently, after which insights counted "12 of 1894 weeks"; year 9999 broke them."""
+    if day.date() > date.today():
+        raise DuetError(f"--date {day.date().isoformat()} is still to come: a session is held today or on a past day")
+    if day.year < FIRST_YEAR:
+        raise DuetError(f"--date {day.date().isoformat()} is before {FIRST_YEAR}: give the day the session was held")
+    return day.replace(hour=10).astimezone()
 
 
 def _scripted_port(script: Path, lines: list[Any], clock: SimulatedClock, echo: Callable[[str, str], None] | None,

@@ -433,7 +433,7 @@ def _show_history(journal_path: Path, now: datetime, as_json: bool) -> None:
         click.echo(f"  {start:%a %Y-%m-%d %H:%M}  {row['status']:8} {held}".rstrip())
     click.echo(f"Kept {result.count('kept')}, moved {result.count('moved')}, missed {result.count('missed')}"
                f" (kept: started within {NEAR.total_seconds() / 3600:g} h of the plan; moved: within 2 days); "
-               f"{len(result.unplanned)} unplanned session(s).")
+               f"{phrasing.counted(len(result.unplanned), 'unplanned session')}.")
 
 
 def _of_work(minutes: float) -> str:

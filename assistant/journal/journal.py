@@ -52,7 +52,7 @@ import stat
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -192,9 +192,13 @@ class Journal:
         from assistant.journal.insights import digest, pack, unpack
 
         for doc in self._docs():
-            session = {"id": doc.doc_id, **doc}
+            session = clean_summary({"id": doc.doc_id, **doc})
+            if not _a_time(session["started_at"]):
+                log.warning("session %d left out: its start '%s' is not a time (`duet show %d` shows it)",
+                            doc.doc_id, session["started_at"], doc.doc_id)
+                continue
             unfinished = session["status"] == SessionStatus.IN_PROGRESS.value
-            session["digest"] = unpack(session.get("digest"))
+            session["digest"] = unpack(doc.get("digest"))
             stored = session["digest"] is not None
             if whole or unfinished or not stored:
                 try:
@@ -206,8 +210,8 @@ class Journal:
                     session["status"] = SessionStatus.INTERRUPTED.value
                     progress = tables.get("progress", {}).get("1", {})
                     session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
-                session["turns"] = sorted(tables.get("turns", {}).values(), key=_turn_order)
-                session["notes"] = list(tables.get("notes", {}).values())
+                session["turns"] = sorted((clean_turn(t) for t in tables.get("turns", {}).values()), key=_turn_order)
+                session["notes"] = [clean_note(n) for n in tables.get("notes", {}).values()]
                 session["events"] = list(tables.get("events", {}).values())
                 if not stored:
                     session["digest"] = _digest_or_none(digest, session)
@@ -767,6 +771,16 @@ def _read_only(folder: Path) -> bool:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
         return False
+
+
+def _a_time(text: str) -> bool:
+    """Whether ``text`` is a start time insights can place in a week (a hand-edited index may
+    hold "last saturday", or a year the calendar cannot count weeks to)."""
+    try:
+        datetime.fromisoformat(text).astimezone()
+    except (ValueError, OverflowError):
+        return False
+    return datetime.fromisoformat(text).year < date.max.year  # insights count weeks past it
 
 
 def _finite(value: object) -> bool:

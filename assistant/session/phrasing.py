@@ -20,6 +20,11 @@ def duration(seconds: float) -> str:
     return f"{secs} second{'s' * (secs != 1)}"
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 session', '3 sessions', '0 weeks' (a noun that takes an s)."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def addressed(name: str, question: str) -> str:
     """'Alex, how are you feeling?' from a configured question."""
     first = question.split(" ", 1)[0]
