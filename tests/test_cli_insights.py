@@ -117,3 +117,35 @@ def test_the_text_says_when_a_list_is_cut_short(tmp_path):
     steps = text.stdout.split("Next steps")[1]
     assert "... and 2 earlier (all of them: duet insights --json, or duet report)" in steps
     assert steps.count("paint the clouds") == 8
+
+
+NOTE_CANCELLED = """\
+- say: calm
+- say: paint the sky
+- say: fine
+- say: mix the blues
+- {at: '2:00', say: take a note}
+- say: buy more ochre paint
+- {at: '3:00', say: take a note}
+- say: call the garden centre about compost
+- {at: '3:10', say: cancel that}
+- {at: '6:00', say: start the debrief}
+"""
+
+
+def test_a_cancelled_note_is_shown_struck_out_and_not_found(tmp_path):
+    """Found in a QA pass: a note put back by "cancel that" was listed, exported and found by
+    search as any other, though the recap said "took 1 note"."""
+    script = tmp_path / "script.yaml"
+    script.write_text(NOTE_CANCELLED)
+    journal = str(tmp_path / "journal.json")
+    assert duet("rehearse", str(script), "--work", "10", "--date", "2026-05-04", "--journal", journal).returncode == 0
+    shown = duet("show", "last", "--journal", journal).stdout
+    assert "buy more ochre paint\n" in shown and "call the garden centre about compost (cancelled)" in shown
+    md = duet("export", "last", "--format", "md", "--journal", journal).stdout
+    assert "~~call the garden centre about compost~~ (cancelled)" in md
+    notes = json.loads(duet("export", "last", "--format", "json", "--journal", journal).stdout)["notes"]
+    assert [(n["text"], n["cancelled"]) for n in notes] == [
+        ("buy more ochre paint", False), ("call the garden centre about compost", True)]
+    assert "Nothing" in duet("search", "compost", "--journal", journal).stdout
+    assert "1 found" in duet("search", "ochre", "--journal", journal).stdout

@@ -22,7 +22,7 @@ def spoken_lines(session: dict[str, Any]) -> list[str]:
             lines.append(f"{turn['question']} {who} said: {turn['answer']}")
         else:
             lines.append(f"{turn['question']} {who}: {turn['status']}.")
-    for note in session.get("notes", []):
+    for note in (n for n in session.get("notes", []) if not n.get("cancelled")):
         lines.append(f"A note, {round(note['at'] / 60)} minutes in: {note['text']}")
     if session.get("next_step"):
         lines.append(f"Your next step: {session['next_step']}.")

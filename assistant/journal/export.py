@@ -103,13 +103,21 @@ def _answer(turn: dict[str, Any]) -> str:
     return turn["answer"] if turn["status"] == "answered" else f"({turn['status']})"
 
 
+CANCELLED = " (cancelled)"
+"""After a note that "cancel that" put back: kept in the journal, shown struck out."""
+
+
+def _html_note(note: dict) -> str:
+    text = escape_html(note["text"])
+    return f"<s>{text}</s>{CANCELLED}" if note.get("cancelled") else text
+
+
 def notes_html(session: dict, heading: str) -> list[str]:
     """The session's notes as an HTML list under a ``heading`` title (none without notes)."""
     if not session.get("notes"):
         return []
-    e = escape_html
     return [f"<{heading}>Notes</{heading}><ul>",
-            *(f"<li>{n['at'] / 60:.0f} min: {e(n['text'])}</li>" for n in session["notes"]), "</ul>"]
+            *(f"<li>{n['at'] / 60:.0f} min: {_html_note(n)}</li>" for n in session["notes"]), "</ul>"]
 
 
 def _sections(session: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -129,7 +137,8 @@ def text(session: dict[str, Any]) -> str:
             out += [f"  {t['partner']} - {t['question']}\n      {_shown(_answer(t), '      ')}" for t in turns]
     if session.get("notes"):
         out.append("\nNotes")
-        out += [f"  [{n['at'] / 60:.0f} min] {_shown(n['text'], '    ')}" for n in session["notes"]]
+        out += [f"  [{n['at'] / 60:.0f} min] {_shown(n['text'], '    ')}{CANCELLED * bool(n.get('cancelled'))}"
+                for n in session["notes"]]
     return "\n".join(out) + "\n"
 
 
@@ -143,7 +152,8 @@ def markdown(session: dict[str, Any]) -> str:
                 out += [f"**{_md(t['partner'])}**: *{_md(t['question'])}*", "", f"> {_md(_answer(t))}", ""]
     if session.get("notes"):
         out += ["", "## Notes", ""]
-        out += [f"- {n['at'] / 60:.0f} min: {_md(n['text'])}" for n in session["notes"]]
+        out += [f"- {n['at'] / 60:.0f} min: " + (f"~~{_md(n['text'])}~~{CANCELLED}" if n.get("cancelled") else _md(n["text"]))
+                for n in session["notes"]]
     return "\n".join(out).rstrip() + "\n"
 
 

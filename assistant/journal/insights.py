@@ -139,7 +139,7 @@ def digest(session: dict[str, Any]) -> dict[str, Any]:
                 split.append(toks)
         elif t["status"] in ("skipped", "no answer"):
             quiet.append([t["partner"], t["question"], t["status"]])
-    split += [w.tokens(n["text"]) for n in session.get("notes", [])]
+    split += [w.tokens(n["text"]) for n in session.get("notes", []) if not n.get("cancelled")]
     return {
         "v": DIGEST_VERSION,
         "words": dict(words),
@@ -496,7 +496,7 @@ def search(sessions: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
     for s in chronological(sessions):
         day = local_day(s["started_at"]).isoformat()
         items = [("answer", t["partner"], t["question"], t["answer"]) for t in answered(s)]
-        items += [("note", None, None, n["text"]) for n in s.get("notes", [])]
+        items += [("note", None, None, n["text"]) for n in s.get("notes", []) if not n.get("cancelled")]
         for kind, partner, question, text in items:
             if w.holds(text, wanted):
                 hits.append({"session": s["id"], "date": day, "kind": kind, "partner": partner,

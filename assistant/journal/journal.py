@@ -85,6 +85,7 @@ from assistant.session.records import (
     clean_note,
     clean_summary,
     clean_turn,
+    mark_cancelled,
     took_turn_to_lead,
 )
 
@@ -160,8 +161,8 @@ class Journal:
         session = self._summary(doc, self._running()(doc.doc_id))
         detail = self.detail(doc.doc_id)
         session["turns"] = sorted((clean_turn(t) for t in detail.table("turns").all()), key=_turn_order)
-        session["notes"] = [clean_note(n) for n in detail.table("notes").all()]
         session["events"] = [dict(e) for e in detail.table("events").all()]
+        session["notes"] = mark_cancelled([clean_note(n) for n in detail.table("notes").all()], session["events"])
         detail.close()
         return session
 
@@ -211,8 +212,9 @@ class Journal:
                     progress = tables.get("progress", {}).get("1", {})
                     session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
                 session["turns"] = sorted((clean_turn(t) for t in tables.get("turns", {}).values()), key=_turn_order)
-                session["notes"] = [clean_note(n) for n in tables.get("notes", {}).values()]
                 session["events"] = list(tables.get("events", {}).values())
+                session["notes"] = mark_cancelled([clean_note(n) for n in tables.get("notes", {}).values()],
+                                                  session["events"])
                 if not stored:
                     session["digest"] = _digest_or_none(digest, session)
                     if session["digest"] is not None and not unfinished:

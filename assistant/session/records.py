@@ -183,6 +183,23 @@ def clean_turn(turn: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def mark_cancelled(notes: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The notes, each marked ``cancelled`` when "cancel that" put it back: the journal keeps
+    the note and the cancel event (with the note's text), so a reader must pair them. A QA pass
+    found a cancelled note shown, exported and searched as any other. Each cancel takes the
+    latest note with its text taken before it."""
+    out = [dict(n, cancelled=False) for n in notes]
+    for event in events:
+        detail = event.get("detail") if isinstance(event.get("detail"), dict) else event
+        if event.get("kind") != "cancel" or detail.get("undone") != "note":
+            continue
+        before = [n for n in out if not n["cancelled"] and n.get("text") == detail.get("text")
+                  and str(n.get("time", "")) <= str(event.get("time", ""))]
+        if before:
+            max(before, key=lambda n: str(n.get("time", "")))["cancelled"] = True
+    return out
+
+
 def clean_note(note: dict[str, Any]) -> dict[str, Any]:
     """A note as it can be shown: its time into the work phase a number, its text a string."""
     out = dict(note)
