@@ -472,9 +472,16 @@ def test_charts_are_well_formed_svg_with_escaped_labels(history):
     ("مرحبا بالحديقة", "مرحبا"),
     ("Café au lait, naïve", "cafe naive"),  # accents folded both ways
     ("the cafe was shut", "café"),
+    ("ça va, we said", "ça"),
 ])
 def test_search_finds_words_in_any_script(text, query):
     session = {"id": 1, "started_at": "2026-11-02T18:00:00+00:00", "notes": [{"text": text}], "turns": []}
     hits = insights.search([session], query)
     assert [h["text"] for h in hits] == [text]
     assert insights.search([session], "zebra") == []
+
+
+def test_a_word_searched_with_accents_is_no_prefix_of_other_words():
+    """Found in a QA pass: "ça" found "calm" and "came" (accents folded, then any word starting so)."""
+    session = {"id": 1, "started_at": "2026-11-02T18:00:00+00:00", "notes": [{"text": "calm, we came"}], "turns": []}
+    assert insights.search([session], "ça") == [] and insights.search([session], "cal")

@@ -141,3 +141,26 @@ def test_phone_and_print_layouts_with_screenshots(browser, page_file):
     page.close()
     assert (ARTIFACTS / "report.png").stat().st_size > 20_000
     shutil.copyfile(page_file, ARTIFACTS / "report.html")  # the page itself, beside its pictures
+
+
+def test_an_unbroken_answer_and_a_table_keep_to_a_phone_and_the_filter_folds_accents(browser, tmp_path):
+    """Found in a QA pass: an answer without spaces made the page 47,396 px wide at 390 px, the
+    "Quiet moments" table 487 px, and the filter box did not find "Zoë" for "zoe"."""
+    journal = tmp_path / "journal.json"
+    cfg = config(partners=["Ana", "Ben"])
+    unbroken = "ochre" * 200
+    rehearse_on(journal, session(unbroken, "Zoë's sign", "skip", "rest"), "2026-06-01", cfg)
+    rehearse_on(journal, session("calm", "the clouds", "skip", "varnish"), "2026-06-08", cfg)
+    out = tmp_path / "report.html"
+    assert duet("report", "-o", str(out), "--journal", str(journal)).returncode == 0
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(out.as_uri())
+    assert "Quiet moments" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    visible = page.locator("article.session:visible")
+    page.fill("#filter", "zoe")
+    assert visible.count() == 1
+    page.fill("#filter", "ça")  # accented: only with its accent ("calm" is no match)
+    assert visible.count() == 0
+    page.close()

@@ -27,7 +27,7 @@ CSS = """
 :root{--ink:#222;--muted:#666;--line:#ddd;--accent:#3b6ea5;--bg:#fff}
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);
- margin:0 auto;padding:1rem;max-width:60rem;line-height:1.5}
+ margin:0 auto;padding:1rem;max-width:60rem;line-height:1.5;overflow-wrap:anywhere}
 h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.25rem;margin-top:2rem;border-bottom:2px solid var(--line)}
 h3{font-size:1.05rem;margin:.2rem 0}.muted{color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.6rem;margin:1rem 0}
@@ -53,11 +53,13 @@ SCRIPT = """
 (function(){
   var box=document.getElementById('filter'),shown=document.getElementById('shown');
   var items=Array.prototype.slice.call(document.querySelectorAll('article.session'));
-  var texts=items.map(function(a){return a.textContent.toLowerCase();});
+  function bare(t){return t.normalize('NFD').replace(/[\\u0300-\\u036f]/g,'');}
+  var texts=items.map(function(a){return a.textContent.toLowerCase().normalize('NFC');});
+  var bares=texts.map(bare);
   box.addEventListener('input',function(){
-    var words=box.value.toLowerCase().split(/\\s+/).filter(Boolean),n=0;
+    var words=box.value.toLowerCase().normalize('NFC').split(/\\s+/).filter(Boolean),n=0;
     items.forEach(function(a,i){
-      var ok=words.every(function(w){return texts[i].indexOf(w)>=0;});
+      var ok=words.every(function(w){return (bare(w)===w?bares[i]:texts[i]).indexOf(w)>=0;});
       a.hidden=!ok;if(ok)n++;});
     shown.textContent=n;
   });

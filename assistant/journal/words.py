@@ -76,19 +76,33 @@ UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u34
 
 
 def search_tokens(text: str) -> list[str]:
-    """Words in any script, case and accents folded, so "cafe" finds "Café" and "שלום" finds
-    itself."""
-    folded = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
-    return SEARCH_WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
+    """Words in any script, case folded, accents kept ("Café" -> "café"); ``holds`` folds them
+    where the query has none."""
+    return SEARCH_WORD.findall(unicodedata.normalize("NFKC", text.casefold().replace("’", "'")))
+
+
+def unaccented(word: str) -> str:
+    """``word`` without its accents ("café" -> "cafe")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def holds(text: str, wanted: list[str]) -> bool:
     """Whether ``text`` holds every one of ``wanted`` (``search_tokens``) at the start of one of
     its words ("brush" finds "brushes"), or anywhere for a word in a script written without
-    spaces, where a run of letters is a phrase rather than a word."""
+    spaces, where a run of letters is a phrase rather than a word. Accents: a word searched
+    without them finds words with them ("cafe" finds "Café"); one searched with them finds
+    words written otherwise only whole ("café" finds "cafe", but "ça" not "calm": found in a
+    QA pass)."""
     have = search_tokens(text)
-    return all(any(h.startswith(q) for h in have) if not UNSPACED.search(q) else any(q in h for h in have)
-               for q in wanted)
+    bare = [unaccented(h) for h in have]
+
+    def found(q: str) -> bool:
+        plain = unaccented(q)
+        if UNSPACED.search(q):
+            return any(q in h or (plain == q and q in b) for h, b in zip(have, bare))
+        return any(h.startswith(q) or (plain == q and b.startswith(q)) or b == plain for h, b in zip(have, bare))
+
+    return all(found(q) for q in wanted)
 
 
 @lru_cache(maxsize=65536)
