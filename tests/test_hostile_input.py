@@ -386,6 +386,10 @@ def test_markdown_export_shows_markdown_in_answers_as_written():
     md = export.markdown(_session_saying("**bold** [link](javascript:alert(1))", "_mix_ `more` blue"))
     assert r"> \*\*bold\*\* \[link\](javascript:alert(1))" in md
     assert r"- 2 min: \_mix\_ \`more\` blue" in md
+    # found in a QA pass: a line's opening made a heading, a list or a rule ("---" vanished)
+    for answer, shown in (("# not a heading", r"\# not a heading"), ("- not a list", r"\- not a list"),
+                          ("1. not numbered", r"1\. not numbered"), ("---", r"\---")):
+        assert f"> {shown}\n" in export.markdown(_session_saying(answer, "note")), answer
 
 
 def test_views_drop_bidi_overrides_and_keep_answer_lines_under_their_question():

@@ -68,13 +68,16 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
 """What makes Markdown of plain words: emphasis, code, links and tables."""
+MD_OPENING = re.compile(r"^(\d*)([#>+=-]|(?<=\d)[.)])")
+"""What makes a block of a line's start: a heading, a quote, a list item, a rule ("---" made an
+answer vanish into a line, found in a QA pass); escaped at the start of each text."""
 
 
 def _md(value: object) -> str:
     """Text for Markdown: HTML and Markdown in it shown, not run (viewers pass raw HTML through,
     and "[x](javascript:...)" would be a link), on one line so it stays in its quote or item."""
     plain = BIDI_CONTROLS.sub("", " ".join(html.escape(str(value), quote=False).split()))
-    return MD_SPECIAL.sub(r"\\\1", plain)
+    return MD_OPENING.sub(r"\1\\\2", MD_SPECIAL.sub(r"\\\1", plain))
 
 
 def escape_html(value: object) -> str:
