@@ -457,7 +457,9 @@ def _top_terms(where: dict[str, list[int]], said: Counter[str], limit: int) -> l
 
 
 def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each planned next step and the first later session (within ``FOLLOW_WINDOW``) that followed it.
+    """Each planned next step and the first later session (within ``FOLLOW_WINDOW``) that followed it:
+    its status "followed", "not followed", "pending" (sessions of the window are still to come)
+    or "no later session".
 
     A session's words are its digest's ``stems``: the stemmed content words of its partners'
     answers (not those of both together, where the step itself is planned) and of its notes."""
@@ -470,8 +472,8 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "step": step,
                                "followed_in": None, "followed_on": None, "matched": [], "status": "no later session"}
         later = list(range(i + 1, min(i + 1 + FOLLOW_WINDOW, len(sessions))))
-        if later:
-            row["status"] = "not followed"
+        if later:  # "pending" while the window has sessions to come (found in a QA pass)
+            row["status"] = "not followed" if len(later) == FOLLOW_WINDOW else "pending"
         need = max(1, math.ceil(len(wanted) / 2))
         for j in later:
             matched = sorted(wanted.intersection(sessions[j]["digest"]["stems"]))

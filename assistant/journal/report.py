@@ -117,7 +117,7 @@ def is_report(path: Path) -> bool:
 def _cards(result: Insights) -> str:
     r, trend = result.rhythm, result.feelings["trend"]
     followed = sum(row["status"] == "followed" for row in result.next_steps)
-    due = sum(row["status"] != "no later session" for row in result.next_steps)  # the newest can't be yet
+    due = sum(row["status"] in ("followed", "not followed") for row in result.next_steps)  # the newest can't be yet
     cards = [
         ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {len(r['weeks'])} weeks"),
         ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"),
