@@ -291,6 +291,20 @@ def test_a_hand_edited_session_can_be_listed_shown_exported_read_over_time_and_f
     assert json.loads(duet("sessions", "--json", "--journal", journal_of(home)).stdout) == []
 
 
+def test_a_session_whose_file_was_deleted_is_named_where_it_is_read(home, caplog):
+    """Found in a QA pass: a session whose file (and backup) was deleted showed as an empty
+    session, search found nothing, and doctor called the journal fine."""
+    from assistant.cli.doctor import check_journal
+
+    for path in (home / "j" / "journal.sessions").glob("1.json*"):
+        path.unlink()
+    shown = duet("show", "1", "--journal", journal_of(home))
+    assert shown.exit_code == 0
+    assert "session 1's file" in caplog.text and "is missing" in caplog.text
+    check = check_journal(Path(journal_of(home)))
+    assert not check.ok and "session 1 is missing" in check.detail and "duet forget" in check.detail
+
+
 def test_a_hand_edited_progress_refuses_resuming_in_one_line(home):
     path = Path(journal_of(home))
     with Journal(path) as journal:

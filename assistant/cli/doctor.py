@@ -180,8 +180,13 @@ def check_journal(path: Path) -> Check:
     try:
         with Journal(path) as journal:
             count = len(journal.list_sessions())
+            lost = journal.lost_sessions()
     except DuetError as err:
         return Check("journal", False, str(err))
     except OSError as err:
         return Check("journal", False, str(os_error(err)))
+    if lost:
+        return Check("journal", False, f"the file of session{'s' * (len(lost) > 1)} {', '.join(map(str, lost))} "
+                     f"is missing from {journal.folder}: put back a copy if you have one, or `duet forget` "
+                     f"{'them' if len(lost) > 1 else 'it'}")
     return Check("journal", True, f"{path} ({count} session{'s' * (count != 1)}, mode 600)")

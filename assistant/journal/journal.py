@@ -159,12 +159,33 @@ class Journal:
         """
         doc = self._find(ref)
         session = self._summary(doc, self._running()(doc.doc_id))
+        self._warn_if_lost(session)
         detail = self.detail(doc.doc_id)
         session["turns"] = sorted((clean_turn(t) for t in detail.table("turns").all()), key=_turn_order)
         session["events"] = [dict(e) for e in detail.table("events").all()]
         session["notes"] = mark_cancelled([clean_note(n) for n in detail.table("notes").all()], session["events"])
         detail.close()
         return session
+
+    def lost(self, session: dict[str, Any]) -> bool:
+        """Whether a closed session's file is gone, backup and all (deleted by hand): its answers,
+        notes and events are no longer in the journal. A session that is still open may not have
+        written its file yet."""
+        closed = session["status"] in (SessionStatus.DONE.value, SessionStatus.ABORTED.value)
+        path = self.session_file(session["id"])
+        return closed and not path.exists() and not backup_path(path).exists()
+
+    def lost_sessions(self) -> list[int]:
+        """The ids of the sessions whose file is gone (``lost``), for ``duet doctor``."""
+        return [s["id"] for s in self.list_sessions() if self.lost(s)]
+
+    def _warn_if_lost(self, session: dict[str, Any]) -> None:
+        """Say that a session shown without answers lost them: a QA pass found one shown empty,
+        with nothing to say why."""
+        if self.lost(session):
+            log.warning("session %d's file %s is missing: its answers, notes and events are not in the "
+                        "journal (put back a copy of that file if you have one)", session["id"],
+                        self.session_file(session["id"]))
 
     def history(self) -> list[dict[str, Any]]:
         """Every session whole (as ``get`` gives it, with its ``digest``), oldest first, read in one
@@ -202,6 +223,8 @@ class Journal:
             session["digest"] = unpack(doc.get("digest"))
             stored = session["digest"] is not None
             if whole or unfinished or not stored:
+                if whole:
+                    self._warn_if_lost(session)
                 try:
                     tables = read_fast(self.session_file(doc.doc_id)) or {}
                 except JournalError as err:
