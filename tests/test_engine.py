@@ -311,6 +311,18 @@ def test_a_milestone_just_after_duet_told_the_time_left_is_kept_quiet(tmp_path):
     assert said(h.send(Tick()))[0].startswith("Time is up.")
 
 
+def test_time_up_heard_late_behind_talk_counts_no_more_work_than_planned(tmp_path):
+    """Talk said as time runs out delays the tick that says time up; the work ended when the time
+    did (found in a QA pass: 1202 of 1200 s worked, "2401 of 2400 planned minutes")."""
+    cfg = config(work={"minutes": 1, "announce_halfway": False, "announce_remaining": []})
+    h = Harness(tmp_path, cfg)
+    answer_checkin(h)
+    h.clock.advance_to(h.engine.awaiting.until + 4.5)  # the tick comes 4.5 s late
+    assert said(h.send(Tick()))[0].startswith("Time is up.")
+    started = [e for e in h.session()["events"] if e["kind"] == "debrief started"][-1]
+    assert started["detail"]["worked"] == pytest.approx(60.0)
+
+
 def test_repeat_tells_the_time_left_afresh(tmp_path):
     """"repeat that" 25 s after "Added 1 minute. 1 minute and 54 seconds left." would say a
     minute was added again, and a time 25 s old: it tells the time left as it is now."""
