@@ -67,6 +67,20 @@ def test_rehearse_a_dictated_note_keeps_the_timed_lines_after_it(journal, tmp_pa
     assert re.search(r"\[\d+:\d+\] Duet: Paused\.", out) and "Let's debrief" in out, out
 
 
+def test_rehearse_a_note_dictated_by_a_timed_line(journal, tmp_path):
+    """The line after "take a note" is the note when it is timed too, within the answer timeout:
+    a QA pass wrote "{at: '2:03', say: ...}" after "{at: '2:00', say: take a note}" and got "I
+    didn't catch a note.", then the line heard as talk 20 s later."""
+    path = tmp_path / "note.yaml"
+    path.write_text(SCRIPT.replace('- {at: "14:00", say: "take a note buy more cobalt blue"}',
+                                   '- {at: "14:00", say: "take a note"}\n- {at: "14:03", say: "buy more ochre"}'))
+    result = duet("rehearse", str(path), "--journal", journal)
+    assert result.returncode == 0, result.stderr
+    assert "I didn't catch a note." not in result.stdout
+    notes = json.loads(duet("show", "last", "--json", "--journal", journal).stdout)["notes"]
+    assert [n["text"] for n in notes] == ["buy more ochre"]
+
+
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):
     duet("rehearse", script, "--journal", journal)
     result = duet("show", "last", "--json", "--journal", journal)

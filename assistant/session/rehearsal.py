@@ -5,7 +5,8 @@ A script is a YAML list, in order:
   - silence: true                          # nobody answers the next question (its timeout passes)
   - {at: "12:00", say: "how much time is left"}   # spoken 12 minutes into the work phase
 
-Timed lines belong to the work phase: a command, or ordinary talk that must not trigger one.
+Timed lines belong to the work phase: a command, or ordinary talk that must not trigger one; the
+line after "take a note" is the note, timed (within the answer timeout) or not.
 Untimed lines answer questions; during the work phase they wait for the debrief (the work
 phase then runs to its end), except while paused, where they are heard at once ("resume").
 When the script runs out, remaining questions go unanswered.
@@ -176,6 +177,12 @@ class ScriptedPort:
         if action.phase != "note":  # a note dictated while working: the work phase goes on
             self._drop_passed_timed_lines()
         line = self.lines[0] if self.lines else None
+        if action.phase == "note" and line is not None and line.at is not None:
+            target = (self.work_started or 0.0) + line.at
+            if target <= self.clock.now() + action.timeout:  # a timed line dictates the note too
+                self.clock.advance_to(max(target, self.clock.now()))
+                self._next()
+                return self._speak(action.partner or "you", line.say or "")
         if line is None or line.silence or line.at is not None:
             if line is not None and line.silence:
                 self._next()
