@@ -81,6 +81,19 @@ def test_rehearse_a_note_dictated_by_a_timed_line(journal, tmp_path):
     assert [n["text"] for n in notes] == ["buy more ochre"]
 
 
+def test_a_rehearsal_whose_output_is_closed_goes_on_and_is_saved(journal, script):
+    """`duet rehearse ... | head -1`: found in a QA pass, the session died at the closed pipe,
+    was left interrupted, and exited 1 with nothing said."""
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "rehearse", script, "--journal", journal],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.readline().startswith(b"[00:00] Duet: Welcome")
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    sessions = json.loads(duet("sessions", "--json", "--journal", journal).stdout)
+    assert [s["status"] for s in sessions] == ["done"]
+
+
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):
     duet("rehearse", script, "--journal", journal)
     result = duet("show", "last", "--json", "--journal", journal)

@@ -34,6 +34,7 @@ from assistant.cli.params import DAY
 from assistant.config import Config, load_config
 from assistant.errors import DuetError, Terminated, os_error
 from assistant.journal import Journal, default_journal_path, export
+from assistant.session import phrasing
 from assistant.session.clock import SimulatedClock
 
 log = logging.getLogger("assistant")
@@ -280,8 +281,10 @@ def _scripted_port(script: Path, lines: list[Any], clock: SimulatedClock, echo: 
 def _report_unreached(port: Any) -> None:
     if port.unreached:
         times = ", ".join(f"{int(t) // 60}:{int(t) % 60:02d}" for t in port.unreached[:3])
-        log.warning("%d timed script line(s) (at %s%s) were not reached: the work phase had ended",
-                    len(port.unreached), times, ", ..." if len(port.unreached) > 3 else "")
+        many = len(port.unreached) > 1
+        log.warning("%s (at %s%s) %s not reached: the work phase had ended",
+                    phrasing.counted(len(port.unreached), "timed script line"), times,
+                    ", ..." if len(port.unreached) > 3 else "", "were" if many else "was")
 
 
 def _echo_line(clock: SimulatedClock) -> Callable[[str, str], None]:
@@ -483,7 +486,39 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file-size limit then fails the write (kept in memory)
+    sys.stdout = _PipeSafe(sys.stdout)
     cli.main()  # errors become one line in DuetGroup.main
+
+
+class _PipeSafe:
+    """stdout that, once its reader has gone (``duet rehearse ... | head``), drops what follows:
+    what is printed is a view, and a session goes on and is saved. A QA pass found a rehearsal
+    killed by it, left interrupted with exit 1 and nothing said."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        """What is still to be written goes nowhere, now and at exit."""
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
