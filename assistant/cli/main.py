@@ -447,7 +447,8 @@ def forget(ref: str, yes: bool, config: Config, journal_path: Path) -> None:
             what = f"session {one['id']} ({when}, led by {leader}, {count})"
         else:
             what = f"every session in {journal_path} ({len(sessions)})"
-        return yes or _confirm(f"Forget {what} and every copy of it, backups included? This cannot be undone.")
+        them = "them" if ref.lower() == "all" and len(sessions) > 1 else "it"
+        return yes or _confirm(f"Forget {what} and every copy of {them}, backups included? This cannot be undone.")
 
     with Journal(journal_path) as journal:
         forgotten = journal.forget(ref, confirm=confirm)

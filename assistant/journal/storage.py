@@ -137,6 +137,13 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
         return json.loads(json.dumps(data))
 
 
+def _kind(path: Path) -> str:
+    """What a journal file is called in a message: a QA pass found the schedule called a journal."""
+    if path.name.endswith(".schedule.json"):
+        return "schedule"
+    return "session file" if path.parent.name.endswith(".sessions") else "journal"
+
+
 def read_fast(path: Path) -> dict[str, Any] | None:
     """``_load`` for reading many files in a row (insights, the report): parsed with orjson, about
     twice as fast as the standard library; anything unusual goes the careful way (``_load``)."""
@@ -161,18 +168,18 @@ def _load(path: Path) -> dict[str, Any] | None:
     if not raw.strip():
         if _has_good_backup(path):
             state = "empty" if path.exists() else "missing"
-            raise JournalError(f"journal {path} is {state} but its backup is not, and was left untouched: "
+            raise JournalError(f"{_kind(path)} {path} is {state} but its backup is not, and was left untouched: "
                                f"{recovery_hint(path)}")
         return None
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise JournalError(
-            f"journal {path} is damaged (not UTF-8 text) and was left untouched: {recovery_hint(path)}"
+            f"{_kind(path)} {path} is damaged (not UTF-8 text) and was left untouched: {recovery_hint(path)}"
         ) from None
     except json.JSONDecodeError as err:
         raise JournalError(
-            f"journal {path} is damaged (not valid JSON at line {err.lineno}) and was left untouched: "
+            f"{_kind(path)} {path} is damaged (not valid JSON at line {err.lineno}) and was left untouched: "
             f"{recovery_hint(path)}"
         ) from None
     _check_ours(path, data)
@@ -189,9 +196,9 @@ def _read(path: Path) -> bytes:
     try:
         kind = os.fstat(fd).st_mode
         if stat.S_ISDIR(kind):
-            raise JournalError(f"journal {path} is a folder, not a file: pass a file path with --journal")
+            raise JournalError(f"{_kind(path)} {path} is a folder, not a file: pass a file path with --journal")
         if not stat.S_ISREG(kind):
-            raise JournalError(f"journal {path} is not a plain file (a FIFO or a device?): pass a file path with --journal")
+            raise JournalError(f"{_kind(path)} {path} is not a plain file (a FIFO or a device?): pass a file path with --journal")
         with os.fdopen(os.dup(fd), "rb") as handle:
             return handle.read()
     finally:
@@ -216,11 +223,11 @@ def _check_ours(path: Path, data: Any) -> None:
         )
     schema = meta.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
-        raise JournalError(f"journal {path} has no valid schema version and was left untouched: "
+        raise JournalError(f"{_kind(path)} {path} has no valid schema version and was left untouched: "
                            f"{recovery_hint(path)}")
     if schema > SCHEMA_VERSION:
         raise JournalError(
-            f"journal {path} was written by a newer Duet (schema {schema}; this one reads {SCHEMA_VERSION}) "
+            f"{_kind(path)} {path} was written by a newer Duet (schema {schema}; this one reads {SCHEMA_VERSION}) "
             "and was left untouched: upgrade Duet to read it"
         )
     for name, table in data.items():
@@ -228,7 +235,7 @@ def _check_ours(path: Path, data: Any) -> None:
             isinstance(key, str) and key.isdigit() and isinstance(doc, dict) for key, doc in table.items()
         ):
             raise JournalError(
-                f"journal {path} has a malformed table {name!r} (edited by hand?) and was left untouched: "
+                f"{_kind(path)} {path} has a malformed table {name!r} (edited by hand?) and was left untouched: "
                 f"{recovery_hint(path)}"
             )
 
