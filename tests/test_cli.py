@@ -94,6 +94,16 @@ def test_a_rehearsal_whose_output_is_closed_goes_on_and_is_saved(journal, script
     assert [s["status"] for s in sessions] == ["done"]
 
 
+def test_a_script_that_ends_while_paused_says_how_to_resume(journal, tmp_path):
+    """Found in a QA pass: the session was left interrupted with no word on carrying on."""
+    path = tmp_path / "paused.yaml"
+    path.write_text('- say: ok\n- say: paint\n- say: fine\n- say: dig\n- {at: "1:00", say: pause}\n')
+    result = duet("rehearse", str(path), "--work", "5", "--journal", journal)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "add a line 'say: resume'" in result.stderr
+    assert result.stderr.strip().endswith("Continue with: duet resume 1 --script SCRIPT.yaml")
+
+
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):
     duet("rehearse", script, "--journal", journal)
     result = duet("show", "last", "--json", "--journal", journal)

@@ -292,6 +292,8 @@ def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_
     script.write_text(SCRIPT)
     session = duet("rehearse", str(script), "--journal", journal, "--work", "1")
     assert session.returncode == 0 and "the schedule is ignored for this session" in session.stderr
+    insights = duet("insights", "--journal", journal)  # found in a QA pass: it refused them all
+    assert insights.returncode == 0 and "Rhythm" in insights.stdout and "Plan section is left out" in insights.stderr
     assert path.read_bytes() == before
 
 

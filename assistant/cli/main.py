@@ -118,7 +118,7 @@ class DuetGroup(click.Group):
         try:
             return super().main(*args, **kwargs)
         except DuetError as err:
-            _fail(str(err), err.exit_code)
+            _fail(str(err) + _resume_hint(), err.exit_code)
         except OSError as err:
             _fail(str(os_error(err, _journal_hint(err))), 2)
         except click.exceptions.Abort as err:
@@ -532,14 +532,18 @@ def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     terminated = isinstance(exc, Terminated)
     what = "stopped (SIGTERM)" if terminated else "interrupted"
-    active = _active_session()
-    if active is not None and active.session_id is not None:
-        how = f"duet resume {active.session_id}" + (" --script SCRIPT.yaml" if active.rehearsal else "")
-        click.echo(f"duet: {what}; session {active.session_id} is saved as interrupted with every answer so far. "
-                   f"Continue with: {how}", err=True)
-    else:
-        click.echo(f"duet: {what}", err=True)
+    click.echo(f"duet: {what}{_resume_hint()}", err=True)
     sys.exit(143 if terminated else 130)
+
+
+def _resume_hint() -> str:
+    """For an error that ended a running session: how to carry on (found in a QA pass: a script
+    that ended while paused left the session interrupted with no word on resuming)."""
+    active = _active_session()
+    if active is None or active.session_id is None:
+        return ""
+    how = f"duet resume {active.session_id}" + (" --script SCRIPT.yaml" if active.rehearsal else "")
+    return f"; session {active.session_id} is saved as interrupted with every answer so far. Continue with: {how}"
 
 
 def _active_session() -> Any:
