@@ -104,6 +104,19 @@ def test_a_script_that_ends_while_paused_says_how_to_resume(journal, tmp_path):
     assert result.stderr.strip().endswith("Continue with: duet resume 1 --script SCRIPT.yaml")
 
 
+def test_show_says_what_the_work_phase_was(journal, tmp_path):
+    """Planned length, time added (not what "cancel that" put back) and pauses: a QA pass found
+    show leaving them out."""
+    path = tmp_path / "work.yaml"
+    path.write_text('- say: ok\n- say: paint\n- say: fine\n- say: dig\n'
+                    '- {at: "1:00", say: add five minutes}\n- {at: "2:00", say: add two minutes}\n'
+                    '- {at: "2:05", say: cancel that}\n- {at: "3:00", say: pause}\n- say: resume\n'
+                    '- {at: "4:00", say: start the debrief}\n')
+    assert duet("rehearse", str(path), "--work", "10", "--journal", journal).returncode == 0
+    shown = duet("show", "last", "--journal", journal).stdout
+    assert "Worked:    4 min of 10 planned; 5 min added; paused once\n" in shown, shown
+
+
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):
     duet("rehearse", script, "--journal", journal)
     result = duet("show", "last", "--json", "--journal", journal)

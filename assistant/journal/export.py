@@ -97,9 +97,32 @@ def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
         ("Status", session["status"]),
         ("Partners", " and ".join(session["partners"])),
         ("Led by", f"{session['leader']} (vision); {session['logistics']} (logistics)"),
-        ("Worked", minutes(session.get("worked"))),
+        ("Worked", worked_line(session)),
         ("Next step", session.get("next_step") or "-"),
     ]
+
+
+def worked_line(session: dict[str, Any]) -> str:
+    """'30 min of 45 planned; 5 min added; paused twice': what the work phase was, from the
+    index and the events (a QA pass found show leaving out the plan, added time and pauses).
+    Time added or a pause put back by "cancel that" is not counted."""
+    line = minutes(session.get("worked"))
+    if isinstance(session.get("planned_work"), (int, float)) and session["planned_work"]:
+        line += f" of {minutes(session['planned_work'])[:-4]} planned"
+    added = pauses = 0.0
+    for event in session.get("events", []):
+        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        kind, undone = event.get("kind"), detail.get("undone") if event.get("kind") == "cancel" else None
+        sign = -1 if undone else 1
+        if (kind == "extend" or undone == "extend") and isinstance(detail.get("minutes"), (int, float)):
+            added += sign * detail["minutes"]
+        elif kind == "pause" or undone == "pause":
+            pauses += sign
+    if added:
+        line += f"; {added:g} min added"
+    if pauses > 0:
+        line += "; paused " + {1: "once", 2: "twice"}.get(int(pauses), f"{int(pauses)} times")
+    return line
 
 
 def _answer(turn: dict[str, Any]) -> str:
