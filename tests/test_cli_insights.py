@@ -69,6 +69,12 @@ def test_report_is_written_private(dated):
     assert f"<span class=muted>next steps followed</span><b>{followed} of {followed}</b>" in page
 
 
+def test_a_report_of_part_of_the_journal_says_so(dated):
+    out = dated["folder"] / "since.html"
+    assert duet("report", "-o", str(out), "--since", "2026-05-10", "--journal", dated["journal"]).returncode == 0
+    assert "from 1 session (those since 2026-05-10 only);" in out.read_text()
+
+
 def test_report_replaces_an_earlier_report_and_no_other_file_unasked(dated):
     out = dated["folder"] / "again.html"
     assert duet("report", "-o", str(out), "--journal", dated["journal"]).returncode == 0

@@ -136,7 +136,7 @@ def commands(common_options: Decorator, json_option: Decorator,
                             "or choose another file with -o")
         sessions = load(journal_path, since.date() if since else None)
         result = ins.analyse(sessions, date.today(), stored_tones(sessions))
-        page = render_report(sessions, result)
+        page = render_report(sessions, result, since=since.date() if since else None)
         try:
             write_private(output, page)
         except OSError as err:

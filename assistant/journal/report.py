@@ -10,7 +10,7 @@ says why, so an empty journal gives a page that says so, not empty axes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -74,13 +74,17 @@ def e(value: object) -> str:
     return export.escape_html(value)
 
 
-def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetime | None = None) -> str:
-    """The page: summary, charts, patterns, then every session, newest first."""
+def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetime | None = None,
+                  since: date | None = None) -> str:
+    """The page: summary, charts, patterns, then every session, newest first; ``since``: the
+    first day the page covers (it says so: a part of the journal read as all of it misleads)."""
     now = now or datetime.now().astimezone()
     partners = list(result.voices["share"])
     title = "Duet journal" + (f": {' and '.join(partners)}" if partners else "")
     body = [f"<header><h1>{e(title)}</h1><p class=muted>Made {e(now.strftime('%Y-%m-%d %H:%M'))} from "
-            f"{len(sessions)} session{'s' * (len(sessions) != 1)}; nothing on this page comes from anywhere "
+            f"{len(sessions)} session{'s' * (len(sessions) != 1)}"
+            + (f" (those since {since.isoformat()} only)" if since else "")
+            + "; nothing on this page comes from anywhere "
             "but the journal.</p></header>"]
     if not sessions:
         body.append("<p>No sessions yet. Hold one with <code>duet run</code> (or try <code>duet rehearse</code>), "
