@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+from datetime import datetime, timezone
 
 import pytest
 
@@ -132,6 +133,11 @@ def test_last_time_is_the_latest_session_by_date_not_by_id(tmp_path):
         journal.close()
     assert journal.last_leader() == "Alex"
     assert journal.last_next_step() == "fix the fence gate"
+    # a session held before both reads only its own past (found in a QA pass: it read a later plan)
+    early = datetime(2026, 10, 1, 10, tzinfo=timezone.utc)
+    assert journal.last_leader(early) is None and journal.last_next_step(early) is None
+    between = datetime(2026, 10, 25, 10, tzinfo=timezone.utc)
+    assert journal.last_leader(between) == "Sam" and journal.last_next_step(between) == "buy seeds"
 
 
 def test_a_session_stopped_in_its_check_in_does_not_take_a_turn_to_lead(tmp_path):

@@ -282,11 +282,11 @@ class Journal:
             self._release()
 
     def cheer(self, session_id: int, started: datetime) -> Cheer:
-        """What session ``session_id`` can celebrate, from the sessions before it (``celebrate``)."""
+        """What session ``session_id`` can celebrate, from the sessions held before it (``celebrate``)."""
         from assistant.journal.celebrate import NEEDS_WHOLE, cheer
 
         try:
-            past = sorted((s for s in self.list_sessions() if s["id"] < session_id),
+            past = sorted((s for s in self.list_sessions() if s["id"] < session_id and _held_before(s, started)),
                           key=lambda s: (s["started_at"], s["id"]))
             whole = {s["id"] for s in past[-NEEDS_WHOLE:]}  # the index says the rest: no need to read every file
             return cheer([self._whole(s) if s["id"] in whole else s | {"turns": [], "notes": [], "events": []}
@@ -303,21 +303,24 @@ class Journal:
             log.warning("session %d left out of the celebration: %s", summary["id"], err)
             return summary | {"turns": [], "notes": [], "events": []}
 
-    def last_leader(self) -> str | None:
-        """Who led the most recent session that took its turn to lead (``took_turn_to_lead``):
-        rotation starts from them."""
-        held = [d for d in self._by_date() if took_turn_to_lead(d)]
+    def last_leader(self, before: datetime | None = None) -> str | None:
+        """Who led the most recent session (held ``before``, if given) that took its turn to lead
+        (``took_turn_to_lead``): rotation starts from them."""
+        held = [d for d in self._by_date(before) if took_turn_to_lead(d)]
         return held[-1]["leader"] if held else None
 
-    def last_next_step(self) -> str | None:
-        """The next step planned in the most recent session that planned one."""
-        return next((doc["next_step"] for doc in reversed(self._by_date())
+    def last_next_step(self, before: datetime | None = None) -> str | None:
+        """The next step planned in the most recent session (held ``before``) that planned one."""
+        return next((doc["next_step"] for doc in reversed(self._by_date(before))
                      if isinstance(doc.get("next_step"), str) and doc["next_step"]), None)
 
-    def _by_date(self) -> list[Document]:
+    def _by_date(self, before: datetime | None = None) -> list[Document]:
         """The sessions in the order they were held, as ``cheer`` reads them: a session
-        recorded later with an earlier ``--date`` is not "last time" for the greeting."""
-        return sorted(self.sessions.all(), key=lambda d: (str(d.get("started_at", "")), d.doc_id))
+        recorded later with an earlier ``--date`` is not "last time" for the greeting. With
+        ``before``, only those held before it: a session recorded with an earlier ``--date``
+        reads its own past, not later plans (found in a QA pass)."""
+        docs = [d for d in self.sessions.all() if before is None or _held_before(d, before)]
+        return sorted(docs, key=lambda d: (str(d.get("started_at", "")), d.doc_id))
 
     def latest_interrupted(self) -> int | None:
         interrupted = [s["id"] for s in self.list_sessions() if s["status"] == SessionStatus.INTERRUPTED.value]
@@ -796,6 +799,15 @@ def _read_only(folder: Path) -> bool:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
         return False
+
+
+def _held_before(doc: dict[str, Any], when: datetime) -> bool:
+    """Whether a session started before ``when`` (one whose start is no time counts as before:
+    it was recorded earlier, as far as the journal can tell)."""
+    try:
+        return datetime.fromisoformat(str(doc.get("started_at"))) < when
+    except (ValueError, TypeError):
+        return True
 
 
 def _a_time(text: str) -> bool:

@@ -56,8 +56,8 @@ class Store(Protocol):
 
     def lock(self) -> None:
         """Take the journal for this session: everything read after it is current."""
-    def last_leader(self) -> str | None: ...
-    def last_next_step(self) -> str | None: ...
+    def last_leader(self, before: datetime | None = None) -> str | None: ...
+    def last_next_step(self, before: datetime | None = None) -> str | None: ...
     def begin(self, partners: list[str], roles: Roles, started_at: str,
               planned_work: float) -> Recorder: ...
     def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, Recorder]: ...
@@ -83,9 +83,9 @@ def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | N
     The journal is locked first, so what is read (last leader, next step) is what is current.
     """
     journal.lock()
-    roles = rotate_roles(config.partners, journal.last_leader())
-    previous_step = journal.last_next_step()
-    started = clock.wall()
+    started = clock.wall()  # what came before it, by date (a rehearsal may be dated earlier)
+    roles = rotate_roles(config.partners, journal.last_leader(started))
+    previous_step = journal.last_next_step(started)
     recorder = journal.begin(config.partners, roles, started.isoformat(), config.work.minutes * 60)
     ACTIVE.session_id = recorder.session_id
     cheer = journal.cheer(recorder.session_id, started) if config.celebrate else None
