@@ -135,7 +135,7 @@ def test_sessions_table_and_rotation_across_runs(journal, script):
     duet("rehearse", script, "--journal", journal)
     duet("rehearse", script, "--journal", journal, "--work", "1")
     table = duet("sessions", "--journal", journal).stdout.splitlines()
-    assert table[0].split() == ["id", "date", "length", "leader", "status"]
+    assert table[0].split() == ["id", "date", "worked", "leader", "status"]
     assert table[1].split()[-2:] == ["Alex", "done"] and table[2].split()[-2:] == ["Sam", "done"]
     rows = json.loads(duet("sessions", "--json", "--journal", journal).stdout)
     assert [r["leader"] for r in rows] == ["Alex", "Sam"]
