@@ -37,6 +37,14 @@ def load(journal_path: Path, since: date | None, whole: bool = True) -> list[dic
     return sessions
 
 
+def _today() -> date:
+    """The day insights are counted to: ``DUET_NOW``'s when given, as for the Plan section
+    (found in a QA pass: "as of" ignored it)."""
+    from assistant.cli.schedule import wall_now
+
+    return wall_now().date()
+
+
 def planned_against_held(journal_path: Path, sessions: list[dict[str, Any]],
                          since: datetime | None) -> dict[str, Any] | None:
     """Each planned time up to now and what became of it (kept, moved, missed), or None when
@@ -91,7 +99,7 @@ def commands(common_options: Decorator, json_option: Decorator,
     def insights_cmd(since: datetime | None, config: Config, journal_path: Path, as_json: bool) -> None:
         """Patterns across sessions: rhythm, leadership, voices, feelings, themes, next steps."""
         sessions = load(journal_path, since.date() if since else None, whole=False)
-        result = ins.analyse(sessions, date.today(), stored_tones(sessions))
+        result = ins.analyse(sessions, _today(), stored_tones(sessions))
         plan = planned_against_held(journal_path, sessions, since)
         if as_json:
             print_json({**result.to_json(), "planned": plan})
@@ -135,7 +143,7 @@ def commands(common_options: Decorator, json_option: Decorator,
             raise DuetError(f"{output} exists and is not a Duet report: add --force to replace it, "
                             "or choose another file with -o")
         sessions = load(journal_path, since.date() if since else None)
-        result = ins.analyse(sessions, date.today(), stored_tones(sessions))
+        result = ins.analyse(sessions, _today(), stored_tones(sessions))
         page = render_report(sessions, result, since=since.date() if since else None)
         try:
             write_private(output, page)

@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -257,7 +257,7 @@ FIRST_YEAR = 1970
 def _held_on(day: datetime) -> datetime:
     """10:00 local time on ``day``, a day that has come: a QA pass had a typo (2062 for 2026)
     taken silently, after which insights counted "12 of 1894 weeks"; year 9999 broke them."""
-    if day.date() > date.today():
+    if day.date() > schedule_cli.wall_now().date():
         raise DuetError(f"--date {day.date().isoformat()} is still to come: a session is held today or on a past day")
     if day.year < FIRST_YEAR:
         raise DuetError(f"--date {day.date().isoformat()} is before {FIRST_YEAR}: give the day the session was held")
