@@ -28,7 +28,6 @@ from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal
 from assistant.journal.export import write_private
-from assistant.journal.storage import private_dir
 from assistant.journal.rhythm import (
     EVERY,
     NEAR,
@@ -43,6 +42,7 @@ from assistant.journal.rhythm import (
     upcoming,
 )
 from assistant.journal.schedule import Schedule, schedule_path
+from assistant.journal.storage import private_dir
 from assistant.session import phrasing
 from assistant.session.records import Rhythm, SessionStatus
 
@@ -59,7 +59,7 @@ TIMER_EVERY_MINUTES = 5
 so a session planned on one (10:00, 18:30) is announced exactly ten minutes before."""
 
 UNIT = "duet-remind"
-UNIT_SIZE = 4096
+HEAD_SIZE = 4096
 """How much of an existing file is read to tell whether Duet wrote it (a unit is shorter)."""
 
 
@@ -198,7 +198,7 @@ def _head(path: Path) -> str:
     """The start of a file, enough to tell whose it is ("" when it cannot be read as text)."""
     try:
         with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-            return handle.read(UNIT_SIZE)
+            return handle.read(HEAD_SIZE)
     except OSError:
         return ""
 

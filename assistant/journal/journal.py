@@ -743,8 +743,9 @@ class SessionRecorder:
         try:
             from assistant.journal.insights import digest, pack
 
+            events = self.db.table("events").all()
             d = digest({"turns": sorted(self.db.table("turns").all(), key=_turn_order),
-                        "notes": self.db.table("notes").all(), "events": self.db.table("events").all()})
+                        "notes": mark_cancelled(self.db.table("notes").all(), events), "events": events})
             return {"tone": d["tone"], "digest": pack(d)}
         except Exception as err:  # noqa: BLE001 - a missing digest must never cost the session
             log.warning("the session's digest was not made (%s); insights will make it when read", err)
