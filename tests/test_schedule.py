@@ -93,7 +93,7 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
     assert plan["next"][0]["end"] == "2026-12-05T11:15:00+01:00"  # work plus check-in and debrief
     table = ok(duet("schedule", "--journal", journal, now="2026-12-01T09:00"))
     assert "every month on the 31st (or the month's last day) at 18:30" in table
-    assert "Sat 2026-12-05 10:00-11:15" in table
+    assert "Sat 2026-12-05 10:00-11:15" in table and "past" not in table
 
     path = schedule_path(Path(journal))
     assert path.name == "journal.schedule.json"
@@ -278,6 +278,14 @@ def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(jo
     assert (insights["planned"]["kept"], insights["planned"]["missed"], insights["planned"]["unplanned"]) == (1, 1, [2])
     text = ok(duet("insights", "--journal", journal, now="2026-12-20T12:00"))
     assert "kept 1, moved 0, missed 1" in text
+
+
+def test_a_one_off_plan_gone_by_says_so(journal):
+    """Found in a QA pass: past one-off plans stayed in the list as if to come."""
+    quick("schedule", "add", "2026-12-02 18:00", "--journal", journal, now="2026-12-01T09:00")
+    assert "past" not in ok(duet("schedule", "--journal", journal, now="2026-12-01T09:00"))
+    later = ok(duet("schedule", "--journal", journal, now="2026-12-03T09:00"))
+    assert "Wednesday 2026-12-02 at 18:00 (Europe/Berlin), 45 minutes of work; past (see --history)" in later
 
 
 def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_path):

@@ -398,7 +398,8 @@ def _show_plan(store: Schedule, now: datetime, as_json: bool) -> None:
         return
     click.echo(f"{'id':>3}  plan")
     for plan in plans:
-        click.echo(f"{plan.id:>3}  {describe(plan)} ({plan.zone.key}), {_of_work(plan.minutes)}")
+        past = "; past (see --history)" if plan.every is None and plan.start < now else ""  # found in a QA pass
+        click.echo(f"{plan.id:>3}  {describe(plan)} ({plan.zone.key}), {_of_work(plan.minutes)}{past}")
     click.echo("Next sessions:" if following else "No planned session is ahead.")
     for occurrence in following:
         click.echo(f"     {_slot(occurrence)}")
