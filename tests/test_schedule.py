@@ -288,6 +288,19 @@ def test_a_one_off_plan_gone_by_says_so(journal):
     assert "Wednesday 2026-12-02 at 18:00 (Europe/Berlin), 45 minutes of work; past (see --history)" in later
 
 
+def test_a_plan_that_clashes_from_the_start_is_refused(journal):
+    """Found in a QA pass: Saturdays at 10:00 and 10:30 were both planned, and reminded twice.
+    Plans that meet only now and then (monthly and fortnightly) are the couple's to move."""
+    now = "2026-12-01T09:00"
+    quick("schedule", "add", "saturday 10:00", "--every", "week", "--journal", journal, now=now)
+    for clash in (["saturday 10:30", "--every", "week"], ["2027-01-02 10:45"]):
+        result = duet("schedule", "add", *clash, "--journal", journal, now=now)
+        assert result.returncode == 2 and "overlaps planned session 1" in result.stderr, result.stderr
+    quick("schedule", "add", "saturday 11:00", "--every", "week", "--journal", journal, now=now)  # right after
+    quick("schedule", "add", "2027-01-31 18:30", "--every", "month", "--journal", journal, now=now)
+    quick("schedule", "add", "tomorrow 7pm", "--every", "2weeks", "--journal", journal, now=now)  # meets it in April
+
+
 def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_path):
     path = schedule_path(Path(journal))
     path.parent.mkdir(mode=0o700)

@@ -25,7 +25,7 @@ from tinydb import TinyDB
 from tinydb.table import Document
 
 from assistant.errors import DuetError
-from assistant.journal.rhythm import Occurrence, Plan
+from assistant.journal.rhythm import Occurrence, Plan, occurrences
 from assistant.journal.storage import (
     DurableJSONStorage,
     JournalError,
@@ -65,17 +65,21 @@ class Schedule:
     # ---- writing
 
     def add(self, start: datetime, every: str | None, minutes: float) -> Plan:
-        """Plan a session; the same time and recurrence twice is refused."""
+        """Plan a session; the same time and recurrence twice is refused, and so is one that
+        overlaps a planned session (a QA pass planned 10:00 and 10:30 and got two reminders)."""
         with self._locked() as db:
             table = db.table("plans")
+            new_id = max((doc.doc_id for doc in table.all()), default=0) + 1
+            new = Plan(id=new_id, start=start, every=every, minutes=minutes, uid=f"{uuid.uuid4()}@duet")
             for doc in table.all():
                 plan = self._plan(doc)
                 if plan.removed_at is None and plan.start == start and plan.every == every:
                     raise DuetError(f"that session is already planned (id {plan.id}): `duet schedule` lists the plan")
-            new_id = max((doc.doc_id for doc in table.all()), default=0) + 1
-            plan = Plan(id=new_id, start=start, every=every, minutes=minutes, uid=f"{uuid.uuid4()}@duet")
-            table.insert(Document(plan.to_json(), doc_id=new_id))
-        return plan
+                if plan.removed_at is None and (clash := _overlap(new, plan)) is not None:
+                    raise DuetError(f"that overlaps planned session {plan.id} on {clash:%a %Y-%m-%d %H:%M}: pick "
+                                    f"another time, or remove that one first (duet schedule remove {plan.id})")
+            table.insert(Document(new.to_json(), doc_id=new_id))
+        return new
 
     def remove(self, plan_id: int, now: datetime) -> Plan:
         """End a plan: no session after ``now``; the ones before still count as planned."""
@@ -146,3 +150,20 @@ def _older(doc: dict[str, Any], limit: datetime) -> bool:
         return datetime.fromisoformat(doc["at"]) < limit
     except (KeyError, TypeError, ValueError):
         return True
+
+
+OVERLAP_HORIZON = timedelta(days=366)
+"""How far ahead two plans are compared for sessions at the same time (a year holds every
+combination of weekly, fortnightly and monthly)."""
+
+
+def _overlap(new: Plan, old: Plan) -> datetime | None:
+    """The start of a session of ``old`` that overlaps ``new``'s first, or the first of ``old``
+    (from ``new``'s start) that one of ``new``'s overlaps: a clash from the start, such as two
+    weekly plans half an hour apart. Sessions that meet now and then later (a monthly plan on a
+    day a fortnightly one falls on) are the couple's to move."""
+    until = new.start + OVERLAP_HORIZON
+    mine, theirs = list(occurrences(new, new.start, until)), list(occurrences(old, new.start - old.length, until))
+    pairs = [(mine[0], other) for other in theirs] if mine else []
+    pairs += [(one, theirs[0]) for one in mine] if theirs else []
+    return next((other.start for one, other in pairs if other.start < one.end and one.start < other.end), None)
