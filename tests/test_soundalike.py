@@ -92,3 +92,18 @@ def test_an_answer_is_taken_for_an_awaited_command_only_when_it_sounds_like_one(
     parser = CommandParser(CommandsConfig())
     sounds = SoundAlike(command_table(parser, parser.grammar_phrases()))
     assert awaited_phrase(text, awaited, parser, sounds) == expected
+
+
+def test_an_awaited_command_is_also_found_in_the_answers_other_readings():
+    """Found by a QA pass: "cancel that" after "start the debrief" stored as "Kanselmert.", which
+    the engine also read "Cancel matte."; a real answer's readings take nothing."""
+    from assistant.speech.asr import Transcript
+    from assistant.speech.live import awaited_in
+
+    parser = CommandParser(CommandsConfig())
+    sounds = SoundAlike(command_table(parser, parser.grammar_phrases()))
+    heard = Transcript(text="Kanselmert.", readings=("Cancel matte.", "Candle mat."))
+    assert awaited_in(heard, ("cancel",), parser, sounds) == "cancel that"
+    assert awaited_in(Transcript(text="Kanselmert."), ("cancel",), parser, sounds) is None
+    answer = Transcript(text="Mixing the paints went well.", readings=("Mixing the paints went wild.",))
+    assert awaited_in(answer, ("cancel", "extend"), parser, sounds) is None

@@ -240,7 +240,7 @@ class LivePort:
             wake = f"{self.commands.wake_word} " if self.commands.wake_word else ""
             phrases = [p.removeprefix(wake) for p in self.commands.grammar_phrases()]
             self._sounds = SoundAlike(command_table(self.commands, phrases))
-        phrase = awaited_phrase(transcript.text, awaited, self.commands, self._sounds)
+        phrase = awaited_in(transcript, awaited, self.commands, self._sounds)
         if phrase is None:
             return None
         self.show(f"(command: {phrase!r}, heard: {transcript.text!r})")
@@ -326,6 +326,15 @@ class LivePort:
             return
         self.mic.upstream = self.echo.upstream
         self.mic.reopen()  # now on the canceller's source (PULSE_SOURCE)
+
+
+def awaited_in(transcript: Transcript, awaited: tuple[str, ...], parser: CommandParser,
+               sounds: SoundAlike) -> str | None:
+    """``awaited_phrase`` of the transcript, or else of one of its other readings: found by a
+    QA pass in unseen voices, "cancel that" after "start the debrief" was stored as the answer
+    "Kanselmert." (also read "Cancel matte.") and "Consulmat." ("Counsel Matt."), 2 of 2."""
+    return next((found for text in (transcript.text, *transcript.readings)
+                 if (found := awaited_phrase(text, awaited, parser, sounds)) is not None), None)
 
 
 def awaited_phrase(text: str, awaited: tuple[str, ...], parser: CommandParser, sounds: SoundAlike) -> str | None:
