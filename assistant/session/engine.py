@@ -615,7 +615,11 @@ class SessionEngine:
         elif what == "note":
             self.notes_taken -= 1
         self._event("cancel", undone=what, **detail)
-        self._say(phrasing.CANCELLED[what])
+        if what in ("extend", "debrief") and self.state == "work":  # the time left changed: say it
+            left = self.timer.remaining(self.clock.now())  # (a QA pass heard "7 minutes left" undone, then no milestone)
+            self._say_time(f"{phrasing.CANCELLED[what]} {phrasing.time_left(left, paused=False)}")
+        else:
+            self._say(phrasing.CANCELLED[what])
         self._checkpoint()
         if self.state in ("checkin", "debrief"):
             self._ask()
@@ -627,7 +631,8 @@ class SessionEngine:
         self._listen()
 
     def _cmd_pause(self) -> None:
-        if self.state == "paused":
+        if self.state == "paused":  # said so, as "resume" when not paused (a QA pass heard no reply)
+            self._say(phrasing.still_paused(self._command_phrase(self.config.commands.resume[0])))
             self._listen()
         else:
             self._pause()

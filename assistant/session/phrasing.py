@@ -97,6 +97,10 @@ def paused(resume: str) -> str:
     return f"Paused. Say '{resume}' when you are ready."
 
 
+def still_paused(resume: str) -> str:
+    return f"We're already paused. Say '{resume}' when you are ready."
+
+
 def paused_first(resume: str) -> str:
     return f"We're paused. Say '{resume}' first."
 
