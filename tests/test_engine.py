@@ -324,6 +324,16 @@ def test_time_up_heard_late_behind_talk_counts_no_more_work_than_planned(tmp_pat
     assert started["detail"]["worked"] == pytest.approx(60.0)
 
 
+@pytest.mark.parametrize("late,expected", [(3, "2 minutes left."), (10, "1 minute and 50 seconds left.")])
+def test_a_milestone_a_little_late_says_its_own_figure(tmp_path, late, expected):
+    """Its tick behind talk: "1 minute and 57 seconds left." was heard in a QA pass."""
+    cfg = config(work={"minutes": 3, "announce_halfway": False, "announce_remaining": [2]})
+    h = Harness(tmp_path, cfg)
+    answer_checkin(h)
+    h.clock.advance_to(h.engine.awaiting.until + late)
+    assert said(h.send(Tick())) == [expected]
+
+
 def test_repeat_tells_the_time_left_afresh(tmp_path):
     """"repeat that" 25 s after "Added 1 minute. 1 minute and 54 seconds left." would say a
     minute was added again, and a time 25 s old: it tells the time left as it is now."""

@@ -49,6 +49,9 @@ CHECKPOINT_EVERY = 60.0
 """Seconds between saves of the work timer, so a crashed session resumes close to where it was."""
 UNDO_WINDOW = 15.0
 """Seconds after a pause, added time, debrief start or note in which "cancel that" puts it back."""
+MILESTONE_LATE = 5.0
+"""Seconds a milestone may come late (its tick behind talk or a command) and still be said with
+its own figure: "2 minutes left.", not "1 minute and 57 seconds left." (found in a QA pass)."""
 CONFIRM_WINDOW = 15.0
 """Seconds after "Stop the session?" in which a yes stops it."""
 MORE_TIME_WINDOW = 30.0
@@ -287,7 +290,8 @@ class SessionEngine:
                     and now - self._time_told_at < TIME_TOLD_COVERS)
             self._event("milestone", key=latest.key, remaining=round(remaining, 3), **({"said": False} if told else {}))
             if not told:
-                self._say_time(phrasing.milestone(latest.key, remaining))
+                said_left = latest.remaining if remaining >= latest.remaining - MILESTONE_LATE else remaining
+                self._say_time(phrasing.milestone(latest.key, said_left))
             if latest.key == "time-up":
                 self._time_up_at = now
                 self._begin_debrief(by="timer")
