@@ -301,6 +301,17 @@ def test_a_plan_that_clashes_from_the_start_is_refused(journal):
     quick("schedule", "add", "tomorrow 7pm", "--every", "2weeks", "--journal", journal, now=now)  # meets it in April
 
 
+def test_options_given_before_the_subcommand_are_its_own(journal, tmp_path):
+    """Found in a QA pass: `duet schedule --journal J add ...` saved the plan in the default
+    journal, and `duet schedule --json add ...` printed text."""
+    other = tmp_path / "default-home"
+    out = duet("schedule", "--journal", journal, "--json", "add", "saturday 10:00", now="2026-12-01T09:00",
+               env={"HOME": str(other), "XDG_DATA_HOME": str(other / "data")})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["plan"]["id"] == 1 and schedule_path(Path(journal)).exists()
+    assert not other.exists()
+
+
 def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_path):
     path = schedule_path(Path(journal))
     path.parent.mkdir(mode=0o700)

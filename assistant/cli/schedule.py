@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from click.core import ParameterSource
 
 from assistant.config import Config
 from assistant.errors import DuetError
@@ -259,6 +260,11 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
                  journal_path: Path, as_json: bool) -> None:
         """The planned sessions and the next three (subcommands: add, remove, export)."""
         if ctx.invoked_subcommand is not None:
+            # options given before the subcommand are its own ("duet schedule --journal J add ..."):
+            # a QA pass found such a plan saved in the default journal, and --json ignored
+            given = {name: value for name, value in ctx.params.items()
+                     if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE and name != "history"}
+            ctx.default_map = {name: given for name in schedule.commands}
             return
         now = wall_now(now_text)
         if history:
