@@ -123,6 +123,13 @@ def test_an_answer_begun_over_the_question_is_asked_for_again_once(tmp_path):
     h.send(Heard("we want to get the whole sky done"))
     assert [(t["status"], t["answer"]) for t in h.session()["turns"]] == [
         ("no answer", ""), ("answered", "we want to get the whole sky done")]
+    # what was heard over the questions is kept apart (a QA pass found the rest of an answer Duet
+    # had ended lost so, 7 times), and show says it
+    kept = [(e["detail"]["partner"], e["detail"]["text"]) for e in h.session()["events"] if e["kind"] == "talked over"]
+    assert kept == [("Ana", "to gay"), ("Ana", "get the whole sky done")]
+    from assistant.journal import export
+    shown = export.text(h.session())
+    assert "Heard while Duet was asking (it asked again)\n  Ana - How are you feeling as we begin?\n      to gay" in shown
 
 
 def test_a_note_begun_over_its_prompt_is_asked_for_again_once(tmp_path):

@@ -146,6 +146,31 @@ def notes_html(session: dict, heading: str) -> list[str]:
             *(f"<li>{n['at'] / 60:.0f} min: {_html_note(n)}</li>" for n in session["notes"]), "</ul>"]
 
 
+OVERHEARD = "Heard while Duet was asking (it asked again)"
+"""The title over words heard over a question (``overheard``)."""
+
+
+def overheard(session: dict[str, Any]) -> list[tuple[str, str]]:
+    """(question, words) for each time a partner was heard over a question, which Duet then asked
+    again (the engine's "talked over" events): the rest of an answer it had ended, or the end of
+    one begun early. Kept apart from the answers: Duet cannot tell who said them."""
+    out = []
+    for event in session.get("events", []):
+        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        if event.get("kind") == "talked over" and str(detail.get("text", "")).strip():
+            asked = f"{detail.get('partner')} - {detail.get('asked')}" if detail.get("partner") else detail.get("asked")
+            out.append((str(asked), str(detail["text"])))
+    return out
+
+
+def overheard_html(session: dict[str, Any], heading: str) -> list[str]:
+    """``overheard`` as an HTML list under a ``heading`` title (none when there is none)."""
+    if not (heard := overheard(session)):
+        return []
+    return [f"<{heading}>{OVERHEARD}</{heading}><ul>",
+            *(f"<li><i>{escape_html(asked)}</i>: {escape_html(words)}</li>" for asked, words in heard), "</ul>"]
+
+
 def _sections(session: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     turns = session.get("turns", [])
     return [
@@ -165,6 +190,9 @@ def text(session: dict[str, Any]) -> str:
         out.append("\nNotes")
         out += [f"  [{n['at'] / 60:.0f} min] {_shown(n['text'], '    ')}{CANCELLED * bool(n.get('cancelled'))}"
                 for n in session["notes"]]
+    if heard := overheard(session):
+        out.append(f"\n{OVERHEARD}")
+        out += [f"  {_shown(asked, '    ')}\n      {_shown(words, '      ')}" for asked, words in heard]
     return "\n".join(out) + "\n"
 
 
@@ -180,6 +208,9 @@ def markdown(session: dict[str, Any]) -> str:
         out += ["", "## Notes", ""]
         out += [f"- {n['at'] / 60:.0f} min: " + (f"~~{_md(n['text'])}~~{CANCELLED}" if n.get("cancelled") else _md(n["text"]))
                 for n in session["notes"]]
+    if heard := overheard(session):
+        out += ["", f"## {OVERHEARD}", ""]
+        out += [f"- *{_md(asked)}*: {_md(words)}" for asked, words in heard]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -202,6 +233,6 @@ def to_html(session: dict[str, Any]) -> str:
             for t in turns:
                 out.append(f"<p><b>{e(t['partner'])}</b>: <i>{e(t['question'])}</i></p>")
                 out.append(f"<blockquote>{e(_answer(t))}</blockquote>")
-    out += notes_html(session, "h2")
+    out += notes_html(session, "h2") + overheard_html(session, "h2")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -189,7 +189,7 @@ def _session(s: dict[str, Any]) -> str:
                 answer = (f"<q>{e(t['answer'])}</q>" if t["status"] == "answered"
                           else f"<q class=skipped>({e(t['status'])})</q>")
                 out.append(f"<div class=turn><b>{e(t['partner'])}</b>: <i>{e(t['question'])}</i>{answer}</div>")
-    out += export.notes_html(s, "h4")
+    out += export.notes_html(s, "h4") + export.overheard_html(s, "h4")
     out.append("</article>")
     return "".join(out)
 

@@ -251,6 +251,7 @@ class SessionEngine:
         elif self.state == "work" and self._dictating_note:
             if heard.talked_over and self._asked_again_over != ("note", self.notes_taken):
                 self._asked_again_over = ("note", self.notes_taken)
+                self._keep_talked_over(heard, "", "a note")
                 self._say(f"{phrasing.TALKED_OVER} {phrasing.NOTE_PROMPT}")
                 self._listen()
                 return
@@ -327,7 +328,7 @@ class SessionEngine:
             self._continue_answer(heard)
             return
         if heard.talked_over and self._asked_again_over != ("question", self.seq):
-            self._ask_again_talked_over()
+            self._ask_again_talked_over(heard)
             return
         if not heard.text.strip():
             self._on_silence()
@@ -383,12 +384,25 @@ class SessionEngine:
         self._event("debrief cancelled", by="more time")
         self._cmd_extend(command)
 
-    def _ask_again_talked_over(self) -> None:
+    def _ask_again_talked_over(self, heard: Heard) -> None:
         """The answer began while Duet was asking, so only its end was heard (or none of it):
-        say so and ask once more, rather than keep a fragment or wait out the silence after it."""
+        say so and ask once more, rather than take a fragment for the answer or wait out the
+        silence after it. What was heard is kept (``_keep_talked_over``)."""
         self._asked_again_over = ("question", self.seq)
+        question = self.plan[self.seq]
+        self._keep_talked_over(heard, question.partner, question.text)
         self._say(phrasing.TALKED_OVER)
         self._ask()
+
+    def _keep_talked_over(self, heard: Heard, partner: str, asked: str) -> None:
+        """Journal the words heard over a question (an event; no answer): they may be the end of
+        an early answer, or the rest of the last one, which Duet had ended at a pause and which
+        the partner went on with while the question was asked. A QA pass found such rests lost
+        7 times in 9 sessions; Duet cannot tell which partner said them, so it keeps them apart,
+        and ``duet show`` shows them."""
+        if heard.text.strip():
+            self._event("talked over", seq=self.seq, partner=partner, asked=asked, text=heard.text.strip(),
+                        confidence=heard.confidence)
 
     def _continue_answer(self, heard: Heard) -> None:
         """The partner went on with the last answer over this question: join what they said to
