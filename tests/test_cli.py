@@ -114,7 +114,7 @@ def test_show_says_what_the_work_phase_was(journal, tmp_path):
                     '- {at: "4:00", say: start the debrief}\n')
     assert duet("rehearse", str(path), "--work", "10", "--journal", journal).returncode == 0
     shown = duet("show", "last", "--journal", journal).stdout
-    assert "Worked:    4 min of 10 planned; 5 min added; paused once\n" in shown, shown
+    assert "Worked:    4 min of 10 min planned; 5 min added; paused once\n" in shown, shown
 
 
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):

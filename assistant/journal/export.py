@@ -56,7 +56,10 @@ def local_time(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def minutes(seconds: float | None) -> str:
+    """'4 min'; under a minute in seconds ('30 s': a QA pass read "0 min of 0 planned")."""
     try:
+        if 0 < (seconds or 0) < 59.5:
+            return f"{seconds:.0f} s"
         return f"{(seconds or 0) / 60:.0f} min"
     except (TypeError, ValueError, OverflowError):
         return "- min"
@@ -103,12 +106,12 @@ def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def worked_line(session: dict[str, Any]) -> str:
-    """'30 min of 45 planned; 5 min added; paused twice': what the work phase was, from the
+    """'30 min of 45 min planned; 5 min added; paused twice': what the work phase was, from the
     index and the events (a QA pass found show leaving out the plan, added time and pauses).
     Time added or a pause put back by "cancel that" is not counted."""
     line = minutes(session.get("worked"))
     if isinstance(session.get("planned_work"), (int, float)) and session["planned_work"]:
-        line += f" of {minutes(session['planned_work'])[:-4]} planned"
+        line += f" of {minutes(session['planned_work'])} planned"
     added = pauses = 0.0
     for event in session.get("events", []):
         detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
