@@ -105,6 +105,11 @@ def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _detail(event: dict[str, Any]) -> dict[str, Any]:
+    """An event's detail, or nothing when a hand-edited record holds no dict there."""
+    return event["detail"] if isinstance(event.get("detail"), dict) else {}
+
+
 def worked_line(session: dict[str, Any]) -> str:
     """'30 min of 45 min planned; 5 min added; paused twice': what the work phase was, from the
     index and the events (a QA pass found show leaving out the plan, added time and pauses).
@@ -114,7 +119,7 @@ def worked_line(session: dict[str, Any]) -> str:
         line += f" of {minutes(session['planned_work'])} planned"
     added = pauses = 0.0
     for event in session.get("events", []):
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        detail = _detail(event)
         kind, undone = event.get("kind"), detail.get("undone") if event.get("kind") == "cancel" else None
         sign = -1 if undone else 1
         if (kind == "extend" or undone == "extend") and isinstance(detail.get("minutes"), (int, float)):
@@ -159,7 +164,7 @@ def overheard(session: dict[str, Any]) -> list[tuple[str, str]]:
     one begun early. Kept apart from the answers: Duet cannot tell who said them."""
     out = []
     for event in session.get("events", []):
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        detail = _detail(event)
         if event.get("kind") == "talked over" and str(detail.get("text", "")).strip():
             asked = f"{detail.get('partner')} - {detail.get('asked')}" if detail.get("partner") else detail.get("asked")
             out.append((str(asked), str(detail["text"])))

@@ -815,10 +815,11 @@ def _a_time(text: str) -> bool:
     """Whether ``text`` is a start time insights can place in a week (a hand-edited index may
     hold "last saturday", or a year the calendar cannot count weeks to)."""
     try:
-        datetime.fromisoformat(text).astimezone()
+        start = datetime.fromisoformat(text)
+        start.astimezone()
     except (ValueError, OverflowError):
         return False
-    return datetime.fromisoformat(text).year < date.max.year  # insights count weeks past it
+    return start.year < date.max.year  # insights count weeks past it
 
 
 def _finite(value: object) -> bool:

@@ -633,8 +633,10 @@ class SessionEngine:
         elif what == "note":
             self.notes_taken -= 1
         self._event("cancel", undone=what, **detail)
-        if what in ("extend", "debrief") and self.state == "work":  # the time left changed: say it
-            left = self.timer.remaining(self.clock.now())  # (a QA pass heard "7 minutes left" undone, then no milestone)
+        if what in ("extend", "debrief") and self.state == "work":
+            # the time left changed back: say it (a QA pass heard "7 minutes left" undone with no
+            # new figure, and the next milestone then held back as if told)
+            left = self.timer.remaining(self.clock.now())
             self._say_time(f"{phrasing.CANCELLED[what]} {phrasing.time_left(left, paused=False)}")
         else:
             self._say(phrasing.CANCELLED[what])
