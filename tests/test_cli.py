@@ -100,8 +100,18 @@ def test_a_script_that_ends_while_paused_says_how_to_resume(journal, tmp_path):
     path.write_text('- say: ok\n- say: paint\n- say: fine\n- say: dig\n- {at: "1:00", say: pause}\n')
     result = duet("rehearse", str(path), "--work", "5", "--journal", journal)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "add a line 'say: resume'" in result.stderr
+    assert "add what is said after the pause to its end (no 'say: resume'" in result.stderr
     assert result.stderr.strip().endswith("Continue with: duet resume 1 --script SCRIPT.yaml")
+    # as the hint says: the same script with its next lines added goes on after the lines heard
+    # (a QA pass found the edited script replayed from its first line: check-in answers stored
+    # as the debrief's)
+    path.write_text(path.read_text() + '- {at: "2:00", say: start the debrief}\n'
+                    + "".join(f"- say: debrief {k}\n" for k in range(7)))
+    resumed = duet("resume", "1", "--script", str(path), "--journal", journal, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    turns = json.loads(duet("show", "1", "--json", "--journal", journal).stdout)["turns"]
+    answers = [t["answer"] for t in turns]
+    assert answers[:4] == ["ok", "paint", "fine", "dig"] and answers[4] == "debrief 0", answers
 
 
 def test_show_says_what_the_work_phase_was(journal, tmp_path):

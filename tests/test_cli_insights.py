@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.test_cli import SCRIPT, duet
+from tests.test_schedule import duet as duet_at
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,25 @@ def test_rehearse_date_holds_the_session_on_that_day_and_celebrates(dated):
     assert "That was your first session together" in dated["first"]
     assert "That makes 2 weeks in a row with a session." in dated["second"]
     assert "Last time Alex said this worked well: we shared the brushes well." in dated["second"]
+
+
+def test_rehearsals_dated_one_day_follow_one_another_and_the_lead_rotates(tmp_path):
+    """Found in a QA pass: three rehearsals dated one day were all held at 10:00, none before
+    another, so Alex led all three; and one dated today at 8:00 was held two hours ahead."""
+    script = tmp_path / "script.yaml"
+    script.write_text(SCRIPT)
+    journal = str(tmp_path / "journal.json")
+    for day in ["2026-05-04"] * 3 + ["2026-12-07"]:
+        held = duet_at("rehearse", str(script), "--date", day, "--journal", journal, now="2026-12-07T08:00")
+        assert held.returncode == 0, held.stderr
+    rows = json.loads(duet("sessions", "--json", "--journal", journal).stdout)
+    starts = [datetime.fromisoformat(r["started_at"]) for r in rows]
+    berlin = ZoneInfo("Europe/Berlin")  # the zone duet_at runs Duet in
+    assert starts[0] == datetime(2026, 5, 4, 10, tzinfo=berlin)
+    assert all(datetime.fromisoformat(a["ended_at"]) < b for a, b in zip(rows[:2], starts[1:3]))
+    assert {s.astimezone(berlin).date().isoformat() for s in starts[:3]} == {"2026-05-04"}
+    assert starts[3] == datetime(2026, 12, 7, 8, tzinfo=berlin)  # today, before 10:00: now
+    assert [r["leader"] for r in rows] == ["Alex", "Sam", "Alex", "Sam"]
 
 
 def test_insights_json_traces_every_figure_to_sessions(dated):

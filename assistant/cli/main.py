@@ -23,7 +23,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
@@ -33,7 +33,8 @@ from assistant.cli import schedule as schedule_cli
 from assistant.cli.params import DAY
 from assistant.config import Config, load_config
 from assistant.errors import DuetError, Terminated, os_error
-from assistant.journal import Journal, default_journal_path, export
+from assistant.journal import Journal, default_journal_path, export, rhythm
+from assistant.journal.journal import journal_file
 from assistant.session import phrasing
 from assistant.session.clock import SimulatedClock
 
@@ -233,14 +234,14 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
     from assistant.session.runner import new_session, run
 
     lines = load_script(script)
-    now = _held_on(on_date) if on_date else schedule_cli.wall_now()
+    now = _held_on(on_date, journal_path) if on_date else schedule_cli.wall_now()
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes, now)
     clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
     echo = None if as_json else _echo_line(clock)
     with Journal(journal_path) as journal:
         journal.lock()  # then read (last leader, next step), then write
         engine = new_session(config, journal, clock, rhythm)
-        port = _scripted_port(script, lines, clock, echo, engine.log)
+        port = _scripted_port(lines, clock, echo, engine.log)
         status = run(engine, port)
         session_id = engine.log.session_id
     _report_unreached(port)
@@ -254,25 +255,47 @@ FIRST_YEAR = 1970
 """The earliest year a rehearsed session may be held in (``--date``)."""
 
 
-def _held_on(day: datetime) -> datetime:
-    """10:00 local time on ``day``, a day that has come: a QA pass had a typo (2062 for 2026)
-    taken silently, after which insights counted "12 of 1894 weeks"; year 9999 broke them."""
-    if day.date() > schedule_cli.wall_now().date():
+def _held_on(day: datetime, journal_path: Path) -> datetime:
+    """When a rehearsal dated ``day``, a day that has come, is held: 10:00 local time, or now if
+    that is later today, or just after the sessions already held that day from then on.
+
+    A QA pass had a typo (2062 for 2026) taken silently, after which insights counted "12 of
+    1894 weeks"; year 9999 broke them. Another held three rehearsals on one day, all at 10:00:
+    none was before another, so all three were led by the same partner (the leader rotates on
+    the sessions held before), and one dated today at 8:00 was held two hours ahead."""
+    now = schedule_cli.wall_now()
+    if day.date() > now.date():
         raise DuetError(f"--date {day.date().isoformat()} is still to come: a session is held today or on a past day")
     if day.year < FIRST_YEAR:
         raise DuetError(f"--date {day.date().isoformat()} is before {FIRST_YEAR}: give the day the session was held")
-    return day.replace(hour=10).astimezone()
+    start = day.replace(hour=10).astimezone()
+    if day.date() == now.date():
+        start = min(start, now)
+    held = [(begun, rhythm.instant(s.get("ended_at")) or begun) for s in _sessions_in(journal_path)
+            if (begun := rhythm.instant(s.get("started_at"))) is not None]
+    ends = [end for begun, end in held if begun >= start and begun.astimezone().date() == day.date()]
+    return max(ends) + HELD_AFTER if ends else start
 
 
-def _scripted_port(script: Path, lines: list[Any], clock: SimulatedClock, echo: Callable[[str, str], None] | None,
+HELD_AFTER = timedelta(minutes=1)
+"""How long after the end of the day's last session a rehearsal on the same day starts."""
+
+
+def _sessions_in(journal_path: Path) -> list[dict[str, Any]]:
+    """The journal's sessions (none if there is no journal yet: reading one would create it)."""
+    if not journal_file(journal_path).exists():
+        return []
+    with Journal(journal_path) as journal:
+        return journal.list_sessions()
+
+
+def _scripted_port(lines: list[Any], clock: SimulatedClock, echo: Callable[[str, str], None] | None,
                    recorder: Any, first_line: int = 0, worked: float = 0.0) -> Any:
     """A rehearsal port whose every line heard is marked in the session's next record."""
-    from assistant.session.rehearsal import ScriptedPort, script_digest
-
-    digest = script_digest(script)
+    from assistant.session.rehearsal import ScriptedPort, lines_digest
 
     def heard(count: int) -> None:
-        recorder.script = {"sha": digest, "line": count}
+        recorder.script = {"sha": lines_digest(lines[:count]), "line": count}
 
     heard(first_line)
     return ScriptedPort(lines, clock, echo=echo, first_line=first_line, worked=worked, on_line=heard)
@@ -307,7 +330,7 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
 
     lines = None
     if script is not None:
-        from assistant.session.rehearsal import load_script, script_digest
+        from assistant.session.rehearsal import lines_heard, load_script
 
         lines = load_script(script)
     with Journal(journal_path) as journal:
@@ -331,9 +354,9 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
             clock = SimulatedClock()
             engine = resume_session(config, journal, clock, ref)
             point = engine.resumed_from
-            heard = point.script_lines.get(script_digest(script), 0) if point else 0  # the same script: go on
+            heard = lines_heard(lines or [], point.script_lines, script) if point else 0
             worked = float(point.work.get("elapsed", 0.0)) if point else 0.0
-            port = _scripted_port(script, lines or [], clock, None if as_json else _echo_line(clock),
+            port = _scripted_port(lines or [], clock, None if as_json else _echo_line(clock),
                                   engine.log, first_line=heard, worked=worked)
             status = run(engine, port)
         session_id = engine.log.session_id

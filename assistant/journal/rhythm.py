@@ -316,7 +316,7 @@ def planned_vs_held(plans: Iterable[Plan], sessions: Iterable[dict[str, Any]], n
     Each session counts for one planned time at most: kept matches first, nearest first, then
     moved ones. Any session counts as held, whatever its status (an aborted session was held).
     """
-    held = sorted(((int(s["id"]), at) for s in sessions if (at := _instant(s.get("started_at"))) is not None),
+    held = sorted(((int(s["id"]), at) for s in sessions if (at := instant(s.get("started_at"))) is not None),
                   key=lambda s: s[1])
     planned = sorted((o for p in plans for o in occurrences(p, p.start - timedelta(seconds=1), now + timedelta(seconds=1))),
                      key=lambda o: o.start)
@@ -341,8 +341,8 @@ def planned_vs_held(plans: Iterable[Plan], sessions: Iterable[dict[str, Any]], n
     return result
 
 
-def _instant(text: Any) -> datetime | None:
-    """A session's start as an aware datetime (a naive one is UTC, as the journal writes)."""
+def instant(text: Any) -> datetime | None:
+    """A session's start or end as an aware datetime (a naive one is UTC, as the journal writes)."""
     try:
         value = datetime.fromisoformat(str(text))
     except ValueError:

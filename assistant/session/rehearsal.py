@@ -19,9 +19,11 @@ the lines already heard (each record in the journal carries how many were).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -101,8 +103,28 @@ def parse_offset(text: str) -> float:
 
 
 def script_digest(path: Path) -> str:
-    """What identifies a script's content (a resume with the same script skips what was heard)."""
+    """What identified a whole script's content in the marks of older journals (``lines_heard``)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def lines_digest(lines: Sequence[ScriptLine]) -> str:
+    """What identifies a script's first lines: each record of a rehearsal is marked with the
+    digest of the lines heard so far (``lines_heard``)."""
+    text = json.dumps([line.model_dump() for line in lines], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def lines_heard(lines: Sequence[ScriptLine], marks: dict[str, int], path: Path) -> int:
+    """How many of ``lines`` (the script at ``path``) an interrupted session already heard, from
+    its records' marks (digest -> lines heard): a script that begins with the lines heard goes on
+    after them, so one that ran out while paused can be given its next lines at its end, as
+    Duet's hint says. (Marked by the whole file's digest, a script with a line added started
+    from its first line again, and a QA pass found its check-in answers stored as the debrief's.)
+    Any other script starts from its first line."""
+    if (whole := marks.get(script_digest(path))) is not None:
+        return whole
+    return max((count for digest, count in marks.items()
+                if count <= len(lines) and lines_digest(lines[:count]) == digest), default=0)
 
 
 def load_script(path: Path) -> list[ScriptLine]:
@@ -210,7 +232,10 @@ class ScriptedPort:
         if action.until is not None:
             self.clock.advance_to(action.until)
             return Tick()
-        raise DuetError("the rehearsal script ended while the session was paused: add a line 'say: resume'")
+        # resumed, a session is working again: a 'say: resume' added for ``duet resume`` was
+        # stored as the first debrief answer (found in a QA pass)
+        raise DuetError("the rehearsal script ended while the session was paused: add what is said after the "
+                        "pause to its end (no 'say: resume': a resumed session is working again)")
 
     def _speak(self, who: str, text: str) -> Heard:
         self._emit(who, text)
