@@ -201,6 +201,9 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
     assert said(h.send(Heard("take a note"))) == ["Go ahead, I'm listening for your note."]
     assert isinstance(h.engine.awaiting, ListenForAnswer) and h.engine.awaiting.phase == "note"
     h.send(Heard("call the gallery"))
+    h.send(Heard("take a note"))
+    assert said(h.send(Heard("cancel that"))) == ["All right, no note."]  # not a note "cancel that"
+    assert isinstance(h.engine.awaiting, ListenForCommands) and h.engine.notes_taken == 2
     session = h.session()
     assert [n["text"] for n in session["notes"]] == ["buy more cobalt blue", "call the gallery"]
     assert [e["kind"] for e in session["events"]][1:] == ["pause", "resume", "extend"]

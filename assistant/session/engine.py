@@ -703,6 +703,12 @@ class SessionEngine:
         if not text.strip():  # no words: no note (a blank one was saved and counted)
             self._on_silence()
             return
+        command = self.commands.parse(text)
+        if command is not None and command.intent is Intent.CANCEL:  # a change of mind, no note
+            self._dictating_note = False  # (a QA pass found "cancel that" saved as the note)
+            self._say(phrasing.NO_NOTE_TAKEN)
+            self._listen()
+            return
         self._dictating_note = False
         now = self.clock.now()
         self.log.record_note(Note(text=text.strip(), at=round(self.timer.elapsed(now), 3), time=self.clock.wall().isoformat()))
