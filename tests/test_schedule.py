@@ -160,6 +160,10 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
     ok(duet("schedule", "export", "-o", str(ics), "--force", "--journal", journal, now="2026-12-01T09:00"))
     assert stat.S_IMODE(ics.stat().st_mode) == 0o600
     ok(duet("schedule", "export", "-o", str(ics), "--journal", journal, now="2026-12-01T09:00"))  # its own: updated
+    other = str(tmp_path / "other" / "journal.json")  # another couple's plan: found in a QA pass replacing it
+    quick("schedule", "add", "sunday 18:00", "--journal", other, now=now)
+    refused = duet("schedule", "export", "-o", str(ics), "--journal", other, now="2026-12-01T09:00")
+    assert refused.returncode == 2 and "add --force" in refused.stderr, refused.stderr
 
     cal = icalendar.Calendar.from_ical(ics.read_bytes())
     assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]

@@ -195,13 +195,18 @@ def _write_private(path: Path, text: str) -> None:
         raise DuetError(f"cannot write {path}: {err.strerror or err}; choose another path") from None
 
 
-def _head(path: Path) -> str:
-    """The start of a file, enough to tell whose it is ("" when it cannot be read as text)."""
+def _text(path: Path, most: int = 1 << 20) -> str:
+    """A file's text, up to ``most`` characters ("" when it cannot be read as text)."""
     try:
         with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-            return handle.read(HEAD_SIZE)
+            return handle.read(most)
     except OSError:
         return ""
+
+
+def _head(path: Path) -> str:
+    """The start of a file, enough to tell whose it is."""
+    return _text(path, HEAD_SIZE)
 
 
 # ---- systemd
@@ -331,13 +336,13 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
             raise DuetError("say where to export: -o FILE.ics (a calendar) or --systemd DIR (reminder timer)")
         written: list[str] = []
         if output is not None:
-            from assistant.journal.ics import PRODID, calendar
+            from assistant.journal.ics import calendar, written_for
 
             plans = Schedule(schedule_path(journal_path)).plans(include_removed=True)
             if not plans:
                 raise DuetError("no sessions are planned, so there is nothing to export: "
                                 "plan one with duet schedule add 'saturday 10:00' --every week")
-            _may_replace(output, force, lambda old: old.startswith("BEGIN:VCALENDAR") and PRODID in old, "file with -o")
+            _may_replace(output, force, lambda _: written_for(_text(output), plans), "file with -o")
             _write_private(output, calendar(plans, config.partners, wall_now(now_text)).to_ical().decode("utf-8"))
             written.append(str(output))
         if systemd_dir is not None:

@@ -41,9 +41,26 @@ def calendar(plans: Iterable[Plan], partners: list[str], now: datetime) -> Calen
     return cal
 
 
+def written_for(text: str, plans: Iterable[Plan]) -> bool:
+    """Whether ``text`` is a calendar Duet exported of these plans (and so may be replaced by a
+    newer export): Duet's ``PRODID``, and no event but theirs. A QA pass had one journal's
+    export replace another's, which lost the first couple's events from it."""
+    try:
+        found = Calendar.from_ical(text)
+    except ValueError:
+        return False
+    ours = {uid(plan) for plan in plans}
+    return str(found.get("prodid", "")) == PRODID and all(str(e.get("uid")) in ours for e in found.walk("VEVENT"))
+
+
+def uid(plan: Plan) -> str:
+    """The plan's event's UID (older plans have none of their own)."""
+    return plan.uid or f"duet-plan-{plan.id}@duet"
+
+
 def _event(plan: Plan, partners: list[str], now: datetime) -> Event:
     event = Event()
-    event.add("uid", plan.uid or f"duet-plan-{plan.id}@duet")
+    event.add("uid", uid(plan))
     event.add("dtstamp", now.astimezone(timezone.utc))
     event.add("summary", f"Duet session ({partners[0]} and {partners[1]})")
     event.add("description", f"Check-in, {plan.minutes:g} minutes of work together, debrief. "
