@@ -202,9 +202,22 @@ def load_config(path: Path | None = None) -> Config:
         return Config()
     data = _read_yaml(Path(path))
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as err:
         raise DuetError(f"{path}: {_describe(err, data)}") from None
+    return _journal_beside(config, Path(path))
+
+
+def _journal_beside(config: Config, path: Path) -> Config:
+    """A relative ``journal`` is read from the config file's folder, and ``~`` as the home
+    folder: read from the current folder, one config wrote a journal from one folder and found
+    none from another (a QA pass)."""
+    if config.journal is None:
+        return config
+    journal = config.journal.expanduser()
+    if not journal.is_absolute():
+        journal = path.absolute().parent / journal
+    return config.model_copy(update={"journal": journal})
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -212,8 +225,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DuetError(f"config file {path} not found: pass an existing file with --config") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DuetError(f"cannot read config file {path}: {err}") from None
+    except IsADirectoryError:
+        raise DuetError(f"config file {path} is a folder: pass a YAML file with --config") from None
+    except UnicodeDecodeError:
+        raise DuetError(f"config file {path} is not UTF-8 text: save it as UTF-8, "
+                        f"or pass another file with --config") from None
+    except OSError as err:
+        raise DuetError(f"cannot read config file {path}: {err.strerror or err}; "
+                        f"check that you may read it, or pass another file with --config") from None
     try:
         data = yaml.safe_load(text)
     except RecursionError:

@@ -49,3 +49,29 @@ def test_bad_config_is_one_line_naming_the_problem(tmp_path, text, expected):
 def test_missing_config_file_says_what_to_do(tmp_path):
     with pytest.raises(DuetError, match="not found: pass an existing file with --config"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_unreadable_config_says_what_to_do(tmp_path):
+    """Found in a QA pass: a folder or a file in another encoding gave the OS's words only."""
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfepartners: [A, B]\n")
+    for path, expected in [(tmp_path, "is a folder: pass a YAML file with --config"),
+                           (binary, "is not UTF-8 text: save it as UTF-8")]:
+        with pytest.raises(DuetError, match=expected):
+            load_config(path)
+
+
+def test_a_relative_journal_is_beside_the_config(tmp_path, monkeypatch):
+    """Found in a QA pass: read from the current folder, one config wrote a journal from one
+    folder and found none from another."""
+    folder = tmp_path / "couple"
+    folder.mkdir()
+    path = folder / "c.yaml"
+    path.write_text("journal: data/j.json\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(path.relative_to(tmp_path)).journal == folder / "data" / "j.json"
+    path.write_text("journal: ~/j.json\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_config(path).journal == tmp_path / "j.json"
+    path.write_text("journal:\n")
+    assert load_config(path).journal is None
