@@ -177,6 +177,9 @@ def test_export_markdown_html_and_json_files_are_private(tmp_path, journal, scri
         (["export", "last", "--force", "-o", "tests"], "tests is a folder: give a file name in it with -o"),
         (["insights", "--since", "2026-02-30"], "2026-02-30 is not a day in the calendar"),
         (["rehearse", "SCRIPT", "--date", "14.03.2026"], "'14.03.2026' is not a day: write it as YYYY-MM-DD"),
+        # the help that answers it (a QA pass was sent to "duet shwo --help" and to the group's help)
+        (["shwo"], "Did you mean 'show'? (see duet --help)"),
+        (["schedule", "add"], "Missing argument 'WHEN...'. (see duet schedule add --help)"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(journal, script, args, expected):

@@ -66,6 +66,7 @@ def test_the_same_words_mean_that_zones_wall_clock():
     ("10:00", "say one day"),
     ("someday 10:00", "say one day"),
     ("sat sun 10:00", "more than one day"),
+    ("next saturday 10:00", "'next' is neither a day nor a time"),
     ("tomorrow 24:00", "not a time of day"),
     ("tomorrow 13pm", "the hour is 1 to 12"),
     ("2026-02-30 10:00", "not a date"),

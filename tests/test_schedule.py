@@ -198,7 +198,7 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
 
 
 def test_remind_inside_and_outside_the_window_once_per_session(journal, quiet):
-    quick("schedule", "add", "saturday 10:00", "--every", "week", "--journal", journal, now="2026-12-01T09:00")
+    quick("schedule", "add", "saturday", "10:00", "--every", "week", "--journal", journal, now="2026-12-01T09:00")  # unquoted: one WHEN
     remind = ("remind", "--config", quiet, "--journal", journal)
     assert quick(*remind, "--now", "2026-12-05T09:40") == ""  # twenty minutes ahead: nothing
     with Journal(Path(journal)) as running:  # a session is running: Duet does not talk over it

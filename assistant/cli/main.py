@@ -131,7 +131,7 @@ class DuetGroup(click.Group):
             if type(err).__name__ == "NoArgsIsHelpError":  # `duet` alone: the help, as it is
                 click.echo(err.format_message(), err=True)
                 sys.exit(2)
-            _fail(f"{err.format_message()} (see duet {_command_name()} --help)", 2)
+            _fail(f"{err.format_message()} (see {_help_for(err)} --help)", 2)
         except KeyboardInterrupt as err:
             _interrupted(err)
 
@@ -574,6 +574,20 @@ def _active_session() -> Any:
     the commands that hold a session do: importing it just to look costs every command ~0.1 s)."""
     runner = sys.modules.get("assistant.session.runner")
     return getattr(runner, "ACTIVE", None)
+
+
+def _help_for(err: click.ClickException) -> str:
+    """The command whose help answers a usage error: "duet schedule add", or "duet" for an
+    unknown command (a QA pass was sent to "duet shwo --help", and from "schedule add" to the
+    group's help)."""
+    ctx = getattr(err, "ctx", None)
+    if ctx is None:
+        return f"duet {_command_name()}".rstrip()
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(["duet", *reversed(names)])
 
 
 def _command_name() -> str:

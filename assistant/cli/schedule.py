@@ -278,21 +278,22 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
             _show_plan(Schedule(schedule_path(journal_path)), now, as_json)
 
     @schedule.command(name="add")
-    @click.argument("when")
+    @click.argument("when", nargs=-1, required=True)
     @click.option("--every", type=click.Choice(EVERY), default=None, help="Repeat every week, two weeks or month.")
     @click.option("--minutes", type=float, default=None,
                   help="Work-phase length of the planned session (default: the config's work.minutes).")
     @now_option
     @common_options
     @json_option
-    def add(when: str, every: str | None, minutes: float | None, now_text: str | None, config: Config,
+    def add(when: tuple[str, ...], every: str | None, minutes: float | None, now_text: str | None, config: Config,
             journal_path: Path, as_json: bool) -> None:
-        """Plan a session: WHEN is like 'saturday 10:00', 'sat 7pm', 'tomorrow 9:00', '2027-06-05 18:30'."""
+        """Plan a session: WHEN is like 'saturday 10:00', 'sat 7pm', 'tomorrow 9:00', '2027-06-05 18:30'
+        (quotes optional)."""
         minutes = config.work.minutes if minutes is None else minutes
         if not 0 < minutes <= 24 * 60:
             raise DuetError(f"--minutes must be more than 0 and at most 1440 (the work-phase length), got {minutes:g}")
         now = wall_now(now_text)
-        start = parse_when(when, now, now.tzinfo)  # type: ignore[arg-type]
+        start = parse_when(" ".join(when), now, now.tzinfo)  # type: ignore[arg-type]
         store = Schedule(schedule_path(journal_path))
         plan = store.add(start, every, minutes)
         following = upcoming([plan], now, count=3)

@@ -145,6 +145,8 @@ def local_zone() -> ZoneInfo:
 
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_CLOCK_WORD = re.compile(r"\d{1,2}(:\d{2})?(am|pm|a\.m\.|p\.m\.)?|am|pm|a\.m\.|p\.m\.|noon|midday")
+"""A word of a time of day ("10:00", "7pm", "7", "pm", "noon"): any other word is a mistake."""
 
 
 def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
@@ -166,6 +168,9 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     if len(day_words) != 1:
         raise WhenError(text, "say one day (a weekday, today, tomorrow or a YYYY-MM-DD date)"
                         if not day_words else "it names more than one day")
+    stray = next((w for w in time_words if not _CLOCK_WORD.fullmatch(w)), None)
+    if stray is not None:  # "next saturday 10:00" said "'next 10:00' is not a time of day"
+        raise WhenError(text, f"'{stray}' is neither a day nor a time")
     clock = _parse_clock(text, " ".join(time_words))
     start = _wall_checked(text, datetime.combine(_parse_day(text, day_words[0], local_now.date()), clock), zone)
     if day_words[0] in WEEKDAYS and start <= now:
