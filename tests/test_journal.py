@@ -154,3 +154,17 @@ def test_a_session_stopped_in_its_check_in_does_not_take_a_turn_to_lead(tmp_path
     recorder.close("aborted", {"worked": 120.0})  # stopped in the debrief: it was held
     journal.close()
     assert journal.last_leader() == "Sam"
+
+
+def test_the_recovery_hint_says_what_it_recovers(tmp_path):
+    """Found in a QA pass: a damaged schedule was to be moved away "to start a new journal", and
+    the backup's missing last write went unsaid."""
+    from assistant.journal.storage import backup_path, recovery_hint
+
+    schedule = tmp_path / "j.schedule.json"
+    session = tmp_path / "j.sessions" / "1.json"
+    assert recovery_hint(schedule).endswith("to start a new schedule")
+    assert recovery_hint(session).endswith("to set that session aside")
+    assert recovery_hint(tmp_path / "j.json").endswith("to start a new journal")
+    backup_path(schedule).write_text("{}")
+    assert "made before the last write (which it may lack); to recover, run: cp '" in recovery_hint(schedule)

@@ -241,9 +241,15 @@ def _check_ours(path: Path, data: Any) -> None:
 
 
 def recovery_hint(path: Path) -> str:
+    """What to do about a damaged file. The backup is the copy before the last write, so the
+    last thing saved may be missing from it (a QA pass recovered a session without its next
+    step, and nothing had said so)."""
     if _has_good_backup(path):
-        return f"the last good copy is {backup_path(path)}; to recover, run: cp '{backup_path(path)}' '{path}'"
-    return f"move it away (mv '{path}' '{path}.damaged') to start a new journal"
+        return (f"the last good copy is {backup_path(path)}, made before the last write (which it may lack); "
+                f"to recover, run: cp '{backup_path(path)}' '{path}'")
+    then = {"schedule": "to start a new schedule", "session file": "to set that session aside",
+            "journal": "to start a new journal"}[_kind(path)]
+    return f"move it away (mv '{path}' '{path}.damaged') {then}"
 
 
 def _atomic_write(path: Path, text: bytes, backup: bool = True) -> None:
