@@ -66,6 +66,10 @@ def test_insights_json_traces_every_figure_to_sessions(dated):
     assert later["sessions"] == [2]
     text = duet("insights", "--journal", dated["journal"]).stdout
     assert "Rhythm" in text and "longest streak         2 weeks, 2026-W19 to 2026-W20" in text
+    one = duet("insights", "--since", "2026-05-10", "--journal", dated["journal"]).stdout
+    assert one.startswith("Duet insights: 1 session, 2026-W20 (as of")  # not "2026-W20 to 2026-W20"
+    assert "longest streak         1 week, 2026-W20\n" in one
+    assert [line for line in (text + one).splitlines() if line != line.rstrip()] == []  # a QA pass found "0 " rows
 
 
 def test_search_gives_session_date_partner_and_question(dated):

@@ -233,6 +233,8 @@ def test_few_sessions_give_what_they_can_without_errors(history, count):
     else:
         assert page.count("<figure") == 5 and page.count("<article class=session") == count
         assert (result.feelings["trend"]["direction"] is None) == (count < 3)
+    if count == 1:  # found in a QA pass: "1 sessions" in a bar's title, "in 1 of 1 weeks"
+        assert ": 1 session</title>" in page and ": 1 sessions" not in page and "of 1 week<" in page
 
 
 # ---- celebrations
@@ -485,3 +487,11 @@ def test_a_word_searched_with_accents_is_no_prefix_of_other_words():
     """Found in a QA pass: "ça" found "calm" and "came" (accents folded, then any word starting so)."""
     session = {"id": 1, "started_at": "2026-11-02T18:00:00+00:00", "notes": [{"text": "calm, we came"}], "turns": []}
     assert insights.search([session], "ça") == [] and insights.search([session], "cal")
+
+
+def test_the_report_names_partners_who_changed_as_a_list():
+    """A QA pass's title read 'Alex and Sam and Zoë and José'."""
+    from assistant.journal.report import _listed
+
+    assert _listed(["Alex", "Sam"]) == "Alex and Sam"
+    assert _listed(["Alex", "Sam", "Zoë", "José"]) == "Alex, Sam, Zoë and José"

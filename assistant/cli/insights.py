@@ -78,7 +78,7 @@ def render_plan(plan: dict[str, Any]) -> str:
              f"  unplanned sessions       {len(plan['unplanned'])} {_ids(plan['unplanned'])}"]
     lines += [f"  {o['start'][:16].replace('T', ' ')}  {o['status']:<8}"
               + (f" session {o['session']}" if o.get("session") else "") for o in rows[-6:]]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def stored_tones(sessions: list[dict[str, Any]]) -> dict[int, float | None]:
@@ -175,16 +175,16 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
         where = f" since {since:%Y-%m-%d}" if since else ""
         return f"No sessions{where} in {journal_path} yet: run `duet run` (or `duet rehearse`) first."
     out = [f"Duet insights: {r['sessions']} session{'s' * (r['sessions'] != 1)}, "
-           f"{r['weeks'][0]['week']} to {r['weeks'][-1]['week']} (as of {result.as_of})", ""]
+           f"{_span(r['weeks'][0]['week'], r['weeks'][-1]['week'])} (as of {result.as_of})", ""]
     streak = r["streak"]
     out += ["Rhythm",
             f"  weeks with a session   {r['weeks_with_sessions']} of {len(r['weeks'])}",
-            f"  current streak         {phrasing.counted(streak['current']['weeks'], 'week')} {_ids(streak['current']['sessions'])}".rstrip(),
-            f"  longest streak         {phrasing.counted(streak['longest']['weeks'], 'week')}, {streak['longest']['from']} to "
-            f"{streak['longest']['to']}",
+            f"  current streak         {phrasing.counted(streak['current']['weeks'], 'week')} {_ids(streak['current']['sessions'])}",
+            f"  longest streak         {phrasing.counted(streak['longest']['weeks'], 'week')}, "
+            f"{_span(streak['longest']['from'], streak['longest']['to'])}",
             f"  worked                 {r['minutes_worked']:.0f} of {r['minutes_planned']:.0f} planned minutes "
             f"({_pct(r['worked_share_of_planned'])}); {r['average_worked']:.0f} min a session on average",
-            f"  interrupted            {len(r['interrupted'])} {_ids(r['interrupted'])}"
+            f"  interrupted            {len(r['interrupted'])} {_ids(r['interrupted'])}".rstrip()
             + (f"; resumed {_ids(r['resumed'])}" if r["resumed"] else ""),
             ""]
     lead = result.leadership
@@ -232,7 +232,12 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
         out.append(f"  [{row['session']}] {row['date']}  {row['step']}  -> {fate}")
     if not result.next_steps:
         out.append("  (none planned yet)")
-    return "\n".join(out)
+    return "\n".join(line.rstrip() for line in out)  # a row with no ids ends with its figure
+
+
+def _span(first: str, last: str) -> str:
+    """'2026-W44 to 2026-W50', or the one week ('2026-W50 to 2026-W50' read oddly)."""
+    return first if first == last else f"{first} to {last}"
 
 
 def _more(hidden: int, which: str = "more") -> list[str]:

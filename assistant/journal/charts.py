@@ -101,9 +101,15 @@ class Series:
     side; a thinner one is drawn over the one before it, centred)."""
     colors: list[str] | None = None
     """A colour per value, when each bar is its own thing (a partner); else ``color`` for all."""
+    one: str = ""
+    """The name of one, for a series of counts ("session"): a bar's title reads "1 session"."""
 
     def color_of(self, i: int) -> str:
         return self.colors[i % len(self.colors)] if self.colors else self.color
+
+    def named(self, value: float) -> str:
+        """``value`` with the series' name, as a bar's title says it."""
+        return f"{_number(value)} {self.one if value == 1 and self.one else self.name}"
 
 
 def legend(c: Canvas, x: float, y: float, series: list[Series]) -> None:
@@ -128,7 +134,7 @@ def vertical_bars(c: Canvas, box: tuple[float, float, float, float], labels: lis
     for s, off, width in _placed(series):
         for i, v in enumerate(s.values):
             c.rect(left + slot * (i + 0.5 + off - width / 2), bottom - v * scale, slot * width, v * scale, s.color_of(i),
-                   f"{labels[i]}: {_number(v)} {s.name}")
+                   f"{labels[i]}: {s.named(v)}")
     c.line(left, bottom, right, bottom, INK)
     step = max(1, -(-len(labels) // most_labels))
     for i in range(0, len(labels), step):

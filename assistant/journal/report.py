@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from assistant.journal import charts, export
 from assistant.journal.insights import Insights
+from assistant.session import phrasing
 
 PALETTE = ["#3b6ea5", "#d9822b", "#5a9e6f", "#b8505a", "#7d6bb0", "#8a8a8a"]
 SESSION_BARS = 40
@@ -80,7 +81,7 @@ def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetim
     first day the page covers (it says so: a part of the journal read as all of it misleads)."""
     now = now or datetime.now().astimezone()
     partners = list(result.voices["share"])
-    title = "Duet journal" + (f": {' and '.join(partners)}" if partners else "")
+    title = "Duet journal" + (f": {_listed(partners)}" if partners else "")
     body = [f"<header><h1>{e(title)}</h1><p class=muted>Made {e(now.strftime('%Y-%m-%d %H:%M'))} from "
             f"{len(sessions)} session{'s' * (len(sessions) != 1)}"
             + (f" (those since {since.isoformat()} only)" if since else "")
@@ -118,12 +119,18 @@ def is_report(path: Path) -> bool:
     return f"<meta name=generator content={GENERATOR}>" in head or OLDER_REPORT in head
 
 
+def _listed(names: list[str]) -> str:
+    """'Alex and Sam'; 'Alex, Sam, Zoë and José' when the partners changed over the journal (a
+    QA pass's title read 'Alex and Sam and Zoë and José')."""
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _cards(result: Insights) -> str:
     r, trend = result.rhythm, result.feelings["trend"]
     followed = sum(row["status"] == "followed" for row in result.next_steps)
     due = sum(row["status"] in ("followed", "not followed") for row in result.next_steps)  # the newest can't be yet
     cards = [
-        ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {len(r['weeks'])} weeks"),
+        ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {phrasing.counted(len(r['weeks']), 'week')}"),
         ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"),
         ("current streak", f"{r['streak']['current']['weeks']} wk", f"longest {r['streak']['longest']['weeks']} wk"),
         ("interrupted", len(r["interrupted"]), f"{len(r['resumed'])} resumed"),
@@ -247,7 +254,7 @@ def _chart_weeks(result: Insights) -> str | None:
     labels = [label for label, _ in rows]
     c = charts.Canvas(600, 300, "weeks chart")
     charts.vertical_bars(c, (52, 14, 590, 300 - _slanted_room(labels)), labels,
-                         [charts.Series("sessions", [len(ids) for _, ids in rows], PALETTE[0])],
+                         [charts.Series("sessions", [len(ids) for _, ids in rows], PALETTE[0], one="session")],
                          f"sessions per {unit}", integer=True)
     return c.svg()
 
@@ -329,6 +336,6 @@ def _chart_themes(result: Insights) -> str | None:
         left = x0 + min(width * 0.5, 10 + max(charts.text_width(x) for x in labels))
         c.text(x0 + width / 2, 12, title, anchor="middle", bold=True)
         charts.horizontal_bars(c, (left, 22, x0 + width - 36, 22 + 24 * len(rows)), labels,
-                               [charts.Series("sessions", [r["count"] for r in rows], color)], "sessions",
+                               [charts.Series("sessions", [r["count"] for r in rows], color, one="session")], "sessions",
                                ends=[[str(r["count"]) for r in rows]], integer=True)
     return c.svg()
