@@ -489,6 +489,19 @@ def test_a_word_searched_with_accents_is_no_prefix_of_other_words():
     assert insights.search([session], "ça") == [] and insights.search([session], "cal")
 
 
+@pytest.mark.parametrize("text,query,found", [
+    ("we moved the ladder twice", "ladders", True),  # a QA pass: "ladders" found nothing, "ladder" 6
+    ("the sky over the beds", "skies", True),
+    ("we painted the gate", "painting", True),
+    ("new brush for the trim", "brushes", True),
+    ("nothing to say today", "noted", False),  # "not" + "ed": a stop word is no base
+    ("a bed of roses", "bedding", False),
+])
+def test_search_finds_the_base_of_an_inflected_word(text, query, found):
+    session = {"id": 1, "started_at": "2026-11-02T18:00:00+00:00", "notes": [{"text": text}], "turns": []}
+    assert bool(insights.search([session], query)) == found
+
+
 def test_the_report_names_partners_who_changed_as_a_list():
     """A QA pass's title read 'Alex and Sam and Zoë and José'."""
     from assistant.journal.report import _listed

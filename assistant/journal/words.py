@@ -100,9 +100,32 @@ def holds(text: str, wanted: list[str]) -> bool:
         plain = unaccented(q)
         if UNSPACED.search(q):
             return any(q in h or (plain == q and q in b) for h, b in zip(have, bare))
-        return any(h.startswith(q) or (plain == q and b.startswith(q)) or b == plain for h, b in zip(have, bare))
+        forms = base_forms(q)
+        return any(h.startswith(q) or (plain == q and b.startswith(q)) or b == plain or h.startswith(forms)
+                   for h, b in zip(have, bare))
 
     return all(found(q) for q in wanted)
+
+
+_INFLECTIONS = (("ies", ("y",)), ("ches", ("ch",)), ("shes", ("sh",)), ("sses", ("ss",)), ("xes", ("x",)),
+                ("s", ("",)), ("ing", ("", "e")), ("ed", ("", "e")))
+"""English endings a searched word may carry, and what its base ends in instead: "ladders" ->
+"ladder", "brushes" -> "brush", "skies" -> "sky", "making" -> "mak(e)", "noted" -> "not(e)"."""
+
+
+def base_forms(word: str) -> tuple[str, ...]:
+    """What an inflected English ``word`` may come from, to search for as the start of a word
+    too: "ladders" finds "ladder", "painting" finds "painted" (a QA pass found nothing for
+    "ladders" where "ladder" found 6 answers). A base shorter than three letters or a stop word is
+    left out ("bed" is no "b" + "ed", "noted" no "not" + "ed"); so is a word not in plain Latin
+    letters."""
+    if not word.isascii() or not word.isalpha():
+        return ()
+    for ending, bases in _INFLECTIONS:
+        if word.endswith(ending) and not (ending == "s" and word.endswith("ss")):
+            stem = word[: -len(ending)]
+            return tuple(form for base in bases if len(form := stem + base) >= 3 and is_content(form))
+    return ()
 
 
 @lru_cache(maxsize=65536)
