@@ -87,6 +87,8 @@ def _setup_logging(verbose: int) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
+    # the state machine library's every step, only with -vv: at -v it was all a rehearsal printed
+    logging.getLogger("transitions").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     _LOG_HANDLER.append(handler)
 
 
