@@ -341,7 +341,7 @@ def test_resuming_with_the_original_script_goes_on_after_the_lines_heard(home, w
     journal = Journal(path)
     clock = SimulatedClock()
     engine = new_session(config, journal, clock)
-    port = _scripted_port(script, load_script(script), clock, None, engine.log)
+    port = _scripted_port(load_script(script), clock, None, engine.log)
     answer, heard = port.listen_answer, port.on_line
 
     def interrupted(action):
@@ -417,3 +417,6 @@ def test_views_drop_bidi_overrides_and_keep_answer_lines_under_their_question():
     assert "\u202e" in export.render(session, "json")
     text = export.render(session, "text")
     assert "      first line\n      second line" in text and "  [2 min] a note\n    over two lines" in text
+    # a hand-edited name's escape sequence is shown, not obeyed (a QA pass coloured the terminal)
+    session["leader"] = "Al\x1b[31mRED"
+    assert "Led by:    Al\\x1b[31mRED (vision)" in export.render(session, "text")

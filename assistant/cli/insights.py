@@ -19,7 +19,7 @@ from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal, words
 from assistant.journal import insights as ins
-from assistant.journal.export import write_private
+from assistant.journal.export import for_terminal, write_private
 from assistant.session import phrasing
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def commands(common_options: Decorator, json_option: Decorator,
             return
         for hit in hits:
             who = f"{hit['partner']}, {hit['question']}" if hit["kind"] == "answer" else "note"
-            click.echo(f"session {hit['session']}  {hit['date']}  {who}\n    {hit['text']}")
+            click.echo(for_terminal(f"session {hit['session']}  {hit['date']}  {who}\n    {hit['text']}"))
         click.echo(f"{len(hits)} found in {phrasing.counted(len({h['session'] for h in hits}), 'session')}.")
 
     @click.command(name="report")
@@ -232,7 +232,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
         out.append(f"  [{row['session']}] {row['date']}  {row['step']}  -> {fate}")
     if not result.next_steps:
         out.append("  (none planned yet)")
-    return "\n".join(line.rstrip() for line in out)  # a row with no ids ends with its figure
+    return for_terminal("\n".join(line.rstrip() for line in out))  # a row with no ids ends with its figure
 
 
 def _span(first: str, last: str) -> str:

@@ -89,9 +89,15 @@ def escape_html(value: object) -> str:
 
 
 def _shown(value: object, indent: str) -> str:
-    """Text for the terminal: without bidi controls, and a line break in it indented as the
-    first line is, so an answer of several lines stays under its question."""
-    return BIDI_CONTROLS.sub("", str(value)).replace("\r\n", "\n").replace("\n", "\n" + indent)
+    """Text for the terminal (``for_terminal``), a line break in it indented as the first line
+    is, so an answer of several lines stays under its question."""
+    return for_terminal(str(value).replace("\r\n", "\n")).replace("\n", "\n" + indent)
+
+
+def for_terminal(text: str) -> str:
+    """``text`` without bidi controls, and any other control character but a line break written
+    as an escape: a hand-edited name holding an escape sequence coloured the terminal (a QA pass)."""
+    return "".join(ch if ch.isprintable() or ch in "\n " else repr(ch)[1:-1] for ch in BIDI_CONTROLS.sub("", text))
 
 
 def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
