@@ -98,8 +98,10 @@ def test_a_script_that_ends_while_paused_says_how_to_resume(journal, tmp_path):
     """Found in a QA pass: the session was left interrupted with no word on carrying on."""
     path = tmp_path / "paused.yaml"
     path.write_text('- say: ok\n- say: paint\n- say: fine\n- say: dig\n- {at: "1:00", say: pause}\n')
-    result = duet("rehearse", str(path), "--work", "5", "--journal", journal)
+    result = duet("rehearse", str(path), "--work", "5", "--journal", journal, "--json")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    # a program reading --json learns which session to resume (a QA pass's got nothing)
+    assert json.loads(result.stdout)["session"] == 1 and json.loads(result.stdout)["status"] == "interrupted"
     assert "add what is said after the pause to its end (no 'say: resume'" in result.stderr
     assert result.stderr.strip().endswith("Continue with: duet resume 1 --script SCRIPT.yaml")
     # as the hint says: the same script with its next lines added goes on after the lines heard
@@ -109,6 +111,7 @@ def test_a_script_that_ends_while_paused_says_how_to_resume(journal, tmp_path):
                     + "".join(f"- say: debrief {k}\n" for k in range(7)))
     resumed = duet("resume", "1", "--script", str(path), "--journal", journal, "--json")
     assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["transcript"][-1]["text"].startswith("That's our session.")
     turns = json.loads(duet("show", "1", "--json", "--journal", journal).stdout)["turns"]
     answers = [t["answer"] for t in turns]
     assert answers[:4] == ["ok", "paint", "fine", "dig"] and answers[4] == "debrief 0", answers

@@ -233,7 +233,7 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
              journal_path: Path, as_json: bool) -> None:
     """Run a whole session from a script of answers and commands, on a simulated clock."""
     from assistant.session.rehearsal import load_script
-    from assistant.session.runner import new_session, run
+    from assistant.session.runner import new_session
 
     lines = load_script(script)
     now = _held_on(on_date, journal_path) if on_date else schedule_cli.wall_now()
@@ -244,7 +244,7 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
         journal.lock()  # then read (last leader, next step), then write
         engine = new_session(config, journal, clock, rhythm)
         port = _scripted_port(lines, clock, echo, engine.log)
-        status = run(engine, port)
+        status = _run_rehearsal(engine, port, as_json)
         session_id = engine.log.session_id
     _report_unreached(port)
     if as_json:
@@ -301,6 +301,21 @@ def _scripted_port(lines: list[Any], clock: SimulatedClock, echo: Callable[[str,
 
     heard(first_line)
     return ScriptedPort(lines, clock, echo=echo, first_line=first_line, worked=worked, on_line=heard)
+
+
+def _run_rehearsal(engine: Any, port: Any, as_json: bool) -> str:
+    """Run a scripted session; one that a problem stops (a script that ran out while paused)
+    is still given to a program reading ``--json`` (its id, "interrupted", what was said), as
+    well as the error: a QA pass's program never learned the id of the session to resume."""
+    from assistant.session.runner import run
+
+    try:
+        return run(engine, port)
+    except DuetError:
+        if as_json:
+            _print_json({"session": engine.log.session_id, "status": "interrupted",
+                         "transcript": port.transcript.lines})
+        raise
 
 
 def _report_unreached(port: Any) -> None:
@@ -360,12 +375,13 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
             worked = float(point.work.get("elapsed", 0.0)) if point else 0.0
             port = _scripted_port(lines or [], clock, None if as_json else _echo_line(clock),
                                   engine.log, first_line=heard, worked=worked)
-            status = run(engine, port)
+            status = _run_rehearsal(engine, port, as_json)
         session_id = engine.log.session_id
     if script is not None:
         _report_unreached(port)
     if as_json:
-        _print_json({"session": session_id, "status": status})
+        _print_json({"session": session_id, "status": status}
+                    | ({"transcript": port.transcript.lines} if script is not None else {}))
     else:
         click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
 
