@@ -476,10 +476,11 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row["status"] = "not followed" if len(later) == FOLLOW_WINDOW else "pending"
         need = max(1, math.ceil(len(wanted) / 2))
         for j in later:
-            matched = sorted(wanted.intersection(sessions[j]["digest"]["stems"]))
+            matched = wanted.intersection(sessions[j]["digest"]["stems"])
             if wanted and len(matched) >= need:
+                said = sorted({word for word in w.content_words(step) if w.stem(word) in matched})  # not "trelli"
                 row.update(followed_in=sessions[j]["id"], followed_on=local_day(sessions[j]["started_at"]).isoformat(),
-                           matched=matched, status="followed")
+                           matched=said, status="followed")
                 break
         out.append(row)
     return out
