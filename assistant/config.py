@@ -112,6 +112,15 @@ class ListeningConfig(Settings):
         """YAML reads a bare ``on`` / ``off`` as true / false."""
         return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
+    @model_validator(mode="after")
+    def _pauses_in_order(self) -> "ListeningConfig":
+        """An unfinished answer is waited on longer than a finished one (a QA pass's config had
+        ``max_pause`` 0.1 s under ``trailing_silence`` 2 s, taken as it was)."""
+        if self.max_pause < self.trailing_silence:
+            raise ValueError(f"max_pause ({self.max_pause:g} s) must be at least trailing_silence "
+                             f"({self.trailing_silence:g} s): it is the longest pause inside an answer")
+        return self
+
 
 class SpeechConfig(Settings):
     answers: Literal["auto", "vosk", "whisper", "moonshine", "pocketsphinx"] = "auto"

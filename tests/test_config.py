@@ -35,6 +35,7 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("commands: {extend: [add minutes]}", "every extend phrase needs {n}"),
         ("work: [45", "line 1"),
         ("- just a list", "the top level must be a mapping"),
+        ("listening: {max_pause: 0.1, trailing_silence: 2}", "max_pause (0.1 s) must be at least trailing_silence (2 s)"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_problem(tmp_path, text, expected):
