@@ -205,6 +205,7 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
     cases = {  # script -> what the one line says
         '- say: "hi\n- say: there\n': "fix the YAML syntax there",  # an unclosed quote
         "- {at: '1:00'}\n": "a timed line ('at') needs 'say: TEXT'",
+        '- say: "a\\u0000b"\n': "'say' holds the control character U+0000: remove it",  # a QA pass's NUL
     }
     for text, expected in cases.items():
         bad.write_text(text)

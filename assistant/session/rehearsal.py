@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,16 @@ class ScriptLine(BaseModel):
         if not (math.isfinite(seconds) and 0 <= seconds <= MAX_AT):
             raise ValueError(f"{value!r} is not a time from 0:00 to 24:00:00 into the work phase: write MM:SS, e.g. 12:30")
         return seconds
+
+    @field_validator("say")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """What a partner says holds no control characters (a line break aside): a QA pass's NUL
+        went through to show, search and the HTML export, where config names refuse them."""
+        odd = next((ch for ch in value or "" if unicodedata.category(ch) == "Cc" and ch not in "\n\t"), None)
+        if odd is not None:
+            raise ValueError(f"'say' holds the control character U+{ord(odd):04X}: remove it")
+        return value
 
     @model_validator(mode="after")
     def _one_thing(self) -> "ScriptLine":
