@@ -323,7 +323,9 @@ def test_resume_last_json_prints_json(home):
         journal.sessions.update({"status": "in progress"}, doc_ids=[1])
     result = duet("resume", "last", "--script", str(home / "script.yaml"), "--json", "--journal", str(path))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"session": 1, "status": "done"}
+    printed = json.loads(result.stdout)
+    assert (printed["session"], printed["status"]) == (1, "done")
+    assert printed["transcript"][0]["text"].startswith("Welcome back.")  # as rehearse --json gives it
 
 
 @pytest.mark.parametrize("where", ["waiting", "heard"])
