@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.journal import Journal
-from assistant.session.engine import CONFIRM_WINDOW, UNDO_WINDOW
+from assistant.session.engine import AWAITED_IN_QUESTIONS, CONFIRM_WINDOW, UNDO_WINDOW
 from assistant.session.events import (
     Finished,
     Heard,
@@ -366,7 +366,7 @@ def test_more_time_just_after_time_up_goes_back_to_work(tmp_path):
     answer_checkin(h)
     h.clock.advance_to(h.engine.awaiting.until)
     h.send(Tick())
-    assert h.state == "debrief" and h.engine.awaiting.awaited == ("extend",)
+    assert h.state == "debrief" and h.engine.awaiting.awaited == (*AWAITED_IN_QUESTIONS, "extend")
     h.clock.advance(8)
     assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 5 minutes left."]
     assert h.state == "work"

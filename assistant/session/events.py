@@ -79,8 +79,9 @@ class ListenForAnswer:
     render it while the partner speaks and play it the moment the turn ends."""
     awaited: tuple[str, ...] = ()
     """Commands (``Intent`` values) that mean something in place of this answer now, which a
-    port may take on less evidence than an exact transcript: ``cancel`` just after the debrief
-    was started by command, ``extend`` just after time up ended the work."""
+    port may take on less evidence than an exact transcript: those of any question (skip, pause,
+    stop ...), ``cancel`` just after the debrief was started by command, ``extend`` just after
+    time up ended the work."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,12 @@ answers (found by a QA pass). An answer said then is seldom near a command ("Add
 AWAITED_MARGIN = 0.1
 """... and the nearest phrase of another command must be this much farther (the spotter's)."""
 
+AS_WRITTEN_ALONE = frozenset({Intent.SKIP.value})
+"""Commands whose one-word phrases ("skip", "pass") are taken only as written: a skip drops the
+answer, and one-word answers sound as near them as misread skips do ("Past." is "pass" at 0.20,
+"Skim." "skip" at 0.25, where "Scape." and "Scoop." for "skip" are 0.20 and 0.25). The others
+said in place of an answer lose nothing (a pause or a stop question asks it again)."""
+
 
 @dataclass
 class Engines:
@@ -226,6 +232,9 @@ class LivePort:
             return Silence()
         if (command := self._awaited(transcript, action.awaited)) is not None:
             return command
+        if self._as_written(transcript.text, action.awaited):  # shown as commands are (a QA pass)
+            self.show(f"(command: {transcript.text!r})")
+            return heard(transcript)
         self.show(f"{self._partner}: {transcript.text}")
         self._open_answer = (action.ahead, time.monotonic() + self.continue_within)
         return heard(transcript)
@@ -245,6 +254,11 @@ class LivePort:
             return None
         self.show(f"(command: {phrase!r}, heard: {transcript.text!r})")
         return Heard(text=phrase, confidence=transcript.confidence)
+
+    def _as_written(self, text: str, awaited: tuple[str, ...]) -> bool:
+        """``text`` is, as written, a command the session awaits in place of an answer."""
+        command = self.commands.parse(text) if self.commands is not None else None
+        return command is not None and command.intent.value in awaited
 
     def _continued(self, transcript: Transcript | None, question: str) -> Heard:
         """The rest of an answer said over ``question``, which is asked again, to the end: a
@@ -347,7 +361,7 @@ def awaited_phrase(text: str, awaited: tuple[str, ...], parser: CommandParser, s
     if match is None or match.distance > AWAITED_SOUND or match.runner_up - match.distance < AWAITED_MARGIN:
         return None
     intent = sounds.phrases[match.phrase]
-    if intent not in awaited:
+    if intent not in awaited or (intent in AS_WRITTEN_ALONE and " " not in match.phrase):
         return None
     if intent == Intent.EXTEND.value and not any(
             w.isdigit() or w in NUMBER_WORDS[1:] or w in TENS for w in normalize(text).split()):
