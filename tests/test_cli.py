@@ -128,6 +128,12 @@ def test_show_says_what_the_work_phase_was(journal, tmp_path):
     assert duet("rehearse", str(path), "--work", "10", "--journal", journal).returncode == 0
     shown = duet("show", "last", "--journal", journal).stdout
     assert "Worked:    4 min of 10 min planned; 5 min added; paused once\n" in shown, shown
+    # a pause at a question, and one put back there, are no pauses of the work (a QA pass)
+    path.write_text('- say: pause\n- say: resume\n- say: pause\n- say: cancel that\n- say: ok\n- say: paint\n'
+                    '- say: fine\n- say: dig\n- {at: "1:00", say: start the debrief}\n')
+    assert duet("rehearse", str(path), "--work", "10", "--journal", journal).returncode == 0
+    shown = duet("show", "last", "--journal", journal).stdout
+    assert "Worked:    1 min of 10 min planned\n" in shown, shown
 
 
 def test_show_last_json_gives_turns_with_status_and_times(journal, script):

@@ -130,8 +130,8 @@ def worked_line(session: dict[str, Any]) -> str:
         sign = -1 if undone else 1
         if (kind == "extend" or undone == "extend") and isinstance(detail.get("minutes"), (int, float)):
             added += sign * detail["minutes"]
-        elif kind == "pause" or undone == "pause":
-            pauses += sign
+        elif (kind == "pause" or undone == "pause") and detail.get("phase", "work") == "work":
+            pauses += sign  # not a pause at a question (a QA pass found show counting those)
     if added:
         line += f"; {added:g} min added"
     if pauses > 0:

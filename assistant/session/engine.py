@@ -728,7 +728,7 @@ class SessionEngine:
         if self._phase_before_pause == "work":
             self.timer.pause(self.clock.now())
         self._event("pause", phase=self._phase_before_pause, by="microphone" if self._paused_by_mic else "command")
-        self._undo = None if self._paused_by_mic else (self.clock.now(), "pause", {})
+        self._undo = None if self._paused_by_mic else (self.clock.now(), "pause", {"phase": self._phase_before_pause})
         self._say(announcement or phrasing.paused(self._command_phrase(self.config.commands.resume[0])))
         self._checkpoint()
         self._listen()
