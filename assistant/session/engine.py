@@ -52,8 +52,11 @@ UNDO_WINDOW = 15.0
 MILESTONE_LATE = 5.0
 """Seconds a milestone may come late (its tick behind talk or a command) and still be said with
 its own figure: "2 minutes left.", not "1 minute and 57 seconds left." (found in a QA pass)."""
-CONFIRM_WINDOW = 15.0
-"""Seconds after "Stop the session?" in which a yes stops it."""
+CONFIRM_WINDOW = 8.0
+"""Seconds after "Stop the session?" (from when Duet begins to ask: about 2 s of speech) in which
+a yes stops it. While working Duet hears commands, not a "no", so it says it carries on only
+when this is over: a QA pass's "No, keep going" waited 5-12 s for it with 15 s, and any "yes" in
+the couple's talk meanwhile would have stopped the session."""
 MORE_TIME_WINDOW = 30.0
 """Seconds after time up ended the work phase in which "add five minutes" takes the couple back
 to work with that time, where it was stored as the first debrief answer."""
