@@ -118,7 +118,7 @@ CASES = {
     "checkin": ("checkin:2", 2, "checkin"),
     "work": ("work:@302", 4, "work"),
     "paused": ("paused:0", 4, "work"),
-    "debrief": ("debrief:1", 5, "debrief"),
+    "debrief": ("debrief:2", 5, "debrief"),  # the breath before the first question listens too
 }
 SIGNALS = {"SIGINT": (signal.SIGINT, 130), "SIGTERM": (signal.SIGTERM, 143)}
 

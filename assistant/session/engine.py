@@ -57,6 +57,11 @@ CONFIRM_WINDOW = 8.0
 a yes stops it. While working Duet hears commands, not a "no", so it says it carries on only
 when this is over: a QA pass's "No, keep going" waited 5-12 s for it with 15 s, and any "yes" in
 the couple's talk meanwhile would have stopped the session."""
+BREATH = 2.5
+"""Seconds Duet listens for commands between "Let's debrief. Take a breath first." and the first
+debrief question, when a command started the debrief: "undo that" said on hearing it was taken
+as the first answer, misread ("A new hat.", "Kansalmad."), 4 times in 4 in a QA pass, where the
+command spotter takes such readings."""
 MORE_TIME_WINDOW = 30.0
 """Seconds after time up ended the work phase in which "add five minutes" takes the couple back
 to work with that time, where it was stored as the first debrief answer."""
@@ -170,6 +175,8 @@ class SessionEngine:
         """Clock time Duet last told the time left (``TIME_TOLD_COVERS``)."""
         self._time_up_at: float | None = None
         """Clock time time up ended the work phase (``MORE_TIME_WINDOW``)."""
+        self._breath_until: float | None = None
+        """Clock time the breath before the first debrief question ends (``BREATH``)."""
         self.awaiting: Listening | None = None
         self._resume = resume
         self.resumed_from = resume
@@ -254,7 +261,9 @@ class SessionEngine:
     # ---- events
 
     def _on_heard(self, heard: Heard) -> None:
-        if self.state in ("checkin", "debrief"):
+        if self._breath_until is not None:
+            self._heard_in_breath(heard)
+        elif self.state in ("checkin", "debrief"):
             self._heard_in_question(heard)
         elif self.state == "work" and self._dictating_note:
             if heard.talked_over and self._asked_again_over != ("note", self.notes_taken):
@@ -286,6 +295,10 @@ class SessionEngine:
             self._next_question()
 
     def _on_tick(self) -> None:
+        if self._breath_until is not None and self.clock.now() >= self._breath_until:
+            self._breath_until = None
+            self._ask()
+            return
         self._close_stop_question()
         if self.state != "work":
             self._listen()
@@ -361,6 +374,20 @@ class SessionEngine:
             self._pause()
         else:  # Intent.STOP: asked first, as while working
             self._cmd_stop()
+
+    def _heard_in_breath(self, heard: Heard) -> None:
+        """A command in the breath before the first debrief question: "cancel that" goes back to
+        work; what can be said in place of an answer (pause, stop, skip ...) is taken as said
+        then; any other command waits for the question (the breath goes on)."""
+        command = self.commands.parse(heard.text)
+        if command is None or (command.intent is not Intent.CANCEL and command.intent not in QUESTION_INTENTS):
+            self._on_tick()  # the question, if the breath is over by now; else listen on
+            return
+        self._breath_until = None
+        if command.intent is Intent.CANCEL:
+            self._cmd_cancel()
+        else:
+            self._heard_in_question(heard)
 
     def _answer_stop_question(self, heard: Heard | None) -> None:
         """The reply to "Stop the session?" asked during a question (None: none came). Only a
@@ -515,10 +542,13 @@ class SessionEngine:
         self.seq = self._first_debrief_seq()
         self._say(phrasing.DEBRIEF_BEGINS)
         self._checkpoint()
-        if self.seq < len(self.plan):
-            self._ask()
-        else:
+        if self.seq >= len(self.plan):
             self._recap()
+        elif by == "command":  # a breath in which "cancel that" is heard as a command (``BREATH``)
+            self._breath_until = now + BREATH
+            self._listen()
+        else:
+            self._ask()
 
     def _recap(self, entered: bool = False) -> None:
         if not entered:
@@ -755,12 +785,14 @@ class SessionEngine:
 
     def _listen(self) -> None:
         """Queue what to listen for next, given the state."""
-        if self.state in ("checkin", "debrief"):
+        if self._breath_until is not None:
+            action: Listening = ListenForCommands("debrief", self._breath_until, awaited=AWAITED_AFTER_CHANGE)
+        elif self.state in ("checkin", "debrief"):
             q = self.plan[self.seq]
             awaited = AWAITED_IN_QUESTIONS + ((Intent.CANCEL.value,) if self._can_undo("debrief") else ()) + \
                 ((Intent.EXTEND.value,) if self._more_time_possible() else ())
-            action: Listening = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout,
-                                                ahead=self.upcoming_prompts(), awaited=awaited)
+            action = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout,
+                                     ahead=self.upcoming_prompts(), awaited=awaited)
         elif self.state == "work" and self._dictating_note:
             action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout)
         elif self.state == "work":
