@@ -66,6 +66,8 @@ def test_insights_json_traces_every_figure_to_sessions(dated):
     assert later["sessions"] == [2]
     text = duet("insights", "--journal", dated["journal"]).stdout
     assert "Rhythm" in text and "longest streak         2 weeks, 2026-W19 to 2026-W20" in text
+    later = duet("insights", "--since", "2026-06-01", "--journal", dated["journal"]).stdout
+    assert later == f"No sessions since 2026-06-01 in {dated['journal']}.\n"  # not "run duet run first"
     one = duet("insights", "--since", "2026-05-10", "--journal", dated["journal"]).stdout
     assert one.startswith("Duet insights: 1 session, 2026-W20 (as of")  # not "2026-W20 to 2026-W20"
     assert "longest streak         1 week, 2026-W20\n" in one

@@ -172,8 +172,9 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     """Plain text, one section per theme; session ids in brackets (``--json`` has them all)."""
     r = result.rhythm
     if not r["sessions"]:
-        where = f" since {since:%Y-%m-%d}" if since else ""
-        return f"No sessions{where} in {journal_path} yet: run `duet run` (or `duet rehearse`) first."
+        if since:  # the journal may hold sessions before it (a QA pass was told to run one first)
+            return f"No sessions since {since:%Y-%m-%d} in {journal_path}."
+        return f"No sessions in {journal_path} yet: run `duet run` (or `duet rehearse`) first."
     out = [f"Duet insights: {r['sessions']} session{'s' * (r['sessions'] != 1)}, "
            f"{_span(r['weeks'][0]['week'], r['weeks'][-1]['week'])} (as of {result.as_of})", ""]
     streak = r["streak"]

@@ -500,7 +500,7 @@ def forget(ref: str, yes: bool, config: Config, journal_path: Path) -> None:
     elif ref.lower() == "all":
         click.echo(f"Forgot every session ({len(forgotten)}): the journal is empty, no copy is left.")
     else:
-        click.echo(f"Forgot session {forgotten[0]}: no copy of it is left in {journal_path.parent}.")
+        click.echo(f"Forgot session {forgotten[0]}: no copy of it is left in {journal_path.resolve().parent}.")
 
 
 def _confirm(question: str) -> bool:
