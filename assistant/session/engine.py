@@ -742,8 +742,8 @@ class SessionEngine:
             self._on_silence()
             return
         command = self.commands.parse(text)
-        if command is not None and command.intent is Intent.CANCEL:  # a change of mind, no note
-            self._dictating_note = False  # (a QA pass found "cancel that" saved as the note)
+        if command is not None and command.intent is Intent.CANCEL:  # a change of mind (a QA pass
+            self._dictating_note = False  # found "cancel that" saved as the note)
             self._say(phrasing.NO_NOTE_TAKEN)
             self._listen()
             return

@@ -89,7 +89,7 @@ class ListenForCommands:
     """Listen for spoken commands; reply with ``Heard`` or, by time ``until``, ``Tick``."""
 
     phase: str
-    """``work`` or ``paused``."""
+    """``work``, ``paused``, or ``debrief`` (the breath before its first question)."""
     until: float | None
     """Clock time of the next thing the engine must do by itself; None: only a command."""
     awaited: tuple[str, ...] = ()
