@@ -50,6 +50,8 @@ COMMANDS = [  # (what is said, what Duet must answer with, further lines it says
     ("add five minutes", "Added 5 minutes.", 0),
     ("cancel that", "Cancelled: the added time", 0),
     ("start the debrief", "Let's debrief.", 0),
+    ("undo that", "Cancelled the debrief", 0),  # in the breath before its first question
+    ("start the debrief", "Let's debrief.", 0),
 ]
 
 
@@ -180,6 +182,7 @@ def test_talk_fires_nothing_and_each_command_works(tmp_path, virtual_audio):
                            capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     session = json.loads(shown.stdout)
     kinds = [e["kind"] for e in session["events"]]
-    assert kinds == ["work started", "pause", "resume", "extend", "cancel", "debrief started"], kinds
+    assert kinds == ["work started", "pause", "resume", "extend", "cancel", "debrief started", "cancel",
+                     "debrief started"], kinds
     assert session["status"] == "done"
     assert "not a command" in err, "-v logs the rejected candidates"

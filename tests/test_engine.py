@@ -209,6 +209,7 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
     assert isinstance(h.engine.awaiting, ListenForAnswer) and h.engine.awaiting.phase == "note"
     h.send(Heard("call the gallery"))
     h.send(Heard("take a note"))
+    assert h.engine.awaiting.awaited == ("cancel",)  # a port may take a misread "cancel that" by sound
     assert said(h.send(Heard("cancel that"))) == ["All right, no note."]  # not a note "cancel that"
     assert isinstance(h.engine.awaiting, ListenForCommands) and h.engine.notes_taken == 2
     session = h.session()
@@ -514,6 +515,7 @@ def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_bo
     # pass's were said on hearing the debrief begin, and stored as the first answer, misread)
     assert isinstance(h.engine.awaiting, ListenForCommands) and h.engine.awaiting.awaited == ("cancel",)
     assert h.engine.awaiting.until == h.clock.now() + BREATH
+    assert h.engine.awaiting.listen_for == BREATH  # counted from the end of Duet's words, live
     h.clock.advance(2)
     actions = h.send(Heard("cancel that"))
     assert h.state == "work" and said(actions) == ["Cancelled the debrief; back to work. 33 minutes left."]
@@ -647,3 +649,11 @@ def test_the_breath_before_the_debrief_waits_for_the_question_and_takes_what_rep
     assert said(h2.send(Heard("pause"))) == ["Paused. Say 'resume' when you are ready."]
     assert said(h2.send(Heard("resume")))[-1] == "Ana, what worked well?"
     assert [t["phase"] for t in h2.session()["turns"]] == ["checkin"] * CHECKIN
+
+
+def test_cancel_said_at_a_question_with_nothing_to_cancel_is_no_answer(tmp_path):
+    """A QA pass's "cancel that" at a later debrief question, heard after the debrief's undo
+    window closed, was stored as the answer "cancel that"."""
+    h = Harness(tmp_path)
+    assert said(h.send(Heard("cancel that"))) == ["There is nothing to cancel.", "Ana, how are you feeling as we begin?"]
+    assert h.session()["turns"] == [] and h.state == "checkin"

@@ -355,8 +355,12 @@ class SessionEngine:
             self._on_silence()
             return
         command = self.commands.parse(heard.text)
-        if command is not None and command.intent is Intent.CANCEL and self._can_undo("debrief"):
-            self._cmd_cancel()
+        if command is not None and command.intent is Intent.CANCEL:
+            if self._can_undo("debrief"):
+                self._cmd_cancel()
+            else:  # too late (its window closed while the answer was said): no answer either
+                self._say(phrasing.NOTHING_TO_CANCEL)  # (a QA pass found "cancel that" stored as one)
+                self._ask()
             return
         if command is not None and command.intent is Intent.EXTEND and self._more_time_possible():
             self._more_time_after_time_up(command)
@@ -786,15 +790,17 @@ class SessionEngine:
     def _listen(self) -> None:
         """Queue what to listen for next, given the state."""
         if self._breath_until is not None:
-            action: Listening = ListenForCommands("debrief", self._breath_until, awaited=AWAITED_AFTER_CHANGE)
+            action: Listening = ListenForCommands("debrief", self._breath_until, awaited=AWAITED_AFTER_CHANGE,
+                                                  listen_for=BREATH)
         elif self.state in ("checkin", "debrief"):
             q = self.plan[self.seq]
             awaited = AWAITED_IN_QUESTIONS + ((Intent.CANCEL.value,) if self._can_undo("debrief") else ()) + \
                 ((Intent.EXTEND.value,) if self._more_time_possible() else ())
             action = ListenForAnswer(q.phase, q.partner, q.text, self.config.listening.answer_timeout,
                                      ahead=self.upcoming_prompts(), awaited=awaited)
-        elif self.state == "work" and self._dictating_note:
-            action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout)
+        elif self.state == "work" and self._dictating_note:  # "cancel that" takes no note
+            action = ListenForAnswer("note", None, "note", self.config.listening.answer_timeout,
+                                     awaited=AWAITED_AFTER_CHANGE)
         elif self.state == "work":
             action = ListenForCommands("work", self._wake_at(), awaited=self._awaited_undo(),
                                        confirming=self._stop_asked_at is not None)

@@ -98,6 +98,10 @@ class ListenForCommands:
     confirming: bool = False
     """"Stop the session?" is open: a yes now stops it. Any other time the session takes a yes
     as talk, and the live port does not show it as a command."""
+    listen_for: float = 0.0
+    """Seconds to listen at the least, counted from when listening begins, after Duet's words
+    (so not before ``until`` nor before then): the breath before the debrief's first question
+    was spent on Duet's own sentence, and a QA pass heard 0.35 s of it."""
 
 
 @dataclass(frozen=True)

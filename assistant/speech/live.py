@@ -275,6 +275,7 @@ class LivePort:
         if self.mic_lost:
             return self._wait_for_mic()
         until = action.until if action.until is not None else time.monotonic() + LONG_WAIT
+        until = max(until, time.monotonic() + action.listen_for)
         try:
             transcript = self.listener.next_command(until, expected=action.awaited)
         except MicLostError as err:
