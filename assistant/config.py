@@ -136,17 +136,19 @@ class VoiceConfig(Settings):
 
 
 class CommandsConfig(Settings):
-    """Whole phrases per command; ``{n}`` in an ``extend`` phrase stands for a number."""
+    """Whole phrases per command; ``{n}`` in an ``extend`` phrase stands for a number. The same as
+    the shipped config.yaml, which says a key left out takes the value it shows (a QA pass's config
+    without ``commands`` had no "skip this one")."""
 
-    start_debrief: Phrases = ["start the debrief", "start debrief", "begin the debrief"]
-    time_left: Phrases = ["how much time is left", "how much time left", "time check"]
+    start_debrief: Phrases = ["start the debrief", "start debrief", "begin the debrief", "let's debrief"]
+    time_left: Phrases = ["how much time is left", "how much time left", "what's the time left", "time check"]
     pause: Phrases = ["pause", "pause the session"]
     resume: Phrases = ["resume", "continue", "resume the session"]
-    extend: Phrases = ["add {n} minutes", "add {n} minute"]
+    extend: Phrases = ["add {n} minutes", "add {n} minute", "give us {n} more minutes"]
     note: Phrases = ["take a note", "note"]
     repeat: Phrases = ["repeat that", "say that again"]
     stop: Phrases = ["stop the session", "end the session"]
-    skip: Phrases = ["skip", "pass"]
+    skip: Phrases = ["skip", "pass", "skip this one"]
     repeat_question: Phrases = ["repeat the question", "what was the question"]
     cancel: Phrases = ["cancel that", "undo that"]
     """Within ``UNDO_WINDOW`` s of a pause, added time, debrief start or note: put it back."""

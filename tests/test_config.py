@@ -8,6 +8,7 @@ from assistant.errors import DuetError
 
 def test_shipped_config_is_the_working_default():
     shipped = load_config(DEFAULT_CONFIG)
+    assert shipped == Config()  # it says a key left out takes the value it shows
     assert shipped.work.minutes == 45 and shipped.work.announce_remaining == [10, 2]
     assert shipped.debrief.questions == Config().debrief.questions
     assert shipped.listening.trailing_silence == 0.7
