@@ -33,8 +33,9 @@ from assistant.cli import schedule as schedule_cli
 from assistant.cli.params import DAY
 from assistant.config import Config, load_config
 from assistant.errors import DuetError, Terminated, os_error
-from assistant.journal import Journal, default_journal_path, export, rhythm
+from assistant.journal import Journal, default_journal_path, export
 from assistant.journal.journal import journal_file
+from assistant.journal.rhythm import instant
 from assistant.session import phrasing
 from assistant.session.clock import SimulatedClock
 
@@ -273,8 +274,8 @@ def _held_on(day: datetime, journal_path: Path) -> datetime:
     start = day.replace(hour=10).astimezone()
     if day.date() == now.date():
         start = min(start, now)
-    held = [(begun, rhythm.instant(s.get("ended_at")) or begun) for s in _sessions_in(journal_path)
-            if (begun := rhythm.instant(s.get("started_at"))) is not None]
+    held = [(begun, instant(s.get("ended_at")) or begun) for s in _sessions_in(journal_path)
+            if (begun := instant(s.get("started_at"))) is not None]
     ends = [end for begun, end in held if begun >= start and begun.astimezone().date() == day.date()]
     return max(ends) + HELD_AFTER if ends else start
 
