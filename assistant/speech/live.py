@@ -243,17 +243,24 @@ class LivePort:
         """The command awaited in place of this answer, when the answer sounds like one."""
         if not awaited or self.commands is None:
             return None
-        if self._sounds is None:  # every phrase, said without the wake word (none in questions)
-            from assistant.speech.spotter import command_table
-
-            wake = f"{self.commands.wake_word} " if self.commands.wake_word else ""
-            phrases = [p.removeprefix(wake) for p in self.commands.grammar_phrases()]
-            self._sounds = SoundAlike(command_table(self.commands, phrases))
-        phrase = awaited_in(transcript, awaited, self.commands, self._sounds)
+        phrase = awaited_in(transcript, awaited, self.commands, self.sound_table())
         if phrase is None:
             return None
         self.show(f"(command: {phrase!r}, heard: {transcript.text!r})")
         return Heard(text=phrase, confidence=transcript.confidence)
+
+    def sound_table(self) -> SoundAlike:
+        """Every phrase by sound, said without the wake word (none in questions). Made once, about
+        0.5 s of espeak-ng: ``live_port`` makes it before the session, since every answer is now
+        matched against it and it would have added that to the first turn gap."""
+        if self._sounds is None:
+            from assistant.speech.spotter import command_table
+
+            assert self.commands is not None
+            wake = f"{self.commands.wake_word} " if self.commands.wake_word else ""
+            phrases = [p.removeprefix(wake) for p in self.commands.grammar_phrases()]
+            self._sounds = SoundAlike(command_table(self.commands, phrases))
+        return self._sounds
 
     def _as_written(self, text: str, awaited: tuple[str, ...]) -> bool:
         """``text`` is, as written, a command the session awaits in place of an answer."""
@@ -415,6 +422,7 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
         continue_within=max(listening.max_pause - listening.trailing_silence, 0.0),
         commands=CommandParser(config.commands, listening.wake_word),
     )
+    port.sound_table()  # before the session, not in its first turn gap
     return MonotonicClock(), port
 
 
