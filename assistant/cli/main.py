@@ -96,7 +96,7 @@ def _setup_logging(verbose: int) -> None:
 def one_line(text: str) -> str:
     """Text from outside (a name, a path, a hand-edited record) shown on one line: control
     characters such as line breaks are written as escapes."""
-    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+    return export.escaped(text)
 
 
 def _print_json(data: Any) -> None:
@@ -295,10 +295,12 @@ def _sessions_in(journal_path: Path) -> list[dict[str, Any]]:
 def _scripted_port(lines: list[Any], clock: SimulatedClock, echo: Callable[[str, str], None] | None,
                    recorder: Any, first_line: int = 0, worked: float = 0.0) -> Any:
     """A rehearsal port whose every line heard is marked in the session's next record."""
-    from assistant.session.rehearsal import ScriptedPort, lines_digest
+    from assistant.session.rehearsal import ScriptedPort, prefix_digests
+
+    digests = prefix_digests(lines)
 
     def heard(count: int) -> None:
-        recorder.script = {"sha": lines_digest(lines[:count]), "line": count}
+        recorder.script = {"sha": digests[count], "line": count}
 
     heard(first_line)
     return ScriptedPort(lines, clock, echo=echo, first_line=first_line, worked=worked, on_line=heard)

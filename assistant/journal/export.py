@@ -97,7 +97,13 @@ def _shown(value: object, indent: str) -> str:
 def for_terminal(text: str) -> str:
     """``text`` without bidi controls, and any other control character but a line break written
     as an escape: a hand-edited name holding an escape sequence coloured the terminal (a QA pass)."""
-    return "".join(ch if ch.isprintable() or ch in "\n " else repr(ch)[1:-1] for ch in BIDI_CONTROLS.sub("", text))
+    return escaped(BIDI_CONTROLS.sub("", text), keep="\n")
+
+
+def escaped(text: str, keep: str = "") -> str:
+    """``text`` with every character that is not printable, but those in ``keep``, written as its
+    escape ("\\x1b", "\\n")."""
+    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
 
 
 def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:

@@ -73,8 +73,7 @@ AWAITED_WHILE_PAUSED = (Intent.RESUME.value,)
 """What a paused session waits for (``ListenForCommands.awaited``): the spotter takes a
 "resume" then on less evidence. A yes to "Stop the session?" is not eased so: it ends the
 session."""
-AWAITED_IN_QUESTIONS = tuple(i.value for i in (Intent.SKIP, Intent.REPEAT_QUESTION, Intent.REPEAT, Intent.PAUSE,
-                                               Intent.STOP))
+AWAITED_IN_QUESTIONS = tuple(sorted(i.value for i in QUESTION_INTENTS))
 """What can be said in place of any answer (``QUESTION_INTENTS``), so a port may take it by sound
 (``live.awaited_phrase``): a QA pass in unseen voices found 11 of 28 such commands stored as
 answers ("Stop the fashion.", "Scape.", "Paul."), three of them read back as the next step."""

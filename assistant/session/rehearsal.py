@@ -118,11 +118,15 @@ def script_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def lines_digest(lines: Sequence[ScriptLine]) -> str:
-    """What identifies a script's first lines: each record of a rehearsal is marked with the
-    digest of the lines heard so far (``lines_heard``)."""
-    text = json.dumps([line.model_dump() for line in lines], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def prefix_digests(lines: Sequence[ScriptLine]) -> list[str]:
+    """What identifies a script's first lines, for each count of them (0 .. all): each record of
+    a rehearsal is marked with the digest of the lines heard so far (``lines_heard``). Chained,
+    each from the one before and its line, so all of them cost one pass over the script."""
+    digests = [hashlib.sha256(b"").hexdigest()[:16]]
+    for line in lines:
+        text = digests[-1] + json.dumps(line.model_dump(), sort_keys=True)
+        digests.append(hashlib.sha256(text.encode()).hexdigest()[:16])
+    return digests
 
 
 def lines_heard(lines: Sequence[ScriptLine], marks: dict[str, int], path: Path) -> int:
@@ -134,8 +138,9 @@ def lines_heard(lines: Sequence[ScriptLine], marks: dict[str, int], path: Path) 
     Any other script starts from its first line."""
     if (whole := marks.get(script_digest(path))) is not None:
         return whole
-    return max((count for digest, count in marks.items()
-                if count <= len(lines) and lines_digest(lines[:count]) == digest), default=0)
+    digests = prefix_digests(lines)
+    return max((count for digest, count in marks.items() if 0 <= count <= len(lines) and digests[count] == digest),
+               default=0)
 
 
 def load_script(path: Path) -> list[ScriptLine]:
