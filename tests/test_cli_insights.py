@@ -184,3 +184,19 @@ def test_a_cancelled_note_is_shown_struck_out_and_not_found(tmp_path):
         ("buy more ochre paint", False), ("call the garden centre about compost", True)]
     assert "Nothing" in duet("search", "compost", "--journal", journal).stdout
     assert "1 found" in duet("search", "ochre", "--journal", journal).stdout
+
+
+def test_a_session_stopped_in_its_check_in_is_not_counted_as_led(tmp_path):
+    """Found in a QA pass: insights said Alex led twice when the first session was stopped in
+    its check-in (no turn taken: Alex led the next one too)."""
+    stopped, whole = tmp_path / "stop.yaml", tmp_path / "script.yaml"
+    stopped.write_text("- say: calm\n- say: stop the session\n- say: 'yes'\n")
+    whole.write_text(SCRIPT)
+    journal = str(tmp_path / "journal.json")
+    for script, day in ((stopped, "2026-05-04"), (whole, "2026-05-11")):
+        held = duet("rehearse", str(script), "--date", day, "--journal", journal)
+        assert held.returncode == 0, held.stderr
+    lead = json.loads(duet("insights", "--json", "--journal", journal).stdout)["leadership"]
+    assert lead["led"] == {"Alex": {"count": 1, "sessions": [2]}} and lead["stopped_early"] == [1]
+    text = duet("insights", "--journal", journal).stdout
+    assert "  Alex                   led 1 [2]\n  stopped in the check-in, no turn to lead [1]\n" in text

@@ -133,6 +133,10 @@ def test_leadership_follows_rotation_by_date_past_a_session_stopped_in_its_check
     stopped = [_held(1, "2026-03-02", "Ana"), _held(2, "2026-03-09", "Ben", "aborted", 0.0),
                _held(3, "2026-03-16", "Ben"), _held(4, "2026-03-23", "Ana")]
     assert insights.leadership(stopped)["not_rotated"] == []
+    # nor did it take a turn to lead: Ben led the session after it (found in a QA pass: it counted)
+    assert insights.leadership(stopped)["led"] == {"Ana": {"count": 2, "sessions": [1, 4]},
+                                                   "Ben": {"count": 1, "sessions": [3]}}
+    assert insights.leadership(stopped)["stopped_early"] == [2]
     backfilled = [_held(1, "2026-03-09", "Ana"), _held(2, "2026-03-16", "Ben"), _held(3, "2026-03-02", "Ben")]
     assert insights.leadership(backfilled)["not_rotated"] == []  # by date: Ben, Ana, Ben
     kept = [_held(1, "2026-03-02", "Ana"), _held(2, "2026-03-09", "Ana")]

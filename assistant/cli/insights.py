@@ -192,6 +192,8 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     out.append("Leadership")
     out += [f"  {p:<22} led {v['count']} {_ids(v['sessions'])}" for p, v in lead["led"].items()]
     out += [f"  no rotation: {run['leader']} led {_ids(run['sessions'])}: {run['why']}" for run in lead["not_rotated"]]
+    if lead["stopped_early"]:
+        out.append(f"  stopped in the check-in, no turn to lead {_ids(lead['stopped_early'])}")
     out.append("")
     v = result.voices
     out.append("Voices")

@@ -309,10 +309,12 @@ def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     """Who led; runs where the leader stayed the same from one session to the next that took its
     turn to lead (by date, as rotation goes: ``records.took_turn_to_lead``), with why (a forgotten
     session in between, changed partners); sessions resumed after an interruption (they keep the
-    leader they began with)."""
+    leader they began with). A session stopped in its check-in took no turn, so it is not counted
+    as led (``stopped_early``): rotation gave the next session the same leader."""
     led: dict[str, list[int]] = defaultdict(list)
     for s in sessions:
-        led[s["leader"]].append(s["id"])
+        if took_turn_to_lead(s):
+            led[s["leader"]].append(s["id"])
     held = [s for s in chronological(sessions) if took_turn_to_lead(s)]
     runs: list[list[dict[str, Any]]] = []
     for prev, cur in zip(held, held[1:]):
@@ -325,6 +327,7 @@ def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         "led": {p: {"count": len(ids), "sessions": ids} for p, ids in led.items()},
         "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run],
                          "why": _why(run, {s["id"] for s in sessions})} for run in runs],
+        "stopped_early": [s["id"] for s in sessions if not took_turn_to_lead(s)],
         "resumed": [s["id"] for s in sessions if s["digest"]["resumed"]],
     }
 

@@ -149,6 +149,8 @@ def _patterns(result: Insights) -> str:
     out.append("</table>")
     for run in result.leadership["not_rotated"]:
         out.append(f"<p>No rotation: {e(run['leader'])} led sessions {e(_ids(run['sessions']))} ({e(run['why'])}).</p>")
+    if stopped := result.leadership["stopped_early"]:
+        out.append(f"<p>Stopped in the check-in, no turn to lead: {e(_ids(stopped))}.</p>")
     quiet = result.voices["quiet"]
     if quiet:
         out.append("<h3>Quiet moments</h3><table><tr><th>partner</th><th>question</th><th>skipped</th>"
