@@ -12,6 +12,7 @@ from assistant.journal.rhythm import (
     Plan,
     WhenError,
     local_zone,
+    names_weekday,
     near,
     occurrences,
     parse_when,
@@ -223,3 +224,17 @@ def test_the_engine_says_the_lines_it_is_given(tmp_path):
     said = [str(line["text"]) for line in port.transcript.lines if line["who"] == "Duet"]
     assert said[0].startswith("Welcome, Ana and Ben. This is your planned Saturday session. This session Ana leads")
     assert said[-1].endswith("Well done. See you Saturday at 10 a.m.")
+
+
+@pytest.mark.parametrize("first,expected", [
+    (datetime(2026, 12, 12, 10, 0), ["2026-12-12", "2027-01-09", "2027-02-13", "2027-03-13", "2027-04-10"]),  # second Saturday
+    (datetime(2027, 1, 30, 10, 0), ["2027-01-30", "2027-02-27", "2027-03-27", "2027-04-24"]),  # fifth: the last
+])
+def test_monthly_from_a_weekday_keeps_the_weekday_of_the_month(first, expected):
+    """Found in a QA pass: 'saturday 10:00 --every month' went on by date (a Tuesday next)."""
+    p = plan(first.replace(tzinfo=BERLIN), every="month", on_weekday=True)
+    got = [o.start for o in occurrences(p, NOW, datetime(2027, 4, 30, tzinfo=BERLIN))]
+    assert [d.date().isoformat() for d in got] == expected
+    assert {d.strftime("%a %H:%M") for d in got} == {"Sat 10:00"}
+    assert Plan.from_json(p.to_json()) == p
+    assert names_weekday("Sat, 7pm") and not names_weekday("2027-06-05 18:30") and not names_weekday("tomorrow 9:00")

@@ -93,6 +93,10 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
     assert plan["next"][0]["end"] == "2026-12-05T11:15:00+01:00"  # work plus check-in and debrief
     table = ok(duet("schedule", "--journal", journal, now="2026-12-01T09:00"))
     assert "every month on the 31st (or the month's last day) at 18:30" in table
+    monthly = quick("schedule", "add", "sat 7pm", "--every", "month", "--journal", journal, now="2026-12-01T09:00")
+    assert "every month on the first Saturday at 19:00 from 2026-12-05" in monthly  # not "on the 5th"
+    assert "Next: Sat 2026-12-05 19:00-20:00; Sat 2027-01-02 19:00-20:00; Sat 2027-02-06 19:00-20:00" in monthly
+    quick("schedule", "remove", "3", "--journal", journal, now="2026-12-01T09:00")
     assert "Sat 2026-12-05 10:00-11:15" in table and "past" not in table
 
     path = schedule_path(Path(journal))
@@ -148,6 +152,7 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
     quick("schedule", "add", "2027-01-31 18:30", "--every", "month", "--journal", journal, now=now)
     quick("schedule", "add", "tomorrow 7pm", "--every", "2weeks", "--journal", journal, now=now)
     quick("schedule", "add", "2026-10-30 08:15", "--journal", journal, now=now)
+    quick("schedule", "add", "friday 12:00", "--every", "month", "--journal", journal, now=now)  # first Fridays
     # Sunday 02:30: skipped on 2027-03-28 (clocks forward), twice on 2027-10-31 (clocks back)
     quick("schedule", "add", "2027-03-21 02:30", "--every", "week", "--journal", journal, now=now)
     quick("schedule", "remove", "3", "--journal", journal, now="2026-11-20T12:00")  # ends; its past stays
@@ -190,7 +195,10 @@ def test_ics_reads_back_and_expands_like_duet_across_dst_and_month_ends(journal,
     local = {o.start.astimezone(BERLIN).strftime("%H:%M") for p in plans.values() if p.start.hour == 10
              for o in occurrences(p, start, end)}
     assert local == {"10:00"}  # the same wall-clock time in summer and in winter
-    month_ends = [o.start.date().isoformat() for p in plans.values() if p.every == "month"
+    fridays = [o.start.date().isoformat() for p in plans.values() if p.on_weekday
+               for o in occurrences(p, start, datetime(2027, 2, 1, tzinfo=timezone.utc))]
+    assert fridays == ["2026-10-02", "2026-11-06", "2026-12-04", "2027-01-01"]
+    month_ends = [o.start.date().isoformat() for p in plans.values() if p.every == "month" and not p.on_weekday
                   for o in occurrences(p, start, datetime(2027, 5, 1, tzinfo=timezone.utc))]
     assert month_ends == ["2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30"]
     removed = [o for p in plans.values() if p.every == "2weeks" for o in occurrences(p, start, end)]

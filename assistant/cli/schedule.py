@@ -36,11 +36,13 @@ from assistant.journal.rhythm import (
     Plan,
     PlannedVsHeld,
     local_zone,
+    names_weekday,
     near,
     occurrences,
     parse_when,
     planned_vs_held,
     upcoming,
+    week_of_month,
 )
 from assistant.journal.schedule import Schedule, schedule_path
 from assistant.journal.storage import private_dir
@@ -160,9 +162,15 @@ def describe(plan: Plan) -> str:
         when = f"every {start:%A}"
     elif plan.every == "2weeks":
         when = f"every other {start:%A}"
+    elif plan.on_weekday:
+        nth = week_of_month(start.date())
+        when = f"every month on the {'last' if nth < 0 else _NTH[nth]} {start:%A}"
     else:
         when = f"every month on the {_ordinal(start.day)}" + (" (or the month's last day)" if start.day > 28 else "")
     return f"{when} {at} from {start:%Y-%m-%d}"
+
+
+_NTH = {1: "first", 2: "second", 3: "third", 4: "fourth"}
 
 
 def _ordinal(n: int) -> str:
@@ -295,7 +303,7 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
         now = wall_now(now_text)
         start = parse_when(" ".join(when), now, now.tzinfo)  # type: ignore[arg-type]
         store = Schedule(schedule_path(journal_path))
-        plan = store.add(start, every, minutes)
+        plan = store.add(start, every, minutes, on_weekday=names_weekday(" ".join(when)))
         following = upcoming([plan], now, count=3)
         if as_json:
             _print_json({"plan": plan.to_json(), "next": [o.to_json() for o in following]})

@@ -80,6 +80,10 @@ class Plan:
     """Stable identifier in exported calendars (so a new export updates the old event)."""
     removed_at: datetime | None = None
     """When ``duet schedule remove`` ended it: earlier sessions still count as planned."""
+    on_weekday: bool = False
+    """A monthly plan made from a weekday ("saturday 10:00"): it keeps that weekday of the month
+    (the second Saturday; the last, from a fifth), not the date, which would drift through the
+    week (a QA pass's Saturday plan fell on a Tuesday the next month)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -96,6 +100,7 @@ class Plan:
             "id": self.id, "start": self.start.replace(tzinfo=None).isoformat(timespec="minutes"),
             "timezone": self.zone.key, "every": self.every, "minutes": self.minutes, "uid": self.uid,
             "removed_at": self.removed_at.isoformat() if self.removed_at else None,
+            "on_weekday": self.on_weekday,
         }
 
     @classmethod
@@ -106,6 +111,7 @@ class Plan:
             id=int(data["id"]), start=datetime.fromisoformat(data["start"]).replace(tzinfo=zone),
             every=data.get("every"), minutes=float(data["minutes"]), uid=str(data.get("uid", "")),
             removed_at=datetime.fromisoformat(removed) if removed else None,
+            on_weekday=bool(data.get("on_weekday", False)),
         )
 
 
@@ -182,6 +188,11 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     return start
 
 
+def names_weekday(text: str) -> bool:
+    """Whether a time ``parse_when`` reads names its day by weekday ("sat 7pm")."""
+    return any(w in WEEKDAYS for w in re.split(r"[\s,]+", text.strip().lower()))
+
+
 def _parse_day(text: str, word: str, today: date) -> date:
     if word == "today":
         return today
@@ -243,6 +254,8 @@ def recurrence_rule(plan: Plan) -> str | None:
         return "FREQ=WEEKLY"
     if plan.every == "2weeks":
         return "FREQ=WEEKLY;INTERVAL=2"
+    if plan.every == "month" and plan.on_weekday:
+        return f"FREQ=MONTHLY;BYDAY={week_of_month(plan.start.date())}{_RRULE_DAYS[plan.start.weekday()]}"
     if plan.every == "month":
         day = plan.start.day
         if day <= 28:
@@ -250,6 +263,16 @@ def recurrence_rule(plan: Plan) -> str | None:
         # the 29th, 30th or 31st, or the month's last day when the month is shorter
         return f"FREQ=MONTHLY;BYMONTHDAY={','.join(str(d) for d in range(28, day + 1))};BYSETPOS=-1"
     raise ValueError(f"unknown recurrence {plan.every!r}")
+
+
+_RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def week_of_month(day: date) -> int:
+    """Which of its weekday the month's ``day`` is: 1 to 4, or -1 for a fifth (the last: not
+    every month has one)."""
+    nth = (day.day - 1) // 7 + 1
+    return -1 if nth == 5 else nth
 
 
 def occurrences(plan: Plan, after: datetime, before: datetime) -> Iterator[Occurrence]:

@@ -64,16 +64,19 @@ class Schedule:
 
     # ---- writing
 
-    def add(self, start: datetime, every: str | None, minutes: float) -> Plan:
+    def add(self, start: datetime, every: str | None, minutes: float, on_weekday: bool = False) -> Plan:
         """Plan a session; the same time and recurrence twice is refused, and so is one that
-        overlaps a planned session (a QA pass planned 10:00 and 10:30 and got two reminders)."""
+        overlaps a planned session (a QA pass planned 10:00 and 10:30 and got two reminders).
+        ``on_weekday``: a monthly plan keeps the weekday of the month (``Plan.on_weekday``)."""
         with self._locked() as db:
             table = db.table("plans")
             new_id = max((doc.doc_id for doc in table.all()), default=0) + 1
-            new = Plan(id=new_id, start=start, every=every, minutes=minutes, uid=f"{uuid.uuid4()}@duet")
+            new = Plan(id=new_id, start=start, every=every, minutes=minutes, uid=f"{uuid.uuid4()}@duet",
+                       on_weekday=on_weekday and every == "month")
             for doc in table.all():
                 plan = self._plan(doc)
-                if plan.removed_at is None and plan.start == start and plan.every == every:
+                if plan.removed_at is None and plan.start == start and (plan.every, plan.on_weekday) == (
+                        every, new.on_weekday):
                     raise DuetError(f"that session is already planned (id {plan.id}): `duet schedule` lists the plan")
                 if plan.removed_at is None and (clash := _overlap(new, plan)) is not None:
                     raise DuetError(f"that overlaps planned session {plan.id} on {clash:%a %Y-%m-%d %H:%M}: pick "
