@@ -186,17 +186,32 @@ def test_a_cancelled_note_is_shown_struck_out_and_not_found(tmp_path):
     assert "1 found" in duet("search", "ochre", "--journal", journal).stdout
 
 
-def test_a_session_stopped_in_its_check_in_is_not_counted_as_led(tmp_path):
-    """Found in a QA pass: insights said Alex led twice when the first session was stopped in
-    its check-in (no turn taken: Alex led the next one too)."""
+def test_a_session_stopped_in_its_check_in_is_a_false_start_not_a_session_held(tmp_path):
+    """Found in QA passes: a session stopped in its check-in was counted as led (Alex led the
+    next one too), kept the planned time over the session held a minute later (then called
+    unplanned), added planned minutes, plotted its one answer as the lowest tone, and used up one
+    of a next step's two chances to be followed."""
     stopped, whole = tmp_path / "stop.yaml", tmp_path / "script.yaml"
     stopped.write_text("- say: calm\n- say: stop the session\n- say: 'yes'\n")
     whole.write_text(SCRIPT)
     journal = str(tmp_path / "journal.json")
-    for script, day in ((stopped, "2026-05-04"), (whole, "2026-05-11")):
-        held = duet("rehearse", str(script), "--date", day, "--journal", journal)
+    now = "2026-05-12T12:00"
+    assert duet_at("schedule", "add", "monday 10:00", "--every", "week", "--journal", journal,
+                   now="2026-05-01T09:00").returncode == 0
+    for script, day in ((whole, "2026-05-04"), (stopped, "2026-05-11"), (whole, "2026-05-11")):
+        held = duet_at("rehearse", str(script), "--date", day, "--journal", journal, now=now)
         assert held.returncode == 0, held.stderr
-    lead = json.loads(duet("insights", "--json", "--journal", journal).stdout)["leadership"]
-    assert lead["led"] == {"Alex": {"count": 1, "sessions": [2]}} and lead["stopped_early"] == [1]
-    text = duet("insights", "--journal", journal).stdout
-    assert "  Alex                   led 1 [2]\n  stopped in the check-in, no turn to lead [1]\n" in text
+    data = json.loads(duet_at("insights", "--json", "--journal", journal, now=now).stdout)
+    lead = data["leadership"]
+    assert lead["led"] == {"Alex": {"count": 1, "sessions": [1]}, "Sam": {"count": 1, "sessions": [3]}}
+    assert lead["stopped_early"] == [2] and lead["not_rotated"] == []
+    assert data["rhythm"]["sessions"] == 2 and data["rhythm"]["minutes_planned"] == 2 * 45
+    assert [row["session"] for row in data["feelings"]["tone"]] == [1, 3]
+    assert 2 in {row["session"] for row in data["feelings"]["timeline"]}  # what was said still counts
+    assert [(row["session"], row["status"]) for row in data["next_steps"]] == [(1, "pending"), (3, "no later session")]
+    history = json.loads(duet_at("schedule", "--history", "--json", "--journal", journal, now=now).stdout)
+    assert [(o["session"], o["status"]) for o in history["occurrences"]] == [(1, "kept"), (3, "kept")]
+    assert history["unplanned"] == []
+    text = duet_at("insights", "--journal", journal, now=now).stdout
+    assert "  Alex                   led 1 [1]\n  Sam                    led 1 [3]\n" \
+           "  stopped in the check-in, no turn to lead [2]\n" in text

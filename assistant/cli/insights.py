@@ -206,8 +206,8 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     f = result.feelings
     out.append("Feelings")
     for p, groups in f["by_partner"].items():
-        named = ", ".join(f"{g} {row['count']} ({', '.join(list(row['words'])[:3])})" for g, row in groups.items())
-        out.append(f"  {p:<22} {named or 'no feeling words named'}")
+        out.append(f"  {p}" + ("" if groups else ": no feeling words named"))
+        out += [f"    {g:<20} {_feeling_span(row)}: {', '.join(list(row['words'])[:3])}" for g, row in groups.items()]
     tone = f["tone"]
     if tone:
         last = tone[-1]
@@ -236,6 +236,17 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     if not result.next_steps:
         out.append("  (none planned yet)")
     return for_terminal("\n".join(line.rstrip() for line in out))  # a row with no ids ends with its figure
+
+
+def _feeling_span(row: dict[str, Any]) -> str:
+    """'9 words in 6 sessions, 5 to 10': when a feeling came, not only how often (a QA pass
+    could not see anxious in sessions 1-3 give way to calm from session 5)."""
+    ids, said = row["sessions"], phrasing.counted(row["count"], "word")
+    if len(ids) == 1:
+        return f"{said} in session {ids[0]}"
+    if len(ids) == 2:
+        return f"{said} in sessions {ids[0]} and {ids[1]}"
+    return f"{said} in {len(ids)} sessions, {ids[0]} to {ids[-1]}"
 
 
 def _span(first: str, last: str) -> str:

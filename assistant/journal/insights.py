@@ -26,6 +26,9 @@ Decisions where the record alone has to decide:
 - A next step is *followed* by a later session (one of the next ``FOLLOW_WINDOW``, by date) when
   at least half of the step's content words (stemmed; at least one) come back in that session's
   answers or notes. The words that matched are kept, so a reader can judge.
+- A session stopped in its check-in (``records.was_held``) is a false start: its words count
+  (voices, feelings, themes), but it has no rhythm (minutes, weeks), no tone, and it is none of
+  the sessions that may follow a next step.
 - A session's tone is the mean VADER compound score of its partners' answers. The trend is the
   least-squares slope across sessions, times their number: "rising" or "falling" past +-0.2, else
   "steady"; it needs at least three scored sessions.
@@ -42,7 +45,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from assistant.journal import words as w
-from assistant.session.records import took_turn_to_lead
+from assistant.session.records import was_held
 
 FOLLOW_WINDOW = 2
 """How many later sessions may pick up a next step for it to count as followed."""
@@ -227,15 +230,16 @@ def analyse(sessions: list[dict[str, Any]], today: date, tones: dict[int, float 
     entry with its ``digest``, or whole (with ``turns``, ``notes``, ``events``: digested here).
     ``tones`` may hold tones to use instead of the digests' (``None`` for a session: no tone)."""
     ordered = with_digests(chronological(sessions))
+    held = [s for s in ordered if was_held(s)]  # a false start has no rhythm, tone or follow-up
     return Insights(
         as_of=today.isoformat(),
         sessions=[s["id"] for s in ordered],
-        rhythm=rhythm(ordered, today),
+        rhythm=rhythm(held, today),
         leadership=leadership(ordered),
         voices=voices(ordered),
         feelings=feelings(ordered, tones),
         themes=themes(ordered),
-        next_steps=next_steps(ordered),
+        next_steps=next_steps(held),
     )
 
 
@@ -307,15 +311,15 @@ def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
 
 def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     """Who led; runs where the leader stayed the same from one session to the next that took its
-    turn to lead (by date, as rotation goes: ``records.took_turn_to_lead``), with why (a forgotten
+    turn to lead (by date, as rotation goes: ``records.was_held``), with why (a forgotten
     session in between, changed partners); sessions resumed after an interruption (they keep the
     leader they began with). A session stopped in its check-in took no turn, so it is not counted
     as led (``stopped_early``): rotation gave the next session the same leader."""
     led: dict[str, list[int]] = defaultdict(list)
     for s in sessions:
-        if took_turn_to_lead(s):
+        if was_held(s):
             led[s["leader"]].append(s["id"])
-    held = [s for s in chronological(sessions) if took_turn_to_lead(s)]
+    held = [s for s in chronological(sessions) if was_held(s)]
     runs: list[list[dict[str, Any]]] = []
     for prev, cur in zip(held, held[1:]):
         if cur["leader"] == prev["leader"]:
@@ -327,7 +331,7 @@ def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         "led": {p: {"count": len(ids), "sessions": ids} for p, ids in led.items()},
         "not_rotated": [{"leader": run[0]["leader"], "sessions": [s["id"] for s in run],
                          "why": _why(run, {s["id"] for s in sessions})} for run in runs],
-        "stopped_early": [s["id"] for s in sessions if not took_turn_to_lead(s)],
+        "stopped_early": [s["id"] for s in sessions if not was_held(s)],
         "resumed": [s["id"] for s in sessions if s["digest"]["resumed"]],
     }
 
@@ -375,7 +379,8 @@ def voices(sessions: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | None = None) -> dict[str, Any]:
-    """Feeling words per partner and session (by group), and each session's tone with the trend."""
+    """Feeling words per partner and session (by group: every word said counts), and each held
+    session's tone with the trend."""
     partners = partners_of(sessions)
     timeline = []
     groups: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in partners}
@@ -399,7 +404,7 @@ def feelings(sessions: list[dict[str, Any]], tones: dict[int, float | None] | No
                 if not row["sessions"] or row["sessions"][-1] != s["id"]:
                     row["sessions"].append(s["id"])
         score = tones[s["id"]] if tones is not None and s["id"] in tones else d["tone"]
-        if score is not None:
+        if score is not None and was_held(s):  # a false start's "a bit tired" is no session's tone
             tone_rows.append({"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "tone": score})
     return {
         "lexicon": {g: list(ws) for g, ws in w.FEELINGS.items()},

@@ -86,7 +86,7 @@ from assistant.session.records import (
     clean_summary,
     clean_turn,
     mark_cancelled,
-    took_turn_to_lead,
+    was_held,
 )
 
 log = logging.getLogger(__name__)
@@ -305,8 +305,8 @@ class Journal:
 
     def last_leader(self, before: datetime | None = None) -> str | None:
         """Who led the most recent session (held ``before``, if given) that took its turn to lead
-        (``took_turn_to_lead``): rotation starts from them."""
-        held = [d for d in self._by_date(before) if took_turn_to_lead(d)]
+        (``was_held``): rotation starts from them."""
+        held = [d for d in self._by_date(before) if was_held(d)]
         return held[-1]["leader"] if held else None
 
     def last_next_step(self, before: datetime | None = None) -> str | None:

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrulestr
 
 from assistant.errors import DuetError
+from assistant.session.records import was_held
 
 EVERY = ("week", "2weeks", "month")
 """The recurrences ``--every`` offers."""
@@ -342,10 +343,12 @@ def planned_vs_held(plans: Iterable[Plan], sessions: Iterable[dict[str, Any]], n
     - pending: not yet missed (the two days are not over, and no session took its place).
 
     Each session counts for one planned time at most: kept matches first, nearest first, then
-    moved ones. Any session counts as held, whatever its status (an aborted session was held).
+    moved ones. Any session held counts, whatever its status (one stopped in its work phase was
+    held), but not a false start (``records.was_held``): it neither keeps a planned time from the
+    session held just after it nor is unplanned.
     """
-    held = sorted(((int(s["id"]), at) for s in sessions if (at := instant(s.get("started_at"))) is not None),
-                  key=lambda s: s[1])
+    held = sorted(((int(s["id"]), at) for s in sessions
+                   if was_held(s) and (at := instant(s.get("started_at"))) is not None), key=lambda s: s[1])
     planned = sorted((o for p in plans for o in occurrences(p, p.start - timedelta(seconds=1), now + timedelta(seconds=1))),
                      key=lambda o: o.start)
     times = [at for _, at in held]

@@ -44,7 +44,9 @@ goes without nothing anything everything
 pass found "nothing" the second challenge, and "garden without" and "plant goes" as themes)."""
 
 NEGATIONS = frozenset({"not", "no", "never", "don't", "didn't", "isn't", "wasn't", "aren't", "weren't",
-                       "can't", "couldn't", "won't", "hardly", "nor", "neither"})
+                       "can't", "couldn't", "won't", "hardly", "nor", "neither", "less"})
+"""Words that, up to three words before a feeling word, say it is not (or less) felt: a QA pass
+found "I was less nervous today" counted as anxious."""
 
 FEELINGS: dict[str, tuple[str, ...]] = {
     "joyful": ("happy", "glad", "joy", "joyful", "excited", "thrilled", "delighted", "cheerful", "elated",

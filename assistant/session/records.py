@@ -24,11 +24,14 @@ class SessionStatus(str, Enum):
     """Never written: an in-progress session whose process is gone (see ``journal``)."""
 
 
-def took_turn_to_lead(summary: Mapping[str, Any]) -> bool:
-    """Whether a session (its index entry) took its leader's turn: rotation starts from the last
-    one that did. One the couple stopped before any work was done, in its check-in, did not
-    (found by a QA pass: stopped 10 s in, it did). An interrupted one (a crash) did: its index
-    holds no work time until it closes, and it may yet be resumed."""
+def was_held(summary: Mapping[str, Any]) -> bool:
+    """Whether a session (its index entry) was held, not a false start: one the couple stopped
+    before any work was done, in its check-in, was not. It took no turn to lead, so rotation
+    starts from the last one held (found by a QA pass: stopped 10 s in, it did), and it keeps no
+    planned time, uses none of a next step's chances and has no tone or minutes in the patterns
+    (found by a QA pass: a 2 s false start kept the plan over the session held a minute later,
+    and its one answer was the lowest tone of ten weeks). An interrupted one (a crash) was held:
+    its index holds no work time until it closes, and it may yet be resumed."""
     return summary.get("status") != SessionStatus.ABORTED.value or bool(summary.get("worked"))
 
 
