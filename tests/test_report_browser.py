@@ -126,6 +126,22 @@ def test_the_filter_box_narrows_the_sessions(opened):
     assert visible.count() == 3
 
 
+@pytest.mark.parametrize("query", ["ladders", "wobbling", "clouds", "art", "ana", "sky ladder", "blue sky",
+                                   "COBALT", "the", "ran"])
+def test_the_filter_box_finds_the_sessions_duet_search_finds(opened, page_file, query):
+    """Found in a QA pass: the box matched the page's text, across answers ("ladder" + the next
+    partner's name made "ladders" match once, where search found it in every session), and any
+    partner's name or a word inside another ("art" in "start") matched every session."""
+    page, _ = opened
+    journal = page_file.parent / "journal.json"
+    hits = json.loads(duet("search", query, "--json", "--journal", str(journal)).stdout)
+    page.fill("#filter", query)
+    shown = {int(t.split(":")[0].removeprefix("Session ")) for t in
+             page.locator("article.session:visible h3").all_inner_texts()}
+    assert shown == {h["session"] for h in hits}
+    assert page.inner_text("#shown") == str(len(shown))
+
+
 def test_phone_and_print_layouts_with_screenshots(browser, page_file):
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page()

@@ -497,6 +497,14 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---- search
 
 
+def searched(session: dict[str, Any]) -> list[tuple[str, str | None, str | None, str]]:
+    """What search reads of a session (``duet search`` and the report's filter box alike): each
+    answer (kind, partner, question, text), then each note not cancelled."""
+    items: list[tuple[str, str | None, str | None, str]] = [
+        ("answer", t["partner"], t["question"], t["answer"]) for t in answered(session)]
+    return items + [("note", None, None, n["text"]) for n in session.get("notes", []) if not n.get("cancelled")]
+
+
 def search(sessions: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
     """Answers and notes holding every word of the query (``words.holds``: case and accents
     aside, a word matches the start of a word, so "brush" finds "brushes"), oldest session first."""
@@ -506,9 +514,7 @@ def search(sessions: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
     hits = []
     for s in chronological(sessions):
         day = local_day(s["started_at"]).isoformat()
-        items = [("answer", t["partner"], t["question"], t["answer"]) for t in answered(s)]
-        items += [("note", None, None, n["text"]) for n in s.get("notes", []) if not n.get("cancelled")]
-        for kind, partner, question, text in items:
+        for kind, partner, question, text in searched(s):
             if w.holds(text, wanted):
                 hits.append({"session": s["id"], "date": day, "kind": kind, "partner": partner,
                              "question": question, "text": text})

@@ -10,12 +10,14 @@ says why, so an empty journal gives a page that says so, not empty axes.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from assistant.journal import charts, export
-from assistant.journal.insights import Insights
+from assistant.journal import words as w
+from assistant.journal.insights import Insights, searched
 from assistant.session import phrasing
 
 PALETTE = ["#3b6ea5", "#d9822b", "#5a9e6f", "#b8505a", "#7d6bb0", "#8a8a8a"]
@@ -52,20 +54,46 @@ article.session dt{color:var(--muted)}article.session dd{margin:0}
 
 SCRIPT = """
 (function(){
+  var STOP=new Set(%(stop)s),INFLECTIONS=%(inflections)s,UNSPACED=new RegExp(%(unspaced)s,'u');
+  var WORD=/[\\p{L}\\p{N}]+(?:'[\\p{L}\\p{N}]+)*/gu;
   var box=document.getElementById('filter'),shown=document.getElementById('shown');
   var items=Array.prototype.slice.call(document.querySelectorAll('article.session'));
-  function bare(t){return t.normalize('NFD').replace(/[\\u0300-\\u036f]/g,'');}
-  var texts=items.map(function(a){return a.textContent.toLowerCase().normalize('NFC');});
-  var bares=texts.map(bare);
+  function bare(t){return t.normalize('NFKD').replace(/\\p{M}/gu,'');}
+  // each article's answers and notes, each as its words (words.search_tokens, made by Duet)
+  var said=items.map(function(a){return a.dataset.said?a.dataset.said.split('|').map(function(item){
+    var have=item.split(' ');return {have:have,bare:have.map(bare)};}):[];});
+  function content(t){return !STOP.has(t)&&t.length>1&&!/^[0-9]+$/.test(t);}
+  function bases(q){  // words.base_forms
+    if(!/^[a-z]+$/.test(q))return [];
+    for(var i=0;i<INFLECTIONS.length;i++){var end=INFLECTIONS[i][0];
+      if(q.endsWith(end)&&!(end==='s'&&q.endsWith('ss'))){var stem=q.slice(0,-end.length);
+        return INFLECTIONS[i][1].map(function(b){return stem+b;}).filter(function(f){return f.length>=3&&content(f);});}}
+    return [];}
+  function found(q,it){  // words.holds, for one word of the query
+    var plain=bare(q);
+    if(UNSPACED.test(q))return it.have.some(function(h,i){return h.indexOf(q)>=0||(plain===q&&it.bare[i].indexOf(q)>=0);});
+    var forms=bases(q);
+    return it.have.some(function(h,i){return h.startsWith(q)||(plain===q&&it.bare[i].startsWith(q))||it.bare[i]===plain||
+      forms.some(function(f){return h.startsWith(f);});});}
   box.addEventListener('input',function(){
-    var words=box.value.toLowerCase().normalize('NFC').split(/\\s+/).filter(Boolean),n=0;
+    var words=box.value.toLowerCase().replace(/\u00df/g,'ss').replace(/\u2019/g,"'").normalize('NFKC').match(WORD)||[],n=0;
     items.forEach(function(a,i){
-      var ok=words.every(function(w){return (bare(w)===w?bares[i]:texts[i]).indexOf(w)>=0;});
+      var ok=!words.length||said[i].some(function(it){return words.every(function(q){return found(q,it);});});
       a.hidden=!ok;if(ok)n++;});
     shown.textContent=n;
   });
 })();
 """
+"""The filter box: a session shows when one of its answers or notes holds every word typed, by
+``words.holds``' rule, so it finds the sessions ``duet search`` finds (a QA pass found it
+matching the page's text across answers: "ladders" found 1 session where search found 8, and a
+partner's name every session). The word lists it reads come from the same constants."""
+
+
+def _script() -> str:
+    return SCRIPT % {"stop": json.dumps(sorted(w.STOP_WORDS)), "inflections": json.dumps(w.INFLECTIONS),
+                     "unspaced": json.dumps(w.UNSPACED.pattern)}
+
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
        "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
@@ -97,7 +125,7 @@ def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetim
             f"<meta name=generator content={GENERATOR}>"
             f"<meta http-equiv=Content-Security-Policy content=\"{CSP}\">"
             f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body)
-            + (f"<script>{SCRIPT}</script>" if sessions else "") + "\n</body></html>\n")
+            + (f"<script>{_script()}</script>" if sessions else "") + "\n</body></html>\n")
 
 
 # ---- summary
@@ -187,7 +215,8 @@ def _sessions(sessions: list[dict[str, Any]]) -> str:
 
 
 def _session(s: dict[str, Any]) -> str:
-    out = [f"<article class=session id=session-{s['id']}><h3>Session {s['id']}: {e(export.local_time(s['started_at']))}"
+    said = "|".join(" ".join(w.search_tokens(text)) for *_, text in searched(s))
+    out = [f"<article class=session id=session-{s['id']} data-said=\"{e(said)}\"><h3>Session {s['id']}: {e(export.local_time(s['started_at']))}"
            f"</h3><dl>"]
     out += [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in export.header_lines(s)[1:]]
     out.append("</dl>")

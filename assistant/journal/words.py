@@ -111,7 +111,7 @@ def holds(text: str, wanted: list[str]) -> bool:
     return all(found(q) for q in wanted)
 
 
-_INFLECTIONS = (("ies", ("y",)), ("ches", ("ch",)), ("shes", ("sh",)), ("sses", ("ss",)), ("xes", ("x",)),
+INFLECTIONS = (("ies", ("y",)), ("ches", ("ch",)), ("shes", ("sh",)), ("sses", ("ss",)), ("xes", ("x",)),
                 ("s", ("",)), ("ing", ("", "e")), ("ed", ("", "e")))
 """English endings a searched word may carry, and what its base ends in instead: "ladders" ->
 "ladder", "brushes" -> "brush", "skies" -> "sky", "making" -> "mak(e)", "noted" -> "not(e)"."""
@@ -125,7 +125,7 @@ def base_forms(word: str) -> tuple[str, ...]:
     letters."""
     if not word.isascii() or not word.isalpha():
         return ()
-    for ending, bases in _INFLECTIONS:
+    for ending, bases in INFLECTIONS:
         if word.endswith(ending) and not (ending == "s" and word.endswith("ss")):
             stem = word[: -len(ending)]
             return tuple(form for base in bases if len(form := stem + base) >= 3 and is_content(form))
