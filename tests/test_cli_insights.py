@@ -215,3 +215,20 @@ def test_a_session_stopped_in_its_check_in_is_a_false_start_not_a_session_held(t
     text = duet_at("insights", "--journal", journal, now=now).stdout
     assert "  Alex                   led 1 [1]\n  Sam                    led 1 [3]\n" \
            "  stopped in the check-in, no turn to lead [2]\n" in text
+    assert "\n\nPlan (duet schedule)\n  planned sessions so far  2: kept 2, moved 0, missed 0\n" in text
+    page = tmp_path / "report.html"
+    assert duet_at("report", "-o", str(page), "--journal", journal, now=now).returncode == 0
+    assert ("<h3>Planned times</h3><p>2 planned sessions so far: 2 kept, 0 moved, 0 missed; 0 unplanned sessions. "
+            "Kept: started within 60 minutes of the plan; moved: within 2 days.</p>") in page.read_text()
+    assert "<td>2026-05-11 10:00</td><td>kept (session 3)</td>" in page.read_text()
+
+
+def test_the_plan_section_says_when_it_shows_only_the_latest_times():
+    """Found in a QA pass: "planned sessions so far 11" listed 6 dates and did not say so."""
+    from assistant.cli.insights import render_plan
+
+    rows = [{"start": f"2026-10-{day:02d}T10:00:00+00:00", "status": "kept", "session": i}
+            for i, day in enumerate(range(1, 29, 3), 1)]
+    text = render_plan({"occurrences": rows, "unplanned": []})
+    assert "  ... and 4 earlier (all of them: duet schedule --history)\n  2026-10-13 10:00  kept     session 5\n" in text
+    assert "earlier" not in render_plan({"occurrences": rows[:6], "unplanned": []})

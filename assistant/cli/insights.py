@@ -76,6 +76,8 @@ def render_plan(plan: dict[str, Any]) -> str:
              f"  planned sessions so far  {len(rows)}: kept {counts['kept']}, moved {counts['moved']}, "
              f"missed {counts['missed']}" + (f", pending {counts['pending']}" if counts["pending"] else ""),
              f"  unplanned sessions       {len(plan['unplanned'])} {_ids(plan['unplanned'])}"]
+    if len(rows) > 6:
+        lines.append(f"  ... and {len(rows) - 6} earlier (all of them: duet schedule --history)")
     lines += [f"  {o['start'][:16].replace('T', ' ')}  {o['status']:<8}"
               + (f" session {o['session']}" if o.get("session") else "") for o in rows[-6:]]
     return "\n".join(line.rstrip() for line in lines)
@@ -106,7 +108,7 @@ def commands(common_options: Decorator, json_option: Decorator,
         else:
             click.echo(render_text(result, journal_path, since))
             if plan is not None:
-                click.echo(render_plan(plan))
+                click.echo("\n" + render_plan(plan))
 
     @click.command(name="search")
     @click.argument("terms", metavar="WORDS...", nargs=-1, required=True)
@@ -144,7 +146,8 @@ def commands(common_options: Decorator, json_option: Decorator,
                             "or choose another file with -o")
         sessions = load(journal_path, since.date() if since else None)
         result = ins.analyse(sessions, _today(), stored_tones(sessions))
-        page = render_report(sessions, result, since=since.date() if since else None)
+        page = render_report(sessions, result, since=since.date() if since else None,
+                             plan=planned_against_held(journal_path, sessions, since))
         try:
             write_private(output, page)
         except OSError as err:

@@ -104,9 +104,10 @@ def e(value: object) -> str:
 
 
 def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetime | None = None,
-                  since: date | None = None) -> str:
+                  since: date | None = None, plan: dict[str, Any] | None = None) -> str:
     """The page: summary, charts, patterns, then every session, newest first; ``since``: the
-    first day the page covers (it says so: a part of the journal read as all of it misleads)."""
+    first day the page covers (it says so: a part of the journal read as all of it misleads);
+    ``plan``: the planned times and what became of them (``PlannedVsHeld.to_json``), if any."""
     now = now or datetime.now().astimezone()
     partners = list(result.voices["share"])
     title = "Duet journal" + (f": {_listed(partners)}" if partners else "")
@@ -119,7 +120,7 @@ def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetim
         body.append("<p>No sessions yet. Hold one with <code>duet run</code> (or try <code>duet rehearse</code>), "
                     "then make this report again.</p>")
     else:
-        body += [_cards(result), _charts(result), _patterns(result), _sessions(sessions)]
+        body += [_cards(result), _charts(result), _patterns(result), _plan(plan), _sessions(sessions)]
     return (f"<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'>"
             f"<meta name=generator content={GENERATOR}>"
@@ -194,6 +195,35 @@ def _patterns(result: Insights) -> str:
             out.append(f"<tr><td>{e(row['date'])} (session {row['session']})</td><td>{e(row['step'])}</td>"
                        f"<td>{e(fate)}</td></tr>")
         out.append("</table>")
+    return "\n".join(out)
+
+
+PLAN_ROWS = 20
+"""Planned times listed in the report, newest first (the counts cover them all)."""
+
+
+def _plan(plan: dict[str, Any] | None) -> str:
+    """Planned against held: the regular times the couple set themselves and how they kept them
+    (a QA pass found the report without it, where ``duet insights`` has it)."""
+    if plan is None:
+        return ""
+    rows, rules = plan["occurrences"], plan["rules"]
+    counts = {s: sum(o["status"] == s for o in rows) for s in ("kept", "moved", "missed", "pending")}
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n or status != "pending")
+    out = [f"<h3>Planned times</h3><p>{phrasing.counted(len(rows), 'planned session')} so far: {e(summary)}; "
+           f"{phrasing.counted(len(plan['unplanned']), 'unplanned session')}"
+           + (f" ({e(_ids(plan['unplanned']))})" if plan["unplanned"] else "")
+           + f". Kept: started within {rules['kept_within_minutes']:g} minutes of the plan; moved: within "
+           f"{phrasing.counted(rules['moved_within_days'], 'day')}.</p>"]
+    if rows:
+        out.append("<table><tr><th>planned</th><th>what came of it</th></tr>")
+        out += [f"<tr><td>{e(o['start'][:16].replace('T', ' '))}</td><td>{e(o['status'])}"
+                + (f" (session {o['session']})" if o.get("session") else "") + "</td></tr>"
+                for o in reversed(rows[-PLAN_ROWS:])]
+        out.append("</table>")
+        if len(rows) > PLAN_ROWS:
+            out.append(f"<p class=muted>... and {len(rows) - PLAN_ROWS} earlier (all of them: "
+                       "<code>duet schedule --history</code>)</p>")
     return "\n".join(out)
 
 
