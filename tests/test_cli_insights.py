@@ -201,6 +201,11 @@ def test_a_session_stopped_in_its_check_in_is_a_false_start_not_a_session_held(t
     for script, day in ((whole, "2026-05-04"), (stopped, "2026-05-11"), (whole, "2026-05-11")):
         held = duet_at("rehearse", str(script), "--date", day, "--journal", journal, now=now)
         assert held.returncode == 0, held.stderr
+        assert "\nSession 2 stopped; saved in" in held.stdout or script == whole
+    # the couple's word, not "aborted" (a QA pass found it harsh); --json keeps the stored one
+    assert duet_at("sessions", "--journal", journal, now=now).stdout.splitlines()[2].endswith("  stopped")
+    assert "  Status:    stopped\n" in duet_at("show", "2", "--journal", journal, now=now).stdout
+    assert json.loads(duet_at("sessions", "--json", "--journal", journal, now=now).stdout)[1]["status"] == "aborted"
     data = json.loads(duet_at("insights", "--json", "--journal", journal, now=now).stdout)
     lead = data["leadership"]
     assert lead["led"] == {"Alex": {"count": 1, "sessions": [1]}, "Sam": {"count": 1, "sessions": [3]}}

@@ -38,6 +38,7 @@ from assistant.journal.journal import journal_file
 from assistant.journal.rhythm import instant
 from assistant.session import phrasing
 from assistant.session.clock import SimulatedClock
+from assistant.session.records import shown_status
 
 log = logging.getLogger("assistant")
 
@@ -185,7 +186,7 @@ def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
     for row in rows:  # one line per session, whatever a hand-edited record holds
         click.echo(
             f"{row['id']:>4}  {one_line(export.local_time(row['started_at'])):16}  {export.minutes(row.get('worked')):>7}"
-            f"  {one_line(row['leader'])[:12]:12}  {one_line(row['status'])}"
+            f"  {one_line(row['leader'])[:12]:12}  {one_line(shown_status(row['status']))}"
         )
 
 
@@ -251,7 +252,7 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
     if as_json:
         _print_json({"session": session_id, "status": status, "transcript": port.transcript.lines})
     else:
-        click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
+        click.echo(f"\nSession {session_id} {shown_status(status)}; saved in {journal_path}")
 
 
 FIRST_YEAR = 1970
@@ -386,7 +387,7 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
         _print_json({"session": session_id, "status": status}
                     | ({"transcript": port.transcript.lines} if script is not None else {}))
     else:
-        click.echo(f"\nSession {session_id} {status}; saved in {journal_path}")
+        click.echo(f"\nSession {session_id} {shown_status(status)}; saved in {journal_path}")
 
 
 @cli.command(name="run")
@@ -407,7 +408,7 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
             status = run(engine, port)
         finally:
             port.close()
-    click.echo(f"\nSession {engine.log.session_id} {status}; saved in {journal_path}")
+    click.echo(f"\nSession {engine.log.session_id} {shown_status(status)}; saved in {journal_path}")
 
 
 @cli.command()

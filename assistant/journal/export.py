@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.errors import DuetError
+from assistant.session.records import shown_status
 
 FORMATS = ("md", "html", "json", "text")
 
@@ -109,7 +110,7 @@ def escaped(text: str, keep: str = "") -> str:
 def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("Date", local_time(session["started_at"])),
-        ("Status", session["status"]),
+        ("Status", shown_status(session["status"])),
         ("Partners", " and ".join(session["partners"])),
         ("Led by", f"{session['leader']} (vision); {session['logistics']} (logistics)"),
         ("Worked", worked_line(session)),

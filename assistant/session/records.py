@@ -24,6 +24,16 @@ class SessionStatus(str, Enum):
     """Never written: an in-progress session whose process is gone (see ``journal``)."""
 
 
+SHOWN_STATUS = {SessionStatus.ABORTED.value: "stopped"}
+"""A status as the couple read it (the sessions table, ``duet show``, exports): a session they
+stopped is "stopped", as the README says, not "aborted" (a QA pass found the word harsh in a
+couple's journal). ``--json`` and the journal keep the stored word."""
+
+
+def shown_status(status: str) -> str:
+    return SHOWN_STATUS.get(status, status)
+
+
 def was_held(summary: Mapping[str, Any]) -> bool:
     """Whether a session (its index entry) was held, not a false start: one the couple stopped
     before any work was done, in its check-in, was not. It took no turn to lead, so rotation
