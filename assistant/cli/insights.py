@@ -203,7 +203,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     out += [f"  {p:<22} {v['words'][p]} words ({_pct(v['share'][p])})" for p in v["share"]]
     for q in v["quiet"][:6]:
         counts = [f"{n} {what}" for n, what in ((q["skipped"], "skipped"), (q["unanswered"], "unanswered")) if n]
-        out.append(f"  {q['partner']} left \"{q['question']}\": {', '.join(counts)} {_ids(q['sessions'])}")
+        out.append(f"  quiet moment, {q['partner']}: \"{q['question']}\" {', '.join(counts)} {_ids(q['sessions'])}")
     out += _more(len(v["quiet"]) - 6)
     out.append("")
     f = result.feelings
