@@ -150,9 +150,10 @@ def local_zone() -> ZoneInfo:
                         "set TZ to a zone name such as Europe/Berlin") from None
 
 
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
+_HALF = r"(am|pm|a\.m\.|p\.m\.)"
+_TIME = re.compile(rf"^(\d{{1,2}})(?::(\d{{2}}))?\s*{_HALF}?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_CLOCK_WORD = re.compile(r"\d{1,2}(:\d{2})?(am|pm|a\.m\.|p\.m\.)?|am|pm|a\.m\.|p\.m\.|noon|midday")
+_CLOCK_WORD = re.compile(rf"\d{{1,2}}(?::\d{{2}})?{_HALF}?|{_HALF}|noon|midday")
 """A word of a time of day ("10:00", "7pm", "7", "pm", "noon"): any other word is a mistake."""
 
 
