@@ -519,3 +519,4 @@ def test_themes_leave_out_words_that_name_no_theme():
     """Found in a QA pass: "nothing" was the second challenge, "garden without" and "plant goes"
     themes."""
     assert words.content_words("Nothing really, the plant goes on without water") == ["plant", "water"]
+    assert words.content_words("we lost two weeks to the rain") == ["lost", "weeks", "rain"]  # "lost two"

@@ -39,9 +39,11 @@ wasn't we we'd we'll we're we've were weren't what what's when where which while
 will with won't would wouldn't yeah yes yet you you're your yours yourself yourselves
 bit feel feeling felt went go going gone well good time okay ok um uh maybe actually
 goes without nothing anything everything
+two three four five six seven eight nine ten twenty half
 """.split())
-"""Words that say nothing about a theme (function words, fillers, our questions' own words; a QA
-pass found "nothing" the second challenge, and "garden without" and "plant goes" as themes)."""
+"""Words that say nothing about a theme (function words, fillers, number words, our questions'
+own words; QA passes found "nothing" the second challenge, and "garden without", "plant goes"
+and "lost two" as themes)."""
 
 NEGATIONS = frozenset({"not", "no", "never", "don't", "didn't", "isn't", "wasn't", "aren't", "weren't",
                        "can't", "couldn't", "won't", "hardly", "nor", "neither", "less"})
