@@ -42,13 +42,19 @@ def test_pause_stops_the_clock_and_moves_milestones():
     assert t.next_due_at(100.0 + 900) == 100.0 + 1350 + 300
 
 
-def test_adding_minutes_extends_the_phase_without_repeating_milestones():
+def test_adding_minutes_gives_the_warnings_it_puts_ahead_again_but_not_halfway():
+    """Found in a QA pass: "2 minutes left", then ten minutes added, and time up came with no
+    warning; sixty added at halfway left an hour without one."""
     t = timer(minutes=20, halfway=False, left=(10,))
     assert [m.key for m in t.due(100.0 + 600)] == ["left-600"]
     t.extend(5 * 60)
     assert t.remaining(100.0 + 600) == 900.0
-    assert t.next_due_at(100.0 + 600) == 100.0 + 1500
-    assert [m.key for m in t.due(100.0 + 1500)] == ["time-up"]
+    assert t.next_due_at(100.0 + 600) == 100.0 + 900
+    assert run_to_end(t, 100.0 + 600) == [(300.0, "left-600"), (900.0, "time-up")]
+    long = timer(minutes=12)
+    assert [m.key for m in long.due(100.0 + 400)] == ["left-600", "halfway"]
+    long.extend(3600)
+    assert run_to_end(long, 100.0 + 400) == [(3320.0, "left-600"), (3800.0, "left-120"), (3920.0, "time-up")]
 
 
 def test_milestones_longer_than_the_phase_are_skipped():
@@ -81,10 +87,15 @@ def test_a_change_of_length_never_makes_a_milestone_due_by_itself():
     t.due(100.0 + 70)
     t.extend(-300)
     assert t.due(100.0 + 80) == []
+    said = timer(minutes=10, halfway=False)
+    assert [m.key for m in said.due(100.0 + 480)] == ["left-120"]
+    said.extend(300)
+    said.extend(-300)  # added, then taken back ("cancel that"): "2 minutes left" is not said twice
+    assert run_to_end(said, 100.0 + 490) == [(110.0, "time-up")]
     late = timer(minutes=10, halfway=False)
     assert [m.key for m in late.due(100.0 + 500)] == ["left-120"]
-    late.extend(300)  # 400 s left: "10 minutes left" lies behind, "2 minutes left" was said
-    assert run_to_end(late, 100.0 + 520) == [(380.0, "time-up")]
+    late.extend(300)  # 400 s left: "10 minutes left" lies behind; "2 minutes left" comes again
+    assert run_to_end(late, 100.0 + 520) == [(260.0, "left-120"), (380.0, "time-up")]
 
 
 def test_a_milestone_passed_between_two_looks_is_still_due():

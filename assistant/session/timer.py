@@ -72,13 +72,17 @@ class WorkTimer:
             self.paused_at = None
 
     def extend(self, seconds: float) -> None:
-        """Add time (or take it back); milestones already announced are not repeated, and one
-        the change moves past is not due: only the clock makes a milestone due."""
+        """Add time (or take it back). A warning of time left that added time puts ahead again
+        comes again ("2 minutes left", then ten minutes added: a QA pass heard time up with no
+        warning), as does time up; the halfway point is not repeated. One the change moves past
+        is not due: only the clock makes a milestone due."""
         self.length += seconds
         if self.left_seen is not None:
             self.left_seen += seconds
         if seconds > 0:
-            self.announced.discard("time-up")  # time added after time up: it comes again
+            ahead = {m.key for m in self._milestones() if not m.halfway and
+                     (self.left_seen is None or m.remaining < self.left_seen - 1e-9)}
+            self.announced -= ahead  # time up among them: time added after time up
 
     def due(self, now: float) -> list[Milestone]:
         """Milestones reached by ``now`` and not yet announced, marked announced, in order."""
