@@ -3,6 +3,7 @@
 import pytest
 
 from assistant.journal import Journal
+from assistant.session import phrasing
 from assistant.session.engine import AWAITED_IN_QUESTIONS, BREATH, CONFIRM_WINDOW, UNDO_WINDOW
 from assistant.session.events import (
     Finished,
@@ -588,7 +589,6 @@ def test_a_continuation_with_no_words_only_asks_again(tmp_path):
 
 def test_welcome_back_names_the_phase_as_people_say_it():
     """`duet resume` once said "We were in the work" (and "the checkin")."""
-    from assistant.session import phrasing
     from assistant.session.records import PHASES
     said_back = {phase: phrasing.welcome_back(phase) for phase in PHASES}
     assert said_back["checkin"].startswith("Welcome back. We were in the check-in;")
@@ -657,3 +657,13 @@ def test_cancel_said_at_a_question_with_nothing_to_cancel_is_no_answer(tmp_path)
     h = Harness(tmp_path)
     assert said(h.send(Heard("cancel that"))) == ["There is nothing to cancel.", "Ana, how are you feeling as we begin?"]
     assert h.session()["turns"] == [] and h.state == "checkin"
+
+
+@pytest.mark.parametrize("seconds,said", [
+    (28, "28 seconds"), (63, "1 minute and 5 seconds"), (121, "2 minutes"), (114, "1 minute and 55 seconds"),
+    (450, "7 and a half minutes"), (3540, "59 minutes"), (3600, "1 hour"), (4500, "1 hour and 15 minutes"),
+    (5400, "an hour and a half"), (9000, "2 and a half hours"), (9060, "2 hours and 31 minutes"),
+])
+def test_lengths_are_said_as_people_say_them(seconds, said):
+    """Found in a QA pass: "150 minutes" and "2 minutes and 1 second left" sounded like a machine."""
+    assert phrasing.duration(seconds) == said

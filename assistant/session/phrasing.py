@@ -7,17 +7,26 @@ from datetime import datetime, timedelta
 
 def duration(seconds: float) -> str:
     """Spoken length: '27 minutes', '7 and a half minutes' (halfway through 15), '1 minute and
-    30 seconds', '45 seconds'. From 5 minutes up, to the nearest minute, a half rounded up."""
+    30 seconds', '45 seconds', '2 and a half hours', '1 hour and 15 minutes'. From 5 minutes up,
+    to the nearest minute, a half rounded up; below, to 5 seconds ("2 minutes and 1 second left"
+    sounded like a machine to a QA pass, as "150 minutes" did)."""
     seconds = max(0, round(seconds))
     minutes, secs = divmod(seconds, 60)
+    if minutes + (secs >= 30) >= 60:
+        hours, rest = divmod(minutes + (secs >= 30), 60)
+        if rest == 30:
+            return "an hour and a half" if hours == 1 else f"{hours} and a half hours"
+        said = counted(hours, "hour")
+        return f"{said} and {counted(rest, 'minute')}" if rest else said
     if minutes >= 5 and secs == 30:
         return f"{minutes} and a half minutes"
     if minutes >= 5 or (minutes and not secs):
         minutes += secs > 30
-        return f"{minutes} minute{'s' * (minutes != 1)}"
+        return counted(minutes, "minute")
     if minutes:
-        return f"{minutes} minute{'s' * (minutes != 1)} and {secs} second{'s' * (secs != 1)}"
-    return f"{secs} second{'s' * (secs != 1)}"
+        minutes, secs = divmod(minutes * 60 + 5 * round(secs / 5), 60)
+        return f"{counted(minutes, 'minute')} and {counted(secs, 'second')}" if secs else counted(minutes, "minute")
+    return counted(secs, "second")
 
 
 def counted(n: int, noun: str) -> str:
