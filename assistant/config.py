@@ -79,7 +79,7 @@ class DebriefConfig(Settings):
     ]
     """Asked of each partner in turn."""
     together: list[Line] = ["What is our next step?"]
-    """Asked once of both; the last answer is the next step read back next session."""
+    """Asked once of both; the answer to the first is the next step read back next session."""
 
 
 class ListeningConfig(Settings):

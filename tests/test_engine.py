@@ -406,6 +406,24 @@ def test_questions_and_milestones_come_from_config(tmp_path):
     assert h.state == "done"
 
 
+def test_the_next_step_is_the_answer_to_the_first_question_to_both(tmp_path):
+    """Found in a QA pass: with "When do we meet next?" after "What is our next step?", the
+    recap and the next greeting read "Your next step: saturday at 10." """
+    cfg = config(checkin={"questions": ["Ready?"]}, debrief={"questions": ["Good?"], "together": [
+        "What is our next step?", "When do we meet next?"]}, work={"minutes": 1, "announce_remaining": []})
+    h = Harness(tmp_path, cfg)
+    h.send(Heard("yes"))
+    h.send(Heard("yes"))
+    while h.state == "work":
+        h.clock.advance_to(h.engine.awaiting.until)
+        h.send(Tick())
+    for text in ("yes", "yes", "finish the fence", "saturday at ten"):
+        actions = h.send(Heard(text))
+    assert "Your next step: finish the fence." in said(actions)[-1]
+    assert h.session()["next_step"] == "finish the fence"
+    assert Harness(tmp_path, cfg, h.journal).engine.previous_next_step == "finish the fence"
+
+
 def test_losing_the_microphone_pauses_until_it_is_back(tmp_path):
     from assistant.session.events import MicrophoneBack, MicrophoneLost
 
@@ -667,3 +685,30 @@ def test_cancel_said_at_a_question_with_nothing_to_cancel_is_no_answer(tmp_path)
 def test_lengths_are_said_as_people_say_them(seconds, said):
     """Found in a QA pass: "150 minutes" and "2 minutes and 1 second left" sounded like a machine."""
     assert phrasing.duration(seconds) == said
+
+
+@pytest.mark.parametrize("step,read", [
+    ("finish the fence", ("finish the fence.", False)),
+    ("I will buy paint and you clean the brushes?", ("I will buy paint and you clean the brushes.", False)),
+    ("I don't know", (None, False)), ("um, not sure yet", (None, False)), ("", (None, False)),
+    (" ".join(["and then we paint the fence"] * 5), (None, True)),
+])
+def test_a_next_step_is_read_back_only_when_it_plans_something_and_is_short(step, read):
+    """Found in a QA pass: "Your next step: I don't know.", a 104-word step read in the recap and
+    three greetings, and a step asked back read with a question's tone."""
+    assert phrasing.step_read_back(step) == read
+
+
+def test_a_command_said_for_the_next_step_is_not_read_back_as_the_plan(tmp_path):
+    """Found in a QA pass: "add five minutes" stored as the answer came back as the couple's plan."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    start_debrief(h)
+    for text in ("fine", "fine", "fine", "fine", "fine", "fine"):
+        h.send(Heard(text))
+    recap = said(h.send(Heard("how much time is left")))[-1]
+    assert h.session()["next_step"] == "how much time is left" and "next step" not in recap
+    greeting = said(Harness(tmp_path, journal=h.journal).first)[0]
+    assert "next step" not in greeting
+    long = phrasing.greeting(["Ana", "Ben"], "Ana", "Ben", " ".join(["we paint the fence"] * 8))
+    assert "The next step you last planned is in your journal." in long

@@ -768,10 +768,9 @@ class SessionRecorder:
                                f"it can still be shown, exported or forgotten") from None
 
     def _next_step(self) -> str | None:
-        """The last answer recorded to a question to both partners (the next step), if any."""
-        steps = [t for t in sorted(self.db.table("turns").all(), key=_turn_order)
-                 if t.get("partner") == "both" and t.get("status") == TurnStatus.ANSWERED.value]
-        answer = steps[-1].get("answer") if steps else None
+        """The answer recorded to the first question to both partners (the next step), if any."""
+        both = [t for t in sorted(self.db.table("turns").all(), key=_turn_order) if t.get("partner") == "both"]
+        answer = both[0].get("answer") if both and both[0].get("status") == TurnStatus.ANSWERED.value else None
         return answer if isinstance(answer, str) and answer.strip() else None
 
     def _write(self, write: Callable[[], object]) -> None:

@@ -156,6 +156,9 @@ class SessionEngine:
         """What this session celebrates (from the journal, phrased before it starts)."""
         self.commands = CommandParser(config.commands, config.listening.wake_word)
         self.plan = question_plan(config, roles)
+        self._step_seq = next((i for i, q in enumerate(self.plan) if q.partner == "both"), None)
+        """The next-step question: the first asked of both (a QA pass's second, "When do we meet
+        next?", had its answer read back as the step)."""
         self.seq = resume.next_seq if resume else 0
         self.notes_taken = resume.notes if resume else 0
         self.timer = self._make_timer(resume)
@@ -215,8 +218,8 @@ class SessionEngine:
         if self._resume is None:
             self._say(
                 phrasing.greeting(
-                    self.config.partners, self.roles.leader, self.roles.logistics, self.previous_next_step,
-                    planned=self.rhythm.planned, cheer=self.cheer.greeting,
+                    self.config.partners, self.roles.leader, self.roles.logistics,
+                    self._plan_said(self.previous_next_step), planned=self.rhythm.planned, cheer=self.cheer.greeting,
                 )
             )
             self.begin_checkin()
@@ -454,7 +457,7 @@ class SessionEngine:
             self.log.record_turn(turn)
             self._last_turn = turn
             self._event("answer continued", seq=turn.seq)
-            if self.plan[turn.seq].partner == "both":
+            if turn.seq == self._step_seq:
                 self.next_step = turn.answer
         self._ask()
 
@@ -489,7 +492,7 @@ class SessionEngine:
         )
         self.log.record_turn(turn)
         self._last_turn = turn
-        if question.partner == "both" and status is TurnStatus.ANSWERED:
+        if self.seq == self._step_seq and status is TurnStatus.ANSWERED:
             self.next_step = answer
 
     def _next_question(self) -> None:
@@ -558,13 +561,20 @@ class SessionEngine:
             self.begin_recap()
         worked = self.timer.elapsed(self.clock.now())
         self._say(
-            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken, self.next_step,
-                           cheer=self.cheer.recap, next_planned=self.rhythm.next_planned)
+            phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken,
+                           self._plan_said(self.next_step), cheer=self.cheer.recap, next_planned=self.rhythm.next_planned)
         )
         self.finish()
         self.log.close("done", self._summary(worked))
         self._out.append(Finished("done"))
         self.awaiting = self._out[-1]
+
+    def _plan_said(self, step: str | None) -> str | None:
+        """A next step to read back, unless it is a command said in its place ("add five
+        minutes"): a QA pass heard commands stored as answers read back as the couple's plan. A
+        note's words ("note the colours") may well be a plan."""
+        command = self.commands.parse(step) if step else None
+        return step if command is None or command.text else None
 
     def _stop(self) -> None:
         self._event("stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 
@@ -52,14 +53,39 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
+STEP_WORDS = 25
+"""Longest next step read back word for word; a longer one is said to be in the journal (a QA
+pass heard a 104-word step read in the recap and again in three greetings)."""
+NO_STEP = frozenset("""i i'm don't dont do not know sure no idea nothing whatever dunno maybe um uh er
+we'll we see yet none nope""".split())
+"""Words that, alone, plan nothing: "I don't know." was read back as the next step."""
+_WORDS = re.compile(r"[a-z']+")
+
+
+def step_read_back(step: str | None) -> tuple[str | None, bool]:
+    """A next step as Duet reads it back: (the text, or None when there is nothing to read, and
+    whether it is too long to read: then Duet says it is in the journal). A step asked back
+    ("... clean the brushes?") is read as said, not as a question."""
+    said = (step or "").strip()
+    words = _WORDS.findall(said.lower().replace("’", "'"))
+    if not words or NO_STEP.issuperset(words):
+        return None, False
+    if len(words) > STEP_WORDS:
+        return None, True
+    return sentence(said.rstrip("?").rstrip()), False
+
+
 def greeting(partners: list[str], leader: str, logistics: str, next_step: str | None,
              planned: str | None = None, cheer: str | None = None) -> str:
     text = f"Welcome, {partners[0]} and {partners[1]}. "
     if planned:
         text += f"{planned} "
     text += f"This session {leader} leads the vision and {logistics} handles logistics."
-    if next_step:
-        text += f" The next step you last planned: {sentence(next_step)}"  # maybe sessions ago
+    step, long = step_read_back(next_step)
+    if step:
+        text += f" The next step you last planned: {step}"  # maybe sessions ago
+    elif long:
+        text += " The next step you last planned is in your journal."
     if cheer:
         text += f" {cheer}"
     return text + " Let's check in."
@@ -150,8 +176,11 @@ def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str
         f"You worked for {duration(worked)}",
     ]
     parts[-1] += f" and took {notes} note{'s' * (notes != 1)}." if notes else "."
-    if next_step:
-        parts.append(f"Your next step: {sentence(next_step)}")
+    step, long = step_read_back(next_step)
+    if step:
+        parts.append(f"Your next step: {step}")
+    elif long:
+        parts.append("Your next step is saved in your journal.")
     if cheer:
         parts.append(cheer)
     parts.append("Thank you both for the care and effort you put in today. Well done.")
