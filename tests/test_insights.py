@@ -271,6 +271,45 @@ def test_every_kind_of_celebration_is_offered_when_earned(history):
     assert celebrate.greeting_options([], date(2026, 3, 2)) == []
 
 
+def test_the_recap_streak_counts_held_sessions_and_only_a_week_this_session_adds(history):
+    """Found in a QA pass: "That makes 3 weeks in a row" with one week's session stopped 2 s into
+    its check-in, and "That makes 2 weeks in a row" from the second session of a week, after the
+    greeting had said "You have met 2 weeks in a row"."""
+    s1, s2 = history["sessions"][:2]
+    next_week = datetime(2026, 3, 17, 10).astimezone()
+    assert "That makes 3 weeks in a row with a session." in celebrate.recap_options([s1, s2], 9, next_week)
+    false_start = {**s2, "id": 8, "started_at": "2026-03-10T12:00:00+00:00", "status": "aborted", "worked": 0.0,
+                   "turns": s2["turns"][:1], "next_step": None}
+    cheer = celebrate.cheer([s1, false_start], 9, next_week)
+    assert cheer.recap is None  # W10 and W12: no streak (with the false start: W10, W11, W12)
+    assert "weeks in a row" not in (cheer.greeting or "")
+    same_week = datetime(2026, 3, 12, 10).astimezone()  # s2 was held on 2026-03-10, this week
+    assert not [o for o in celebrate.recap_options([s1, s2], 9, same_week) if "weeks in a row" in o]
+    assert phrasing.cheer_streak(2) in celebrate.greeting_options([s1, s2], same_week.date())
+
+
+def test_the_step_followed_is_not_cheered_when_it_is_the_step_read_back(history):
+    """Found in a QA pass: "The next step you last planned: mulch the beds. Last time you followed
+    up on the step you had planned before: mulch the beds." """
+    s1, s2 = history["sessions"][:2]
+    kept = {**s2, "next_step": "Finish the blue sky."}  # planned again, as it was in s1
+    assert not [o for o in celebrate.greeting_options([s1, kept], date(2026, 3, 12)) if "followed up" in o]
+
+
+def test_a_command_said_as_an_answer_is_not_quoted_back(history):
+    """Found in a QA pass: "Last time Sam said this worked well: add five minutes." """
+    from assistant.session.commands import CommandParser
+    from tests.helpers import config
+
+    s1, s2 = history["sessions"][:2]
+    said = [{**t, "answer": "add five minutes"} if insights.asks(t["question"], insights.WORKED_WELL) else t
+            for t in s2["turns"]]
+    is_command = CommandParser(config().commands).is_command
+    assert not [o for o in celebrate.greeting_options([s1, {**s2, "turns": said}], date(2026, 3, 12), is_command)
+                if "said this worked well" in o]
+    assert not is_command("take a note buy more blue") and is_command("pause the session please")
+
+
 def test_a_misheard_answer_is_not_quoted_back(history):
     """What worked well is read back in the next greeting as the partner's words: not when the
     recognizer was unsure of them (a misheard "say that again" was quoted as "See, I'll come

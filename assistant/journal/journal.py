@@ -281,16 +281,18 @@ class Journal:
             storage.watcher = watcher
             self._release()
 
-    def cheer(self, session_id: int, started: datetime) -> Cheer:
-        """What session ``session_id`` can celebrate, from the sessions held before it (``celebrate``)."""
+    def cheer(self, session_id: int, started: datetime, is_command: Callable[[str], bool] | None = None) -> Cheer:
+        """What session ``session_id`` can celebrate, from the sessions held before it
+        (``celebrate``; false starts left out); ``is_command``: an answer that was a command."""
         from assistant.journal.celebrate import NEEDS_WHOLE, cheer
 
         try:
-            past = sorted((s for s in self.list_sessions() if s["id"] < session_id and _held_before(s, started)),
+            past = sorted((s for s in self.list_sessions()
+                           if s["id"] < session_id and _held_before(s, started) and was_held(s)),
                           key=lambda s: (s["started_at"], s["id"]))
             whole = {s["id"] for s in past[-NEEDS_WHOLE:]}  # the index says the rest: no need to read every file
             return cheer([self._whole(s) if s["id"] in whole else s | {"turns": [], "notes": [], "events": []}
-                          for s in past], session_id, started)
+                          for s in past], session_id, started, is_command)
         except Exception as err:  # noqa: BLE001 - a celebration is never worth a session
             log.warning("nothing celebrated this time: %s", err)
             return Cheer()

@@ -136,6 +136,12 @@ class CommandParser:
                 return replace(command, text=_as_said(text, command.text)) if command.text else command
         return None
 
+    def is_command(self, text: str) -> bool:
+        """Whether ``text`` is a command said whole, with nothing of the couple's own in it (a
+        note's words are): such an answer is no plan to read back, nor words to quote."""
+        command = self.parse(text)
+        return command is not None and not command.text
+
     def grammar_phrases(self, intents: frozenset[Intent] | None = None) -> list[str]:
         """Every phrase spelled out (numbers as words), for grammar-restricted recognition.
 

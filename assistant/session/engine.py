@@ -573,8 +573,7 @@ class SessionEngine:
         """A next step to read back, unless it is a command said in its place ("add five
         minutes"): a QA pass heard commands stored as answers read back as the couple's plan. A
         note's words ("note the colours") may well be a plan."""
-        command = self.commands.parse(step) if step else None
-        return step if command is None or command.text else None
+        return None if step is None or self.commands.is_command(step) else step
 
     def _stop(self) -> None:
         self._event("stopped")

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from assistant.config import Config
 from assistant.session.clock import Clock
+from assistant.session.commands import CommandParser
 from assistant.session.engine import SessionEngine, SessionLog, rotate_roles
 from assistant.session.events import (
     Event,
@@ -61,7 +62,8 @@ class Store(Protocol):
     def begin(self, partners: list[str], roles: Roles, started_at: str,
               planned_work: float) -> Recorder: ...
     def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, Recorder]: ...
-    def cheer(self, session_id: int, started: datetime) -> Cheer: ...
+    def cheer(self, session_id: int, started: datetime,
+              is_command: Callable[[str], bool] | None = None) -> Cheer: ...
 
 
 @dataclass
@@ -88,7 +90,8 @@ def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | N
     previous_step = journal.last_next_step(started)
     recorder = journal.begin(config.partners, roles, started.isoformat(), config.work.minutes * 60)
     ACTIVE.session_id = recorder.session_id
-    cheer = journal.cheer(recorder.session_id, started) if config.celebrate else None
+    commands = CommandParser(config.commands, config.listening.wake_word)
+    cheer = journal.cheer(recorder.session_id, started, commands.is_command) if config.celebrate else None
     return SessionEngine(config, recorder, clock, roles, previous_next_step=previous_step,
                          rhythm=rhythm, cheer=cheer)
 
