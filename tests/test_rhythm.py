@@ -197,7 +197,8 @@ def test_phrasing_of_the_schedule():
     assert phrasing.see_you(sat, NOW) == "See you Saturday at 10 a.m."
     assert phrasing.see_you(sat.replace(hour=18, minute=30), sat) == "See you later today at 6:30 p.m."
     assert phrasing.see_you(sat, sat - timedelta(days=1)) == "See you tomorrow at 10 a.m."
-    assert phrasing.see_you(sat + timedelta(days=7), sat) == "See you Saturday at 10 a.m."
+    assert phrasing.see_you(sat + timedelta(days=7), sat) == "See you next Saturday at 10 a.m."  # not today
+    assert phrasing.see_you(sat + timedelta(days=7), sat + timedelta(days=1)) == "See you Saturday at 10 a.m."
     assert phrasing.see_you(sat + timedelta(days=14), sat) == "See you on Saturday, 19 December at 10 a.m."
     assert phrasing.see_you(sat.replace(hour=19), sat) == "See you later today at 7 p.m."  # not "at 19"
     assert [phrasing.clock_time(sat.replace(hour=h)) for h in (0, 12, 23)] == ["midnight", "noon", "11 p.m."]

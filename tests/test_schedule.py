@@ -273,8 +273,8 @@ def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(jo
     planned = duet("rehearse", str(script), "--journal", journal, now="2026-12-05T10:20")
     out = ok(planned)
     assert "Welcome, Alex and Sam. This is your planned Saturday session." in out
-    assert "The work phase starts now: 60 minutes." in out
-    assert "Well done. See you Saturday at 10 a.m.\n" in out
+    assert "The work phase starts now: 1 hour." in out
+    assert "Well done. See you next Saturday at 10 a.m.\n" in out
     assert "planned for Saturday 10:00: 60 minutes of work" in planned.stderr
     # three days later, not near a planned time: the config's length, no planned line
     out = ok(duet("rehearse", str(script), "--journal", journal, "--work", "1", now="2026-12-08T19:00"))
@@ -290,6 +290,21 @@ def test_a_planned_session_takes_its_length_and_says_so_and_history_counts_it(jo
     assert (insights["planned"]["kept"], insights["planned"]["missed"], insights["planned"]["unplanned"]) == (1, 1, [2])
     text = ok(duet("insights", "--journal", journal, now="2026-12-20T12:00"))
     assert "kept 1, moved 0, missed 1" in text
+
+
+def test_a_second_session_at_a_planned_time_already_kept_is_not_the_planned_one(journal, tmp_path):
+    """Found in a QA pass: "This is your planned Saturday session" twice on one day; the history
+    counts the second one unplanned."""
+    script = tmp_path / "script.yaml"
+    script.write_text(SCRIPT)
+    quick("schedule", "add", "saturday 10:00", "--every", "week", "--minutes", "60", "--journal", journal,
+          now="2026-12-01T09:00")
+    assert "This is your planned" in ok(duet("rehearse", str(script), "--journal", journal, now="2026-12-05T09:58"))
+    again = duet("rehearse", str(script), "--journal", journal, now="2026-12-05T10:50")
+    assert "This is your planned" not in ok(again) and "planned for Saturday" not in again.stderr
+    assert "The work phase starts now: 45 minutes." in again.stdout  # the config's length, not the plan's
+    history = json.loads(ok(duet("schedule", "--history", "--json", "--journal", journal, now="2026-12-06T12:00")))
+    assert history["occurrences"][0]["session"] == 1 and history["unplanned"] == [2]
 
 
 def test_a_one_off_plan_gone_by_says_so(journal):

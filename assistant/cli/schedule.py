@@ -28,6 +28,7 @@ from click.core import ParameterSource
 from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal
+from assistant.journal.journal import journal_file
 from assistant.journal.export import write_private
 from assistant.journal.rhythm import (
     EVERY,
@@ -35,6 +36,7 @@ from assistant.journal.rhythm import (
     Occurrence,
     Plan,
     PlannedVsHeld,
+    instant,
     local_zone,
     names_weekday,
     near,
@@ -47,7 +49,7 @@ from assistant.journal.rhythm import (
 from assistant.journal.schedule import Schedule, schedule_path
 from assistant.journal.storage import private_dir
 from assistant.session import phrasing
-from assistant.session.records import Rhythm, SessionStatus
+from assistant.session.records import Rhythm, SessionStatus, was_held
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ def session_rhythm(config: Config, journal_path: Path, work_minutes: float | Non
         return config, None
     now = now or wall_now()
     current = near(plans, now)
+    if current is not None and _kept_before(current, journal_path, now):
+        current = None  # a second session that day is not the planned one (history: unplanned)
     if current is not None and work_minutes is None:
         config = config.with_work_minutes(current.plan.minutes)
         click.echo(f"duet: this is the session planned for {current.start:%A %H:%M}: "
@@ -113,6 +117,17 @@ def session_rhythm(config: Config, journal_path: Path, work_minutes: float | Non
         next_planned=phrasing.see_you(following[0].start, now.astimezone(following[0].start.tzinfo))
         if following else None,
     )
+
+
+def _kept_before(planned: Occurrence, journal_path: Path, now: datetime) -> bool:
+    """Whether a session held before ``now`` already kept this planned time (started within
+    ``NEAR`` of it), as the history counts it: a QA pass heard "This is your planned Saturday
+    session" twice on one day."""
+    if not journal_file(journal_path).exists():  # reading a journal that is not there creates it
+        return False
+    with Journal(journal_path) as journal:
+        starts = [instant(s.get("started_at")) for s in journal.list_sessions() if was_held(s)]
+    return any(at is not None and at < now and abs(at - planned.start) <= NEAR for at in starts)
 
 
 def _same(a: Occurrence, b: Occurrence | None) -> bool:

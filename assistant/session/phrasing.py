@@ -108,7 +108,7 @@ def work_begins(seconds: float, start_phrase: str) -> str:
 
 def milestone(key: str, remaining: float) -> str:
     if key == "time-up":
-        return "Time is up. Put the brushes down when you can."  # DEBRIEF_BEGINS follows
+        return "Time is up. Stop when you reach a good point."  # DEBRIEF_BEGINS follows; not only painters
     if key == "halfway":
         return f"Halfway there. {duration(remaining)} left."
     return f"{duration(remaining)} left.".capitalize()
@@ -216,8 +216,10 @@ def see_you(start: datetime, now: datetime) -> str:
         day = "later today"
     elif days == 1:
         day = "tomorrow"
-    elif days <= 7:  # a week ahead is still 'Saturday'
+    elif days < 7:
         day = f"{start:%A}"
+    elif days == 7:  # said on a Saturday, "Saturday" could be today (found in a QA pass)
+        day = f"next {start:%A}"
     else:
         day = f"on {start:%A}, {start.day} {start:%B}"
     return sentence(f"See you {day} at {clock_time(start)}")
