@@ -712,3 +712,9 @@ def test_a_command_said_for_the_next_step_is_not_read_back_as_the_plan(tmp_path)
     assert "next step" not in greeting
     long = phrasing.greeting(["Ana", "Ben"], "Ana", "Ben", " ".join(["we paint the fence"] * 8))
     assert "The next step you last planned is in your journal." in long
+
+
+def test_the_recap_closes_in_words_that_change_from_day_to_day():
+    """Found in a QA pass: the same closing ended twelve weekly sessions."""
+    recaps = [phrasing.recap("Ana", "Ben", 600, 0, None, day=day) for day in range(738000, 738007)]
+    assert {next(c for c in phrasing.CLOSINGS if r.endswith(c)) for r in recaps} == set(phrasing.CLOSINGS)

@@ -224,7 +224,8 @@ def test_the_engine_says_the_lines_it_is_given(tmp_path):
         assert run(engine, port) == "done"
     said = [str(line["text"]) for line in port.transcript.lines if line["who"] == "Duet"]
     assert said[0].startswith("Welcome, Ana and Ben. This is your planned Saturday session. This session Ana leads")
-    assert said[-1].endswith("Well done. See you Saturday at 10 a.m.")
+    assert said[-1].endswith(". See you Saturday at 10 a.m.")
+    assert any(f" {closing} See you" in said[-1] for closing in phrasing.CLOSINGS)
 
 
 @pytest.mark.parametrize("first,expected", [

@@ -562,7 +562,8 @@ class SessionEngine:
         worked = self.timer.elapsed(self.clock.now())
         self._say(
             phrasing.recap(self.roles.leader, self.roles.logistics, worked, self.notes_taken,
-                           self._plan_said(self.next_step), cheer=self.cheer.recap, next_planned=self.rhythm.next_planned)
+                           self._plan_said(self.next_step), cheer=self.cheer.recap,
+                           next_planned=self.rhythm.next_planned, day=self.clock.wall().toordinal())
         )
         self.finish()
         self.log.close("done", self._summary(worked))

@@ -168,8 +168,18 @@ CANCELLED = {
 STOPPED = "Stopping the session here. Everything you said is saved."
 
 
+CLOSINGS = (
+    "Thank you both for the care and effort you put in today. Well done.",
+    "Thank you both. That was good work, made together.",
+    "Well done, both of you. Thank you for the time you gave it today.",
+    "Thank you both for showing up for this, and for each other. Well done.",
+)
+"""The recap's last words, one a day (a QA pass heard the same one end twelve weekly sessions)."""
+
+
 def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str | None,
-          cheer: str | None = None, next_planned: str | None = None) -> str:
+          cheer: str | None = None, next_planned: str | None = None, day: int = 0) -> str:
+    """The spoken recap; ``day`` (the date's ordinal) picks its closing words."""
     parts = [
         "That's our session.",
         f"{leader} led the vision and {logistics} handled logistics.",
@@ -183,7 +193,7 @@ def recap(leader: str, logistics: str, worked: float, notes: int, next_step: str
         parts.append("Your next step is saved in your journal.")
     if cheer:
         parts.append(cheer)
-    parts.append("Thank you both for the care and effort you put in today. Well done.")
+    parts.append(CLOSINGS[day % len(CLOSINGS)])
     if next_planned:
         parts.append(next_planned)
     return " ".join(parts)
