@@ -718,3 +718,12 @@ def test_the_recap_closes_in_words_that_change_from_day_to_day():
     """Found in a QA pass: the same closing ended twelve weekly sessions."""
     recaps = [phrasing.recap("Ana", "Ben", 600, 0, None, day=day) for day in range(738000, 738007)]
     assert {next(c for c in phrasing.CLOSINGS if r.endswith(c)) for r in recaps} == set(phrasing.CLOSINGS)
+
+
+@pytest.mark.parametrize("question,asked", [
+    ("How are you feeling?", "Ana, how are you feeling?"), ("I'd love to hear how you feel.", "Ana, I'd love to hear how you feel."),
+    ("I wonder what you intend.", "Ana, I wonder what you intend."), ("NASA first?", "Ana, NASA first?"),
+])
+def test_a_question_keeps_its_i_when_addressed(question, asked):
+    """Found in a QA pass: "Ana, i'd love to hear how you are feeling?"."""
+    assert phrasing.addressed("Ana", question) == asked

@@ -38,7 +38,7 @@ def counted(n: int, noun: str) -> str:
 def addressed(name: str, question: str) -> str:
     """'Alex, how are you feeling?' from a configured question."""
     first = question.split(" ", 1)[0]
-    if first != "I" and not first.isupper():
+    if first != "I" and not first.startswith(("I'", "I’")) and not first.isupper():  # "I'd love to hear"
         question = question[:1].lower() + question[1:]
     return f"{name}, {question}"
 
