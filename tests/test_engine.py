@@ -146,7 +146,7 @@ def test_a_note_begun_over_its_prompt_is_asked_for_again_once(tmp_path):
     h.send(Heard("take a note"))
     assert said(h.send(Heard("cobalt blue", talked_over=True))) == [
         "Sorry, I was still speaking and missed the start. Go ahead, I'm listening for your note."]
-    assert said(h.send(Heard("more cobalt blue", talked_over=True))) == ["Noted."]
+    assert said(h.send(Heard("more cobalt blue", talked_over=True))) == ["Noted: more cobalt blue."]
     assert [n["text"] for n in h.session()["notes"]] == ["more cobalt blue"]
 
 
@@ -205,7 +205,7 @@ def test_time_left_pause_resume_extend_note_repeat_in_work(tmp_path):
     assert said(h.send(Heard("pause"))) == ["We're already paused. Say 'resume' when you are ready."]
     assert said(h.send(Heard("resume")))[-1] == "33 minutes left."
     assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 38 minutes left."]
-    assert said(h.send(Heard("take a note buy more cobalt blue"))) == ["Noted."]
+    assert said(h.send(Heard("take a note buy more cobalt blue"))) == ["Noted: buy more cobalt blue."]
     assert said(h.send(Heard("take a note"))) == ["Go ahead, I'm listening for your note."]
     assert isinstance(h.engine.awaiting, ListenForAnswer) and h.engine.awaiting.phase == "note"
     h.send(Heard("call the gallery"))
@@ -727,3 +727,10 @@ def test_the_recap_closes_in_words_that_change_from_day_to_day():
 def test_a_question_keeps_its_i_when_addressed(question, asked):
     """Found in a QA pass: "Ana, i'd love to hear how you are feeling?"."""
     assert phrasing.addressed("Ana", question) == asked
+
+
+def test_a_note_is_read_back_so_a_wrong_one_can_be_cancelled_at_once():
+    """Found in a live QA pass: the partners' talk was kept as the note, and Duet said only
+    "Noted."; a long note is not read back whole."""
+    assert phrasing.noted("buy more blue") == "Noted: buy more blue."
+    assert phrasing.noted(" ".join(["buy more blue"] * 5)) == "Noted."

@@ -765,7 +765,7 @@ class SessionEngine:
         self.log.record_note(Note(text=text.strip(), at=round(self.timer.elapsed(now), 3), time=self.clock.wall().isoformat()))
         self.notes_taken += 1
         self._undo = (now, "note", {"text": text.strip()})
-        self._say(phrasing.NOTED)
+        self._say(phrasing.noted(text.strip()))
         self._checkpoint()
         self._listen()
 

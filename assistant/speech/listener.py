@@ -195,8 +195,8 @@ class Listener:
                    vad_aggressiveness=listening.vad_aggressiveness,
                    clock=clock)
 
-    def capture_answer(self, timeout: float,
-                       on_partial: Callable[[str], None] | None = None) -> Transcript | None:
+    def capture_answer(self, timeout: float, on_partial: Callable[[str], None] | None = None,
+                       longest_pause: float | None = None) -> Transcript | None:
         """The next answer, or None if nobody starts speaking within ``timeout`` seconds.
 
         The answer ends on the turn being over (turns.py): each stretch of speech ends on a
@@ -213,9 +213,11 @@ class Listener:
         An answer that was already going on when listening began (``talked_over``) returns as
         soon as its first stretch is over if that holds no words: its start went unheard, and
         waiting out ``timeout`` would only end in "no answer".
+
+        ``longest_pause`` caps the wait for more (``TurnPolicy.capped``): a dictated note.
         """
         self.talked_over = False
-        policy = self._turns
+        policy = self._turns if longest_pause is None else self._turns.capped(longest_pause)
         endpointer = Endpointer(aggressiveness=self._aggressiveness,
                                 trailing_silence=policy.end_pause, max_length=self._max_answer,
                                 tail=min(ANSWER_TAIL, policy.end_pause))

@@ -58,6 +58,12 @@ answers (found by a QA pass). An answer said then is seldom near a command ("Add
 AWAITED_MARGIN = 0.1
 """... and the nearest phrase of another command must be this much farther (the spotter's)."""
 
+NOTE_PAUSE = 1.5
+"""Longest pause a dictated note waits for more, where an answer waits ``max_pause``: a note is
+one short line, and the couple's talk goes on after it. A live QA pass over clatter and music
+had a short note read unsurely wait 3.5 s, and the partners' next sentence, 3.3 s after it,
+joined the note or took its place (4 of 9 notes); Duet now also reads a note back."""
+
 AS_WRITTEN_ALONE = frozenset({Intent.SKIP.value})
 """Commands whose one-word phrases ("skip", "pass") are taken only as written: a skip drops the
 answer, and one-word answers sound as near them as misread skips do ("Past." is "pass" at 0.20,
@@ -218,7 +224,8 @@ class LivePort:
         # the partner's words are already there: if they stop at once, Duet asks again soon
         timeout = self.continue_within if continuing is not None else action.timeout
         try:
-            transcript = self.listener.capture_answer(timeout, on_partial=self.partial)
+            transcript = self.listener.capture_answer(
+                timeout, on_partial=self.partial, longest_pause=NOTE_PAUSE if action.phase == "note" else None)
         except MicLostError as err:
             return self._lost(err)
         if continuing is not None:

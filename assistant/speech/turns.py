@@ -105,7 +105,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -201,6 +201,11 @@ class TurnPolicy:
     ``end_pause`` 0.7 s, 13 of 22 kept whole at 1.2 s, 12 at 1.0 s, 5-6 with either alone and
     none as before (0.5 s, no long pause). The finished answers this long (three LibriVox ones)
     wait it, within the turn gap's 1.4 s."""
+
+    def capped(self, longest: float) -> "TurnPolicy":
+        """This policy waiting ``longest`` seconds at most (never less than ``end_pause``)."""
+        longest = max(longest, self.end_pause)
+        return replace(self, max_pause=min(self.max_pause, longest), long_pause=min(self.long_pause, longest))
 
     def long_end_pause(self, pause: float, seconds: float) -> float:
         """``pause`` (from ``pause_for``) for an answer whose audio so far lasts ``seconds``.
