@@ -54,6 +54,19 @@ def test_rehearsals_dated_one_day_follow_one_another_and_the_lead_rotates(tmp_pa
     assert [r["leader"] for r in rows] == ["Alex", "Sam", "Alex", "Sam"]
 
 
+def test_sessions_are_listed_in_the_order_they_were_held(tmp_path):
+    """Found in a QA pass: a session rehearsed with an earlier --date was listed last."""
+    script = tmp_path / "script.yaml"
+    script.write_text(SCRIPT)
+    journal = str(tmp_path / "journal.json")
+    for day in ("2026-05-12", "2026-05-04"):
+        assert duet("rehearse", str(script), "--date", day, "--journal", journal).returncode == 0
+    rows = json.loads(duet("sessions", "--json", "--journal", journal).stdout)
+    assert [(r["id"], r["started_at"][:10]) for r in rows] == [(2, "2026-05-04"), (1, "2026-05-12")]
+    table = duet("sessions", "--journal", journal).stdout.splitlines()
+    assert table[1].lstrip().startswith("2  2026-05-04") and table[2].lstrip().startswith("1  2026-05-12")
+
+
 def test_insights_json_traces_every_figure_to_sessions(dated):
     result = duet("insights", "--json", "--journal", dated["journal"])
     assert result.returncode == 0, result.stderr

@@ -173,9 +173,11 @@ def cli() -> None:
 @common_options
 @json_option
 def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
-    """List the sessions in the journal."""
+    """List the sessions in the journal, in the order they were held."""
+    from assistant.journal.insights import chronological
+
     with Journal(journal_path) as journal:
-        rows = journal.list_sessions()
+        rows = chronological(journal.list_sessions())
     if as_json:
         _print_json(rows)
         return

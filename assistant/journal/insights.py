@@ -105,7 +105,8 @@ def week_of(day: date) -> str:
 
 
 def chronological(sessions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(sessions, key=lambda s: (s["started_at"], s["id"]))
+    """In the order held (a session rehearsed later with an earlier ``--date`` goes before)."""
+    return sorted(sessions, key=lambda s: (str(s.get("started_at", "")), s["id"]))
 
 
 def answered(session: dict[str, Any], partner: str | None = None) -> list[dict[str, Any]]:
