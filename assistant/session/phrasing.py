@@ -149,14 +149,6 @@ RESUMED = "Resuming."
 NOT_PAUSED = "We're not paused."
 NOTE_PROMPT = "Go ahead, I'm listening for your note."
 NOTED = "Noted."
-NOTE_READ_BACK = 12
-"""Longest note read back after "Noted:" (a longer one is only "Noted.")."""
-
-
-def noted(text: str) -> str:
-    """'Noted: buy more blue.': the couple hear what was kept, and can cancel it at once if it
-    was their talk (a live QA pass found the partners' next sentence kept as the note)."""
-    return f"Noted: {sentence(text)}" if len(text.split()) <= NOTE_READ_BACK else NOTED
 NO_NOTE = "I didn't catch a note."
 NO_NOTE_TAKEN = "All right, no note."
 DEBRIEF_BEGINS = "Let's debrief. Take a breath first."
@@ -174,6 +166,16 @@ CANCELLED = {
     "note": "Cancelled that note.",
 }
 STOPPED = "Stopping the session here. Everything you said is saved."
+
+
+NOTE_READ_BACK = 12
+"""Longest note read back after "Noted:" (a longer one is only "Noted.")."""
+
+
+def noted(text: str) -> str:
+    """'Noted: buy more blue.': the couple hear what was kept, and can cancel it at once if it
+    was their talk (a live QA pass found the partners' next sentence kept as the note)."""
+    return f"Noted: {sentence(text)}" if len(text.split()) <= NOTE_READ_BACK else NOTED
 
 
 CLOSINGS = (
