@@ -154,6 +154,22 @@ def test_voices_share_words_and_say_who_went_quiet_where(history):
     assert quiet[("Ana", "What do you intend for today?")] | {} == {
         "partner": "Ana", "question": "What do you intend for today?", "skipped": 1, "unanswered": 0, "sessions": [2]}
     assert quiet[("Ben", "What did we notice about our feelings?")]["unanswered"] == 1
+    # session by session too (a QA pass could not see a partner go from 83 words to 2)
+    assert [row["session"] for row in v["by_session"]] == [1, 2, 3, 5, 6]
+    for s, row in zip(history["sessions"], v["by_session"]):
+        assert row["words"]["Ana"] == sum(len(words.tokens(t["answer"])) for t in s["turns"]
+                                          if t["partner"] == "Ana" and t["status"] == "answered")
+    assert sum(row["words"]["Ben"] for row in v["by_session"]) == v["words"]["Ben"]
+
+
+def test_the_text_names_a_partners_quietest_session_when_it_stands_out():
+    from assistant.cli.insights import _least_share
+
+    rows = [{"session": i, "words": {"Ana": a, "Ben": b}} for i, (a, b) in enumerate([(40, 30), (83, 2), (35, 35)], 1)]
+    assert _least_share(rows, "Ben") == "; least: 2 % in session 2"
+    assert _least_share(rows, "Ana") == ""  # never under a quarter
+    assert _least_share(rows[:2], "Ben") == ""  # two sessions: too few to say
+    assert _least_share([*rows[:1], {"session": 9, "words": {"Ana": 0, "Ben": 3}}, rows[2]], "Ana") == ""  # 3 words
 
 
 def test_feelings_use_the_lexicon_skip_negations_and_score_tone(history):

@@ -200,7 +200,8 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     out.append("")
     v = result.voices
     out.append("Voices")
-    out += [f"  {p:<22} {v['words'][p]} words ({_pct(v['share'][p])})" for p in v["share"]]
+    out += [f"  {p:<22} {v['words'][p]} words ({_pct(v['share'][p])})" + _least_share(v["by_session"], p)
+            for p in v["share"]]
     for q in v["quiet"][:6]:
         counts = [f"{n} {what}" for n, what in ((q["skipped"], "skipped"), (q["unanswered"], "unanswered")) if n]
         out.append(f"  quiet moment, {q['partner']}: \"{q['question']}\" {', '.join(counts)} {_ids(q['sessions'])}")
@@ -239,6 +240,22 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     if not result.next_steps:
         out.append("  (none planned yet)")
     return for_terminal("\n".join(line.rstrip() for line in out))  # a row with no ids ends with its figure
+
+
+LEAST_OF = 20
+"""Fewest words in a session for a partner's share of it to be shown as their least."""
+
+
+def _least_share(by_session: list[dict[str, Any]], partner: str) -> str:
+    """'; least: 2 % in session 3': the session a partner said least in, when it stands out
+    from their share (a quiet session is worth a look, not a verdict). Sessions of fewer than
+    ``LEAST_OF`` words say too little to tell (a false start's 3)."""
+    shares = [(row["words"][partner] / total, row["session"]) for row in by_session
+              if partner in row["words"] and (total := sum(row["words"].values())) >= LEAST_OF]
+    if len(shares) < 3:
+        return ""
+    least, session = min(shares)
+    return f"; least: {_pct(least)} in session {session}" if least < 0.25 else ""
 
 
 def _feeling_span(row: dict[str, Any]) -> str:

@@ -353,7 +353,9 @@ def _why(run: list[dict[str, Any]], known: set[int]) -> str:
 
 
 def voices(sessions: list[dict[str, Any]]) -> dict[str, Any]:
-    """Words per partner in their answers; skipped and unanswered questions per partner."""
+    """Words per partner in their answers, in all and session by session (``by_session``: a QA
+    pass could not see a partner go from 83 words to 2); skipped and unanswered questions per
+    partner."""
     count: Counter[str] = Counter()
     spoke_in: dict[str, list[int]] = defaultdict(list)
     quiet: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: {"skipped": [], "no answer": []})
@@ -372,6 +374,8 @@ def voices(sessions: list[dict[str, Any]]) -> dict[str, Any]:
         "words": {p: count[p] for p in partners} | ({"both": count["both"]} if count["both"] else {}),
         "share": {p: (round(count[p] / spoken, 3) if spoken else None) for p in partners},
         "sessions": {p: spoke_in.get(p, []) for p in partners},
+        "by_session": [{"session": s["id"], "words": {p: s["digest"]["words"].get(p, 0) for p in s["partners"]}}
+                       for s in sessions],
         "quiet": sorted(
             ({"partner": p, "question": q, "skipped": len(v["skipped"]), "unanswered": len(v["no answer"]),
               "sessions": sorted(set(v["skipped"] + v["no answer"]))} for (p, q), v in quiet.items()),
