@@ -708,3 +708,21 @@ def test_a_note_waits_a_short_pause_at_most_so_the_talk_after_it_is_not_joined_t
         assert (ended > note_end + 2.6 + len(talk) / BYTES_PER_SECOND) == joined, (longest, ended)
         if not joined:
             assert ended - note_end <= NOTE_PAUSE + 0.3
+
+
+def test_a_sound_after_a_note_that_adds_no_words_does_not_hold_the_note_open(tmp_path):
+    """Found in a live QA pass over clatter: each brush tap after the note started its pause
+    afresh, so the pause never reached ``NOTE_PAUSE`` before the partners' next sentence joined
+    the note. A stretch that adds no words counts as part of the pause after the words."""
+    from assistant.speech.live import NOTE_PAUSE
+
+    note = trimmed(espeak("buy more blue", tmp_path))
+    tap = trimmed(espeak("ta", tmp_path, voice="en-us+m3"))
+    talk = trimmed(espeak("we should pause and look at it", tmp_path, voice="en-us+m3"))
+    audio = silence(0.5) + note + silence(0.8) + tap + silence(0.8) + tap + silence(0.8) + talk + silence(5.0)
+    talk_from = 0.5 + (len(note) + 2 * len(tap)) / BYTES_PER_SECOND + 2.4
+    source = ArraySource(audio)
+    listener = Listener(source, Unsure("Buy more and"), SoundRecognizer(), trailing_silence=0.7,
+                        max_pause=3.5, clock=source.now)
+    transcript = listener.capture_answer(timeout=10.0, longest_pause=NOTE_PAUSE)
+    assert transcript is not None and source.now() < talk_from, source.now()

@@ -214,7 +214,10 @@ class Listener:
         soon as its first stretch is over if that holds no words: its start went unheard, and
         waiting out ``timeout`` would only end in "no answer".
 
-        ``longest_pause`` caps the wait for more (``TurnPolicy.capped``): a dictated note.
+        ``longest_pause`` caps the wait for more (``TurnPolicy.capped``): a dictated note. Then a
+        stretch that adds no words (a brush tapped, water poured) does not start the pause
+        afresh: it is counted from the end of the words (a live QA pass over clatter had each
+        burst hold the note open until the partners' next sentence joined it).
         """
         self.talked_over = False
         policy = self._turns if longest_pause is None else self._turns.capped(longest_pause)
@@ -241,6 +244,7 @@ class Listener:
             return self.talked_over or self._past(deadline)
 
         heard_at = 0.0  # stream time of the last audio the endpointer gave the answer
+        worded: tuple[str, float] | None = None  # a note's words so far, and where their pause began
         for event in self._events(lambda frame: endpointer.feed(frame.pcm), done, frames=True):
             if event is None:  # between frames: a pause past the tail has begun?
                 if endpointer.in_speech and endpointer.time > heard_at:
@@ -263,6 +267,10 @@ class Listener:
             transcript, needed = judged(policy, transcript, answer.reread, opening=answer.stretches == 1)
             needed = policy.long_end_pause(needed, answer.seconds)
             silence_from = event.end_time - min(ANSWER_TAIL, policy.end_pause)
+            if longest_pause is not None and transcript.text.strip():
+                if worded is not None and worded[0] == transcript.text:
+                    silence_from = worded[1]  # no new words: the pause goes on from the words' end
+                worded = (transcript.text, silence_from)
             log.debug("pause after %r (confidence %s, end probability %s, also read %r): the turn "
                       "ends after %.1f s of silence", transcript.text, _figure(transcript.confidence),
                       _figure(transcript.end_probability), list(transcript.readings), needed)
