@@ -106,6 +106,16 @@ class ListeningConfig(Settings):
     input_device: str | int | None = None
     output_device: str | int | None = None
 
+    @field_validator("wake_word")
+    @classmethod
+    def _wake_word_heard(cls, word: str | None) -> str | None:
+        from assistant.session.commands import normalize
+
+        if word is not None and word.strip() and not normalize(word):  # it would match every utterance
+            raise ValueError(f"'{word}' has no a-z letters or digits Duet can match: write it in English "
+                             "letters, or leave it empty")
+        return word
+
     @field_validator("barge_in", mode="before")
     @classmethod
     def _yaml_switch(cls, value: Any) -> Any:
@@ -161,6 +171,13 @@ class CommandsConfig(Settings):
         if not all("{n}" in p for p in phrases):
             raise ValueError("every extend phrase needs {n} where the number of minutes goes")
         return phrases
+
+    @model_validator(mode="after")
+    def _phrases_heard(self) -> "CommandsConfig":
+        from assistant.session.commands import phrase_table
+
+        phrase_table(self)  # refuses a phrase that could never be heard or told apart
+        return self
 
 
 class Config(Settings):

@@ -41,6 +41,15 @@ def test_extend_refuses_absurd_numbers(parser):
     assert parser.parse("add zero minutes") is None
 
 
+def test_own_phrases_are_heard_as_written():
+    """Found in a QA pass: "{n} more minutes" never matched "five more minutes", and "hold on
+    please" never matched itself (the "please" is dropped from what is said)."""
+    own = CommandParser(CommandsConfig(extend=["{n} more minutes"], pause=["hold on please"]))
+    assert own.parse("Five more minutes").minutes == 5 and own.parse("10 more minutes").minutes == 10
+    assert own.parse("hold on please").intent is Intent.PAUSE and own.parse("hold on").intent is Intent.PAUSE
+    assert own.parse("five more minutes of this") is None and own.parse("more minutes") is None
+
+
 def test_note_keeps_the_words_after_the_phrase_as_said(parser):
     """Capitals, punctuation and every letter: a note was stored normalized ("buy more cobalt
     blue then call ana at 5 30", "caf na ve")."""

@@ -113,11 +113,7 @@ class CommandParser:
     """Matches utterances against the configured phrases."""
 
     def __init__(self, phrases: CommandsConfig, wake_word: str | None = None) -> None:
-        self._table: list[tuple[Intent, str]] = [
-            (Intent(name), _normalize_phrase(p)) for name, plist in phrases.model_dump().items() for p in plist
-        ]
-        # longer phrases first, so "repeat the question" wins over a shorter prefix
-        self._table.sort(key=lambda item: -len(item[1]))
+        self._table = phrase_table(phrases)
         self.wake_word = normalize(wake_word) if wake_word else None
 
     def parse(self, text: str, *, require_wake_word: bool = False) -> Command | None:
@@ -185,6 +181,32 @@ def _as_said(text: str, words: str) -> str:
     return words
 
 
+def phrase_table(phrases: CommandsConfig) -> list[tuple[Intent, str]]:
+    """Each command's phrases as what is said is compared with them (``normalize``, and the
+    polite words around a command dropped, as they are from what is said), longest first, so
+    "repeat the question" wins over a shorter prefix.
+
+    Raises ValueError for a phrase that could never be heard, or never be told apart: one with
+    no a-z letters or digits (a QA pass's "стоп" matched "okay", "so" and "um"), one of polite
+    words only ("okay"), ``{n}`` outside ``extend``, a phrase two commands share."""
+    table: list[tuple[Intent, str]] = []
+    owner: dict[str, str] = {}
+    for name, plist in phrases.model_dump().items():
+        for phrase in plist:
+            said = _strip_polite(_normalize_phrase(phrase))
+            if not said.replace("{n}", "").strip():
+                why = ("is only words Duet drops around a command (" + ", ".join(POLITE) + "): choose another"
+                       if normalize(phrase) else "has no a-z letters or digits Duet can match: write it in English")
+                raise ValueError(f"{name}: '{phrase}' {why}")
+            if "{n}" in said and name != Intent.EXTEND.value:
+                raise ValueError(f"{name}: '{phrase}': {{n}} stands for minutes in extend phrases only")
+            if owner.setdefault(said, name) != name:
+                raise ValueError(f"'{phrase}' is a phrase of both {owner[said]} and {name}: give each its own")
+            if (Intent(name), said) not in table:
+                table.append((Intent(name), said))
+    return sorted(table, key=lambda item: -len(item[1]))
+
+
 def _strip_polite(words: str) -> str:
     parts = words.split()
     while parts and parts[0] in POLITE:
@@ -198,7 +220,7 @@ def _match(intent: Intent, phrase: str, words: str) -> Command | None:
     if intent is Intent.EXTEND:
         head, _, tail = phrase.partition("{n}")
         head, tail = head.strip(), tail.strip()
-        if words.startswith(head + " ") and (not tail or words.endswith(" " + tail)):
+        if (not head or words.startswith(head + " ")) and (not tail or words.endswith(" " + tail)):
             middle = words[len(head): len(words) - len(tail)].strip()
             n = parse_number(middle)
             if n is not None and 1 <= n <= MAX_EXTEND:
