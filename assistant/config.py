@@ -262,7 +262,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise DuetError(f"cannot read config file {path}: {err.strerror or err}; "
                         f"check that you may read it, or pass another file with --config") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
     except RecursionError:
         raise DuetError(f"{path} is nested too deeply: check its structure") from None
     except yaml.YAMLError as err:
@@ -272,7 +272,31 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise DuetError(f"{path}: the top level must be a mapping of settings (key: value)")
-    return data
+    return _without_empty(data)
+
+
+def _without_empty(data: dict[str, Any]) -> dict[str, Any]:
+    """The settings without the keys left empty: an empty key takes its default, as a key left
+    out does (a QA pass's ``work:`` with its lines commented out was refused with "Input should be
+    a valid dictionary or instance of WorkConfig")."""
+    return {key: _without_empty(value) if isinstance(value, dict) else value
+            for key, value in data.items() if value is not None}
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last
+    silently, so a couple's own ``partners:`` or ``checkin:`` added below the shipped one hid
+    one of them (found in a QA pass)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is given twice (keep one)", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _describe(err: ValidationError, data: dict[str, Any]) -> str:

@@ -42,6 +42,8 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("commands: {pause: [stop], stop: [stop]}", "'stop' is a phrase of both pause and stop: give each its own"),
         ("commands: {pause: ['pause for {n} minutes']}", "{n} stands for minutes in extend phrases only"),
         ("listening: {wake_word: компьютер}", "'компьютер' has no a-z letters or digits Duet can match"),
+        ("partners: [Mia, Noah]\npartners: [Ana, Ben]\n", "line 2: 'partners' is given twice (keep one)"),
+        ("checkin:\n  questions: [Hi]\nwork: {minutes: 5, minutes: 6}\n", "line 3: 'minutes' is given twice"),
         ("work: [45", "line 1"),
         ("- just a list", "the top level must be a mapping"),
         ("listening: {max_pause: 0.1, trailing_silence: 2}", "max_pause (0.1 s) must be at least trailing_silence (2 s)"),
@@ -54,6 +56,14 @@ def test_bad_config_is_one_line_naming_the_problem(tmp_path, text, expected):
         load_config(path)
     message = str(err.value)
     assert expected in message and "\n" not in message and str(path) in message
+
+
+def test_a_key_left_empty_takes_its_default(tmp_path):
+    """Found in a QA pass: ``work:`` with its lines commented out was refused with "Input should
+    be a valid dictionary or instance of WorkConfig"."""
+    path = tmp_path / "c.yaml"
+    path.write_text("partners:\nwork:\n  # minutes: 30\ncheckin:\n  questions:\nlistening: {wake_word: }\n")
+    assert load_config(path) == Config()
 
 
 def test_missing_config_file_says_what_to_do(tmp_path):

@@ -77,7 +77,7 @@ CONFIGS = {
     "no partners": ("partners: []", ["'partners'", "at least 2 items"]),
     "one partner": ("partners: [Ana]", ["'partners'", "at least 2 items"]),
     "empty name": ("partners: [Ana, '']", ["'partners.1'", "at least 1 character"]),
-    "names missing": ("partners:", ["'partners'", "valid list"]),
+    "names not a list": ("partners: Ana", ["'partners'", "valid list"]),  # left empty: the default names
     "same names": ("partners: [Ana, ana]", ["different names"]),
     "not YAML": ("work: [45", ["line 2", "fix the YAML syntax"]),
     "not a mapping": ("- a list", ["top level must be a mapping"]),
