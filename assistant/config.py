@@ -46,9 +46,19 @@ def _one_line(value: str) -> str:
     return value
 
 
+def _said(value: str) -> str:
+    """A question or name is said aloud: it needs words (a QA pass's blank question was asked as
+    "Alex, ", and a blank name welcomed "Welcome,     and Sam")."""
+    if not value.strip():
+        raise ValueError("is blank: write something to say, or leave the key out for the default")
+    return value
+
+
 Line = Annotated[str, AfterValidator(_one_line)]
-Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line)]
+Said = Annotated[str, AfterValidator(_one_line), AfterValidator(_said)]
+Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line), AfterValidator(_said)]
 Phrases = Annotated[list[Line], Field(min_length=1)]
+Questions = Annotated[list[Said], Field(min_length=1)]
 Minutes = Annotated[float, Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
 
 
@@ -59,7 +69,7 @@ class Settings(BaseModel):
 
 
 class CheckinConfig(Settings):
-    questions: Phrases = ["How are you feeling as we begin?", "What do you intend for today?"]
+    questions: Questions = ["How are you feeling as we begin?", "What do you intend for today?"]
     """Asked of each partner in turn, by name."""
 
 
@@ -72,13 +82,13 @@ class WorkConfig(Settings):
 
 
 class DebriefConfig(Settings):
-    questions: Phrases = [
+    questions: Questions = [
         "What worked well?",
         "What challenged us?",
         "What did we notice about our feelings?",
     ]
     """Asked of each partner in turn."""
-    together: list[Line] = ["What is our next step?"]
+    together: list[Said] = ["What is our next step?"]
     """Asked once of both; the answer to the first is the next step read back next session."""
 
 
