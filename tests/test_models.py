@@ -206,3 +206,16 @@ def test_describe_a_broken_vosk_model(tmp_path):
     fake_model(tmp_path / "vosk-model-small-en-us-0.15", skip="am/final.mdl")
     for role, line in describe_engines(models_dir=tmp_path, env={}):
         assert "(built in)" in line and "incomplete" in line and FIX in line, role
+
+
+def test_doctor_says_fix_for_vosk_chosen_without_its_model(tmp_path):
+    """Found in a QA pass: answers: vosk with no model read "OK   answers  vosk, but no model
+    was found"."""
+    from assistant.cli.doctor import check_engines
+    from assistant.config import Config
+
+    missing = Config.model_validate({"speech": {"answers": "vosk", "vosk_model": str(tmp_path / "nope-model")}})
+    checks = {c.name: c for c in check_engines(missing)}
+    assert not checks["answers"].ok and "download one" in checks["answers"].detail
+    assert checks["commands"].ok  # the spotter needs no vosk model
+    assert all(c.ok for c in check_engines(Config()))

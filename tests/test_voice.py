@@ -220,3 +220,18 @@ def test_long_prompts_render_the_same_length_every_time() -> None:
               f"{max(lengths):.2f} s; short renders redone so far: {voice.short_renders}")
         assert median > len(text.split()) / 170 * 60 * 0.7  # not all short alike
         assert all(abs(x - median) <= 0.02 * median for x in lengths), lengths
+
+
+@pytest.mark.parametrize("name,missing", [("en-us+f3", None), ("en-gb-scotland+m4", None), ("English (America)", None),
+                                          ("en-us+Michael", None), ("qq-zz", "no voice 'qq-zz'"),
+                                          ("en-us+f9", "no variant 'f9'")])
+def test_a_voice_espeak_ng_does_not_have_is_named(name: str, missing: str | None) -> None:
+    """Found in a QA pass: "klingon+f9" was spoken in the default voice and duet doctor said OK."""
+    from assistant.config import Config
+    from assistant.cli.doctor import check_voice
+    from assistant.speech.voice import unknown_voice
+
+    assert unknown_voice(name) == missing
+    if missing:
+        check = check_voice(Config.model_validate({"voice": {"name": name}}))
+        assert not check.ok and missing in check.detail and "espeak-ng --voices=en" in check.detail

@@ -78,12 +78,18 @@ def check_level(config: Config) -> Check:
 
 def check_engines(config: Config) -> list[Check]:
     from assistant.speech.engines import describe_engines
+    from assistant.speech.models import ModelError, check_vosk_model, find_vosk_model
 
     try:
         lines = describe_engines(config.speech.answers, config.speech.commands, config.speech.vosk_model)
     except DuetError as err:
         return [Check("speech", False, str(err))]
-    return [Check(kind, True, line) for kind, line in lines]
+    try:  # vosk asked for by name needs its model (a QA pass's missing one was marked OK)
+        vosk_ready = (path := find_vosk_model(config.speech.vosk_model)) is not None and bool(check_vosk_model(path))
+    except ModelError:
+        vosk_ready = False
+    chosen = {"answers": config.speech.answers, "commands": config.speech.commands}
+    return [Check(kind, vosk_ready or chosen.get(kind) != "vosk", line) for kind, line in lines]
 
 
 WAKE_TRIALS = (("en-us+m3", "pause"), ("en-us+f3", "how much time is left"),
@@ -158,10 +164,13 @@ def _as_heard(samples: np.ndarray, rate: int) -> bytes:
 
 
 def check_voice(config: Config) -> Check:
-    from assistant.speech.voice import Voice
+    from assistant.speech.voice import Voice, unknown_voice
 
     started = time.monotonic()
     try:
+        if config.voice.name and (missing := unknown_voice(config.voice.name)):
+            return Check("voice", False, f"{config.voice.name}: espeak-ng has {missing} and would speak in its "
+                         "default voice; pick one of espeak-ng --voices=en (a variant from --voices=variant)")
         samples, rate = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume).render("Hello")
     except DuetError as err:
         return Check("voice", False, f"{err}; install espeak-ng (apt-get install espeak-ng)")

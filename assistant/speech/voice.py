@@ -133,6 +133,29 @@ def list_voices(timeout: float = 30.0) -> list[VoiceInfo]:
         raise VoiceError(f"could not list voices: unexpected answer ({err})") from None
 
 
+def unknown_voice(name: str, timeout: float = 30.0) -> str | None:
+    """What of a configured voice ("en-us+f3") espeak-ng does not have, or None: it speaks an
+    unknown one in its default voice without a word (a QA pass's "klingon+f9" passed ``duet
+    doctor``)."""
+    base, _, variant = name.strip().lower().partition("+")
+    if not any(base in (v.id.lower(), v.id.rsplit("/", 1)[-1].lower(), v.name.lower(), *v.languages)
+               for v in list_voices(timeout)):
+        return f"no voice '{base}'"
+    if variant and variant not in _variants(timeout):
+        return f"no variant '{variant}'"
+    return None
+
+
+def _variants(timeout: float) -> set[str]:
+    """espeak-ng's voice variants ("f3", "m3", "michael"), by file and by name."""
+    program = shutil.which("espeak-ng")
+    if program is None:
+        return set()
+    out = subprocess.run([program, "--voices=variant"], capture_output=True, text=True, timeout=timeout).stdout
+    rows = [line.split() for line in out.splitlines()[1:]]
+    return {part.lower() for row in rows if len(row) >= 5 for part in (row[3], row[4].rsplit("/", 1)[-1])}
+
+
 class Voice:
     """Renders text to mono int16 samples with pyttsx3, one child process per render."""
 
