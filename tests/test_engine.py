@@ -723,10 +723,13 @@ def test_the_recap_closes_in_words_that_change_from_day_to_day():
 @pytest.mark.parametrize("question,asked", [
     ("How are you feeling?", "Ana, how are you feeling?"), ("I'd love to hear how you feel.", "Ana, I'd love to hear how you feel."),
     ("I wonder what you intend.", "Ana, I wonder what you intend."), ("NASA first?", "Ana, NASA first?"),
+    ("What challenged us?", "Ana, what challenged us?"),
 ])
 def test_a_question_keeps_its_i_when_addressed(question, asked):
-    """Found in a QA pass: "Ana, i'd love to hear how you are feeling?"."""
+    """Found in QA passes: "Ana, i'd love to hear how you are feeling?" and "Welcome, Mia and
+    Noah B.."."""
     assert phrasing.addressed("Ana", question) == asked
+    assert phrasing.greeting(["Mia", "Noah B."], "Mia", "Noah B.", None).startswith("Welcome, Mia and Noah B. This")
 
 
 def test_a_note_is_read_back_so_a_wrong_one_can_be_cancelled_at_once():

@@ -77,7 +77,7 @@ def step_read_back(step: str | None) -> tuple[str | None, bool]:
 
 def greeting(partners: list[str], leader: str, logistics: str, next_step: str | None,
              planned: str | None = None, cheer: str | None = None) -> str:
-    text = f"Welcome, {partners[0]} and {partners[1]}. "
+    text = f"Welcome, {partners[0]} and {sentence(partners[1])} "  # "Noah B." ends it once
     if planned:
         text += f"{planned} "
     text += f"This session {leader} leads the vision and {logistics} handles logistics."
