@@ -17,6 +17,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -33,10 +34,18 @@ MAX_WORK_MINUTES = 24 * 60
 """The longest work phase: a day. Longer is a typo (``--work 1e9``), not a plan."""
 
 
+def _no_bool(value: object) -> object:
+    """YAML reads ``yes``, ``true`` and ``on`` as booleans, and a boolean would pass for 1 (a QA
+    pass's ``answer_timeout: true`` was a one-second timeout)."""
+    if isinstance(value, bool):
+        raise ValueError("Input should be a number, not true or false")
+    return value
+
+
 def _seconds(most: float, least: float = 0, *, zero: bool = False) -> Any:
     """A finite duration in seconds, within a range that makes sense for it."""
     low = Field(ge=least) if zero else Field(gt=least)
-    return Annotated[float, low, Field(le=most, allow_inf_nan=False)]
+    return Annotated[float, BeforeValidator(_no_bool), low, Field(le=most, allow_inf_nan=False)]
 
 
 def _one_line(value: str) -> str:
@@ -59,7 +68,7 @@ Said = Annotated[str, AfterValidator(_one_line), AfterValidator(_said)]
 Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line), AfterValidator(_said)]
 Phrases = Annotated[list[Line], Field(min_length=1)]
 Questions = Annotated[list[Said], Field(min_length=1)]
-Minutes = Annotated[float, Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
+Minutes = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
 
 
 class Settings(BaseModel):

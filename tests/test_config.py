@@ -28,6 +28,8 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("partner: [A, B]", "did you mean 'partners'?"),
         ("work: {minutes: -5}", "'work.minutes': Input should be greater than 0"),
         ("listening: {answer_timeout: soon}", "'listening.answer_timeout': Input should be a valid number"),
+        ("listening: {answer_timeout: true}", "'listening.answer_timeout': Input should be a number, not true"),
+        ("work: {minutes: yes}", "'work.minutes': Input should be a number, not true or false"),
         ("checkin: {questions: []}", "'checkin.questions': List should have at least 1 item"),
         ("partners: [Ana]", "'partners': List should have at least 2 items"),
         ("partners: [Ana, '']", "'partners.1'"),
