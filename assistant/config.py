@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -228,8 +229,8 @@ class Config(Settings):
 
     @model_validator(mode="after")
     def _distinct_partners(self) -> "Config":
-        a, b = (p.strip().lower() for p in self.partners)
-        if a == b:
+        a, b = (_plain(p) for p in self.partners)
+        if a == b:  # "Zoë" and "Zoe" sound the same: the prompts could not tell them apart (a QA pass)
             raise ValueError("partners: the two partners need different names")
         return self
 
@@ -253,6 +254,11 @@ def load_config(path: Path | None = None) -> Config:
     except ValidationError as err:
         raise DuetError(f"{path}: {_describe(err, data)}") from None
     return _journal_beside(config, Path(path))
+
+
+def _plain(name: str) -> str:
+    """A name as it sounds, near enough: case and accents aside."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.strip().casefold()) if not unicodedata.combining(c))
 
 
 def _journal_beside(config: Config, path: Path) -> Config:
