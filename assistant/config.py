@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -72,6 +73,64 @@ Questions = Annotated[list[Said], Field(min_length=1)]
 Minutes = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
 
 
+# ---- command phrases, as what is said is compared with them (session.commands matches them)
+
+WORD = re.compile(r"[a-z0-9']+")
+"""A word as phrases and transcripts are compared (``normalize``)."""
+POLITE = ("okay", "ok", "hey", "please", "so", "um", "uh")
+"""Words dropped before a command ("okay, pause"); "please" and "thanks" after it too."""
+
+
+def folded(text: str) -> str:
+    return text.lower().replace("’", "'")
+
+
+def normalize(text: str) -> str:
+    """Lowercase words without punctuation: how phrases and transcripts are compared."""
+    return " ".join(WORD.findall(folded(text)))
+
+
+def strip_polite(words: str) -> str:
+    """Normalized ``words`` without the polite words around a command."""
+    parts = words.split()
+    while parts and parts[0] in POLITE:
+        parts.pop(0)
+    while parts and parts[-1] in ("please", "thanks", "thank you"):
+        parts.pop()
+    return " ".join(parts)
+
+
+def _normalize_phrase(phrase: str) -> str:
+    """Normalize a configured phrase, keeping its ``{n}`` placeholder."""
+    return " {n} ".join(normalize(part) for part in phrase.split("{n}")).strip()
+
+
+def phrase_table(phrases: "CommandsConfig") -> list[tuple[str, str]]:
+    """(command, phrase) for each command's phrases as what is said is compared with them
+    (``normalize``d, and the polite words around a command dropped, as they are from what is
+    said), longest first, so "repeat the question" wins over a shorter prefix.
+
+    Raises ValueError for a phrase that could never be heard, or never be told apart: one with
+    no a-z letters or digits (a QA pass's "стоп" matched "okay", "so" and "um"), one of polite
+    words only ("okay"), ``{n}`` outside ``extend``, a phrase two commands share."""
+    table: list[tuple[str, str]] = []
+    owner: dict[str, str] = {}
+    for name, plist in phrases.model_dump().items():
+        for phrase in plist:
+            said = strip_polite(_normalize_phrase(phrase))
+            if not said.replace("{n}", "").strip():
+                why = ("is only words Duet drops around a command (" + ", ".join(POLITE) + "): choose another"
+                       if normalize(phrase) else "has no a-z letters or digits Duet can match: write it in English")
+                raise ValueError(f"{name}: '{phrase}' {why}")
+            if "{n}" in said and name != "extend":
+                raise ValueError(f"{name}: '{phrase}': {{n}} stands for minutes in extend phrases only")
+            if owner.setdefault(said, name) != name:
+                raise ValueError(f"'{phrase}' is a phrase of both {owner[said]} and {name}: give each its own")
+            if (name, said) not in table:
+                table.append((name, said))
+    return sorted(table, key=lambda item: -len(item[1]))
+
+
 class Settings(BaseModel):
     """Base for every section: unknown keys are errors, not silently ignored."""
 
@@ -129,8 +188,6 @@ class ListeningConfig(Settings):
     @field_validator("wake_word")
     @classmethod
     def _wake_word_heard(cls, word: str | None) -> str | None:
-        from assistant.session.commands import normalize
-
         if word is not None and word.strip() and not normalize(word):  # it would match every utterance
             raise ValueError(f"'{word}' has no a-z letters or digits Duet can match: write it in English "
                              "letters, or leave it empty")
@@ -194,8 +251,6 @@ class CommandsConfig(Settings):
 
     @model_validator(mode="after")
     def _phrases_heard(self) -> "CommandsConfig":
-        from assistant.session.commands import phrase_table
-
         phrase_table(self)  # refuses a phrase that could never be heard or told apart
         return self
 

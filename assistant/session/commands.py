@@ -7,11 +7,17 @@ it. The same phrases become the grammar a recognizer listens for (``grammar_phra
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from assistant.config import CommandsConfig
+from assistant.config import (  # normalize is the speech edge's too
+    WORD,
+    CommandsConfig,
+    folded,
+    normalize,
+    phrase_table,
+    strip_polite,
+)
 
 
 class Intent(str, Enum):
@@ -65,7 +71,6 @@ NUMBER_WORDS = [
 ]
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60}
 MAX_EXTEND = 60
-POLITE = ("okay", "ok", "hey", "please", "so", "um", "uh")
 
 
 def number_words(n: int) -> str:
@@ -96,24 +101,11 @@ def parse_number(words: str) -> int | None:
     return None
 
 
-_WORD = re.compile(r"[a-z0-9']+")
-"""A word as phrases and transcripts are compared (``normalize``; ``_as_said`` finds them again)."""
-
-
-def _folded(text: str) -> str:
-    return text.lower().replace("’", "'")
-
-
-def normalize(text: str) -> str:
-    """Lowercase words without punctuation: how phrases and transcripts are compared."""
-    return " ".join(_WORD.findall(_folded(text)))
-
-
 class CommandParser:
     """Matches utterances against the configured phrases."""
 
     def __init__(self, phrases: CommandsConfig, wake_word: str | None = None) -> None:
-        self._table = phrase_table(phrases)
+        self._table = [(Intent(name), phrase) for name, phrase in phrase_table(phrases)]
         self.wake_word = normalize(wake_word) if wake_word else None
 
     def parse(self, text: str, *, require_wake_word: bool = False) -> Command | None:
@@ -125,7 +117,7 @@ class CommandParser:
             words = words[len(self.wake_word):].strip()
         elif self.wake_word and words.startswith(self.wake_word + " "):
             words = words[len(self.wake_word):].strip()
-        words = _strip_polite(words)
+        words = strip_polite(words)
         for intent, phrase in self._table:
             command = _match(intent, phrase, words)
             if command is not None:
@@ -157,63 +149,23 @@ class CommandParser:
         return sorted(set(out))
 
 
-def _normalize_phrase(phrase: str) -> str:
-    """Normalize a configured phrase, keeping its ``{n}`` placeholder."""
-    return " {n} ".join(normalize(part) for part in phrase.split("{n}")).strip()
-
-
 def _as_said(text: str, words: str) -> str:
     """``words``, the end of the normalized ``text`` (a note's words, before any "please"), as
     ``text`` has them: with its capitals, punctuation and the letters normalizing drops. A note
     "Buy Cobalt-Blue, call Ana at 5:30" was stored "buy cobalt blue call ana at 5 30"."""
-    lower = _folded(text)  # as ``normalize`` reads it, position for position
-    spans = [m.span() for m in _WORD.finditer(lower)]
+    lower = folded(text)  # as ``normalize`` reads it, position for position
+    spans = [m.span() for m in WORD.finditer(lower)]
     said = [lower[a:b] for a, b in spans]
     wanted = words.split()
     for start in range(len(said) - len(wanted), -1, -1):
         if said[start:start + len(wanted)] == wanted:
             begin = spans[start][0]
-            while begin > 0 and not text[begin - 1].isspace() and not _WORD.match(text[begin - 1].lower()):
+            while begin > 0 and not text[begin - 1].isspace() and not WORD.match(text[begin - 1].lower()):
                 begin -= 1  # what normalizing dropped before the first word ("Ärger", "<b>")
             last = start + len(wanted)
             end = len(text) if last == len(said) else spans[last - 1][1]  # up to "please", if it follows
             return text[begin:end].strip().lstrip(":;,.-\u2014\u2013 ").rstrip(",;:") or words
     return words
-
-
-def phrase_table(phrases: CommandsConfig) -> list[tuple[Intent, str]]:
-    """Each command's phrases as what is said is compared with them (``normalize``, and the
-    polite words around a command dropped, as they are from what is said), longest first, so
-    "repeat the question" wins over a shorter prefix.
-
-    Raises ValueError for a phrase that could never be heard, or never be told apart: one with
-    no a-z letters or digits (a QA pass's "стоп" matched "okay", "so" and "um"), one of polite
-    words only ("okay"), ``{n}`` outside ``extend``, a phrase two commands share."""
-    table: list[tuple[Intent, str]] = []
-    owner: dict[str, str] = {}
-    for name, plist in phrases.model_dump().items():
-        for phrase in plist:
-            said = _strip_polite(_normalize_phrase(phrase))
-            if not said.replace("{n}", "").strip():
-                why = ("is only words Duet drops around a command (" + ", ".join(POLITE) + "): choose another"
-                       if normalize(phrase) else "has no a-z letters or digits Duet can match: write it in English")
-                raise ValueError(f"{name}: '{phrase}' {why}")
-            if "{n}" in said and name != Intent.EXTEND.value:
-                raise ValueError(f"{name}: '{phrase}': {{n}} stands for minutes in extend phrases only")
-            if owner.setdefault(said, name) != name:
-                raise ValueError(f"'{phrase}' is a phrase of both {owner[said]} and {name}: give each its own")
-            if (Intent(name), said) not in table:
-                table.append((Intent(name), said))
-    return sorted(table, key=lambda item: -len(item[1]))
-
-
-def _strip_polite(words: str) -> str:
-    parts = words.split()
-    while parts and parts[0] in POLITE:
-        parts.pop(0)
-    while parts and parts[-1] in ("please", "thanks", "thank you"):
-        parts.pop()
-    return " ".join(parts)
 
 
 def _match(intent: Intent, phrase: str, words: str) -> Command | None:
