@@ -312,8 +312,9 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def _plain(name: str) -> str:
-    """A name as it sounds, near enough: case and accents aside."""
-    return "".join(c for c in unicodedata.normalize("NFKD", name.strip().casefold()) if not unicodedata.combining(c))
+    """A name as it sounds, near enough: its letters and digits, case and accents aside ("Zoë"
+    is "Zoe", "Mary-Kate" is "Mary Kate")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if c.isalnum())
 
 
 def _journal_beside(config: Config, path: Path) -> Config:

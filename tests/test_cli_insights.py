@@ -235,11 +235,14 @@ def test_a_session_stopped_in_its_check_in_is_a_false_start_not_a_session_held(t
     assert "  Alex                   led 1 [1]\n  Sam                    led 1 [3]\n" \
            "  stopped in the check-in, no turn to lead [2]\n" in text
     assert "\n\nPlan (duet schedule)\n  planned sessions so far  2: kept 2, moved 0, missed 0\n" in text
+    assert text.startswith("Duet insights: 2 sessions (1 more stopped in the check-in), 2026-W19 to 2026-W20")
     page = tmp_path / "report.html"
     assert duet_at("report", "-o", str(page), "--journal", journal, now=now).returncode == 0
     assert ("<h3>Planned times</h3><p>2 planned sessions so far: 2 kept, 0 moved, 0 missed; 0 unplanned sessions. "
             "Kept: started within 60 minutes of the plan; moved: within 2 days.</p>") in page.read_text()
     assert "<td>2026-05-11 10:00</td><td>kept (session 3)</td>" in page.read_text()
+    assert "in 2 of 2 weeks; 1 more stopped in the check-in</small>" in page.read_text()
+    assert "of 1.5 planned (" in page.read_text()  # "8.8 of 8.8 planned" read as all of it (a QA pass)
 
 
 def test_the_plan_section_says_when_it_shows_only_the_latest_times():

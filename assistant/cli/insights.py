@@ -173,12 +173,15 @@ def _pct(share: float | None) -> str:
 
 def render_text(result: ins.Insights, journal_path: Path, since: datetime | None) -> str:
     """Plain text, one section per theme; session ids in brackets (``--json`` has them all)."""
-    r = result.rhythm
+    r, stopped = result.rhythm, len(result.leadership["stopped_early"])
+    more = " more" if r["sessions"] else ""
+    apart = f" ({stopped}{more} stopped in the check-in)" if stopped else ""  # counted in words only
+    held = " held" if stopped else ""
     if not r["sessions"]:
         if since:  # the journal may hold sessions before it (a QA pass was told to run one first)
-            return f"No sessions since {since:%Y-%m-%d} in {journal_path}."
-        return f"No sessions in {journal_path} yet: run `duet run` (or `duet rehearse`) first."
-    out = [f"Duet insights: {r['sessions']} session{'s' * (r['sessions'] != 1)}, "
+            return f"No sessions{held} since {since:%Y-%m-%d} in {journal_path}{apart}."
+        return f"No sessions{held} in {journal_path} yet{apart}: run `duet run` (or `duet rehearse`) first."
+    out = [f"Duet insights: {phrasing.counted(r['sessions'], 'session')}{apart}, "
            f"{_span(r['weeks'][0]['week'], r['weeks'][-1]['week'])} (as of {result.as_of})", ""]
     streak = r["streak"]
     out += ["Rhythm",
@@ -187,7 +190,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
             f"  longest streak         {phrasing.counted(streak['longest']['weeks'], 'week')}, "
             f"{_span(streak['longest']['from'], streak['longest']['to'])}",
             f"  worked                 {r['minutes_worked']:.0f} of {r['minutes_planned']:.0f} planned minutes "
-            f"({_pct(r['worked_share_of_planned'])}); {r['average_worked']:.0f} min a session on average",
+            f"({_pct(r['worked_share_of_planned'])}); {int(r['average_worked'] + 0.5)} min a session on average",
             f"  interrupted            {len(r['interrupted'])} {_ids(r['interrupted'])}".rstrip()
             + (f"; resumed {_ids(r['resumed'])}" if r["resumed"] else ""),
             ""]

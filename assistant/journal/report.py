@@ -158,9 +158,13 @@ def _cards(result: Insights) -> str:
     r, trend = result.rhythm, result.feelings["trend"]
     followed = sum(row["status"] == "followed" for row in result.next_steps)
     due = sum(row["status"] in ("followed", "not followed") for row in result.next_steps)  # the newest can't be yet
+    stopped = len(result.leadership["stopped_early"])
+    share = r["worked_share_of_planned"]
     cards = [
-        ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {phrasing.counted(len(r['weeks']), 'week')}"),
-        ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"),
+        ("sessions", r["sessions"], f"in {r['weeks_with_sessions']} of {phrasing.counted(len(r['weeks']), 'week')}"
+         + (f"; {stopped} more stopped in the check-in" if stopped else "")),
+        ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"
+         + (f" ({share * 100:.0f} %)" if share is not None else "")),
         ("current streak", f"{r['streak']['current']['weeks']} wk", f"longest {r['streak']['longest']['weeks']} wk"),
         ("interrupted", len(r["interrupted"]), f"{len(r['resumed'])} resumed"),
         ("next steps followed", f"{followed} of {due}", "see below"),
