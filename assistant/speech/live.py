@@ -404,12 +404,12 @@ def open_speaker(config: Config) -> Speaker | None:
 
 def live_port(config: Config, engines: Engines | None = None) -> tuple[MonotonicClock, LivePort]:
     """Open microphone, speaker, voice and engines for a live session."""
+    chosen: list[tuple[str, str]] = []
     if engines is None:
         from assistant.speech.engines import describe_engines
 
         speech = config.speech
-        for role, line in describe_engines(speech.answers, speech.commands, speech.vosk_model):
-            click.echo(f"{role}: {line}", err=True)  # stdout stays clean for --json
+        chosen = describe_engines(speech.answers, speech.commands, speech.vosk_model)
         engines = open_engines(config)
     listening = config.listening
     echo = _echo_canceller(listening)
@@ -421,6 +421,8 @@ def live_port(config: Config, engines: Engines | None = None) -> tuple[Monotonic
         if echo is not None:
             echo.close()
         raise
+    for role, line in chosen:  # once the session can run: without a microphone, its one line alone
+        click.echo(f"{role}: {line}", err=True)  # stdout stays clean for --json
     listener = Listener.from_config(mic, engines.answers, engines.commands, listening)
     voice = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume)
     port = LivePort(
