@@ -389,6 +389,8 @@ def _describe(err: ValidationError, data: dict[str, Any]) -> str:
         return f"unknown setting '{field}'{_did_you_mean(loc)}"
     found = first.get("input")
     shown = "" if isinstance(found, dict) else f" (found {found!r})"
+    if first["type"] == "model_type":  # pydantic names its class ("instance of WorkConfig": a QA pass)
+        return f"'{field}' is a section: write its settings under it (key: value), or leave it out{shown}"
     message = first["msg"].removeprefix("Value error, ")
     return f"'{field}': {message}{shown}" if field else message
 

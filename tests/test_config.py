@@ -35,6 +35,7 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("partners: [Ana, '']", "'partners.1'"),
         ("partners: [Ana, ana]", "the two partners need different names"),
         ("partners: [Zoë, Zoe]", "the two partners need different names"),
+        ("work: 20", "'work' is a section: write its settings under it (key: value), or leave it out (found 20)"),
         ("partners: [Mary-Kate, Mary Kate]", "the two partners need different names"),
         ("speech: {answers: cloud}", "'speech.answers': Input should be 'auto', 'vosk', 'whisper', 'moonshine' or 'pocketsphinx'"),
         ("commands: {extend: [add minutes]}", "every extend phrase needs {n}"),
