@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.errors import DuetError, check_loaded, yaml_problem
+from assistant.errors import DuetError, check_loaded, load_yaml, yaml_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
@@ -65,11 +65,22 @@ def _said(value: str) -> str:
     return value
 
 
+def _each_once(questions: list[str]) -> list[str]:
+    """A question asked twice in one list is a slip of copy and paste (a QA pass's check-in asked
+    "What do you intend?" twice of each partner, taken as it was)."""
+    seen: set[str] = set()
+    for question in questions:
+        if " ".join(question.lower().split()) in seen:
+            raise ValueError(f"'{question}' is asked twice: keep it once")
+        seen.add(" ".join(question.lower().split()))
+    return questions
+
+
 Line = Annotated[str, AfterValidator(_one_line)]
 Said = Annotated[str, AfterValidator(_one_line), AfterValidator(_said)]
 Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line), AfterValidator(_said)]
 Phrases = Annotated[list[Line], Field(min_length=1)]
-Questions = Annotated[list[Said], Field(min_length=1)]
+Questions = Annotated[list[Said], Field(min_length=1), AfterValidator(_each_once)]
 Minutes = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
 
 
@@ -162,8 +173,9 @@ class DebriefConfig(Settings):
 
 
 class ListeningConfig(Settings):
-    answer_timeout: _seconds(3600) = 20
-    """Silence before a question counts as unanswered (at most an hour)."""
+    answer_timeout: _seconds(3600, 1, zero=True) = 20
+    """Silence before a question counts as unanswered (1 s to an hour: a QA pass's 0.01 s left
+    every question unanswered before anyone could speak)."""
     trailing_silence: _seconds(30) = 0.7
     """Pause after which the answer so far is judged: finished, or wait (``turns.py``)."""
     max_pause: _seconds(60) = 3.5
@@ -343,7 +355,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise DuetError(f"cannot read config file {path}: {err.strerror or err}; "
                         f"check that you may read it, or pass another file with --config") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
+        data = load_yaml(text)
     except RecursionError:
         raise DuetError(f"{path} is nested too deeply: check its structure") from None
     except yaml.YAMLError as err:
@@ -362,22 +374,6 @@ def _without_empty(data: dict[str, Any]) -> dict[str, Any]:
     a valid dictionary or instance of WorkConfig")."""
     return {key: _without_empty(value) if isinstance(value, dict) else value
             for key, value in data.items() if value is not None}
-
-
-class _UniqueKeys(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last
-    silently, so a couple's own ``partners:`` or ``checkin:`` added below the shipped one hid
-    one of them (found in a QA pass)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, (str, int, float, bool)) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"'{key}' is given twice (keep one)", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def _describe(err: ValidationError, data: dict[str, Any]) -> str:

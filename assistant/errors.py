@@ -1,8 +1,12 @@
-"""The one error type the command line turns into a single line for people."""
+"""The one error type the command line turns into a single line for people, and the strict
+YAML reading that config files and rehearsal scripts share."""
 
 from __future__ import annotations
 
 import errno
+from typing import Any
+
+import yaml
 
 
 class DuetError(Exception):
@@ -63,6 +67,28 @@ def yaml_problem(err: Exception) -> str:
     mark = getattr(err, "problem_mark", None)
     where = f"line {mark.line + 1}: " if mark else ""
     return where + (getattr(err, "problem", None) or "not valid YAML")
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last
+    silently, so a couple's own ``partners:`` or ``checkin:`` added below the shipped one hid
+    one of them, and a script line ``{at: "1:00", at: "2:00", say: ...}`` ran at 2:00 (found in
+    QA passes)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is given twice (keep one)", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """``text`` read as YAML, safely, refusing a key given twice (``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
 
 
 def check_loaded(data: object, what: str) -> None:

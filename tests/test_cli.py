@@ -212,6 +212,7 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
         '- say: "hi\n- say: there\n': "fix the YAML syntax there",  # an unclosed quote
         "- {at: '1:00'}\n": "a timed line ('at') needs 'say: TEXT'",
         '- say: "a\\u0000b"\n': "'say' holds the control character U+0000: remove it",  # a QA pass's NUL
+        "- {at: '1:00', at: '2:00', say: pause}\n": "line 1: 'at' is given twice (keep one)",  # PyYAML kept the last
     }
     for text, expected in cases.items():
         bad.write_text(text)
@@ -222,6 +223,16 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
     assert missing.returncode == 2 and "pass a YAML list of lines" in missing.stderr
     folder = duet("rehearse", str(tmp_path), "--journal", journal)
     assert folder.returncode == 2 and "is a folder: pass a rehearsal script file" in folder.stderr, folder.stderr
+
+
+def test_run_without_the_named_microphone_is_one_line_and_leaves_nothing_on_disk(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("listening:\n  input_device: no such microphone here\n")
+    journal = tmp_path / "new" / "journal.json"
+    result = duet("run", "--config", str(config), "--journal", str(journal))
+    assert result.returncode == 2 and result.stderr.startswith("duet: no microphone"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+    assert not journal.parent.exists()  # a QA pass found its folder and lock file made
 
 
 def test_a_corrupt_journal_is_refused_and_untouched(tmp_path, script):

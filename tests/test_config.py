@@ -55,6 +55,9 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("work: [45", "line 1"),
         ("- just a list", "the top level must be a mapping"),
         ("listening: {max_pause: 0.1, trailing_silence: 2}", "max_pause (0.1 s) must be at least trailing_silence (2 s)"),
+        ("checkin: {questions: ['What do you intend?', 'what do you  intend?']}",
+         "'checkin.questions': 'what do you  intend?' is asked twice: keep it once"),
+        ("listening: {answer_timeout: 0.01}", "'listening.answer_timeout': Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_problem(tmp_path, text, expected):

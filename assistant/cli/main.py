@@ -400,8 +400,10 @@ def run_cmd(work_minutes: float | None, config: Config, journal_path: Path) -> N
     """Run a live session through the microphone and speaker."""
     from assistant.session.runner import new_session, run
     from assistant.speech.live import live_port
+    from assistant.speech.mic import input_device
 
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes)
+    input_device(config.listening.input_device)  # no microphone: nothing made on disk
     with Journal(journal_path) as journal:
         journal.lock()  # before the models load: then read, then write
         clock, port = live_port(config)

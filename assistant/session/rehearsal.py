@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from assistant.errors import DuetError, check_loaded, yaml_problem
+from assistant.errors import DuetError, check_loaded, load_yaml, yaml_problem
 from assistant.session.clock import SimulatedClock
 from assistant.session.events import (
     Event,
@@ -146,7 +146,7 @@ def lines_heard(lines: Sequence[ScriptLine], marks: dict[str, int], path: Path) 
 def load_script(path: Path) -> list[ScriptLine]:
     """Read and check a rehearsal script; one line of error naming the bad entry."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DuetError(f"rehearsal script {path} not found: pass a YAML list of lines such as '- say: hello'") from None
     except IsADirectoryError:

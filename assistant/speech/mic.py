@@ -63,6 +63,16 @@ class NoMicrophone(DuetError):
     """No input device, or none matches the configured name; the message lists what exists."""
 
 
+def input_device(device: str | int | None) -> tuple[int, str]:
+    """The input device ``device`` names (PortAudio index, name), or NoMicrophone. ``duet run``
+    asks before it opens the journal: without a microphone it leaves nothing behind (a QA pass
+    found the journal's folder and lock file made for a session that could not start)."""
+    try:
+        return find_device(device, "input")
+    except LookupError as err:
+        raise NoMicrophone(f"no microphone: {err}") from None
+
+
 GIL_YIELD = 0.05
 """Seconds the reader sleeps at a time before it counts a stall, so a held-up callback can run."""
 STALL_GRACE = 0.5
@@ -442,10 +452,7 @@ class Microphone:
     # -- internals ---------------------------------------------------------------------------
 
     def _resolve(self) -> tuple[int, str]:
-        try:
-            return find_device(self._device, "input")
-        except LookupError as err:
-            raise NoMicrophone(f"no microphone: {err}") from None
+        return input_device(self._device)
 
     def _capture_format(self) -> tuple[int, int]:
         """(rate, channels) to open the device with: 16 kHz mono when it takes it."""
