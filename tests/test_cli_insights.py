@@ -79,6 +79,7 @@ def test_insights_json_traces_every_figure_to_sessions(dated):
     assert later["sessions"] == [2]
     text = duet("insights", "--journal", dated["journal"]).stdout
     assert "Rhythm" in text and "longest streak         2 weeks, 2026-W19 to 2026-W20" in text
+    assert "\n  last session           2026-05-12, " in text and " ago [2]\n" in text  # how long since
     assert "\n  quiet moment, Sam: \"What worked well?\" 1 skipped [1]\n" in text  # not "Sam left ...": blame
     later = duet("insights", "--since", "2026-06-01", "--journal", dated["journal"]).stdout
     assert later == f"No sessions since 2026-06-01 in {dated['journal']}.\n"  # not "run duet run first"

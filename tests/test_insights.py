@@ -109,6 +109,11 @@ def test_rhythm_counts_weeks_streaks_minutes_and_interruptions(history):
     assert r["streak"]["longest"] == {"weeks": 3, "from": "2026-W13", "to": "2026-W15", "sessions": [3, 5, 6]}
     assert r["streak"]["current"]["weeks"] == 3
     assert insights.streaks(r["weeks"], date(2026, 4, 30))["current"]["weeks"] == 0  # the streak has lapsed
+    assert r["last"]["session"] == 6 and r["last"]["weeks_ago"] == 0  # TODAY is in 2026-W15
+    held = history["result"].sessions
+    later = insights.analyse([s for s in history["sessions"] if s["id"] in held], date(2026, 5, 25)).rhythm
+    assert later["last"]["weeks_ago"] == 7 and len(later["weeks"]) == 6  # the weeks since are said, not counted
+    assert phrasing.weeks_ago(later["last"]["weeks_ago"]) == "7 weeks ago" and phrasing.weeks_ago(1) == "last week"
     worked = {p["session"]: p["worked"] for p in r["per_session"]}
     assert worked[1] == 30.0 and worked[2] == 45.0 and worked[3] == 0.0
     assert r["minutes_worked"] == pytest.approx(30 + 45 + 45 + 45, abs=0.5)

@@ -186,6 +186,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     streak = r["streak"]
     out += ["Rhythm",
             f"  weeks with a session   {r['weeks_with_sessions']} of {len(r['weeks'])}",
+            f"  last session           {r['last']['date']}, {phrasing.weeks_ago(r['last']['weeks_ago'])} [{r['last']['session']}]",
             f"  current streak         {phrasing.counted(streak['current']['weeks'], 'week')} {_ids(streak['current']['sessions'])}",
             f"  longest streak         {phrasing.counted(streak['longest']['weeks'], 'week')}, "
             f"{_span(streak['longest']['from'], streak['longest']['to'])}",

@@ -307,7 +307,19 @@ def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
         "status": dict(by_status),
         "interrupted": by_status.get("interrupted", []),
         "resumed": [s["id"] for s in sessions if s["digest"]["resumed"]],
+        "last": last_held(sessions, today),
     }
+
+
+def last_held(sessions: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
+    """The last session held and how many weeks ago (calendar weeks: 0 this week, 1 last week).
+    The weeks counted stop at the last session ("8 of 8" hid the six weeks since it in a QA
+    pass); this says how long it has been."""
+    if not sessions:
+        return None
+    day = local_day(sessions[-1]["started_at"])
+    mondays = (today - timedelta(days=today.weekday())) - (day - timedelta(days=day.weekday()))
+    return {"session": sessions[-1]["id"], "date": day.isoformat(), "weeks_ago": max(mondays.days // 7, 0)}
 
 
 def leadership(sessions: list[dict[str, Any]]) -> dict[str, Any]:

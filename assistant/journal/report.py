@@ -165,7 +165,8 @@ def _cards(result: Insights) -> str:
          + (f"; {stopped} more stopped in the check-in" if stopped else "")),
         ("hours worked", f"{r['minutes_worked'] / 60:.1f}", f"of {r['minutes_planned'] / 60:.1f} planned"
          + (f" ({share * 100:.0f} %)" if share is not None else "")),
-        ("current streak", f"{r['streak']['current']['weeks']} wk", f"longest {r['streak']['longest']['weeks']} wk"),
+        ("current streak", f"{r['streak']['current']['weeks']} wk", f"longest {r['streak']['longest']['weeks']} wk; "
+         f"last session {phrasing.weeks_ago(r['last']['weeks_ago'])}"),
         ("interrupted", len(r["interrupted"]), f"{len(r['resumed'])} resumed"),
         ("next steps followed", f"{followed} of {due}", "see below"),
         ("tone", trend["direction"] or "-", "from answers (VADER)"),

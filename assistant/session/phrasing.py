@@ -35,6 +35,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 
+def weeks_ago(weeks: int) -> str:
+    """'this week', 'last week', '3 weeks ago': calendar weeks back from this one."""
+    return {0: "this week", 1: "last week"}.get(weeks, f"{weeks} weeks ago")
+
+
 def addressed(name: str, question: str) -> str:
     """'Alex, how are you feeling?' from a configured question."""
     first = question.split(" ", 1)[0]
