@@ -69,7 +69,7 @@ CONFIGS = {
     "unknown key": ("work: {minuts: 30}", ["unknown setting 'work.minuts'", "did you mean 'minutes'?"]),
     "unknown section": ("partner: [Ana, Ben]", ["unknown setting 'partner'", "did you mean 'partners'?"]),
     "negative minutes": ("work: {minutes: -5}", ["'work.minutes'", "greater than 0", "-5"]),
-    "negative timeout": ("listening: {answer_timeout: -1}", ["'listening.answer_timeout'", "greater than 0"]),
+    "negative timeout": ("listening: {answer_timeout: -1}", ["'listening.answer_timeout'", "greater than or equal to 1"]),
     "zero silence": ("listening: {trailing_silence: 0}", ["'listening.trailing_silence'", "greater than 0"]),
     "negative milestone": ("work: {announce_remaining: [-2]}", ["'work.announce_remaining.0'", "greater than 0"]),
     "no check-in questions": ("checkin: {questions: []}", ["'checkin.questions'", "at least 1 item"]),
