@@ -737,3 +737,49 @@ def test_a_note_is_read_back_so_a_wrong_one_can_be_cancelled_at_once():
     "Noted."; a long note is not read back whole."""
     assert phrasing.noted("buy more blue") == "Noted: buy more blue."
     assert phrasing.noted(" ".join(["buy more blue"] * 5)) == "Noted."
+
+
+def _cut_off(h: Harness) -> Journal:
+    """The process ends mid-session (its files and lock go with it): the journal as found after."""
+    h.engine.log.db.close()
+    h.journal.close()
+    return Journal(h.journal.path)
+
+
+def test_a_resumed_session_asks_the_questions_and_works_the_length_it_began_with(tmp_path):
+    """A QA pass resumed a session begun with another config (three check-in questions, --work 60)
+    under the default one: its debrief answers took the numbers of check-in answers and replaced
+    them, and the work phase ran the config's 45 minutes."""
+    from assistant.session.clock import SimulatedClock
+    from assistant.session.runner import resume_session
+
+    began = config(checkin={"questions": ["How do you feel?", "What do you intend?", "What might get in the way?"]},
+                   work={"minutes": 60})
+    h = Harness(tmp_path, began)
+    for answer in ("calm", "the sky", "rain"):
+        h.send(Heard(answer))
+    engine = resume_session(config(), _cut_off(h), SimulatedClock(), "last")  # the default config now
+    assert said(engine.start())[-1] == "Ben, how do you feel?"
+    assert engine.timer.length == 60 * 60 and len(engine.plan) == 6 + 7
+
+
+def test_a_session_without_its_questions_is_not_resumed_with_other_ones(tmp_path):
+    """Sessions begun before the questions were kept: a config that asks otherwise is refused in
+    one line, and nothing is written."""
+    from assistant.errors import DuetError
+    from assistant.session.clock import SimulatedClock
+    from assistant.session.runner import resume_session
+
+    h = Harness(tmp_path, config(checkin={"questions": ["How do you feel?", "What do you intend?", "And now?"]}))
+    for answer in ("calm", "the sky", "rain", "sunny"):
+        h.send(Heard(answer))
+    journal = _cut_off(h)
+    journal.sessions.update(lambda doc: doc.pop("questions"), doc_ids=[1])  # as an older Duet wrote it
+    before = journal.session_file(1).read_bytes()
+    with pytest.raises(DuetError, match="question 1 was 'How do you feel[?]' of Ana, the config has "
+                                        "'How are you feeling as we begin[?]' of Ana there; resume it with the config"):
+        resume_session(config(), journal, SimulatedClock(), "last")
+    assert journal.session_file(1).read_bytes() == before
+    engine = resume_session(config(checkin={"questions": ["How do you feel?", "What do you intend?", "And now?"]}),
+                            Journal(h.journal.path), SimulatedClock(), "last")
+    assert said(engine.start())[-1] == "Ben, what do you intend?"

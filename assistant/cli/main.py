@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
@@ -60,6 +61,8 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         config = load_config(config_path)
         path = _journal_path(config, journal_path)
         _JOURNAL["path"] = path
+        _JOURNAL["options"] = [part for option, value in (("--config", config_path), ("--journal", journal_path))
+                               if value for part in (option, shlex.quote(str(value)))]
         return func(*args, config=config, journal_path=path, **kwargs)
 
     return wrapper
@@ -145,8 +148,9 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-_JOURNAL: dict[str, Path] = {}
-"""The journal path of the command being run (the error boundary names the way around it)."""
+_JOURNAL: dict[str, Any] = {}
+"""The journal path of the command being run (the error boundary names the way around it), and the
+``--config`` / ``--journal`` options it was given (``options``: the resume hint repeats them)."""
 
 
 def _journal_hint(err: OSError) -> str:
@@ -591,7 +595,8 @@ def _resume_hint() -> str:
     active = _active_session()
     if active is None or active.session_id is None:
         return ""
-    how = f"duet resume {active.session_id}" + (" --script SCRIPT.yaml" if active.rehearsal else "")
+    how = " ".join([f"duet resume {active.session_id}", *(["--script", "SCRIPT.yaml"] if active.rehearsal else []),
+                    *_JOURNAL.get("options", [])])  # a QA pass's hint left out its --journal
     return f"; session {active.session_id} is saved as interrupted with every answer so far. Continue with: {how}"
 
 

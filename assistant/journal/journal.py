@@ -352,8 +352,11 @@ class Journal:
         """
         self._acquire()
 
-    def begin(self, partners: list[str], roles: Roles, started_at: str, planned_work: float) -> "SessionRecorder":
-        """Open a new session (locks the journal for this process)."""
+    def begin(self, partners: list[str], roles: Roles, started_at: str, planned_work: float,
+              questions: dict[str, list[str]] | None = None) -> "SessionRecorder":
+        """Open a new session (locks the journal for this process). ``questions``: the session's
+        questions by section (``checkin``, ``debrief``, ``together``), kept so that a resume asks
+        the rest of them, whatever the config says by then."""
         self._acquire()
         sid = self.sessions.insert(
             Document(
@@ -367,7 +370,7 @@ class Journal:
                     "planned_work": planned_work,
                     "worked": 0.0,
                     "next_step": None,
-                },
+                } | ({"questions": {k: list(v) for k, v in questions.items()}} if questions else {}),
                 doc_id=self._free_id(),
             )
         )
@@ -384,8 +387,10 @@ class Journal:
             raise DuetError(f"session {doc.doc_id} is {status}, not interrupted: only an interrupted session can be resumed")
         return doc.doc_id
 
-    def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, "SessionRecorder"]:
-        """Pick up an interrupted session: its record, where it stopped, and a recorder for it."""
+    def resume(self, ref: str | int, check: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
+               ) -> tuple[dict[str, Any], ResumePoint, "SessionRecorder"]:
+        """Pick up an interrupted session: its record, where it stopped, and a recorder for it.
+        ``check(record, turns)`` may refuse it (a DuetError) before anything is written."""
         try:
             doc = self.sessions.get(doc_id=self.resumable(ref))
         except DuetError:
@@ -401,6 +406,8 @@ class Journal:
         recorder = SessionRecorder(self, doc.doc_id)
         try:
             point = recorder.resume_point()
+            if check is not None:
+                check(dict(doc) | {"id": doc.doc_id}, recorder.db.table("turns").all())
         except DuetError:
             recorder.db.close()
             self._release()

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
+from pydantic import ValidationError
+
 from assistant.config import Config
+from assistant.errors import DuetError
 from assistant.session.clock import Clock
 from assistant.session.commands import CommandParser
-from assistant.session.engine import SessionEngine, SessionLog, rotate_roles
+from assistant.session.engine import Question, SessionEngine, SessionLog, question_plan, rotate_roles
 from assistant.session.events import (
     Event,
     Finished,
@@ -60,8 +63,9 @@ class Store(Protocol):
     def last_leader(self, before: datetime | None = None) -> str | None: ...
     def last_next_step(self, before: datetime | None = None) -> str | None: ...
     def begin(self, partners: list[str], roles: Roles, started_at: str,
-              planned_work: float) -> Recorder: ...
-    def resume(self, ref: str | int) -> tuple[dict[str, Any], ResumePoint, Recorder]: ...
+              planned_work: float, questions: dict[str, list[str]] | None = None) -> Recorder: ...
+    def resume(self, ref: str | int, check: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
+               ) -> tuple[dict[str, Any], ResumePoint, Recorder]: ...
     def cheer(self, session_id: int, started: datetime,
               is_command: Callable[[str], bool] | None = None) -> Cheer: ...
 
@@ -88,7 +92,9 @@ def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | N
     started = clock.wall()  # what came before it, by date (a rehearsal may be dated earlier)
     roles = rotate_roles(config.partners, journal.last_leader(started))
     previous_step = journal.last_next_step(started)
-    recorder = journal.begin(config.partners, roles, started.isoformat(), config.work.minutes * 60)
+    recorder = journal.begin(config.partners, roles, started.isoformat(), config.work.minutes * 60,
+                             questions={"checkin": config.checkin.questions, "debrief": config.debrief.questions,
+                                        "together": config.debrief.together})
     ACTIVE.session_id = recorder.session_id
     commands = CommandParser(config.commands, config.listening.wake_word)
     cheer = journal.cheer(recorder.session_id, started, commands.is_command) if config.celebrate else None
@@ -97,13 +103,56 @@ def new_session(config: Config, journal: Store, clock: Clock, rhythm: Rhythm | N
 
 
 def resume_session(config: Config, journal: Store, clock: Clock, ref: str | int) -> SessionEngine:
-    """An interrupted session, continued from the question where it stopped."""
+    """An interrupted session, continued from the question where it stopped, with the partners,
+    questions and work length it began with (``resumed_config``): refused in one line when the
+    questions it would ask contradict the answers it holds."""
+    chosen: dict[str, Any] = {}
 
-    doc, point, recorder = journal.resume(ref)
+    def check(doc: dict[str, Any], turns: list[dict[str, Any]]) -> None:
+        chosen["config"] = resumed_config(config, doc)
+        chosen["roles"] = Roles(leader=doc["leader"], logistics=doc["logistics"])
+        differs = asked_otherwise(question_plan(chosen["config"], chosen["roles"]), turns)
+        if differs:
+            raise DuetError(f"session {doc['id']} cannot be resumed with these questions: {differs}; resume it "
+                            "with the config it began with (--config FILE), so no answer it holds is replaced")
+
+    doc, point, recorder = journal.resume(ref, check)
     ACTIVE.session_id = recorder.session_id
-    config = config.model_copy(update={"partners": doc["partners"]})
-    roles = Roles(leader=doc["leader"], logistics=doc["logistics"])
-    return SessionEngine(config, recorder, clock, roles, resume=point)
+    return SessionEngine(chosen["config"], recorder, clock, chosen["roles"], resume=point)
+
+
+def resumed_config(config: Config, doc: dict[str, Any]) -> Config:
+    """``config`` with the session's own partners, questions and planned work length. Sessions
+    begun before the questions were kept have only their length: the config's questions are
+    checked against their answers instead (``asked_otherwise``). A QA pass resumed a session
+    begun with another config: its debrief answers replaced seven check-in answers, and the work
+    phase ran the config's 45 minutes, not the 60 planned."""
+    update: dict[str, Any] = {"partners": doc["partners"]}
+    try:
+        if isinstance(doc.get("questions"), dict):
+            asked = doc["questions"]
+            update["checkin"] = type(config.checkin)(**{**config.checkin.model_dump(), "questions": asked["checkin"]})
+            update["debrief"] = type(config.debrief)(**{**config.debrief.model_dump(), "questions": asked["debrief"],
+                                                        "together": asked["together"]})
+        if doc.get("planned_work") is not None:
+            update["work"] = type(config.work)(**{**config.work.model_dump(), "minutes": doc["planned_work"] / 60})
+    except (ValidationError, KeyError, TypeError):
+        raise DuetError(f"session {doc['id']} cannot be resumed: the questions or work length stored with it "
+                        "make no sense (edited by hand?); it can still be shown, exported or forgotten") from None
+    return config.model_copy(update=update)
+
+
+def asked_otherwise(plan: list[Question], turns: list[dict[str, Any]]) -> str | None:
+    """How the first stored answer disagrees with ``plan`` (a question asked of someone else, or
+    another question at its place), or None when every one was asked as the plan asks it."""
+    for turn in sorted(turns, key=lambda t: t.get("seq") if isinstance(t.get("seq"), int) else -1):
+        seq = turn.get("seq")
+        planned = plan[seq] if isinstance(seq, int) and 0 <= seq < len(plan) else None
+        if planned is None or (planned.partner, planned.text) != (turn.get("partner"), turn.get("question")):
+            now = f"'{planned.text}' of {planned.partner}" if planned else "no question"
+            return f"its question {seq + 1 if isinstance(seq, int) else '?'} was '{turn.get('question')}' " \
+                   f"of {turn.get('partner')}, the config has {now} there"
+    return None
 
 
 def run(engine: SessionEngine, port: Port) -> str:
