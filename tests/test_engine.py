@@ -677,6 +677,22 @@ def test_cancel_said_at_a_question_with_nothing_to_cancel_is_no_answer(tmp_path)
     assert h.session()["turns"] == [] and h.state == "checkin"
 
 
+def test_cancel_after_a_debrief_answer_keeps_the_answer_and_the_debrief(tmp_path):
+    """A QA pass answered the first debrief question within the 15 s after "start the debrief",
+    then said "cancel that": the debrief was undone, and the answer replaced when asked again."""
+    h = Harness(tmp_path)
+    answer_checkin(h)
+    began = h.clock.now()
+    start_debrief(h)
+    h.send(Heard("we finished the whole bed of tulips"))
+    assert h.clock.now() - began < UNDO_WINDOW  # the window is still open
+    assert said(h.send(Heard("cancel that"))) == ["There is nothing to cancel.", "Ana, what challenged us?"]
+    assert h.state == "debrief" and [e for e in h.session()["events"] if e["kind"] == "cancel"] == []
+    h.send(Heard("the weeds"))
+    debrief = [(t["question"], t["answer"]) for t in h.session()["turns"] if t["phase"] == "debrief"]
+    assert debrief == [("What worked well?", "we finished the whole bed of tulips"), ("What challenged us?", "the weeds")]
+
+
 @pytest.mark.parametrize("seconds,said", [
     (28, "28 seconds"), (63, "1 minute and 5 seconds"), (121, "2 minutes"), (114, "1 minute and 55 seconds"),
     (450, "7 and a half minutes"), (3540, "59 minutes"), (3600, "1 hour"), (4500, "1 hour and 15 minutes"),

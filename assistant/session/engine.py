@@ -492,6 +492,8 @@ class SessionEngine:
         )
         self.log.record_turn(turn)
         self._last_turn = turn
+        if self._can_undo("debrief"):  # its answers stand: going back to work would ask them again over
+            self._undo = None           # them (a QA pass's "cancel that" as the next answer lost the first)
         if self.seq == self._step_seq and status is TurnStatus.ANSWERED:
             self.next_step = answer
 
