@@ -512,6 +512,31 @@ def test_a_stop_question_left_without_a_yes_says_the_session_goes_on(tmp_path, p
     assert h.engine.awaiting.until != pytest.approx(asked + CONFIRM_WINDOW)
 
 
+@pytest.mark.parametrize("reply", [None, "pause"])
+def test_a_milestone_waits_for_the_stop_question_to_be_settled(tmp_path, reply):
+    """A QA pass heard "Halfway there. 6 minutes left." right after "Stop the session? Say yes to
+    stop.", burying the question: the milestone now comes once the question is settled."""
+    h = Harness(tmp_path, config(work={"minutes": 10}))
+    answer_checkin(h)
+    start = h.clock.now()
+    tick_until(h, start + 5 * 60 - 3)
+    h.send(Heard("stop the session"))
+    asked = h.clock.now()
+    heard = []
+    while h.engine.awaiting.until < start + 5 * 60 + 2:  # the milestone's time passes (checkpoints tick)
+        h.clock.advance_to(h.engine.awaiting.until)
+        heard += said(h.send(Tick()))
+    assert heard == [] and h.engine.awaiting.until == pytest.approx(asked + CONFIRM_WINDOW)
+    h.clock.advance_to(start + 5 * 60 + 2)
+    if reply is None:
+        h.clock.advance_to(asked + CONFIRM_WINDOW)
+        assert said(h.send(Tick())) == ["Not stopping; carrying on.", "Halfway there. 5 minutes left."]
+    else:
+        assert said(h.send(Heard(reply))) == ["Not stopping; carrying on."]
+        assert h.engine.awaiting.until == pytest.approx(h.clock.now())  # the milestone is due: at once
+        assert said(h.send(Tick())) == ["Halfway there. 5 minutes left."]
+
+
 def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_both(tmp_path):
     h = Harness(tmp_path)
     answer_checkin(h)

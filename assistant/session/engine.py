@@ -306,7 +306,9 @@ class SessionEngine:
             self._listen()
             return
         now = self.clock.now()
-        due = self.timer.due(now)
+        # "Stop the session? Say yes to stop." is not buried under a milestone (a QA pass heard
+        # "Halfway there." right after it): the milestone is said once the question is settled
+        due = self.timer.due(now) if self._stop_asked_at is None else []
         if due:
             latest = due[-1]  # a late tick announces only the most recent milestone
             remaining = self.timer.remaining(now)
@@ -825,8 +827,9 @@ class SessionEngine:
     def _wake_at(self) -> float | None:
         """Next milestone, checkpoint, close of the undo window or of the stop question, whichever
         comes first."""
-        return _first(self.timer.next_due_at(self.clock.now()), self._next_checkpoint, self._undo_closes(),
-                      self._stop_question_closes())
+        asking = self._stop_question_closes()  # a milestone waits for it (``_on_tick``)
+        return _first(None if asking else self.timer.next_due_at(self.clock.now()), self._next_checkpoint,
+                      self._undo_closes(), asking)
 
     def _undo_closes(self) -> float | None:
         """Clock time at which the undo window closes (then listening is renewed without the
