@@ -214,6 +214,8 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
         "- {at: '1:00'}\n": "a timed line ('at') needs 'say: TEXT'",
         '- say: "a\\u0000b"\n': "'say' holds the control character U+0000: remove it",  # a QA pass's NUL
         "- {at: '1:00', at: '2:00', say: pause}\n": "line 1: 'at' is given twice (keep one)",  # PyYAML kept the last
+        "- {at: '5:00', say: pause}\n- {at: '3:00', say: resume}\n":  # heard at 5:00, without a word
+            "entry 2 (at): 3:00 comes before entry 1's 5:00: put the timed lines in time order",
     }
     for text, expected in cases.items():
         bad.write_text(text)

@@ -815,7 +815,7 @@ def test_a_session_without_its_questions_is_not_resumed_with_other_ones(tmp_path
     for answer in ("calm", "the sky", "rain", "sunny"):
         h.send(Heard(answer))
     journal = _cut_off(h)
-    journal.sessions.update(lambda doc: doc.pop("questions"), doc_ids=[1])  # as an older Duet wrote it
+    journal.detail(1).drop_table("questions")  # as an older Duet wrote it
     before = journal.session_file(1).read_bytes()
     with pytest.raises(DuetError, match="question 1 was 'How do you feel[?]' of Ana, the config has "
                                         "'How are you feeling as we begin[?]' of Ana there; resume it with the config"):

@@ -23,7 +23,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 # Runs `duet ARGS` with the rehearsal port stopping at DUET_BLOCK: "PHASE:N" (before the N-th
 # listen of that phase), "work:@S" (once S simulated seconds of work have passed), or
-# "write:NAME" (inside the first write of journal file NAME, after its temporary file is written).
+# "write:NAME#K" (inside the K-th write of journal file NAME, after its temporary file is written).
 WRAPPER = textwrap.dedent("""
     import os, sys, time
     from assistant.session import rehearsal
@@ -56,11 +56,13 @@ WRAPPER = textwrap.dedent("""
 
     if where == "write":
         real_fsync = os.fsync
+        name, _, nth = arg.partition("#")
         def fsync(fd):
             target = os.readlink(f"/proc/self/fd/{fd}")
-            if f".{arg}." in target and target.endswith(".tmp") and not count.get("write"):
-                count["write"] = 1
-                stop_here()
+            if f".{name}." in target and target.endswith(".tmp"):
+                count["write"] = count.get("write", 0) + 1
+                if count["write"] == int(nth or 1):
+                    stop_here()
             return real_fsync(fd)
         os.fsync = fsync
 
@@ -175,7 +177,8 @@ def test_ctrl_c_works_even_when_started_with_sigint_ignored(tmp_path):
 @pytest.mark.parametrize("signame", SIGNALS)
 def test_a_signal_inside_a_journal_write_leaves_the_journal_whole(tmp_path, signame):
     signum, code = SIGNALS[signame]
-    proc, journal = start(tmp_path, "write:1.json")  # the session file's first write: the first answer
+    # the session file's second write: the first answer (the first keeps the session's questions)
+    proc, journal = start(tmp_path, "write:1.json#2")
     returncode, err = stop(proc, signum)
     assert returncode == code and len(err.strip().splitlines()) == 1, err
     folder = journal.parent

@@ -355,8 +355,8 @@ class Journal:
     def begin(self, partners: list[str], roles: Roles, started_at: str, planned_work: float,
               questions: dict[str, list[str]] | None = None) -> "SessionRecorder":
         """Open a new session (locks the journal for this process). ``questions``: the session's
-        questions by section (``checkin``, ``debrief``, ``together``), kept so that a resume asks
-        the rest of them, whatever the config says by then."""
+        questions by section (``checkin``, ``debrief``, ``together``), kept in its file so that a
+        resume asks the rest of them, whatever the config says by then."""
         self._acquire()
         sid = self.sessions.insert(
             Document(
@@ -370,12 +370,15 @@ class Journal:
                     "planned_work": planned_work,
                     "worked": 0.0,
                     "next_step": None,
-                } | ({"questions": {k: list(v) for k, v in questions.items()}} if questions else {}),
+                },
                 doc_id=self._free_id(),
             )
         )
         self._current = sid
-        return SessionRecorder(self, sid)
+        recorder = SessionRecorder(self, sid)
+        if questions:
+            recorder.keep_questions(questions)
+        return recorder
 
     def resumable(self, ref: str | int) -> int:
         """The id of an interrupted session that ``resume`` would take (takes the lock first);
@@ -407,7 +410,7 @@ class Journal:
         try:
             point = recorder.resume_point()
             if check is not None:
-                check(dict(doc) | {"id": doc.doc_id}, recorder.db.table("turns").all())
+                check(dict(doc) | {"id": doc.doc_id, "questions": recorder.questions()}, recorder.db.table("turns").all())
         except DuetError:
             recorder.db.close()
             self._release()
@@ -713,6 +716,16 @@ class SessionRecorder:
 
     def _marked(self, record: dict[str, Any]) -> dict[str, Any]:
         return record if self.script is None else record | {"script": dict(self.script)}
+
+    def keep_questions(self, questions: dict[str, list[str]]) -> None:
+        """The session's questions by section, in its own file (not the index, read by every
+        command): a resume asks the rest of them, whatever the config says by then."""
+        self._write(lambda: self.db.table("questions").insert({k: list(v) for k, v in questions.items()}))
+
+    def questions(self) -> dict[str, Any] | None:
+        """The questions kept by ``keep_questions``; None for a session begun before they were."""
+        kept = self.db.table("questions").get(doc_id=1)
+        return dict(kept) if kept is not None else None
 
     def save_progress(self, progress: dict[str, Any]) -> None:
         self._write(lambda: self.db.table("progress").upsert(Document(progress, doc_id=1)))

@@ -169,7 +169,25 @@ def load_script(path: Path) -> list[ScriptLine]:
             where = ".".join(str(p) for p in first["loc"])
             message = first["msg"].removeprefix("Value error, ")
             raise DuetError(f"{path}: entry {number}{f' ({where})' if where else ''}: {message}") from None
+    _in_time_order(lines, path)
     return lines
+
+
+def _in_time_order(lines: list[ScriptLine], path: Path) -> None:
+    """Refuse a timed line set earlier than one before it: lines are heard in order, so it would
+    be said late, at the earlier line's time (a QA pass's "3:00" after "5:00" came at 5:00)."""
+    latest: tuple[int, float] | None = None
+    for number, line in enumerate(lines, start=1):
+        if line.at is None:
+            continue
+        if latest is not None and line.at < latest[1]:
+            raise DuetError(f"{path}: entry {number} (at): {_mm_ss(line.at)} comes before entry {latest[0]}'s "
+                            f"{_mm_ss(latest[1])}: put the timed lines in time order")
+        latest = (number, line.at)
+
+
+def _mm_ss(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
 @dataclass
