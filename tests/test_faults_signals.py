@@ -213,3 +213,26 @@ def test_ctrl_c_at_the_forget_question_prints_one_line_and_deletes_nothing(tmp_p
     assert proc.returncode == 130
     assert [line for line in err.splitlines() if line.strip()] == ["duet: interrupted"]
     assert {p: p.read_bytes() for p in journal.parent.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("signame", SIGNALS)
+def test_a_signal_while_duet_loads_is_one_line(tmp_path, signame):
+    """A QA pass's Ctrl-C in the first 0.2 s of a command printed a traceback: the command line
+    was still being imported. The signal comes here exactly then."""
+    signum, code = SIGNALS[signame]
+    loading = textwrap.dedent(f"""
+        import builtins, os, sys
+        import assistant.cli as cli
+        real = builtins.__import__
+        def importing(name, *args, **kwargs):
+            if name == "assistant.cli.main":
+                os.kill(os.getpid(), {int(signum)})
+            return real(name, *args, **kwargs)
+        builtins.__import__ = importing
+        sys.argv = ["duet", "sessions", "--journal", {str(tmp_path / "journal.json")!r}]
+        cli.main()
+    """)
+    done = subprocess.run([sys.executable, "-c", loading], capture_output=True, text=True, cwd=ROOT, env=ENV,
+                          timeout=60)
+    assert done.returncode == code and done.stderr.startswith("duet: "), done.stderr
+    assert len(done.stderr.splitlines()) == 1 and not done.stdout
