@@ -238,6 +238,12 @@ def test_run_without_the_named_microphone_is_one_line_and_leaves_nothing_on_disk
     assert not journal.parent.exists()  # a QA pass found its folder and lock file made
 
 
+def test_resume_on_a_mistyped_journal_says_so_and_makes_nothing(tmp_path, script):
+    result = duet("resume", "--script", script, "--journal", str(tmp_path / "typo.json"))
+    assert result.returncode == 2 and "no journal at" in result.stderr and "nothing to resume" in result.stderr
+    assert list(tmp_path.glob("typo*")) == []  # a QA pass found typo.json.lock
+
+
 def test_a_corrupt_journal_is_refused_and_untouched(tmp_path, script):
     path = tmp_path / "journal.json"
     path.write_text('{"_duet": {"1": {"app": "duet", "schema": 1}}, "sess')

@@ -360,6 +360,8 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
         from assistant.session.rehearsal import lines_heard, load_script
 
         lines = load_script(script)
+    if not journal_path.exists():  # a mistyped path: say so, and make nothing there (a QA pass found a lock file)
+        raise DuetError(f"no journal at {journal_path}: nothing to resume; pass the journal the session was saved in with --journal")
     with Journal(journal_path) as journal:
         journal.lock()  # then read (which session, where it stopped), then write
         if ref == "latest":
