@@ -232,6 +232,16 @@ def test_next_steps_say_which_session_followed_them(history):
     assert 3 not in steps  # interrupted before any step was planned
 
 
+def test_a_next_step_that_plans_nothing_is_not_one_to_follow():
+    """A QA pass's "I don't know" was listed as a step not followed, though Duet never reads it back."""
+    def held(id_: int, day: str, step: str) -> dict:
+        return {"id": id_, "started_at": f"{day}T10:00:00+00:00", "next_step": step, "digest": {"stems": []}}
+
+    sessions = [held(1, "2026-03-02", "I don't know"), held(2, "2026-03-09", "Not sure yet."),
+                held(3, "2026-03-16", "prune the roses"), held(4, "2026-03-23", ""), held(5, "2026-03-30", "")]
+    assert [(row["session"], row["status"]) for row in insights.next_steps(sessions)] == [(3, "not followed")]
+
+
 def test_search_finds_answers_and_notes_with_where_they_were_said(history):
     hits = insights.search(history["sessions"], "cobalt")
     assert [(h["session"], h["partner"], h["question"]) for h in hits] == [

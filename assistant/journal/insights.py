@@ -45,6 +45,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from assistant.journal import words as w
+from assistant.session.phrasing import plans_nothing
 from assistant.session.records import was_held
 
 FOLLOW_WINDOW = 2
@@ -491,7 +492,7 @@ def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, s in enumerate(sessions):
         step = (s.get("next_step") or "").strip()
-        if not step:
+        if plans_nothing(step):  # "I don't know" is no plan to follow, as Duet does not read it back
             continue
         wanted = {w.stem(word) for word in w.content_words(step)}
         row: dict[str, Any] = {"session": s["id"], "date": local_day(s["started_at"]).isoformat(), "step": step,

@@ -67,15 +67,20 @@ we'll we see yet none nope""".split())
 _WORDS = re.compile(r"[a-z']+")
 
 
+def plans_nothing(step: str | None) -> bool:
+    """A next step of no words, or only words that plan nothing ("I don't know", "not sure")."""
+    words = _WORDS.findall((step or "").lower().replace("’", "'"))
+    return not words or NO_STEP.issuperset(words)
+
+
 def step_read_back(step: str | None) -> tuple[str | None, bool]:
     """A next step as Duet reads it back: (the text, or None when there is nothing to read, and
     whether it is too long to read: then Duet says it is in the journal). A step asked back
     ("... clean the brushes?") is read as said, not as a question."""
     said = (step or "").strip()
-    words = _WORDS.findall(said.lower().replace("’", "'"))
-    if not words or NO_STEP.issuperset(words):
+    if plans_nothing(said):
         return None, False
-    if len(words) > STEP_WORDS:
+    if len(_WORDS.findall(said.lower().replace("’", "'"))) > STEP_WORDS:
         return None, True
     return sentence(said.rstrip("?").rstrip()), False
 
