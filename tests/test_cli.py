@@ -216,12 +216,23 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
         "- {at: '1:00', at: '2:00', say: pause}\n": "line 1: 'at' is given twice (keep one)",  # PyYAML kept the last
         "- {at: '5:00', say: pause}\n- {at: '3:00', say: resume}\n":  # heard at 5:00, without a word
             "entry 2 (at): 3:00 comes before entry 1's 5:00: put the timed lines in time order",
+        # found in a QA pass: pydantic's words, or a line taken otherwise than written
+        "- {sya: pause}\n": "entry 1: unknown key 'sya' (did you mean 'say'?)",
+        "- say: calm\n- silence: 'no'\n": "entry 2 (silence): write 'silence: true' for a question nobody answers",
+        "- say: '  '\n": "entry 1 (say): 'say' is empty: write what is said, or 'silence: true' for no answer",
+        "- say: [a, b]\n": "entry 1 (say): write the words said as text",
     }
     for text, expected in cases.items():
         bad.write_text(text)
         result = duet("rehearse", str(bad), "--journal", journal)
         assert result.returncode == 2 and expected in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+    bad.write_bytes(b"- say: calm\n- say: caf\xe9\n")  # Latin-1
+    result = duet("rehearse", str(bad), "--journal", journal)
+    assert result.returncode == 2 and "is not UTF-8 text (line 2, byte 0xe9): save it as UTF-8" in result.stderr
+    bad.write_text("- say: calm\n- say: yes\n- say: 5\n")  # YAML's true and 5: what was said
+    shown = json.loads(duet("rehearse", str(bad), "--journal", journal, "--json").stdout)
+    assert [line["text"] for line in shown["transcript"] if line["who"] not in ("Duet",)][:3] == ["calm", "yes", "5"]
     missing = duet("rehearse", str(tmp_path / "missing.yaml"), "--journal", journal)
     assert missing.returncode == 2 and "pass a YAML list of lines" in missing.stderr
     folder = duet("rehearse", str(tmp_path), "--journal", journal)

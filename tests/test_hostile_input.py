@@ -114,7 +114,7 @@ def test_bad_scripts_are_one_line(home, case):
 
 def test_a_script_that_is_not_utf8(home):
     (home / "bad.yaml").write_bytes(b"- say: caf\xe9\n")
-    refused(duet("rehearse", str(home / "bad.yaml"), "--journal", journal_of(home)), "cannot read rehearsal script")
+    refused(duet("rehearse", str(home / "bad.yaml"), "--journal", journal_of(home)), "is not UTF-8 text (line 1, byte 0xe9): save it as UTF-8")
 
 
 def test_real_times_are_accepted(tmp_path):

@@ -18,6 +18,7 @@ the lines already heard (each record in the journal carries how many were).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -80,6 +81,26 @@ class ScriptLine(BaseModel):
             raise ValueError(f"{value!r} is not a time from 0:00 to 24:00:00 into the work phase: write MM:SS, e.g. 12:30")
         return seconds
 
+    @field_validator("say", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        """A bare YAML ``yes`` or ``5`` is what was said ("say: yes" to "Stop the session?" was
+        refused as "Input should be a valid string", a bool to YAML)."""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, (int, float)):
+            return f"{value:g}"
+        return value
+
+    @field_validator("silence", mode="before")
+    @classmethod
+    def _only_true(cls, value: object) -> object:
+        """``silence: true`` (or false) as YAML writes it, not a word: a QA pass's ``silence: "no"``
+        was refused as a line with neither, and ``silence: "yes"`` taken as true."""
+        if not isinstance(value, bool):
+            raise ValueError("write 'silence: true' for a question nobody answers, or leave the key out")
+        return value
+
     @field_validator("say")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
@@ -88,6 +109,8 @@ class ScriptLine(BaseModel):
         odd = next((ch for ch in value or "" if unicodedata.category(ch) == "Cc" and ch not in "\n\t"), None)
         if odd is not None:
             raise ValueError(f"'say' holds the control character U+{ord(odd):04X}: remove it")
+        if value is not None and not value.strip():  # printed as "Sam: " and taken as no answer
+            raise ValueError("'say' is empty: write what is said, or 'silence: true' for no answer")
         return value
 
     @model_validator(mode="after")
@@ -154,7 +177,9 @@ def load_script(path: Path) -> list[ScriptLine]:
     except yaml.YAMLError as err:
         raise DuetError(f"rehearsal script {path}: {yaml_problem(err)}; fix the YAML syntax there") from None
     except UnicodeDecodeError as err:
-        raise DuetError(f"cannot read rehearsal script {path}: {str(err).splitlines()[0]}") from None
+        line = err.object[:err.start].count(b"\n") + 1
+        raise DuetError(f"rehearsal script {path} is not UTF-8 text (line {line}, byte 0x{err.object[err.start]:02x}): "
+                        "save it as UTF-8") from None
     except RecursionError:
         raise DuetError(f"rehearsal script {path} is nested too deeply: a script is a flat list of lines") from None
     check_loaded(data, f"rehearsal script {path}")
@@ -165,12 +190,23 @@ def load_script(path: Path) -> list[ScriptLine]:
         try:
             lines.append(ScriptLine.model_validate(entry if isinstance(entry, dict) else {"say": entry}))
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            raise DuetError(f"{path}: entry {number}{f' ({where})' if where else ''}: {message}") from None
+            raise DuetError(f"{path}: entry {number}{_problem(err)}") from None
     _in_time_order(lines, path)
     return lines
+
+
+def _problem(err: ValidationError) -> str:
+    """The first problem of a script line, as the end of its one line: which key, what to do."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        near = difflib.get_close_matches(where.lower(), list(ScriptLine.model_fields), n=1, cutoff=0.5)
+        hint = f"did you mean '{near[0]}'?" if near else "a line has 'say', 'at' or 'silence'"
+        return f": unknown key '{where}' ({hint})"
+    if first["type"] == "string_type":
+        return f" ({where}): write the words said as text"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{f' ({where})' if where else ''}: {message}"
 
 
 def _in_time_order(lines: list[ScriptLine], path: Path) -> None:
