@@ -590,3 +590,18 @@ def test_themes_leave_out_words_that_name_no_theme():
     themes."""
     assert words.content_words("Nothing really, the plant goes on without water") == ["plant", "water"]
     assert words.content_words("we lost two weeks to the rain") == ["lost", "weeks", "rain"]  # "lost two"
+
+
+def test_words_with_accents_or_in_another_script_are_words():
+    """A QA pass found "naïve" counted as the theme "na ve", "café" as "caf", and a partner
+    answering in Russian at 0 % of the words spoken."""
+    assert words.content_words("a naïve café corner, cafe\u0301 again") == ["naïve", "café", "corner", "café"]
+    assert words.phrases("Мы красили стену") >= {"мы", "красили", "стену", "красили стену"}
+    said = [{"partner": "Ana", "answer": "we painted the wall", "question": "What worked well?"},
+            {"partner": "Ben", "answer": "мы красили стену вместе", "question": "What worked well?"}]
+    session = {"id": 1, "started_at": "2026-03-02T10:00:00+00:00", "partners": ["Ana", "Ben"], "leader": "Ana",
+               "logistics": "Ben", "status": "done", "worked": 60.0, "planned_work": 60.0, "turns":
+               [{**t, "seq": i, "phase": "debrief", "status": "answered"} for i, t in enumerate(said)],
+               "notes": [], "events": []}
+    share = insights.analyse([session], TODAY).voices["share"]
+    assert share["Ben"] == pytest.approx(0.5)  # four words each
