@@ -39,7 +39,7 @@ h3{font-size:1.05rem;margin:.2rem 0}.muted{color:var(--muted)}
 figure{margin:0;border:1px solid var(--line);border-radius:.5rem;padding:.5rem}
 figcaption{font-weight:600;margin-bottom:.3rem}figure svg{width:100%;height:auto;display:block}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{text-align:left;padding:.25rem .4rem;
- border-bottom:1px solid var(--line);vertical-align:top}
+ border-bottom:1px solid var(--line);vertical-align:top}th{overflow-wrap:normal}
 .filter{position:sticky;top:0;background:var(--bg);padding:.5rem 0;z-index:1}
 .filter input{width:100%;font-size:1rem;padding:.5rem;border:1px solid #999;border-radius:.4rem}
 article.session{border:1px solid var(--line);border-radius:.5rem;padding:.6rem .8rem;margin:.8rem 0}
@@ -47,7 +47,8 @@ article.session dl{display:grid;grid-template-columns:max-content 1fr;gap:0 .8re
 article.session dt{color:var(--muted)}article.session dd{margin:0}
 .turn{margin:.4rem 0}.turn q{display:block;margin:.1rem 0 0 1rem;padding-left:.6rem;border-left:3px solid var(--line);
  quotes:none}.skipped{color:var(--muted);font-style:italic}
-@media (max-width:40rem){body{padding:.6rem}.charts{grid-template-columns:1fr}h1{font-size:1.3rem}}
+@media (max-width:40rem){body{padding:.6rem}.charts{grid-template-columns:1fr}h1{font-size:1.3rem}
+ figure{overflow-x:auto}figure svg{min-width:34rem}table{font-size:.85rem}td,th{padding:.2rem .25rem}}
 @media print{.filter{display:none}body{max-width:none;padding:0}figure,article.session,.card{break-inside:avoid}
  h2{break-after:avoid}a{color:inherit;text-decoration:none}}
 """
@@ -188,7 +189,7 @@ def _patterns(result: Insights) -> str:
     quiet = result.voices["quiet"]
     if quiet:
         out.append("<h3>Quiet moments</h3><table><tr><th>partner</th><th>question</th><th>skipped</th>"
-                   "<th>unanswered</th><th>sessions</th></tr>")
+                   "<th>no answer</th><th>sessions</th></tr>")
         out += [f"<tr><td>{e(q['partner'])}</td><td>{e(q['question'])}</td><td>{q['skipped']}</td>"
                 f"<td>{q['unanswered']}</td><td>{e(_ids(q['sessions']))}</td></tr>" for q in quiet[:10]]
         out.append("</table>")
