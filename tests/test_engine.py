@@ -374,7 +374,10 @@ def test_more_time_just_after_time_up_goes_back_to_work(tmp_path):
     h = Harness(tmp_path, cfg)
     answer_checkin(h)
     h.clock.advance_to(h.engine.awaiting.until)
-    h.send(Tick())
+    assert said(h.send(Tick()))[-1] == "Let's debrief. Take a breath first."
+    assert h.engine.awaiting.awaited == ("extend",)  # the breath it names (a QA pass: none on time up)
+    h.clock.advance_to(h.engine.awaiting.until)
+    assert said(h.send(Tick())) == ["Ana, what worked well?"]
     assert h.state == "debrief" and h.engine.awaiting.awaited == (*AWAITED_IN_QUESTIONS, "extend")
     h.clock.advance(8)
     assert said(h.send(Heard("add five minutes"))) == ["Added 5 minutes. 5 minutes left."]
@@ -385,6 +388,13 @@ def test_more_time_just_after_time_up_goes_back_to_work(tmp_path):
         h.clock.advance_to(h.engine.awaiting.until)
         out = said(h.send(Tick()))
     assert out[0].startswith("Time is up.") and h.state == "debrief"
+    h.clock.advance(1)  # said in the breath: back to work at once
+    assert said(h.send(Heard("add two minutes"))) == ["Added 2 minutes. 2 minutes left."] and h.state == "work"
+    while h.state == "work":
+        h.clock.advance_to(h.engine.awaiting.until)
+        h.send(Tick())
+    h.clock.advance_to(h.engine.awaiting.until)
+    h.send(Tick())  # the breath is over
     h.clock.advance(31)
     h.send(Heard("add five minutes"))
     assert h.state == "debrief" and h.session()["turns"][-1]["answer"] == "add five minutes"
@@ -400,7 +410,9 @@ def test_questions_and_milestones_come_from_config(tmp_path):
     h.clock.advance_to(h.engine.awaiting.until)
     assert said(h.send(Tick())) == ["30 seconds left."]
     h.clock.advance_to(h.engine.awaiting.until)
-    assert said(h.send(Tick()))[-1] == "Ana, good?"
+    assert said(h.send(Tick()))[-1] == "Let's debrief. Take a breath first."
+    h.clock.advance_to(h.engine.awaiting.until)
+    assert said(h.send(Tick())) == ["Ana, good?"]
     h.send(Heard("yes"))
     h.send(Heard("yes"))
     assert h.state == "done"
@@ -414,7 +426,7 @@ def test_the_next_step_is_the_answer_to_the_first_question_to_both(tmp_path):
     h = Harness(tmp_path, cfg)
     h.send(Heard("yes"))
     h.send(Heard("yes"))
-    while h.state == "work":
+    while h.state == "work" or getattr(h.engine.awaiting, "listen_for", 0):  # to time up, and through the breath
         h.clock.advance_to(h.engine.awaiting.until)
         h.send(Tick())
     for text in ("yes", "yes", "finish the fence", "saturday at ten"):

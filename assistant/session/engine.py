@@ -388,11 +388,15 @@ class SessionEngine:
         work; what can be said in place of an answer (pause, stop, skip ...) is taken as said
         then; any other command waits for the question (the breath goes on)."""
         command = self.commands.parse(heard.text)
-        if command is None or (command.intent is not Intent.CANCEL and command.intent not in QUESTION_INTENTS):
+        more_time = command is not None and command.intent is Intent.EXTEND and self._more_time_possible()
+        if command is None or (command.intent is not Intent.CANCEL and command.intent not in QUESTION_INTENTS
+                               and not more_time):
             self._on_tick()  # the question, if the breath is over by now; else listen on
             return
         self._breath_until = None
-        if command.intent is Intent.CANCEL:
+        if more_time:
+            self._more_time_after_time_up(command)
+        elif command.intent is Intent.CANCEL:
             self._cmd_cancel()
         else:
             self._heard_in_question(heard)
@@ -554,11 +558,9 @@ class SessionEngine:
         self._checkpoint()
         if self.seq >= len(self.plan):
             self._recap()
-        elif by == "command":  # a breath in which "cancel that" is heard as a command (``BREATH``)
-            self._breath_until = now + BREATH
-            self._listen()
-        else:
-            self._ask()
+        else:  # a breath, as it says, in which "cancel that" (or on time up, "add five minutes") is
+            self._breath_until = now + BREATH  # heard as a command (``BREATH``); on time up a QA
+            self._listen()  # pass heard "Take a breath first." and the question in the same second
 
     def _recap(self, entered: bool = False) -> None:
         if not entered:
@@ -803,8 +805,9 @@ class SessionEngine:
     def _listen(self) -> None:
         """Queue what to listen for next, given the state."""
         if self._breath_until is not None:
-            action: Listening = ListenForCommands("debrief", self._breath_until, awaited=AWAITED_AFTER_CHANGE,
-                                                  listen_for=BREATH)
+            # after "start the debrief": "cancel that"; on time up: "add five minutes"
+            awaited = (Intent.EXTEND.value,) if self._more_time_possible() else AWAITED_AFTER_CHANGE
+            action: Listening = ListenForCommands("debrief", self._breath_until, awaited=awaited, listen_for=BREATH)
         elif self.state in ("checkin", "debrief"):
             q = self.plan[self.seq]
             awaited = AWAITED_IN_QUESTIONS + ((Intent.CANCEL.value,) if self._can_undo("debrief") else ()) + \
