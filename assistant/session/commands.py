@@ -168,6 +168,11 @@ def _as_said(text: str, words: str) -> str:
     return words
 
 
+NOTE_JOINS = frozenset({"of", "about", "on"})
+"""A word joining a note phrase to the note ("take a note of that colour"): not the note's (a QA
+pass heard "Noted: of that colour, it's the one.")."""
+
+
 def _match(intent: Intent, phrase: str, words: str) -> Command | None:
     if intent is Intent.EXTEND:
         head, _, tail = phrase.partition("{n}")
@@ -182,7 +187,10 @@ def _match(intent: Intent, phrase: str, words: str) -> Command | None:
         if words == phrase:
             return Command(intent)
         if words.startswith(phrase + " "):
-            return Command(intent, text=words[len(phrase):].strip())
+            rest = words[len(phrase):].split()
+            if len(rest) > 1 and rest[0] in NOTE_JOINS:  # "take a note of the grain": "the grain"
+                rest = rest[1:]
+            return Command(intent, text=" ".join(rest))
         return None
     return Command(intent) if words == phrase else None
 
