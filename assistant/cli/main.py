@@ -125,8 +125,8 @@ class DuetGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)
-        except DuetError as err:
-            _fail(str(err) + _resume_hint(), err.exit_code)
+        except DuetError as err:  # one that already says how to resume is not told "saved with every answer"
+            _fail(str(err) + ("" if "duet resume" in str(err) else _resume_hint()), err.exit_code)
         except OSError as err:
             _fail(str(os_error(err, _journal_hint(err))), 2)
         except click.exceptions.Abort as err:
