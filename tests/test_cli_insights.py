@@ -255,3 +255,16 @@ def test_the_plan_section_says_when_it_shows_only_the_latest_times():
     text = render_plan({"occurrences": rows, "unplanned": []})
     assert "  ... and 4 earlier (all of them: duet schedule --history)\n  2026-10-13 10:00  kept     session 5\n" in text
     assert "earlier" not in render_plan({"occurrences": rows[:6], "unplanned": []})
+
+
+def test_a_theme_of_one_endless_word_is_cut_in_the_text(tmp_path):
+    """A QA pass's 700-letter "word" was a top theme, printed whole on one line (the report cut it)."""
+    script = tmp_path / "long.yaml"
+    endless = "ochre" * 140
+    script.write_text(SCRIPT.replace('"we shared the brushes well"', f'"{endless}"')
+                      .replace('"mixing colours"', f'"{endless}"'))
+    journal = str(tmp_path / "journal.json")
+    assert duet("rehearse", str(script), "--journal", journal).returncode == 0
+    text = duet("insights", "--journal", journal).stdout
+    assert endless not in text and "ochreochre" in text
+    assert max(len(line) for line in text.splitlines()) < 120

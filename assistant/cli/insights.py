@@ -19,6 +19,7 @@ from assistant.config import Config
 from assistant.errors import DuetError
 from assistant.journal import Journal, words
 from assistant.journal import insights as ins
+from assistant.journal.charts import short
 from assistant.journal.export import for_terminal, write_private
 from assistant.session import phrasing
 
@@ -228,7 +229,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     for kind, title in (("worked_well", "What worked well"), ("challenges", "What challenged you")):
         rows = result.themes[kind]
         out.append(title)
-        out += [f"  {row['term']:<22} {phrasing.counted(row['count'], 'session')} {_ids(row['sessions'])}" for row in rows[:8]]
+        out += [f"  {short(row['term'], 40):<22} {phrasing.counted(row['count'], 'session')} {_ids(row['sessions'])}" for row in rows[:8]]
         out += _more(len(rows) - 8)
         if not rows:
             out.append("  (nothing said yet)")
