@@ -49,7 +49,7 @@ article.session dt{color:var(--muted)}article.session dd{margin:0}
  quotes:none}.skipped{color:var(--muted);font-style:italic}
 @media (max-width:40rem){body{padding:.6rem}.charts{grid-template-columns:1fr}h1{font-size:1.3rem}
  figure{overflow-x:auto}figure svg{min-width:34rem}table{font-size:.85rem}td,th{padding:.2rem .25rem}}
-@media print{.filter{display:none}body{max-width:none;padding:0}figure,article.session,.card{break-inside:avoid}
+@media print{.filter{display:none}.filter.on{display:block;position:static}body{max-width:none;padding:0}figure,article.session,.card{break-inside:avoid}
  h2{break-after:avoid}a{color:inherit;text-decoration:none}}
 """
 
@@ -82,6 +82,7 @@ SCRIPT = """
       var ok=!words.length||said[i].some(function(it){return words.every(function(q){return found(q,it);});});
       a.hidden=!ok;if(ok)n++;});
     shown.textContent=n;
+    box.parentNode.classList.toggle('on',words.length>0);  // printed while it narrows the sessions
   });
 })();
 """
