@@ -388,7 +388,9 @@ def test_more_time_just_after_time_up_goes_back_to_work(tmp_path):
         h.clock.advance_to(h.engine.awaiting.until)
         out = said(h.send(Tick()))
     assert out[0].startswith("Time is up.") and h.state == "debrief"
-    h.clock.advance(1)  # said in the breath: back to work at once
+    h.clock.advance(0.5)  # "cancel that" in the breath: time up puts nothing back, the question comes
+    assert said(h.send(Heard("cancel that"))) == ["There is nothing to cancel.", "Ana, what worked well?"]
+    h.clock.advance(1)  # added time, as the first answer: back to work at once
     assert said(h.send(Heard("add two minutes"))) == ["Added 2 minutes. 2 minutes left."] and h.state == "work"
     while h.state == "work":
         h.clock.advance_to(h.engine.awaiting.until)
@@ -398,6 +400,12 @@ def test_more_time_just_after_time_up_goes_back_to_work(tmp_path):
     h.clock.advance(31)
     h.send(Heard("add five minutes"))
     assert h.state == "debrief" and h.session()["turns"][-1]["answer"] == "add five minutes"
+    h2 = Harness(tmp_path / "breath", cfg)  # said in the breath itself
+    answer_checkin(h2)
+    h2.clock.advance_to(h2.engine.awaiting.until)
+    assert said(h2.send(Tick()))[-1] == "Let's debrief. Take a breath first."
+    h2.clock.advance(1)
+    assert said(h2.send(Heard("add five minutes"))) == ["Added 5 minutes. 5 minutes left."] and h2.state == "work"
 
 
 def test_questions_and_milestones_come_from_config(tmp_path):

@@ -168,3 +168,19 @@ def test_the_recovery_hint_says_what_it_recovers(tmp_path):
     assert recovery_hint(tmp_path / "j.json").endswith("to start a new journal")
     backup_path(schedule).write_text("{}")
     assert "made before the last write (which it may lack); to recover, run: cp '" in recovery_hint(schedule)
+
+
+def test_a_lock_file_deleted_while_a_session_runs_is_made_again_at_its_next_write(tmp_path):
+    """A QA pass deleted the lock file mid-session: a second Duet then took a new one and wrote
+    alongside, and a forgotten session came back. The running session now makes it again."""
+    from assistant.session.engine import Heard
+    from tests.helpers import Harness
+
+    h = Harness(tmp_path)
+    lock = tmp_path / "journal.json.lock"
+    lock.unlink()
+    h.send(Heard("calm"))  # the next write
+    assert lock.exists() and oct(lock.stat().st_mode & 0o777) == "0o600"
+    other = Journal(tmp_path / "journal.json")
+    assert other._acquire(wait=False) is False  # a second Duet is refused again
+    assert [t["answer"] for t in h.session()["turns"]] == ["calm"]

@@ -128,6 +128,8 @@ class Journal:
         self.db = _open_db(self.path, self._watch)
         self.sessions = self.db.table("sessions")
         self._lock_fd: int | None = None
+        self._lock_lost_told = False
+        """The lock file was deleted and another Duet holds the new one: said once (``keep_lock``)."""
         self._current: int | None = None
         """The session this process runs (while it holds the lock)."""
         self._check_index()
@@ -641,6 +643,37 @@ class Journal:
                                     "finish it first") from None
                 time.sleep(0.02)
 
+    def keep_lock(self) -> None:
+        """Before a session's write: when the lock file this process holds was deleted (a tidy-up
+        of stray files), make it again and hold it, so a second Duet started later is refused
+        rather than writing alongside (a QA pass saw a forgotten session come back that way).
+        A second Duet that came in between holds the new file: that is logged, not fixed."""
+        if self._lock_fd is None:
+            return
+        lock = self._lock_path()
+        try:
+            if os.path.samestat(os.stat(lock, follow_symlinks=False), os.fstat(self._lock_fd)):
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return  # cannot tell: keep what is held
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as err:
+            log.warning("the journal's lock %s was deleted and could not be made again: %s", lock, err)
+            return
+        if not self._flock(fd, wait=False):
+            os.close(fd)
+            if not self._lock_lost_told:
+                self._lock_lost_told = True
+                log.error("the journal's lock %s was deleted while this session ran, and another Duet holds "
+                          "the new one: do not delete it while Duet runs", lock)
+            return
+        os.close(self._lock_fd)
+        self._lock_fd = fd
+        log.warning("the journal's lock %s was deleted while this session ran: made again", lock)
+
     def _running(self) -> Callable[[int], bool]:
         """Which sessions are running now: with the lock held, only this process's own one."""
         if self._lock_fd is not None:
@@ -796,6 +829,7 @@ class SessionRecorder:
         return answer if isinstance(answer, str) and answer.strip() else None
 
     def _write(self, write: Callable[[], object]) -> None:
+        self.journal.keep_lock()
         self.journal.db.storage.flush()  # the index entry of this session first, if it is waiting
         write()
         if self.db.storage.unsaved:

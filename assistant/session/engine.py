@@ -396,6 +396,9 @@ class SessionEngine:
         self._breath_until = None
         if more_time:
             self._more_time_after_time_up(command)
+        elif command.intent is Intent.CANCEL and not self._can_undo("debrief"):  # time up: nothing to put back
+            self._say(phrasing.NOTHING_TO_CANCEL)  # (a QA pass: and then the question never came)
+            self._ask()
         elif command.intent is Intent.CANCEL:
             self._cmd_cancel()
         else:
