@@ -86,9 +86,19 @@ class _UniqueKeys(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml(text: str) -> Any:
-    """``text`` read as YAML, safely, refusing a key given twice (``yaml.YAMLError``)."""
-    return yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
+class _AsWritten(_UniqueKeys):
+    """``_UniqueKeys`` reading every plain scalar but an empty one as the text written: a rehearsal
+    line says words, and YAML 1.1 made ``on`` true, ``1:30`` 90 and ``1234567`` 1.23457e+06 (a
+    QA pass)."""
+
+    yaml_implicit_resolvers = {first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+                               for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_yaml(text: str, *, as_written: bool = False) -> Any:
+    """``text`` read as YAML, safely, refusing a key given twice (``yaml.YAMLError``);
+    ``as_written``: every plain scalar is a string (``_AsWritten``)."""
+    return yaml.load(text, Loader=_AsWritten if as_written else _UniqueKeys)  # noqa: S506 - a SafeLoader
 
 
 def check_loaded(data: object, what: str) -> None:

@@ -230,9 +230,9 @@ def test_bad_config_and_bad_script_entries_name_the_problem(tmp_path, journal):
     bad.write_bytes(b"- say: calm\n- say: caf\xe9\n")  # Latin-1
     result = duet("rehearse", str(bad), "--journal", journal)
     assert result.returncode == 2 and "is not UTF-8 text (line 2, byte 0xe9): save it as UTF-8" in result.stderr
-    bad.write_text("- say: calm\n- say: yes\n- say: 5\n")  # YAML's true and 5: what was said
+    bad.write_text("- say: yes\n- say: on\n- say: 1:30\n- say: 1234567\n")  # to YAML 1.1: true, true, 90, 1.2e6
     shown = json.loads(duet("rehearse", str(bad), "--journal", journal, "--json").stdout)
-    assert [line["text"] for line in shown["transcript"] if line["who"] not in ("Duet",)][:3] == ["calm", "yes", "5"]
+    assert [line["text"] for line in shown["transcript"] if line["who"] != "Duet"][:4] == ["yes", "on", "1:30", "1234567"]
     missing = duet("rehearse", str(tmp_path / "missing.yaml"), "--journal", journal)
     assert missing.returncode == 2 and "pass a YAML list of lines" in missing.stderr
     folder = duet("rehearse", str(tmp_path), "--journal", journal)

@@ -84,19 +84,20 @@ class ScriptLine(BaseModel):
     @field_validator("say", mode="before")
     @classmethod
     def _as_text(cls, value: object) -> object:
-        """A bare YAML ``yes`` or ``5`` is what was said ("say: yes" to "Stop the session?" was
-        refused as "Input should be a valid string", a bool to YAML)."""
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, (int, float)):
-            return f"{value:g}"
+        """What was said, as written: scripts are read with every plain scalar as text
+        (``load_yaml(as_written=True)``: "say: yes" to "Stop the session?" was refused as "Input
+        should be a valid string"); a number given from Python is its digits."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
         return value
 
     @field_validator("silence", mode="before")
     @classmethod
     def _only_true(cls, value: object) -> object:
-        """``silence: true`` (or false) as YAML writes it, not a word: a QA pass's ``silence: "no"``
-        was refused as a line with neither, and ``silence: "yes"`` taken as true."""
+        """``silence: true`` (or false), not another word: a QA pass's ``silence: "no"`` was
+        refused as a line with neither, and ``silence: "yes"`` taken as true."""
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
         if not isinstance(value, bool):
             raise ValueError("write 'silence: true' for a question nobody answers, or leave the key out")
         return value
@@ -169,7 +170,7 @@ def lines_heard(lines: Sequence[ScriptLine], marks: dict[str, int], path: Path) 
 def load_script(path: Path) -> list[ScriptLine]:
     """Read and check a rehearsal script; one line of error naming the bad entry."""
     try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"), as_written=True)
     except FileNotFoundError:
         raise DuetError(f"rehearsal script {path} not found: pass a YAML list of lines such as '- say: hello'") from None
     except IsADirectoryError:
