@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import sys
@@ -126,7 +127,8 @@ class DuetGroup(click.Group):
         try:
             return super().main(*args, **kwargs)
         except DuetError as err:  # one that already says how to resume is not told "saved with every answer"
-            _fail(str(err) + ("" if "duet resume" in str(err) else _resume_hint()), err.exit_code)
+            said = re.sub(r"`duet resume (\d+)`", lambda m: f"`{_resume_command(int(m[1]))}`", str(err))
+            _fail(said + ("" if "duet resume" in said else _resume_hint()), err.exit_code)
         except OSError as err:
             _fail(str(os_error(err, _journal_hint(err))), 2)
         except click.exceptions.Abort as err:
@@ -597,9 +599,16 @@ def _resume_hint() -> str:
     active = _active_session()
     if active is None or active.session_id is None:
         return ""
-    how = " ".join([f"duet resume {active.session_id}", *(["--script", "SCRIPT.yaml"] if active.rehearsal else []),
-                    *_JOURNAL.get("options", [])])  # a QA pass's hint left out its --journal
+    how = _resume_command(active.session_id)
     return f"; session {active.session_id} is saved as interrupted with every answer so far. Continue with: {how}"
+
+
+def _resume_command(session_id: int) -> str:
+    """The command that resumes ``session_id`` as it ran: its script, config and journal (a QA
+    pass followed a hint without its --journal onto the default journal)."""
+    active = _active_session()
+    script = ["--script", "SCRIPT.yaml"] if active is not None and active.rehearsal else []
+    return " ".join([f"duet resume {session_id}", *script, *_JOURNAL.get("options", [])])
 
 
 def _active_session() -> Any:
