@@ -70,9 +70,10 @@ def _each_once(questions: list[str]) -> list[str]:
     "What do you intend?" twice of each partner, taken as it was)."""
     seen: set[str] = set()
     for question in questions:
-        if " ".join(question.lower().split()) in seen:
+        said = " ".join(question.lower().split())
+        if said in seen:
             raise ValueError(f"'{question}' is asked twice: keep it once")
-        seen.add(" ".join(question.lower().split()))
+        seen.add(said)
     return questions
 
 

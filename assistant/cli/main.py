@@ -332,7 +332,9 @@ def _run_rehearsal(engine: Any, port: Any, as_json: bool) -> str:
 
 def _report_unreached(port: Any) -> None:
     if port.unreached:
-        times = ", ".join(f"{int(t) // 60}:{int(t) % 60:02d}" for t in port.unreached[:3])
+        from assistant.session.rehearsal import mm_ss
+
+        times = ", ".join(mm_ss(t) for t in port.unreached[:3])
         many = len(port.unreached) > 1
         log.warning("%s (at %s%s) %s not reached: the work phase had ended",
                     phrasing.counted(len(port.unreached), "timed script line"), times,

@@ -93,6 +93,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Journal", "JournalError", "SessionRecorder", "default_journal_path"]
 
+LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+"""How the lock file is opened, taken or made again: never through a link, and no wait on a FIFO."""
+
 SESSION_FILE = re.compile(r"^(\d+)\.json(\.bak|\.bak\.new)?$")
 INDEX_FIELDS: dict[str, type | tuple[type, ...]] = {
     "started_at": str, "status": str, "partners": list, "leader": str, "logistics": str,
@@ -604,7 +607,7 @@ class Journal:
         odd = f"the journal's lock {lock} is not a plain file: remove it (rm -r '{lock}') when no Duet is running; " \
               "Duet makes a new one"
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fd = os.open(lock, LOCK_FLAGS, 0o600)
         except OSError as err:
             if err.errno in (errno.EISDIR, errno.ELOOP, errno.ENXIO):  # a folder, a link, a socket
                 raise JournalError(odd) from None
@@ -659,7 +662,7 @@ class Journal:
         except OSError:
             return  # cannot tell: keep what is held
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fd = os.open(lock, LOCK_FLAGS, 0o600)
         except OSError as err:
             log.warning("the journal's lock %s was deleted and could not be made again: %s", lock, err)
             return

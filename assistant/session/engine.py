@@ -359,15 +359,7 @@ class SessionEngine:
             self._on_silence()
             return
         command = self.commands.parse(heard.text)
-        if command is not None and command.intent is Intent.CANCEL:
-            if self._can_undo("debrief"):
-                self._cmd_cancel()
-            else:  # too late (its window closed while the answer was said): no answer either
-                self._say(phrasing.NOTHING_TO_CANCEL)  # (a QA pass found "cancel that" stored as one)
-                self._ask()
-            return
-        if command is not None and command.intent is Intent.EXTEND and self._more_time_possible():
-            self._more_time_after_time_up(command)
+        if command is not None and self._undone_or_more_time(command):
             return
         if command is None or command.intent not in QUESTION_INTENTS:
             self._record(TurnStatus.ANSWERED, heard)
@@ -394,15 +386,25 @@ class SessionEngine:
             self._on_tick()  # the question, if the breath is over by now; else listen on
             return
         self._breath_until = None
-        if more_time:
-            self._more_time_after_time_up(command)
-        elif command.intent is Intent.CANCEL and not self._can_undo("debrief"):  # time up: nothing to put back
-            self._say(phrasing.NOTHING_TO_CANCEL)  # (a QA pass: and then the question never came)
-            self._ask()
-        elif command.intent is Intent.CANCEL:
-            self._cmd_cancel()
-        else:
+        if not self._undone_or_more_time(command):
             self._heard_in_question(heard)
+
+    def _undone_or_more_time(self, command: Command) -> bool:
+        """Where a question is due: "cancel that" puts the debrief's start back, or says there is
+        nothing to cancel and asks (a QA pass found "cancel that" stored as an answer, and after
+        time up's breath no question asked at all); "add five minutes" just after time up goes
+        back to work. False for any other command."""
+        if command.intent is Intent.CANCEL:
+            if self._can_undo("debrief"):
+                self._cmd_cancel()
+            else:
+                self._say(phrasing.NOTHING_TO_CANCEL)
+                self._ask()
+            return True
+        if command.intent is Intent.EXTEND and self._more_time_possible():
+            self._more_time_after_time_up(command)
+            return True
+        return False
 
     def _answer_stop_question(self, heard: Heard | None) -> None:
         """The reply to "Stop the session?" asked during a question (None: none came). Only a

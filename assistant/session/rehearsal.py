@@ -218,12 +218,13 @@ def _in_time_order(lines: list[ScriptLine], path: Path) -> None:
         if line.at is None:
             continue
         if latest is not None and line.at < latest[1]:
-            raise DuetError(f"{path}: entry {number} (at): {_mm_ss(line.at)} comes before entry {latest[0]}'s "
-                            f"{_mm_ss(latest[1])}: put the timed lines in time order")
+            raise DuetError(f"{path}: entry {number} (at): {mm_ss(line.at)} comes before entry {latest[0]}'s "
+                            f"{mm_ss(latest[1])}: put the timed lines in time order")
         latest = (number, line.at)
 
 
-def _mm_ss(seconds: float) -> str:
+def mm_ss(seconds: float) -> str:
+    """A time into the work phase as a script writes it: 750 s is "12:30"."""
     return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
