@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -404,8 +405,11 @@ def test_markdown_export_shows_markdown_in_answers_as_written():
     assert r"- 2 min: \_mix\_ \`more\` blue" in md
     # found in a QA pass: a line's opening made a heading, a list or a rule ("---" vanished)
     for answer, shown in (("# not a heading", r"\# not a heading"), ("- not a list", r"\- not a list"),
-                          ("1. not numbered", r"1\. not numbered"), ("---", r"\---")):
+                          ("1. not numbered", r"1\. not numbered"), ("---", r"\---"),
+                          ("3-4 coats", "3-4 coats")):  # a hyphen after digits makes no block
         assert f"> {shown}\n" in export.markdown(_session_saying(answer, "note")), answer
+    # the date kept as written (a QA pass: "2026\-12-07")
+    assert re.search(r"^# Duet session .*: \d{4}-\d\d-\d\d \d\d:\d\d$", md, re.M), md.splitlines()[0]
 
 
 def test_views_drop_bidi_overrides_and_keep_answer_lines_under_their_question():

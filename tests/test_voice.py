@@ -67,6 +67,16 @@ def test_a_render_ends_right_after_its_last_sound() -> None:
         assert loud_seconds(samples, sr) > 1.0  # the speech itself is all there
 
 
+def test_pictographs_are_not_read_out_by_name() -> None:
+    """espeak-ng reads an emoji by its name: a note "buy blue 🎨" came back "buy blue artist
+    palette". Without them the render is the words' own; a text of nothing else is still said."""
+    voice = Voice()
+    plain, sr = voice.render("Noted: buy more blue.")
+    pictured, _ = voice.render("Noted: buy more blue 🎨 👩\u200d🎨 ❤\ufe0f.")
+    assert abs(len(pictured) - len(plain)) / sr < 0.05
+    assert loud_seconds(voice.render("👍")[0], sr) > 0.3
+
+
 def test_identical_text_is_rendered_once() -> None:
     voice = Voice(cache_size=2)
     first = voice.render("What worked well?")

@@ -72,9 +72,10 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
 """What makes Markdown of plain words: emphasis, code, links and tables."""
-MD_OPENING = re.compile(r"^(\d*)([#>+=-]|(?<=\d)[.)])")
+MD_OPENING = re.compile(r"^(\d*)((?<!\d)[#>+=-]|(?<=\d)[.)])")
 """What makes a block of a line's start: a heading, a quote, a list item, a rule ("---" made an
-answer vanish into a line, found in a QA pass); escaped at the start of each text."""
+answer vanish into a line, found in a QA pass); escaped at the start of each text. After digits
+only "." and ")" do ("1. ", an ordered item): "2026-12-07" is left as written."""
 
 
 def _md(value: object) -> str:

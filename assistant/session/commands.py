@@ -188,7 +188,7 @@ def _match(intent: Intent, phrase: str, words: str) -> Command | None:
             return Command(intent)
         if words.startswith(phrase + " "):
             rest = words[len(phrase):].split()
-            if len(rest) > 1 and rest[0] in NOTE_JOINS:  # "take a note of the grain": "the grain"
+            if rest[0] in NOTE_JOINS:  # "take a note of the grain": "the grain"; "take a note about": dictate it
                 rest = rest[1:]
             return Command(intent, text=" ".join(rest))
         return None

@@ -68,9 +68,39 @@ def input_device(device: str | int | None) -> tuple[int, str]:
     asks before it opens the journal: without a microphone it leaves nothing behind (a QA pass
     found the journal's folder and lock file made for a session that could not start)."""
     try:
-        return find_device(device, "input")
+        index, name = find_device(device, "input")
     except LookupError as err:
         raise NoMicrophone(f"no microphone: {err}") from None
+    monitor = _sound_server_monitor(name)
+    if monitor is not None:  # a QA pass found the folder and lock made before the stream refused it
+        raise NoMicrophone(monitor_refused(monitor))
+    return index, name
+
+
+SOUND_SERVER_DEVICES = ("default", "pulse", "pipewire")
+"""PortAudio (ALSA) devices that record from the sound server's source."""
+
+
+def _sound_server_monitor(device_name: str) -> str | None:
+    """The sink's monitor the sound server would record ``device_name`` from: its default
+    source (or ``PULSE_SOURCE``) when no microphone is plugged in; None for a microphone, a
+    device of the card's own, or no pactl."""
+    if device_name.lower() not in SOUND_SERVER_DEVICES or not shutil.which("pactl"):
+        return None
+    source = os.environ.get("PULSE_SOURCE")
+    if not source:
+        try:
+            source = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True,
+                                    timeout=5).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return source if source and is_monitor_source(source) else None
+
+
+def monitor_refused(source: str) -> str:
+    """Why Duet will not record from ``source``, a speaker's monitor, and what to do."""
+    return (f"PulseAudio offers {source!r}, a speaker's monitor, not a microphone (Duet would hear "
+            f"itself): plug a microphone in, or set listening.input_device in config.yaml")
 
 
 GIL_YIELD = 0.05
@@ -476,9 +506,7 @@ class Microphone:
             # PulseAudio's fallback when the microphone is gone: Duet would hear itself
             source = self._watch._source_name  # noqa: SLF001
             self.close()
-            raise MicrophoneLost(f"PulseAudio offers {source!r}, a speaker's monitor, not a "
-                                 f"microphone (Duet would hear itself): plug a microphone in, or "
-                                 f"set listening.input_device in config.yaml")
+            raise MicrophoneLost(monitor_refused(source))
         log.info("microphone %r open: %d Hz, %d channel(s)%s", self.name, rate, channels,
                  "" if rate == SAMPLE_RATE and channels == 1 else ", converted to 16 kHz mono")
 

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 import wave
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,6 +58,8 @@ the default rate): played, it would keep the microphone muted that much longer a
 question, and a partner who answers at once would lose their first word."""
 QUIET = 100
 """Samples below this (int16) count as silence at the end of a render."""
+PICTURE_MARKS = frozenset({"\u200d", "\ufe0e", "\ufe0f", "\u20e3"})
+"""What joins or styles a pictograph (zero-width joiner, variation selectors, keycap): dropped with it."""
 STOP_BLOCK = 0.03
 """Seconds of sound handed to the speaker between two questions to ``play``'s ``stop``: a
 microphone frame, so a partner's voice is looked at as soon as it is captured."""
@@ -226,7 +229,7 @@ class Voice:
     def _render_uncached(self, text: str) -> tuple[np.ndarray, int]:
         if not text.strip():
             raise VoiceError("nothing to say: the text is empty")
-        sentences = [text]  # one child renders one text: queueing several in it hangs pyttsx3
+        sentences = [speakable(text)]  # one child renders one text: queueing several in it hangs pyttsx3
         expected = _Expected(sentences, self._settings)
         try:
             rendered = self._render_child(sentences)
@@ -420,6 +423,14 @@ class Speaker:
     def _format(self, rate: int) -> tuple[int, int]:
         """(rate, channels) the device takes: the samples' own when it can."""
         return stream_format(self._index, "output", rate)
+
+
+def speakable(text: str) -> str:
+    """``text`` without pictographs: espeak-ng reads an emoji out by its name, and a note "buy
+    blue 🎨" was read back "buy blue artist palette". A text of nothing else is left whole."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk") and ch not in PICTURE_MARKS)
+    kept = " ".join(kept.split())
+    return kept if any(ch.isalnum() for ch in kept) else text
 
 
 def _trim_tail(samples: np.ndarray, rate: int) -> np.ndarray:
