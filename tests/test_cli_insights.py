@@ -133,11 +133,15 @@ def test_report_replaces_an_earlier_report_and_no_other_file_unasked(dated):
     assert folder.returncode == 2 and "is a folder: give a file name in it with -o" in folder.stderr
 
 
-def test_an_empty_journal_says_so(tmp_path):
+def test_an_empty_journal_says_so(tmp_path, dated):
     journal = str(tmp_path / "journal.json")
     assert "No sessions" in duet("insights", "--journal", journal).stdout
     result = duet("report", "-o", str(tmp_path / "r.html"), "--journal", journal)
     assert result.returncode == 0 and "No sessions yet" in (tmp_path / "r.html").read_text()
+    # a journal with none in the period is not empty (a QA pass was told "No sessions yet")
+    later = duet("report", "-o", str(tmp_path / "later.html"), "--since", "2026-06-01", "--journal", dated["journal"])
+    page = (tmp_path / "later.html").read_text()
+    assert later.returncode == 0 and "No sessions since 2026-06-01." in page and "yet" not in page
 
 
 @pytest.mark.parametrize("args,expected", [
@@ -167,6 +171,21 @@ def test_the_text_says_when_a_list_is_cut_short(tmp_path):
     steps = text.stdout.split("Next steps")[1]
     assert "... and 2 earlier (all of them: duet insights --json, or duet report)" in steps
     assert steps.count("paint the clouds") == 8
+    # one more step is shown, not hidden behind a line of its own (a QA pass)
+    nine = duet("insights", "--since", "2026-05-02", "--journal", journal).stdout.split("Next steps")[1]
+    assert "earlier" not in nine and nine.count("paint the clouds") == 9
+
+
+def test_the_current_streak_reaches_back_past_since(dated):
+    """The current streak is a fact about today: with --since inside it, a QA pass was told 3
+    weeks where the couple's recap had said 4. The longest streak stays within the period."""
+    args = ("--journal", dated["journal"], "--json")
+    whole = json.loads(duet_at("insights", *args, now="2026-05-13T12:00").stdout)["rhythm"]["streak"]
+    part = json.loads(duet_at("insights", "--since", "2026-05-10", *args, now="2026-05-13T12:00").stdout)["rhythm"]["streak"]
+    assert whole["current"] == part["current"] == {"weeks": 2, "from": "2026-W19", "to": "2026-W20", "sessions": [1, 2]}
+    assert part["longest"]["weeks"] == 1
+    lapsed = duet_at("insights", "--journal", dated["journal"], now="2026-07-01T12:00").stdout
+    assert "\n  current streak         none\n" in lapsed  # not "0 weeks"
 
 
 NOTE_CANCELLED = """\
@@ -217,9 +236,11 @@ def test_a_session_stopped_in_its_check_in_is_a_false_start_not_a_session_held(t
         held = duet_at("rehearse", str(script), "--date", day, "--journal", journal, now=now)
         assert held.returncode == 0, held.stderr
         assert "\nSession 2 stopped; saved in" in held.stdout or script == whole
-    # the couple's word, not "aborted" (a QA pass found it harsh); --json keeps the stored one
-    assert duet_at("sessions", "--journal", journal, now=now).stdout.splitlines()[2].endswith("  stopped")
-    assert "  Status:    stopped\n" in duet_at("show", "2", "--journal", journal, now=now).stdout
+    # the couple's word, not "aborted" (a QA pass found it harsh); --json keeps the stored one. A
+    # false start says where it stopped: it led no turn (a QA pass counted it among the leaders)
+    table = duet_at("sessions", "--journal", journal, now=now).stdout.splitlines()
+    assert table[2].endswith("  stopped in the check-in") and table[3].endswith("  done"), table
+    assert "  Status:    stopped in the check-in\n" in duet_at("show", "2", "--journal", journal, now=now).stdout
     assert json.loads(duet_at("sessions", "--json", "--journal", journal, now=now).stdout)[1]["status"] == "aborted"
     data = json.loads(duet_at("insights", "--json", "--journal", journal, now=now).stdout)
     lead = data["leadership"]
@@ -268,3 +289,12 @@ def test_a_theme_of_one_endless_word_is_cut_in_the_text(tmp_path):
     text = duet("insights", "--journal", journal).stdout
     assert endless not in text and "ochreochre" in text
     assert max(len(line) for line in text.splitlines()) < 120
+
+
+def test_feeling_words_past_three_are_counted_not_dropped():
+    """A QA pass missed "peaceful": the fourth word a feeling was named with was cut without a sign."""
+    from assistant.cli.insights import _feeling_words
+
+    assert _feeling_words({"words": {"calm": 3, "content": 1}}) == "calm, content"
+    assert _feeling_words({"words": {"calm": 3, "content": 1, "relaxed": 1, "peaceful": 1}}) == \
+        "calm, content, relaxed and 1 other"

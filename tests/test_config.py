@@ -15,6 +15,14 @@ def test_shipped_config_is_the_working_default():
     assert shipped.listening.max_pause == 3.5
 
 
+def test_names_are_kept_composed(tmp_path):
+    """An editor may save "Zoë" as "Zoe" and a combining diaeresis: counted a character more, it
+    pushed the tables' columns out (a QA pass). Names are kept in Unicode's composed form."""
+    path = tmp_path / "c.yaml"
+    path.write_text("partners: [\"Zoe\\u0308\", \"Jose\\u0301\"]\n", encoding="utf-8")
+    assert load_config(path).partners == ["Zo\u00eb", "Jos\u00e9"]
+
+
 def test_an_empty_file_is_all_defaults(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("# nothing\n")

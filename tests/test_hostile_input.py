@@ -408,7 +408,8 @@ def test_markdown_export_shows_markdown_in_answers_as_written():
                           ("1. not numbered", r"1\. not numbered"), ("---", r"\---"),
                           ("3-4 coats", "3-4 coats")):  # a hyphen after digits makes no block
         assert f"> {shown}\n" in export.markdown(_session_saying(answer, "note")), answer
-    # the date kept as written (a QA pass: "2026\-12-07")
+    # the date kept as written (a QA pass: "2026\-12-07"), and no next step a plain "-" ("\-")
+    assert "\n- **Next step:** -\n" in export.markdown({**_session_saying("fine", "note"), "next_step": None})
     assert re.search(r"^# Duet session .*: \d{4}-\d\d-\d\d \d\d:\d\d$", md, re.M), md.splitlines()[0]
 
 

@@ -21,6 +21,7 @@ from assistant.journal import Journal, words
 from assistant.journal import insights as ins
 from assistant.journal.charts import short
 from assistant.journal.export import for_terminal, write_private
+from assistant.journal.report import QUIET_SHOWN, STEPS_SHOWN, THEMES_CHARTED
 from assistant.session import phrasing
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,16 @@ log = logging.getLogger(__name__)
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def load(journal_path: Path, since: date | None, whole: bool = True) -> list[dict[str, Any]]:
-    """Every session from ``since`` on, oldest first: whole (answers, notes, events), or only its
-    index entry and digest (all ``insights`` needs: see ``Journal.summaries``)."""
+def load(journal_path: Path, since: date | None, whole: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(every session from ``since`` on, the sessions before it), oldest first: whole (answers,
+    notes, events), or only index entries and digests (all ``insights`` needs: see
+    ``Journal.summaries``). The earlier ones carry the current streak back (``ins.analyse``)."""
     t0 = time.perf_counter()
     with Journal(journal_path) as journal:
-        sessions = ins.since(journal.history() if whole else journal.summaries(), since)
+        every = journal.history() if whole else journal.summaries()
+    sessions = ins.since(every, since)
     log.info("read %d sessions in %.2f s", len(sessions), time.perf_counter() - t0)
-    return sessions
+    return sessions, [s for s in every if since and ins.local_day(s["started_at"]) < since]
 
 
 def _today() -> date:
@@ -101,8 +104,8 @@ def commands(common_options: Decorator, json_option: Decorator,
     @json_option
     def insights_cmd(since: datetime | None, config: Config, journal_path: Path, as_json: bool) -> None:
         """Patterns across sessions: rhythm, leadership, voices, feelings, themes, next steps."""
-        sessions = load(journal_path, since.date() if since else None, whole=False)
-        result = ins.analyse(sessions, _today(), stored_tones(sessions))
+        sessions, earlier = load(journal_path, since.date() if since else None, whole=False)
+        result = ins.analyse(sessions, _today(), stored_tones(sessions), earlier)
         plan = planned_against_held(journal_path, sessions, since)
         if as_json:
             print_json({**result.to_json(), "planned": plan})
@@ -120,7 +123,7 @@ def commands(common_options: Decorator, json_option: Decorator,
         query = " ".join(terms)
         if not words.search_tokens(query):
             raise DuetError("search for at least one word (letters or digits), e.g. duet search cobalt blue")
-        hits = ins.search(load(journal_path, None), query)
+        hits = ins.search(load(journal_path, None)[0], query)
         if as_json:
             print_json(hits)
             return
@@ -145,8 +148,8 @@ def commands(common_options: Decorator, json_option: Decorator,
         if output.is_file() and not force and not is_report(output):  # an earlier report is replaced
             raise DuetError(f"{output} exists and is not a Duet report: add --force to replace it, "
                             "or choose another file with -o")
-        sessions = load(journal_path, since.date() if since else None)
-        result = ins.analyse(sessions, _today(), stored_tones(sessions))
+        sessions, earlier = load(journal_path, since.date() if since else None)
+        result = ins.analyse(sessions, _today(), stored_tones(sessions), earlier)
         page = render_report(sessions, result, since=since.date() if since else None,
                              plan=planned_against_held(journal_path, sessions, since))
         try:
@@ -188,7 +191,7 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     out += ["Rhythm",
             f"  weeks with a session   {r['weeks_with_sessions']} of {len(r['weeks'])}",
             f"  last session           {r['last']['date']}, {phrasing.weeks_ago(r['last']['weeks_ago'])} [{r['last']['session']}]",
-            f"  current streak         {phrasing.counted(streak['current']['weeks'], 'week')} {_ids(streak['current']['sessions'])}",
+            f"  current streak         {_weeks(streak['current']['weeks'])} {_ids(streak['current']['sessions'])}",
             f"  longest streak         {phrasing.counted(streak['longest']['weeks'], 'week')}, "
             f"{_span(streak['longest']['from'], streak['longest']['to'])}",
             f"  worked                 {r['minutes_worked']:.0f} of {r['minutes_planned']:.0f} planned minutes "
@@ -207,16 +210,16 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     out.append("Voices")
     out += [f"  {p:<22} {v['words'][p]} words ({_pct(v['share'][p])})" + _least_share(v["by_session"], p)
             for p in v["share"]]
-    for q in v["quiet"][:6]:
+    for q in _first(v["quiet"], 6):
         counts = [f"{n} {what}" for n, what in ((q["skipped"], "skipped"), (q["unanswered"], "unanswered")) if n]
         out.append(f"  quiet moment, {q['partner']}: \"{q['question']}\" {', '.join(counts)} {_ids(q['sessions'])}")
-    out += _more(len(v["quiet"]) - 6)
+    out += _more(len(v["quiet"]), 6, QUIET_SHOWN)
     out.append("")
     f = result.feelings
     out.append("Feelings")
     for p, groups in f["by_partner"].items():
         out.append(f"  {p}" + ("" if groups else ": no feeling words named"))
-        out += [f"    {g:<20} {_feeling_span(row)}: {', '.join(list(row['words'])[:3])}" for g, row in groups.items()]
+        out += [f"    {g:<20} {_feeling_span(row)}: {_feeling_words(row)}" for g, row in groups.items()]
     tone = f["tone"]
     if tone:
         last = tone[-1]
@@ -229,14 +232,16 @@ def render_text(result: ins.Insights, journal_path: Path, since: datetime | None
     for kind, title in (("worked_well", "What worked well"), ("challenges", "What challenged you")):
         rows = result.themes[kind]
         out.append(title)
-        out += [f"  {short(row['term'], 40):<22} {phrasing.counted(row['count'], 'session')} {_ids(row['sessions'])}" for row in rows[:8]]
-        out += _more(len(rows) - 8)
+        out += [f"  {short(row['term'], 40):<22} {phrasing.counted(row['count'], 'session')} {_ids(row['sessions'])}"
+                for row in _first(rows, 8)]
+        out += _more(len(rows), 8, THEMES_CHARTED)
         if not rows:
             out.append("  (nothing said yet)")
         out.append("")
     out.append("Next steps")
-    out += _more(len(result.next_steps) - 8, "earlier")
-    for row in result.next_steps[-8:]:
+    steps = result.next_steps
+    out += _more(len(steps), 8, STEPS_SHOWN, "earlier")
+    for row in steps if len(steps) <= 9 else steps[-8:]:
         if row["status"] == "followed":
             fate = f"followed in session {row['followed_in']} ({row['followed_on']}: {', '.join(row['matched'])})"
         else:
@@ -274,11 +279,33 @@ def _feeling_span(row: dict[str, Any]) -> str:
     return f"{said} in {len(ids)} sessions, {ids[0]} to {ids[-1]}"
 
 
+def _weeks(n: int) -> str:
+    """'3 weeks', or 'none' ("current streak 0 weeks" read badly in a QA pass)."""
+    return phrasing.counted(n, "week") if n else "none"
+
+
 def _span(first: str, last: str) -> str:
     """'2026-W44 to 2026-W50', or the one week ('2026-W50 to 2026-W50' read oddly)."""
     return first if first == last else f"{first} to {last}"
 
 
-def _more(hidden: int, which: str = "more") -> list[str]:
-    """The line that says rows were left out of a list (the text shows the first few)."""
-    return [f"  ... and {hidden} {which} (all of them: duet insights --json, or duet report)"] if hidden > 0 else []
+def _first(rows: list[Any], limit: int) -> list[Any]:
+    """The first ``limit`` rows, or all of them when one more would be left out: "... and 1
+    more" would take the line the row itself needs (a QA pass)."""
+    return rows if len(rows) <= limit + 1 else rows[:limit]
+
+
+def _more(total: int, limit: int, in_report: int, which: str = "more") -> list[str]:
+    """The line that says rows were left out of a list of ``total`` (the text shows ``limit``;
+    see ``_first``), and where all of them are: the report only when it shows them all (a QA
+    pass was sent to it for themes it charts only the first 8 of)."""
+    hidden = total - limit if total > limit + 1 else 0
+    where = "duet insights --json" + (", or duet report" if total <= in_report else "")
+    return [f"  ... and {hidden} {which} (all of them: {where})"] if hidden > 0 else []
+
+
+def _feeling_words(row: dict[str, Any]) -> str:
+    """The words a feeling was named with, most said first: three, then how many more (a QA
+    pass missed "peaceful", cut without a sign)."""
+    said = list(row["words"])
+    return ", ".join(said[:3]) + (f" and {phrasing.counted(len(said) - 3, 'other')}" if len(said) > 3 else "")

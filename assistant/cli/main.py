@@ -40,7 +40,7 @@ from assistant.journal.journal import journal_file
 from assistant.journal.rhythm import instant
 from assistant.session import phrasing
 from assistant.session.clock import SimulatedClock
-from assistant.session.records import shown_status
+from assistant.session.records import shown_status, was_held
 
 log = logging.getLogger("assistant")
 
@@ -194,7 +194,7 @@ def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
     for row in rows:  # one line per session, whatever a hand-edited record holds
         click.echo(
             f"{row['id']:>4}  {one_line(export.local_time(row['started_at'])):16}  {export.minutes(row.get('worked')):>7}"
-            f"  {one_line(row['leader'])[:12]:12}  {one_line(shown_status(row['status']))}"
+            f"  {one_line(row['leader'])[:12]:12}  {one_line(shown_status(row['status'], was_held(row)))}"
         )
 
 

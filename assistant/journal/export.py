@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.errors import DuetError
-from assistant.session.records import shown_status
+from assistant.session.records import shown_status, was_held
 
 FORMATS = ("md", "html", "json", "text")
 
@@ -78,11 +78,14 @@ answer vanish into a line, found in a QA pass); escaped at the start of each tex
 only "." and ")" do ("1. ", an ordered item): "2026-12-07" is left as written."""
 
 
-def _md(value: object) -> str:
+def _md(value: object, line_start: bool = True) -> str:
     """Text for Markdown: HTML and Markdown in it shown, not run (viewers pass raw HTML through,
-    and "[x](javascript:...)" would be a link), on one line so it stays in its quote or item."""
+    and "[x](javascript:...)" would be a link), on one line so it stays in its quote or item.
+    ``line_start``: the text opens a line (or a quote), where "- " or "1. " would make a block;
+    after a header's label it cannot (a QA pass saw "Next step: \\-")."""
     plain = BIDI_CONTROLS.sub("", " ".join(html.escape(str(value), quote=False).split()))
-    return MD_OPENING.sub(r"\1\\\2", MD_SPECIAL.sub(r"\\\1", plain))
+    plain = MD_SPECIAL.sub(r"\\\1", plain)
+    return MD_OPENING.sub(r"\1\\\2", plain) if line_start else plain
 
 
 def escape_html(value: object) -> str:
@@ -111,7 +114,7 @@ def escaped(text: str, keep: str = "") -> str:
 def header_lines(session: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("Date", local_time(session["started_at"])),
-        ("Status", shown_status(session["status"])),
+        ("Status", shown_status(session["status"], was_held(session))),
         ("Partners", " and ".join(session["partners"])),
         ("Led by", f"{session['leader']} (vision); {session['logistics']} (logistics)"),
         ("Worked", worked_line(session)),
@@ -220,7 +223,7 @@ def text(session: dict[str, Any]) -> str:
 
 def markdown(session: dict[str, Any]) -> str:
     out = [f"# Duet session {session['id']}: {_md(local_time(session['started_at']))}", ""]
-    out += [f"- **{key}:** {_md(value)}" for key, value in header_lines(session)]
+    out += [f"- **{key}:** {_md(value, line_start=False)}" for key, value in header_lines(session)]
     for title, turns in _sections(session):
         if turns:
             out += ["", f"## {title}", ""]

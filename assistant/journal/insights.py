@@ -227,16 +227,20 @@ def partners_of(sessions: list[dict[str, Any]]) -> list[str]:
 # Each takes the sessions in date order, each with its valid digest (as ``with_digests`` gives them).
 
 
-def analyse(sessions: list[dict[str, Any]], today: date, tones: dict[int, float | None] | None = None) -> Insights:
+def analyse(sessions: list[dict[str, Any]], today: date, tones: dict[int, float | None] | None = None,
+            earlier: list[dict[str, Any]] = ()) -> Insights:
     """All sections for these sessions (any order; analysed by date). Each session is an index
     entry with its ``digest``, or whole (with ``turns``, ``notes``, ``events``: digested here).
-    ``tones`` may hold tones to use instead of the digests' (``None`` for a session: no tone)."""
+    ``tones`` may hold tones to use instead of the digests' (``None`` for a session: no tone).
+    ``earlier``: the sessions before a ``--since`` day, whose weeks only carry the current streak
+    back (a fact about today: a QA pass was told 3 weeks where the couple's recap had said 4)."""
     ordered = with_digests(chronological(sessions))
     held = [s for s in ordered if was_held(s)]  # a false start has no rhythm, tone or follow-up
+    before = [s for s in chronological(earlier) if was_held(s)]
     return Insights(
         as_of=today.isoformat(),
         sessions=[s["id"] for s in ordered],
-        rhythm=rhythm(held, today),
+        rhythm=rhythm(held, today, before),
         leadership=leadership(ordered),
         voices=voices(ordered),
         feelings=feelings(ordered, tones),
@@ -262,16 +266,11 @@ def weeks(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def streaks(week_rows: list[dict[str, Any]], today: date) -> dict[str, Any]:
-    """Current and longest run of consecutive weeks with at least one session."""
-    runs: list[list[dict[str, Any]]] = []
-    for i, row in enumerate(week_rows):
-        if row["sessions"]:
-            if runs and i and runs[-1][-1] is week_rows[i - 1]:
-                runs[-1].append(row)
-            else:
-                runs.append([row])
-    longest = max(runs, key=len, default=[])
+def streaks(week_rows: list[dict[str, Any]], today: date, all_weeks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Current and longest run of consecutive weeks with at least one session. ``all_weeks``:
+    the weeks of every session, not only these (the current streak runs back past a cut-off)."""
+    longest = max(_runs(week_rows), key=len, default=[])
+    runs = _runs(week_rows if all_weeks is None else all_weeks)
     this_monday = today - timedelta(days=today.weekday())
     alive = {week_of(this_monday), week_of(this_monday - timedelta(days=7))}
     current = runs[-1] if runs and runs[-1][-1]["week"] in alive else []
@@ -283,7 +282,20 @@ def streaks(week_rows: list[dict[str, Any]], today: date) -> dict[str, Any]:
     return {"current": describe(current), "longest": describe(longest)}
 
 
-def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
+def _runs(week_rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The runs of consecutive weeks with a session, in order."""
+    runs: list[list[dict[str, Any]]] = []
+    for i, row in enumerate(week_rows):
+        if row["sessions"]:
+            if runs and i and runs[-1][-1] is week_rows[i - 1]:
+                runs[-1].append(row)
+            else:
+                runs.append([row])
+    return runs
+
+
+def rhythm(sessions: list[dict[str, Any]], today: date, earlier: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """``earlier``: held sessions before these, for the current streak only (``analyse``)."""
     week_rows = weeks(sessions)
     worked = sum(s.get("worked") or 0.0 for s in sessions)
     planned = sum(s.get("planned_work") or 0.0 for s in sessions)
@@ -295,7 +307,7 @@ def rhythm(sessions: list[dict[str, Any]], today: date) -> dict[str, Any]:
         "sessions": n,
         "weeks": week_rows,
         "weeks_with_sessions": sum(1 for row in week_rows if row["sessions"]),
-        "streak": streaks(week_rows, today),
+        "streak": streaks(week_rows, today, weeks([*earlier, *sessions]) if earlier else None),
         "minutes_worked": round(worked / 60, 1),
         "minutes_planned": round(planned / 60, 1),
         "average_worked": round(worked / 60 / n, 1) if n else None,

@@ -20,6 +20,8 @@ from assistant.journal import words as w
 from assistant.journal.insights import Insights, searched
 from assistant.session import phrasing
 
+QUIET_SHOWN, STEPS_SHOWN, THEMES_CHARTED = 10, 20, 8
+"""Quiet moments and next steps listed (the newest), themes of each kind charted (the first)."""
 PALETTE = ["#3b6ea5", "#d9822b", "#5a9e6f", "#b8505a", "#7d6bb0", "#8a8a8a"]
 SESSION_BARS = 40
 """Up to this many sessions, minutes are drawn per session; beyond, per week (or month, year)."""
@@ -118,7 +120,10 @@ def render_report(sessions: list[dict[str, Any]], result: Insights, now: datetim
             + (f" (those since {since.isoformat()} only)" if since else "")
             + "; nothing on this page comes from anywhere "
             "but the journal.</p></header>"]
-    if not sessions:
+    if not sessions and since:  # the journal may hold earlier ones (a QA pass was told "No sessions yet")
+        body.append(f"<p>No sessions since {since.isoformat()}. Make the report without <code>--since</code> "
+                    "to see the earlier ones.</p>")
+    elif not sessions:
         body.append("<p>No sessions yet. Hold one with <code>duet run</code> (or try <code>duet rehearse</code>), "
                     "then make this report again.</p>")
     else:
@@ -192,11 +197,11 @@ def _patterns(result: Insights) -> str:
         out.append("<h3>Quiet moments</h3><table><tr><th>partner</th><th>question</th><th>skipped</th>"
                    "<th>no answer</th><th>sessions</th></tr>")
         out += [f"<tr><td>{e(q['partner'])}</td><td>{e(q['question'])}</td><td>{q['skipped']}</td>"
-                f"<td>{q['unanswered']}</td><td>{e(_ids(q['sessions']))}</td></tr>" for q in quiet[:10]]
+                f"<td>{q['unanswered']}</td><td>{e(_ids(q['sessions']))}</td></tr>" for q in quiet[:QUIET_SHOWN]]
         out.append("</table>")
     if result.next_steps:
         out.append("<h3>Next steps</h3><table><tr><th>planned</th><th>step</th><th>what came of it</th></tr>")
-        for row in reversed(result.next_steps[-20:]):
+        for row in reversed(result.next_steps[-STEPS_SHOWN:]):
             fate = (f"followed in session {row['followed_in']} ({row['followed_on']}; words: "
                     f"{', '.join(row['matched'])})" if row["status"] == "followed" else row["status"])
             out.append(f"<tr><td>{e(row['date'])} (session {row['session']})</td><td>{e(row['step'])}</td>"
@@ -390,7 +395,7 @@ def _chart_feelings(result: Insights) -> str | None:
 
 
 def _chart_themes(result: Insights) -> str | None:
-    kinds = [(k, t, result.themes[k][:8]) for k, t in (("worked_well", "what worked well"),
+    kinds = [(k, t, result.themes[k][:THEMES_CHARTED]) for k, t in (("worked_well", "what worked well"),
                                                      ("challenges", "what challenged you")) if result.themes[k]]
     if not kinds:
         return None

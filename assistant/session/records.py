@@ -30,8 +30,10 @@ stopped is "stopped", as the README says, not "aborted" (a QA pass found the wor
 couple's journal). ``--json`` and the journal keep the stored word."""
 
 
-def shown_status(status: str) -> str:
-    return SHOWN_STATUS.get(status, status)
+def shown_status(status: str, held: bool = True) -> str:
+    """``status`` as the couple read it; a false start (not ``held``, see ``was_held``) is
+    "stopped in the check-in": it led to no turn, and a QA pass counted it among the leaders."""
+    return SHOWN_STATUS.get(status, status) + ("" if held else " in the check-in")
 
 
 def was_held(summary: Mapping[str, Any]) -> bool:
