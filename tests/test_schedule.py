@@ -110,6 +110,41 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
     assert [p["id"] for p in after["plans"]] == [1]
 
 
+def test_a_removed_plan_keeps_its_id_and_a_new_export_cancels_it(journal, tmp_path):
+    """Found in a QA pass: a plan removed before its first session was deleted, so the next plan
+    took its id, a second remove said it never existed, --json showed no removal, and once no plan
+    was left no calendar could be exported: the phones kept the event."""
+    now = "2026-12-01T09:00"
+    quick("schedule", "add", "saturday 10:00", "--journal", journal, now=now)
+    removed = json.loads(quick("schedule", "remove", "1", "--json", "--journal", journal, now=now))["removed"]
+    assert removed["removed_at"].startswith("2026-12-01T09:00")
+    again = duet("schedule", "remove", "1", "--journal", journal, now=now)
+    assert again.returncode == 2 and "planned session 1 was removed already" in again.stderr
+    assert json.loads(quick("schedule", "add", "sunday 10:00", "--json", "--journal", journal, now=now))["plan"]["id"] == 2
+    quick("schedule", "remove", "2", "--journal", journal, now=now)
+    ics = tmp_path / "plan.ics"
+    ok(duet("schedule", "export", "-o", str(ics), "--journal", journal, now=now))
+    assert ics.read_text().count("STATUS:CANCELLED") == 2
+    assert "No sessions planned. Plan one" in quick("schedule", "--journal", journal, now=now)
+
+
+def test_a_plan_far_ahead_is_next_and_ends_after_its_length_across_a_clock_change(journal):
+    """Found in a QA pass: a plan two years on was taken, then "No planned session is ahead" (the
+    list looked 400 days ahead); a 01:30 session on the night the clocks go back was shown ending
+    at 02:30 of the later hour, two real hours; and 2031-12-31 was within "5 years" of 2026-12-01."""
+    now = "2026-12-01T09:00"
+    far = json.loads(quick("schedule", "add", "2028-02-29 10:00", "--json", "--journal", journal, now=now))
+    assert [o["start"] for o in far["next"]] == ["2028-02-29T10:00:00+01:00"]
+    assert "Tue 2028-02-29 10:00-11:00" in quick("schedule", "--journal", journal, now=now)
+    refused = duet("schedule", "add", "2031-12-31 10:00", "--journal", journal, now=now)
+    assert refused.returncode == 2 and "more than 5 years away" in refused.stderr
+    quick("schedule", "add", "2027-10-31 01:30", "--minutes", "75", "--journal", journal, now=now)
+    night = json.loads(quick("schedule", "--json", "--journal", journal, now=now))["next"][0]
+    assert (night["start"], night["end"]) == ("2027-10-31T01:30:00+02:00", "2027-10-31T02:00:00+01:00")  # 90 min
+    # a session longer than the day says the day it ends
+    assert "Sun 2027-10-31 23:30-Mon 00:30" in quick("schedule", "add", "2027-10-31 23:30", "--journal", journal, now=now)
+
+
 @pytest.mark.parametrize("args,expected", [
     (["add", "saturday 7"], "could be morning or evening: write 7:00, 7am or 7pm"),
     (["add", "12/05 18:30"], "write dates as YYYY-MM-DD"),
@@ -118,7 +153,10 @@ def test_add_list_remove_with_json_in_a_private_file(journal):
     (["add", "2027-03-28 02:30"], "does not exist (the clocks go forward)"),
     (["add", "next week"], "say one day"),
     (["add", "saturday 10:00", "--every", "fortnight"], "'fortnight' is not one of"),
-    (["add", "saturday 10:00", "--minutes", "0"], "--minutes must be more than 0"),
+    (["add", "saturday 10:00", "--minutes", "0"], "--minutes must be 1 to 1440"),
+    (["add", "saturday 10:00", "--minutes", "1e-9"], "--minutes must be 1 to 1440"),  # "1e-09 minutes of work"
+    (["add", "2026-12-12T10:00"], "write the date and the time apart, '2026-12-12 10:00'"),
+    (["add", "sat midnight"], "'midnight' could begin or end that day"),
     (["remove", "abc"], "'abc' is not a plan id"),
     (["remove", "7"], "no planned session 7"),
     (["export"], "say where to export"),
@@ -142,7 +180,7 @@ def test_each_bad_input_is_one_line_with_exit_code_2(journal, tmp_path, monkeypa
     assert exit.value.code == 2
     assert expected in err and len(err.strip().splitlines()) == 1
     if args[0] == "add" and "--every" not in args and "--minutes" not in args:
-        assert "write it like 'saturday 10:00'" in err  # shows how to write one
+        assert "for example 'saturday 10:00'" in err  # shows how to write one
     assert not schedule_path(Path(journal)).exists()
 
 

@@ -194,7 +194,11 @@ def _ordinal(n: int) -> str:
 
 
 def _slot(o: Occurrence) -> str:
-    return f"{o.start:%a %Y-%m-%d %H:%M}-{o.end:%H:%M}"
+    """'Sat 2026-12-12 10:00-11:15'; an end on another day says which ('23:30-Sun 00:45')."""
+    end = f"{o.end:%H:%M}" if o.end.date() == o.start.date() else f"{o.end:%a %H:%M}"
+    if o.end - o.start >= timedelta(days=1):
+        end = f"{o.end:%a %Y-%m-%d %H:%M}"
+    return f"{o.start:%a %Y-%m-%d %H:%M}-{end}"
 
 
 def _print_json(data: Any) -> None:
@@ -313,8 +317,8 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
         """Plan a session: WHEN is like 'saturday 10:00', 'sat 7pm', 'tomorrow 9:00', '2027-06-05 18:30'
         (quotes optional)."""
         minutes = config.work.minutes if minutes is None else minutes
-        if not 0 < minutes <= 24 * 60:
-            raise DuetError(f"--minutes must be more than 0 and at most 1440 (the work-phase length), got {minutes:g}")
+        if not 1 <= minutes <= 24 * 60:  # 1e-9 was planned as "1e-09 minutes of work" (a QA pass)
+            raise DuetError(f"--minutes must be 1 to 1440 (the work-phase length), got {minutes:g}")
         now = wall_now(now_text)
         start = parse_when(" ".join(when), now, now.tzinfo)  # type: ignore[arg-type]
         store = Schedule(schedule_path(journal_path))
@@ -429,7 +433,7 @@ def _show_plan(store: Schedule, now: datetime, as_json: bool) -> None:
                      "next": [o.to_json() for o in following]})
         return
     if not plans:
-        click.echo("No sessions planned yet. Plan one: duet schedule add 'saturday 10:00' --every week")
+        click.echo("No sessions planned. Plan one: duet schedule add 'saturday 10:00' --every week")
         return
     click.echo(f"{'id':>3}  plan")
     for plan in plans:
@@ -462,12 +466,14 @@ def _show_history(journal_path: Path, now: datetime, as_json: bool) -> None:
         _print_json(result.to_json())
         return
     if not result.occurrences:
-        click.echo("No planned session has come yet.")
+        click.echo("No planned session has come yet." if Schedule(schedule_path(journal_path)).plans(include_removed=True)
+                   else "No sessions planned. Plan one: duet schedule add 'saturday 10:00' --every week")
     for row in result.occurrences:
         start = datetime.fromisoformat(row["start"])
         held = f"session {row['session']} ({_offset(row['offset_minutes'])})" if row["session"] else ""
         click.echo(f"  {start:%a %Y-%m-%d %H:%M}  {row['status']:8} {held}".rstrip())
-    click.echo(f"Kept {result.count('kept')}, moved {result.count('moved')}, missed {result.count('missed')}"
+    pending = f", pending {result.count('pending')}" if result.count("pending") else ""  # JSON had it (a QA pass)
+    click.echo(f"Kept {result.count('kept')}, moved {result.count('moved')}, missed {result.count('missed')}{pending}"
                f" (kept: started within {NEAR.total_seconds() / 3600:g} h of the plan; moved: within 2 days); "
                f"{phrasing.counted(len(result.unplanned), 'unplanned session')}.")
 

@@ -3,7 +3,8 @@
 One VEVENT per plan: its first start with the plan's time zone (``TZID`` and a ``VTIMEZONE``
 built from the zone database by ``icalendar``), its length (work plus check-in and debrief),
 the same ``RRULE`` Duet expands itself (``rhythm.recurrence_rule``), ending (``UNTIL``) when the
-plan was removed, and a ``VALARM`` ten minutes before. The UID is the plan's, so importing a
+plan was removed (``STATUS:CANCELLED`` when it was removed before its first session), and a
+``VALARM`` ten minutes before. The UID is the plan's, so importing a
 newer export updates the events instead of doubling them.
 """
 
@@ -73,6 +74,8 @@ def _event(plan: Plan, partners: list[str], now: datetime) -> Event:
         if plan.removed_at is not None:
             recur["UNTIL"] = plan.removed_at.astimezone(timezone.utc)
         event.add("rrule", recur)
+    if plan.removed_at is not None and plan.start >= plan.removed_at:  # removed before it came
+        event.add("status", "CANCELLED")  # an import cancels the event the phone has of it
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", "Your Duet session starts in ten minutes")

@@ -46,6 +46,9 @@ EXAMPLES = "'saturday 10:00', 'sat 7pm', 'tomorrow 9:00' or 'YYYY-MM-DD 18:30'"
 FURTHEST_YEARS = 5
 """How far ahead a plan may start: a session years away is a typo, and the calendar's own
 limits (year 9999) are no place to find that out."""
+FURTHEST = timedelta(days=366 * FURTHEST_YEARS + 1)
+"""How far ahead ``upcoming`` looks: as far as a plan may start (a QA pass planned a session
+two years on, and `duet schedule` said none was ahead)."""
 
 WEEKDAYS = {
     **{name: i for i, name in enumerate(
@@ -59,7 +62,7 @@ class WhenError(DuetError):
     """A time Duet cannot read, or one it could read two ways; the message shows how to write one."""
 
     def __init__(self, text: str, reason: str) -> None:
-        super().__init__(f"'{text}' is not a time Duet can plan: {reason}; write it like {EXAMPLES}")
+        super().__init__(f"'{text}' is not a time Duet can plan: {reason}; for example {EXAMPLES}")
 
 
 # ---- the plan
@@ -126,7 +129,9 @@ class Occurrence:
 
     @property
     def end(self) -> datetime:
-        return _wall(self.start.replace(tzinfo=None) + self.plan.length, self.plan.zone)
+        """When the session's time is up: its length in elapsed time, on the plan's clock (a
+        01:30 session on the night the clocks go back ends at 01:30 again, not 02:30: a QA pass)."""
+        return (self.start.astimezone(timezone.utc) + self.plan.length).astimezone(self.plan.zone)
 
     def to_json(self) -> dict[str, Any]:
         return {"plan": self.plan.id, "start": self.start.isoformat(), "end": self.end.isoformat(),
@@ -153,7 +158,7 @@ def local_zone() -> ZoneInfo:
 _HALF = r"(am|pm|a\.m\.|p\.m\.)"
 _TIME = re.compile(rf"^(\d{{1,2}})(?::(\d{{2}}))?\s*{_HALF}?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_CLOCK_WORD = re.compile(rf"\d{{1,2}}(?::\d{{2}})?{_HALF}?|{_HALF}|noon|midday")
+_CLOCK_WORD = re.compile(rf"\d{{1,2}}(?::\d{{2}})?{_HALF}?|{_HALF}|noon|midday|midnight")
 """A word of a time of day ("10:00", "7pm", "7", "pm", "noon"): any other word is a mistake."""
 
 
@@ -167,6 +172,9 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     words = [w for w in re.split(r"[\s,]+", text.strip().lower()) if w and w != "at"]
     if not words:
         raise WhenError(text, "it is empty")
+    joined = next((w for w in words if re.fullmatch(r"\d{4}-\d{2}-\d{2}t\S+", w)), None)
+    if joined:  # ISO's "2026-12-12T10:00" was told to "say one day" (a QA pass)
+        raise WhenError(text, f"write the date and the time apart, '{joined[:10]} {joined[11:]}'")
     odd = next((w for w in words if "/" in w or re.fullmatch(r"\d{1,2}\.\d{1,2}(\.\d+)?", w)), None)
     if odd:
         raise WhenError(text, f"'{odd}' could be read more than one way: write dates as YYYY-MM-DD, times as HH:MM")
@@ -185,9 +193,17 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
         start = _wall_checked(text, datetime.combine(start.date() + timedelta(days=7), clock), zone)
     if start <= now:
         raise WhenError(text, f"{start:%A %Y-%m-%d %H:%M} is in the past")
-    if start.year > local_now.year + FURTHEST_YEARS:
+    if start.date() > _years_on(local_now.date(), FURTHEST_YEARS):  # not by calendar year (a QA pass)
         raise WhenError(text, f"{start:%Y-%m-%d} is more than {FURTHEST_YEARS} years away")
     return start
+
+
+def _years_on(day: date, years: int) -> date:
+    """The same day ``years`` on (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def names_weekday(text: str) -> bool:
@@ -214,6 +230,8 @@ def _parse_clock(text: str, words: str) -> time:
         raise WhenError(text, "it has no time of day")
     if words in ("noon", "midday"):
         return time(12, 0)
+    if words == "midnight":  # "saturday midnight": the night into Saturday, or out of it?
+        raise WhenError(text, "'midnight' could begin or end that day: write 0:00 (its start) or 23:59")
     match = _TIME.match(words)
     if not match:
         raise WhenError(text, f"'{words}' is not a time of day")
@@ -296,9 +314,9 @@ def occurrences(plan: Plan, after: datetime, before: datetime) -> Iterator[Occur
             yield Occurrence(plan, start)
 
 
-def upcoming(plans: Iterable[Plan], now: datetime, count: int = 3, horizon_days: int = 400) -> list[Occurrence]:
+def upcoming(plans: Iterable[Plan], now: datetime, count: int = 3, horizon: timedelta = FURTHEST) -> list[Occurrence]:
     """The next ``count`` planned sessions starting after ``now``, across all plans."""
-    found = [o for p in plans for o in _first(occurrences(p, now, now + timedelta(days=horizon_days)), count)]
+    found = [o for p in plans for o in _first(occurrences(p, now, now + horizon), count)]
     return sorted(found, key=lambda o: o.start)[:count]
 
 

@@ -16,6 +16,7 @@ import fcntl
 import os
 import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -89,14 +90,14 @@ class Schedule:
         with self._locked() as db:
             table = db.table("plans")
             doc = table.get(doc_id=plan_id)
-            if doc is None or doc.get("removed_at"):
+            if doc is None:
                 raise DuetError(f"no planned session {plan_id} in {self.path}: `duet schedule` lists the ids")
-            plan = self._plan(doc)
-            if plan.start > now:  # never happened: nothing to keep
-                table.remove(doc_ids=[plan_id])
-            else:
-                table.update({"removed_at": now.isoformat()}, doc_ids=[plan_id])
-        return plan
+            if doc.get("removed_at"):
+                raise DuetError(f"planned session {plan_id} was removed already: `duet schedule` lists the plan")
+            # kept, removed: its id is never given to another plan, and a calendar exported again
+            # cancels its event on the phones (``ics``), where one left out would stay (QA passes)
+            table.update({"removed_at": now.isoformat()}, doc_ids=[plan_id])
+            return replace(self._plan(doc), removed_at=now)
 
     def mark_reminded(self, occurrence: Occurrence, now: datetime) -> bool:
         """Record an announced reminder; False if another process announced it first."""
