@@ -278,6 +278,7 @@ def test_systemd_units_parse_verify_and_run_duet_remind(journal, quiet, tmp_path
     (units / "duet-remind.timer").write_text(edited)
     refused = duet("schedule", "export", "--systemd", str(units), "--config", quiet, "--journal", journal)
     assert refused.returncode == 2 and "add --force" in refused.stderr
+    assert "is Duet's, written for another journal or config or edited since" in refused.stderr  # not "not Duet's"
     assert (units / "duet-remind.timer").read_text() == edited
     ok(duet("schedule", "export", "--systemd", str(units), "--force", "--config", quiet, "--journal", journal))
     parsed = {}

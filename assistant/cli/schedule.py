@@ -205,13 +205,18 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+DUET_MARKS = ("Description=Duet:", "PRODID:-//Duet//")
+"""What Duet's own units and calendars hold: such a file written for another journal is named so."""
+
+
 def _may_replace(path: Path, force: bool, ours: Callable[[str], bool], elsewhere: str) -> None:
     """Refuse to replace an existing file unless ``ours`` says of its text that Duet wrote it as
     it is (an older calendar of the plan, the very same unit), or ``force``: a QA pass had an
     export to the wrong name replace a text file, and one replace a unit the user had edited."""
-    if not force and path.is_file() and not ours(_head(path)):
-        raise DuetError(f"{path} exists and is not what Duet would write there: add --force to replace it, "
-                        f"or choose another {elsewhere}")
+    if not force and path.is_file() and not ours(head := _head(path)):
+        what = ("is Duet's, written for another journal or config or edited since" if any(mark in head for mark in DUET_MARKS)
+                else "exists and is not what Duet would write there")  # a QA pass was told Duet had not written it
+        raise DuetError(f"{path} {what}: add --force to replace it, or choose another {elsewhere}")
 
 
 def _write_private(path: Path, text: str) -> None:
