@@ -585,6 +585,22 @@ def test_the_report_names_partners_who_changed_as_a_list():
     assert _listed(["Alex", "Sam", "Zoë", "José"]) == "Alex, Sam, Zoë and José"
 
 
+def test_a_themes_forms_are_one_theme_shown_as_said_most():
+    """Found in a QA pass: "The ladder wobbles" and "Ladder wobbled again" in two sessions were
+    never one theme, nor "tomato" and "tomatoes", though search finds them together."""
+    def said(sid: int, answer: str) -> dict:
+        return {"id": sid, "started_at": f"2026-03-0{sid}T10:00:00+00:00", "partners": ["Ana", "Ben"],
+                "leader": "Ana", "logistics": "Ben", "status": "done", "worked": 60.0, "planned_work": 60.0,
+                "turns": [{"partner": "Ana", "question": "What challenged us?", "answer": answer, "seq": 0,
+                           "phase": "debrief", "status": "answered"}], "notes": [], "events": []}
+
+    sessions = [said(1, "The ladder wobbles on the uneven ground"), said(2, "Ladder wobbled again, aphids on the tomato"),
+                said(3, "the tomatoes split and the ladder wobbled")]
+    hard = {row["term"]: row["sessions"] for row in insights.analyse(sessions, TODAY).themes["challenges"]}
+    assert hard["ladder wobbled"] == [1, 2, 3] and hard["tomato"] == [2, 3]  # the form said most; a tie: the shorter
+    assert not {"ladder wobbles", "tomatoes"} & set(hard)
+
+
 def test_themes_leave_out_words_that_name_no_theme():
     """Found in a QA pass: "nothing" was the second challenge, "garden without" and "plant goes"
     themes."""

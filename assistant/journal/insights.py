@@ -465,33 +465,40 @@ def trend(values: list[float]) -> dict[str, Any]:
 
 
 def themes(sessions: list[dict[str, Any]], limit: int = THEME_LIMIT) -> dict[str, Any]:
-    """Words and two-word phrases that come back across sessions, per kind of question."""
+    """Words and two-word phrases that come back across sessions, per kind of question; a
+    theme's forms count as one (``words.theme_key``), shown as said most often."""
     out = {}
     for kind, _ in THEME_KINDS:
         where: dict[str, list[int]] = defaultdict(list)
         said: Counter[str] = Counter()
+        forms: dict[str, Counter[str]] = defaultdict(Counter)
         for s in sessions:
-            terms = s["digest"]["themes"][kind]
-            said.update(terms)
-            for term in terms:
-                where[term].append(s["id"])
-        out[kind] = _top_terms(where, said, limit)
+            for term, answers in s["digest"]["themes"][kind].items():  # a term: the answers it is in
+                key = w.theme_key(term)
+                said[key] += answers
+                forms[key][term] += answers
+                if s["id"] not in where[key]:
+                    where[key].append(s["id"])
+        named = {key: min(found, key=lambda term: (-found[term], len(term), term)) for key, found in forms.items()}
+        out[kind] = _top_terms(where, said, named, limit)
     return out
 
 
-def _top_terms(where: dict[str, list[int]], said: Counter[str], limit: int) -> list[dict[str, Any]]:
+def _top_terms(where: dict[str, list[int]], said: Counter[str], named: dict[str, str],
+               limit: int) -> list[dict[str, Any]]:
     """Most sessions first, then most answers; a phrase before its words when they tie; a word
-    left out when a phrase holding it came from the very same answers (it says nothing more)."""
-    ranked = sorted(where.items(), key=lambda kv: (-len(kv[1]), -said[kv[0]], -kv[0].count(" "), kv[0]))
+    left out when a phrase holding it came from the very same answers (it says nothing more).
+    ``where`` and ``said`` are by theme key, ``named`` the form each is shown as."""
+    ranked = sorted(where.items(), key=lambda kv: (-len(kv[1]), -said[kv[0]], -kv[0].count(" "), named[kv[0]]))
     shown: list[dict[str, Any]] = []
-    for term, ids in ranked:
-        if " " not in term and any(term in row["term"].split() and row["sessions"] == ids
-                                   and row["answers"] == said[term] for row in shown):
+    for key, ids in ranked:
+        if " " not in key and any(key in row["key"].split() and row["sessions"] == ids
+                                  and row["answers"] == said[key] for row in shown):
             continue
-        shown.append({"term": term, "sessions": ids, "count": len(ids), "answers": said[term]})
+        shown.append({"key": key, "term": named[key], "sessions": ids, "count": len(ids), "answers": said[key]})
         if len(shown) == limit:
             break
-    return shown
+    return [{k: v for k, v in row.items() if k != "key"} for row in shown]
 
 
 def next_steps(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
