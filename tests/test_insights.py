@@ -14,6 +14,7 @@ The history (partners Ana and Ben, 45-minute work phases):
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -539,6 +540,11 @@ def test_charts_are_well_formed_svg_with_escaped_labels(history):
     svg = c.svg()
     ElementTree.fromstring(svg)
     assert "<script>" not in svg and "&lt;script&gt;x&lt;/script&gt; &amp; $5" in svg
+    # a bar's title says whose it is, or what its end says (a QA pass read "joyful: 7" and "Zoë: 50.7")
+    titles = [t.text for t in ElementTree.fromstring(report._chart_feelings(result)).iter("{http://www.w3.org/2000/svg}title")]
+    assert any(re.fullmatch(r"\w+: (Ana|Ben) \d+", t) for t in titles), titles
+    titles = [t.text for t in ElementTree.fromstring(report._chart_voices(result)).iter("{http://www.w3.org/2000/svg}title")]
+    assert all(re.fullmatch(r"(Ana|Ben): \d+ % \(\d+ words\)", t) for t in titles), titles
     assert charts.nice_ticks(7, integer=True) == [0, 2, 4, 6, 8] and charts.nice_ticks(0) == [0.0, 1.0]
     assert charts.nice_ticks(0.9)[-1] >= 0.9 and charts.nice_ticks(3000)[-1] == 3000
 

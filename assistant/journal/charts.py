@@ -162,7 +162,9 @@ def horizontal_bars(c: Canvas, box: tuple[float, float, float, float], labels: l
         height = 0.8 / len(group)
         for i, v in enumerate(s.values):
             y = top + slot * (i + 0.1 + k * height)
-            c.rect(left, y, v * scale, slot * height, s.color_of(i), f"{labels[i]}: {_number(v)}")
+            # a bar's title says what its end says, or whose it is (a QA pass read "joyful: 7" twice)
+            title = ends[k][i] if ends else _number(v) if len(group) == 1 else f"{s.name} {_number(v)}"
+            c.rect(left, y, v * scale, slot * height, s.color_of(i), f"{labels[i]}: {title}")
             if ends:
                 c.text(left + v * scale + 4, y + slot * height / 2 + 4, ends[k][i], size=FONT - 1)
     c.line(left, top, left, bottom, INK)

@@ -30,7 +30,7 @@ Decisions where the record alone has to decide:
   (voices, feelings, themes), but it has no rhythm (minutes, weeks), no tone, and it is none of
   the sessions that may follow a next step.
 - A session's tone is the mean VADER compound score of its partners' answers. The trend is the
-  least-squares slope across sessions, times their number: "rising" or "falling" past +-0.2, else
+  least-squares slope across sessions, times the sessions it spans (their number less one): "rising" or "falling" past +-0.2, else
   "steady"; it needs at least three scored sessions.
 """
 
