@@ -148,6 +148,11 @@ def test_leadership_follows_rotation_by_date_past_a_session_stopped_in_its_check
     kept = [_held(1, "2026-03-02", "Ana"), _held(2, "2026-03-09", "Ana")]
     assert insights.leadership(kept)["not_rotated"] == [
         {"leader": "Ana", "sessions": [1, 2], "why": "session 2 kept the leader of session 1"}]
+    # one added later for an earlier day is said to be so, not blamed on the one held first (a QA pass)
+    added = [_held(1, "2026-03-02", "Ana"), _held(2, "2026-03-16", "Ben"), _held(3, "2026-03-09", "Ben")]
+    assert insights.leadership(added)["not_rotated"] == [
+        {"leader": "Ben", "sessions": [3, 2], "why": "session 3 was added later for 2026-03-09, with the leader "
+                                                     "session 2 had"}]
 
 
 def test_voices_share_words_and_say_who_went_quiet_where(history):

@@ -372,6 +372,9 @@ def _why(run: list[dict[str, Any]], known: set[int]) -> str:
                            f"{'were' if len(gap) > 1 else 'was'} forgotten")
         elif set(cur["partners"]) != set(prev["partners"]):
             reasons.append(f"the partners changed in session {cur['id']}")
+        elif cur["id"] < prev["id"]:  # ``prev`` added afterwards for an earlier day (``rehearse --date``)
+            reasons.append(f"session {prev['id']} was added later for {local_day(prev['started_at'])}, "
+                           f"with the leader session {cur['id']} had")  # not "4 kept the leader of 12" (a QA pass)
         else:
             reasons.append(f"session {cur['id']} kept the leader of session {prev['id']}")
     return "; ".join(dict.fromkeys(reasons))
