@@ -65,10 +65,10 @@ def _said(value: str) -> str:
     return value
 
 
-def _composed(value: object) -> object:
+def _composed(value: str) -> str:
     """A name in Unicode's composed form (NFC): written "e" + a combining accent, as some editors
     save it, "Zoë" counted a character more and pushed the tables' columns out (a QA pass)."""
-    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+    return unicodedata.normalize("NFC", value)
 
 
 def _each_once(questions: list[str]) -> list[str]:
@@ -85,8 +85,8 @@ def _each_once(questions: list[str]) -> list[str]:
 
 Line = Annotated[str, AfterValidator(_one_line)]
 Said = Annotated[str, AfterValidator(_one_line), AfterValidator(_said)]
-Name = Annotated[str, BeforeValidator(_composed), Field(min_length=1, max_length=40), AfterValidator(_one_line),
-                 AfterValidator(_said)]
+Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line), AfterValidator(_said),
+                 AfterValidator(_composed)]
 Phrases = Annotated[list[Line], Field(min_length=1)]
 Questions = Annotated[list[Said], Field(min_length=1), AfterValidator(_each_once)]
 Minutes = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
