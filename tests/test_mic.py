@@ -284,3 +284,19 @@ def test_a_device_can_be_chosen_by_name_or_index(virtual_audio: VirtualAudio) ->
 
     assert Microphone(device="PULS").name == "pulse"
     assert Microphone(device=index).name == "pulse"
+
+
+def test_alsa_lib_messages_go_to_the_log_not_the_terminal():
+    """alsa-lib writes its messages ("ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred")
+    straight to stderr: they broke into ``duet run``'s transcript (a QA pass). Once Duet's device
+    module is loaded they go to its log, at debug."""
+    import subprocess
+    import sys
+
+    provoke = ("import ctypes, ctypes.util, logging; logging.basicConfig(level=logging.DEBUG, format='log: %(message)s'); "
+               "import assistant.speech.devices; lib = ctypes.CDLL(ctypes.util.find_library('asound')); "
+               "lib.snd_pcm_open(ctypes.byref(ctypes.c_void_p()), b'no_such_device', 0, 0)")
+    done = subprocess.run([sys.executable, "-c", provoke], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "ALSA lib" not in done.stderr and "log: ALSA snd_pcm_open" in done.stderr, done.stderr

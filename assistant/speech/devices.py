@@ -8,6 +8,8 @@ none of ours is open (``OPEN_STREAMS``).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import weakref
 from typing import Any, Literal
@@ -15,6 +17,29 @@ from typing import Any, Literal
 import sounddevice as sd
 
 log = logging.getLogger(__name__)
+
+_ALSA_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
+
+
+@_ALSA_HANDLER
+def _alsa_said(file: bytes | None, line: int, function: bytes | None, err: int, fmt: bytes | None) -> None:
+    log.debug("ALSA %s: %s", (function or b"").decode(errors="replace"), (fmt or b"").decode(errors="replace"))
+
+
+def _alsa_to_the_log() -> None:
+    """alsa-lib's messages ("ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred") go to the
+    log, not the terminal: written straight to stderr, they broke into ``duet run``'s transcript
+    between Duet's and the partners' lines (a QA pass). Its printf-style arguments are not read."""
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        ctypes.CDLL(name).snd_lib_error_set_handler(_alsa_said)
+    except (OSError, AttributeError) as err:
+        log.debug("alsa-lib's messages stay on stderr: %s", err)
+
+
+_alsa_to_the_log()
 
 Kind = Literal["input", "output"]
 
