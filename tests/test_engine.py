@@ -565,6 +565,7 @@ def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_bo
     h.clock.advance(5)
     assert said(h.send(Heard("cancel that"))) == ["Cancelled the pause; carrying on."]
     assert h.state == "work" and not h.engine.timer.paused
+    assert h.engine.timer.elapsed(h.clock.now()) == pytest.approx(12 * 60 + 5)  # as if never paused
     length = h.engine.timer.length
     h.send(Heard("add five minutes"))
     # with the time left as it is again (a QA pass heard "7 minutes left" undone, then no milestone)
@@ -583,7 +584,7 @@ def test_cancel_puts_back_pause_extend_note_and_debrief_and_the_journal_keeps_bo
     h.clock.advance(2)
     actions = h.send(Heard("cancel that"))
     assert h.state == "work" and said(actions) == ["Cancelled the debrief; back to work. 33 minutes left."]
-    assert not h.engine.timer.paused
+    assert not h.engine.timer.paused and h.engine.timer.elapsed(h.clock.now()) == pytest.approx(12 * 60 + 7)
     kinds = [e["kind"] for e in h.session()["events"]]
     assert kinds[1:] == ["pause", "cancel", "extend", "cancel", "cancel", "debrief started", "cancel"]
     assert [e["detail"].get("undone") for e in h.session()["events"] if e["kind"] == "cancel"] == [

@@ -681,17 +681,18 @@ class SessionEngine:
         assert self._undo is not None
         _, what, detail = self._undo
         self._undo = None
-        now = self.clock.now()
+        # as if it had not happened: the seconds paused, or in the debrief, were work (a QA pass
+        # found the work time short by each pause it cancelled)
         if what == "pause" and self.state == "paused":
             self.resume()
             if self.state == "work":
-                self.timer.resume(now)
+                self.timer.resume(self.timer.paused_at)
         elif what == "extend":
             self.timer.extend(-detail["minutes"] * 60)
         elif what == "debrief" and self.state == "debrief":
             self.cancel_debrief()
             self.seq = detail["seq"]
-            self.timer.resume(now)
+            self.timer.resume(self.timer.paused_at)
         elif what == "note":
             self.notes_taken -= 1
         self._event("cancel", undone=what, **detail)
