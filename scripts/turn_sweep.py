@@ -3,7 +3,7 @@
 
     python scripts/turn_sweep.py collect turns.pkl [--quick]
     python scripts/turn_sweep.py replay turns.pkl [--set min_confidence=0.5 ...] [--finishing "can't won't"]
-                                                  [--near-ending -4.5]
+                                                  [--near-ending -4.5] [--either]
 
 ``collect`` feeds every answer through the real ``Listener.capture_answer`` (real endpointer,
 the default answer engine) with a turn policy that always waits ``max_pause``, so every stretch
@@ -235,12 +235,23 @@ def _transcript(stretch: dict[str, Any] | None) -> Any:
                       end_probability=stretch["end_probability"])
 
 
+EITHER = [False]
+"""``replay --either``: a stretch also waits when its second hearing (10 ms later) sounds
+unfinished, sure of its words or not; the first hearing's unsureness alone is still settled by
+the second (``listener.judged``)."""
+
+
 def outcome(answer: dict[str, Any], policy: Any) -> tuple[int, bool]:
     """(stretches in the answer the turn ends with, did its end wait ``max_pause``)."""
     from assistant.speech.listener import judged
 
     for i, s in enumerate(answer["stretches"]):
         _, needed = judged(policy, _transcript(s), lambda: _transcript(s.get("again")), opening=i == 0)
+        again = _transcript(s.get("again"))
+        if EITHER[0] and needed < policy.max_pause and again.text.strip() and policy.pause_for(
+                again.text, None, readings=again.readings, end_probability=again.end_probability,
+                opening=i == 0) >= policy.max_pause:
+            needed = policy.max_pause
         if needed <= s["silence"]:
             return i + 1, needed >= policy.max_pause
     return len(answer["stretches"]), True
@@ -270,7 +281,7 @@ def tally(answers: list[dict[str, Any]], policy: Any) -> dict[str, tuple[int, in
 
 
 def replay(path: Path, settings: list[str], finishing: str, near_ending: float, dump: bool,
-           waits: bool) -> None:
+           waits: bool, either: bool = False) -> None:
     from assistant.speech import turns
 
     data = pickle.loads(path.read_bytes())
@@ -283,15 +294,18 @@ def replay(path: Path, settings: list[str], finishing: str, near_ending: float, 
 
     def decided(policy: Any, finishing: str, how: Any, *args: Any) -> Any:
         turns.FINISHING_WORDS, NEAR_ENDING[0] = words[finishing], ending[finishing]
+        EITHER[0] = either and finishing == "tried"
         try:
             return how(*args, policy)
         finally:
             turns.FINISHING_WORDS, NEAR_ENDING[0] = words["as is"], ending["as is"]
+            EITHER[0] = False
 
     before = decided(base, "as is", tally, data["answers"])
     after = decided(policy, "tried", tally, data["answers"])
     print(f"engine {data['engine']}; {changes or 'as in turns.py'}"
-          f"{'; finishing + ' + finishing if finishing else ''}; going-on readings from {near_ending}")
+          f"{'; finishing + ' + finishing if finishing else ''}; going-on readings from {near_ending}"
+          f"{'; either hearing' if either else ''}")
     for name, label in (("paused", "paused kept whole"), ("held", "held-out paused kept whole"),
                         ("halves", "halves alone waited on"),
                         ("finished", "finished, not kept waiting"), ("short", "short, not kept waiting")):
@@ -321,11 +335,12 @@ def main() -> None:
                         help="going-on readings scoring at least this are replayed (collected down to -8)")
     parser.add_argument("--dump", action="store_true", help="list the answers whose outcome changed")
     parser.add_argument("--waits", action="store_true", help="with --dump: also every finished or short answer that waits")
+    parser.add_argument("--either", action="store_true", help="a stretch waits when either hearing sounds unfinished")
     args = parser.parse_args()
     if args.action == "collect":
         collect(args.path, args.quick)
     else:
-        replay(args.path, args.set, args.finishing, args.near_ending, args.dump, args.waits)
+        replay(args.path, args.set, args.finishing, args.near_ending, args.dump, args.waits, args.either)
 
 
 if __name__ == "__main__":

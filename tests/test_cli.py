@@ -261,3 +261,20 @@ def test_a_corrupt_journal_is_refused_and_untouched(tmp_path, script):
     result = duet("rehearse", script, "--journal", str(path))
     assert result.returncode == 2 and "damaged" in result.stderr
     assert path.read_text().endswith('"sess')
+
+
+def test_say_reads_the_date_and_time_as_they_are_said(monkeypatch):
+    """Found in a QA pass: "Tuesday 01 December at 10:00" was read "zero one ... ten zero zero"."""
+    import time as clock
+
+    from assistant.cli.readback import spoken_lines
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    clock.tzset()
+    try:
+        session = {"id": 2, "started_at": "2026-12-01T09:00:00+00:00", "leader": "Alex", "logistics": "Sam"}
+        assert spoken_lines(session)[0] == "Session 2, Tuesday 1 December at 10 a.m. Alex led the vision and " \
+                                           "Sam handled logistics."
+    finally:
+        monkeypatch.undo()
+        clock.tzset()

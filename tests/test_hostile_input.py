@@ -306,6 +306,29 @@ def test_a_session_whose_file_was_deleted_is_named_where_it_is_read(home, caplog
     assert not check.ok and "session 1 is missing" in check.detail and "duet forget" in check.detail
 
 
+def test_doctor_checks_the_journal_kind_and_contents_before_its_mode_and_that_it_can_be_written(tmp_path):
+    """Found in a QA pass: doctor said "chmod 600" for a folder given as the journal (which would
+    shut its owner out), hid a damaged journal behind the same advice, and said OK for a journal
+    whose folder could not be made (and on a read-only disk), where the first session then failed."""
+    from assistant.cli.doctor import check_journal
+
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    assert check_journal(folder) == type(check_journal(folder))(
+        "journal", False, f"{folder} is a folder, not a file: pass a file path with --journal")
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text('{"x":')
+    damaged.chmod(0o644)
+    check = check_journal(damaged)
+    assert not check.ok and "is damaged" in check.detail and "chmod" not in check.detail
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    check = check_journal(blocked / "j" / "journal.json")
+    assert not check.ok and f"{blocked} is not a folder" in check.detail and "--journal" in check.detail
+    assert check_journal(tmp_path / "new" / "journal.json").ok  # its folders can be made
+    assert not list(tmp_path.glob("**/.duet-doctor-*")) and not (tmp_path / "new").exists()  # and none was
+
+
 def test_a_hand_edited_progress_refuses_resuming_in_one_line(home):
     path = Path(journal_of(home))
     with Journal(path) as journal:

@@ -43,14 +43,28 @@ def run_checks(config: Config, journal_path: Path) -> list[Check]:
 
 def check_devices(kind: str, wanted: str | int | None) -> Check:
     from assistant.speech.devices import find_device, list_devices
+    from assistant.speech.mic import input_device
 
     name = "microphone" if kind == "input" else "speaker"
     try:
         index, found = find_device(wanted, kind)  # type: ignore[arg-type]
+        if kind == "input":
+            input_device(wanted)  # a speaker's monitor is refused, as `duet run` refuses it
     except (LookupError, DuetError) as err:
-        return Check(name, False, f"{err}; set listening.{kind}_device in config.yaml")
+        advised = "config.yaml" in str(err) or not _listed(kind)  # said so, or no device to name
+        return Check(name, False, str(err) if advised else f"{err}; set listening.{kind}_device in config.yaml")
     others = len(list_devices(kind)) - 1  # type: ignore[arg-type]
     return Check(name, True, f"{found} (device {index}; {others} other{'s' * (others != 1)})")
+
+
+def _listed(kind: str) -> bool:
+    """Whether PortAudio lists any device of ``kind`` (else the config has none to name)."""
+    from assistant.speech.devices import list_devices
+
+    try:
+        return bool(list_devices(kind))  # type: ignore[arg-type]
+    except LookupError:
+        return False
 
 
 def check_level(config: Config) -> Check:
@@ -179,13 +193,19 @@ def check_voice(config: Config) -> Check:
 
 
 def check_journal(path: Path) -> Check:
+    """Whether sessions can be kept at ``path``: a journal Duet reads (or none yet) in a folder it
+    can write, private. Its kind and contents come first, its mode last: a QA pass was told
+    "chmod 600" for a folder, and for a damaged file whose damage showed only after the chmod; and
+    "OK" for a journal on a read-only disk, which the first session then could not write."""
     from assistant.journal import Journal
 
+    if path.is_dir():
+        return Check("journal", False, f"{path} is a folder, not a file: pass a file path with --journal")
     if not path.exists():
+        unwritable = _cannot_write_in(path.parent)
+        if unwritable:
+            return Check("journal", False, unwritable)
         return Check("journal", True, f"{path} (created at the first session, private: 0600)")
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
-        return Check("journal", False, f"{path} is readable by others (mode {mode:o}): chmod 600 '{path}'")
     try:
         with Journal(path) as journal:
             count = len(journal.list_sessions())
@@ -198,4 +218,32 @@ def check_journal(path: Path) -> Check:
         return Check("journal", False, f"the file of session{'s' * (len(lost) > 1)} {', '.join(map(str, lost))} "
                      f"is missing from {journal.folder}: put back a copy if you have one, or `duet forget` "
                      f"{'them' if len(lost) > 1 else 'it'}")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        return Check("journal", False, f"{path} is readable by others (mode {mode:o}): chmod 600 '{path}'")
+    unwritable = _cannot_write_in(path.parent)
+    if unwritable:
+        return Check("journal", False, unwritable)
     return Check("journal", True, f"{path} ({count} session{'s' * (count != 1)}, mode 600)")
+
+
+def _cannot_write_in(folder: Path) -> str | None:
+    """Why no file can be made in ``folder`` (or the nearest folder above it that exists, where
+    it would be made), or None when one can: a file is made there and removed again."""
+    import tempfile
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    hint = "; choose another journal with --journal"
+    if not existing.is_dir():
+        return f"cannot make the journal's folder {folder}: {existing} is not a folder{hint}"
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".duet-doctor-"):
+            pass
+        if existing != folder:  # the folders in between are made by the first session: can they be?
+            with tempfile.TemporaryDirectory(dir=existing, prefix=".duet-doctor-"):
+                pass
+    except OSError as err:  # named by the journal's folder, not the trial file's
+        return str(os_error(OSError(err.errno, err.strerror, str(folder)), hint))
+    return None

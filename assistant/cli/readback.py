@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from assistant.journal import export
+from assistant.session import phrasing
+from assistant.session.phrasing import clock_time
 
 
 def spoken_lines(session: dict[str, Any]) -> list[str]:
     lines = [
-        f"Session {session['id']}, {export.local_time(session['started_at'], '%A %d %B at %H:%M')}. "
+        f"Session {session['id']}, {phrasing.sentence(_held_on(session['started_at']))} "
         f"{session['leader']} led the vision and {session['logistics']} handled logistics."
     ]
     phase = None
@@ -27,3 +30,13 @@ def spoken_lines(session: dict[str, Any]) -> list[str]:
     if session.get("next_step"):
         lines.append(f"Your next step: {session['next_step']}.")
     return lines
+
+
+def _held_on(iso: str) -> str:
+    """'Tuesday 1 December at 10 a.m.', local time: "01" and "10:00" were read out "zero one"
+    and "ten zero zero" (a QA pass). A date edited into something else is read as it is."""
+    try:
+        when = datetime.fromisoformat(iso).astimezone()
+    except (ValueError, TypeError, OverflowError, OSError):
+        return export.local_time(iso)
+    return f"{when:%A} {when.day} {when:%B} at {clock_time(when)}"

@@ -90,7 +90,9 @@ def _find_device(device: str | int | None, kind: str) -> tuple[int, str]:
     found = _devices(kind)
     names = ", ".join(f"{i}: {n}" for i, n in found) or "none"
     if not found:
-        raise LookupError(f"no {kind} device found (PortAudio lists none)")
+        thing = "microphone" if kind == "input" else "speaker"  # the config cannot help (a QA pass)
+        raise LookupError(f"no {kind} device found (PortAudio lists none): is the sound server (PulseAudio or "
+                          f"PipeWire) running, and a {thing} plugged in?")
     if device is None:
         try:
             default = sd.query_devices(kind=kind)
