@@ -104,7 +104,7 @@ def test_a_script_that_ends_while_paused_says_how_to_resume(journal, tmp_path):
     assert json.loads(result.stdout)["session"] == 1 and json.loads(result.stdout)["status"] == "interrupted"
     assert "add what is said after the pause to its end (no 'say: resume'" in result.stderr
     # with the journal it was given (a QA pass followed the hint onto the default journal)
-    assert result.stderr.strip().endswith(f"Continue with: duet resume 1 --script SCRIPT.yaml --journal {journal}")
+    assert result.stderr.strip().endswith(f"Continue with: duet resume 1 --script {path} --journal {journal}")
     # as the hint says: the same script with its next lines added goes on after the lines heard
     # (a QA pass found the edited script replayed from its first line: check-in answers stored
     # as the debrief's)

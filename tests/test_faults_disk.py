@@ -207,7 +207,7 @@ def test_duet_under_a_file_size_limit_is_told_not_killed(tmp_path):
     assert "File too large" in told[0] and "kept in memory" in told[0]  # told when it happened
     assert told[1].startswith("duet: ") and "still full" in told[1] and "duet resume 2" in told[1]
     assert "with every answer so far" not in told[1]  # a QA pass read that after "could not be saved"
-    assert f"`duet resume 2 --script SCRIPT.yaml --journal {journal}`" in told[1]  # as it ran (a re-check)
+    assert f"`duet resume 2 --script {script} --journal {journal}`" in told[1]  # as it ran (a re-check)
     after = snapshot(journal.parent)
     assert {k: after[k] for k in before if k.startswith("journal.sessions/1.")} == \
         {k: v for k, v in before.items() if k.startswith("journal.sessions/1.")}  # the old session: untouched

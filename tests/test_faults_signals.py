@@ -137,7 +137,8 @@ def test_a_signal_saves_the_session_as_interrupted_with_one_line(tmp_path, phase
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "session 1 is saved as interrupted" in lines[0]
-    assert lines[0].endswith(f"Continue with: duet resume 1 --script SCRIPT.yaml --journal {journal}")
+    # the script it ran, not a placeholder (a QA pass)
+    assert lines[0].endswith(f"Continue with: duet resume 1 --script {tmp_path / 'script.yaml'} --journal {journal}")
 
     with Journal(journal) as j:
         session = j.get(1)

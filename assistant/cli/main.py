@@ -246,6 +246,7 @@ def rehearse(script: Path, work_minutes: float | None, on_date: datetime | None,
     from assistant.session.runner import new_session
 
     lines = load_script(script)
+    _JOURNAL["script"] = script
     now = _held_on(on_date, journal_path) if on_date else schedule_cli.wall_now()
     config, rhythm = schedule_cli.session_rhythm(config, journal_path, work_minutes, now)
     clock = SimulatedClock(start_wall=now.astimezone(timezone.utc))  # the journal keeps UTC
@@ -364,6 +365,7 @@ def resume(ref: str, script: Path | None, config: Config, journal_path: Path, as
         from assistant.session.rehearsal import lines_heard, load_script
 
         lines = load_script(script)
+        _JOURNAL["script"] = script
     if not journal_path.exists():  # a mistyped path: say so, and make nothing there (a QA pass found a lock file)
         raise DuetError(f"no journal at {journal_path}: nothing to resume; pass the journal the session was saved in with --journal")
     with Journal(journal_path) as journal:
@@ -609,7 +611,8 @@ def _resume_command(session_id: int) -> str:
     """The command that resumes ``session_id`` as it ran: its script, config and journal (a QA
     pass followed a hint without its --journal onto the default journal)."""
     active = _active_session()
-    script = ["--script", "SCRIPT.yaml"] if active is not None and active.rehearsal else []
+    script = ["--script", shlex.quote(str(_JOURNAL.get("script", "SCRIPT.yaml")))] \
+        if active is not None and active.rehearsal else []  # the script it ran (a QA pass got a placeholder)
     return " ".join([f"duet resume {session_id}", *script, *_JOURNAL.get("options", [])])
 
 
