@@ -153,7 +153,7 @@ def test_model_folder_problems_are_one_line_errors(tmp_path, korean_model_dir, c
         VoskRecognizer(folder)
     message = str(err.value)
     assert "\n" not in message and str(folder) in message
-    assert "python scripts/download_model.py vosk-model-small-en-us-0.15" in message
+    assert f"{Path(__file__).resolve().parents[1] / 'scripts' / 'download_model.py'} vosk-model-small-en-us-0.15" in message
     expected = {"missing": "does not exist", "empty": "is empty",
                 "no_model_conf": "conf/model.conf", "no_acoustic_model": "am/final.mdl"}
     assert expected[case] in message

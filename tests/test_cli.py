@@ -278,3 +278,23 @@ def test_say_reads_the_date_and_time_as_they_are_said(monkeypatch):
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+def test_a_long_recording_is_transcribed_in_pieces_whole_and_silence_says_so(tmp_path):
+    """Found in a QA pass: the progress bar followed reading the file, not decoding it (100 % at
+    once, then minutes with nothing shown), and an hour of silence printed an empty line. The
+    file is now decoded in pieces of at most 30 s: every piece's words are there, in order."""
+    from tests.helpers import LIBRIVOX
+    from assistant.speech.wav import read_wav, write_wav
+
+    recordings = b"".join(read_wav(p) for p in sorted(LIBRIVOX.glob("*.wav")))  # 24.7 s
+    long = tmp_path / "long.wav"
+    write_wav(long, recordings * 3)  # 74 s: three pieces
+    done = duet("transcribe", str(long), "--json")
+    assert done.returncode == 0, done.stderr
+    text = json.loads(done.stdout)["text"].lower()
+    assert text.count("dashwood") == 3 and text.index("amiable himself") < text.rindex("dashwood"), text
+    silent = tmp_path / "silent.wav"
+    write_wav(silent, bytes(16000 * 2 * 40))
+    said = duet("transcribe", str(silent))
+    assert said.returncode == 0 and said.stdout.strip().endswith(f"(no words heard in {silent})"), said.stdout

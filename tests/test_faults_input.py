@@ -250,5 +250,5 @@ def test_a_broken_model_folder_is_one_line_naming_the_download_command(tmp_path,
     before = state(tmp_path)
     expected = {"empty": "is empty", "half-downloaded": "is incomplete"}[case]
     refused(duet("transcribe", str(wav), "--config", str(config)), str(model), expected,
-            "python scripts/download_model.py vosk-model-small-en-us-0.15")
+            f"{sys.executable} {ROOT / 'scripts' / 'download_model.py'} vosk-model-small-en-us-0.15")
     assert state(tmp_path) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import wave
@@ -142,8 +143,23 @@ def test_8_bit_says_how_to_convert(tmp_path):
     assert "8-bit" in message and "sox in.wav -b 16 out.wav" in message
 
 
-def test_float_samples_are_refused_with_a_fix(tmp_path):
+@pytest.mark.parametrize("bits,channels", [(32, 1), (64, 1), (32, 2)])
+def test_float_samples_are_read(tmp_path, bits, channels):
+    """Audacity exports float WAVs; a QA pass had them refused as "unknown format: 3"."""
     path = tmp_path / "float.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-e", "float", "-b", "32", str(path),
-                    "synth", "0.1", "sine", "440"], check=True)
-    assert "sox" in _message(path)
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", str(channels), "-e", "float", "-b", str(bits), str(path),
+                    "synth", "0.5", "sine", "1000", "vol", "0.5"], check=True)
+    pcm = read_wav(path)
+    assert duration(pcm) == pytest.approx(0.5, abs=0.002)
+    assert _peak_hz(pcm) == pytest.approx(1000, abs=10)
+    assert np.abs(np.frombuffer(pcm, "<i2")).max() == pytest.approx(16384, rel=0.02)
+
+
+def test_other_encodings_are_named_and_a_pipe_is_not_read(tmp_path):
+    path = tmp_path / "alaw.wav"
+    subprocess.run(["sox", "-n", "-r", "8000", "-e", "a-law", str(path), "synth", "0.1", "sine", "440"], check=True)
+    message = _message(path)
+    assert "A-law samples are not supported" in message and "sox in.wav -b 16" in message
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever (a QA pass)
+    assert "not a regular file" in _message(fifo)

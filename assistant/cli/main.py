@@ -444,6 +444,8 @@ def transcribe(wav: Path, engine: str | None, config: Config, journal_path: Path
             "confidence": transcript.confidence,
             "words": [w.__dict__ for w in transcript.words],
         })
+    elif not transcript.text.strip():  # an empty line said nothing (a QA pass)
+        click.echo(f"[{transcript.engine}] (no words heard in {wav})")
     else:
         click.echo(f"[{transcript.engine}] {transcript.text}")
 

@@ -415,14 +415,13 @@ def _empty_cache(decoder) -> dict[str, np.ndarray]:  # noqa: ANN001 - onnxruntim
             for i in decoder.get_inputs() if i.name.startswith("past_key_values.")}
 
 
-def split_long(pcm: bytes) -> list[bytes]:
-    """16 kHz int16 PCM in pieces of at most ``MAX_PIECE_SECONDS``, each cut at the quietest
-    0.2 s between ``MIN_PIECE_SECONDS`` and ``MAX_PIECE_SECONDS`` into it (a pause between words
-    when there is one). A cut depends only on the audio before it, so as an answer grows its
-    earlier pieces stay the same."""
+def split_long(pcm: bytes, longest: float = MAX_PIECE_SECONDS, shortest: float = MIN_PIECE_SECONDS) -> list[bytes]:
+    """16 kHz int16 PCM in pieces of at most ``longest`` seconds, each cut at the quietest 0.2 s
+    between ``shortest`` and ``longest`` into it (a pause between words when there is one). A cut
+    depends only on the audio before it, so as an answer grows its earlier pieces stay the same."""
     x = np.frombuffer(pcm, dtype=np.int16)
     frame, window = SAMPLE_RATE // 50, 10  # 20 ms frames, 0.2 s windows
-    longest, shortest = int(MAX_PIECE_SECONDS * SAMPLE_RATE), int(MIN_PIECE_SECONDS * SAMPLE_RATE)
+    longest, shortest = int(longest * SAMPLE_RATE), int(shortest * SAMPLE_RATE)
     pieces, start = [], 0
     while len(x) - start > longest:
         span = x[start + shortest:start + longest].astype(np.float64)

@@ -28,6 +28,7 @@ from assistant.speech.models import (
     MODELS_DIR,
     ModelError,
     check_vosk_model,
+    download_command,
     find_vosk_model,
     vosk_label,
 )
@@ -88,8 +89,8 @@ def _open_vosk(grammar: list[str] | None, vosk_model: str | None, models_dir: Pa
                env: Mapping[str, str]) -> Recognizer:
     path = find_vosk_model(vosk_model, models_dir, env)
     if path is None:
-        raise ModelError(f"no vosk model in {models_dir}; download one: python "
-                         f"scripts/download_model.py {vosk_model or DEFAULT_VOSK_MODEL}")
+        raise ModelError(f"no vosk model in {models_dir}; download one: "
+                         f"{download_command(vosk_model or DEFAULT_VOSK_MODEL)}")
     from assistant.speech.asr_vosk import VoskRecognizer
     return VoskRecognizer(path, grammar)
 
@@ -111,7 +112,7 @@ def describe_engines(answers: str = "auto", commands: str = "auto",
             path = check_vosk_model(path)
         except ModelError as err:
             problem = str(err)
-    fix = f"python scripts/download_model.py {vosk_model or DEFAULT_VOSK_MODEL}"
+    fix = download_command(vosk_model or DEFAULT_VOSK_MODEL)
     spotter = "whisper:tiny.en" if answers == "whisper" else "moonshine:base-en"
     return [(role, _describe(role, engine, path, problem, fix, spotter))
             for role, engine in (("answers", answers), ("commands", commands))]

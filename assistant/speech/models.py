@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -84,10 +86,16 @@ def _missing(path: Path) -> list[str]:
     return missing
 
 
-def download_command(path: Path | None = None) -> str:
-    """The command that fetches the model meant to be at ``path`` (or the default model)."""
-    known = path is not None and path.name.startswith("vosk-model")
-    return f"python scripts/download_model.py {path.name if known else DEFAULT_VOSK_MODEL}"
+DOWNLOAD_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "download_model.py"
+
+
+def download_command(path: Path | str | None = None) -> str:
+    """The command that fetches the model meant to be at ``path`` (or named so; else the
+    default model), with absolute paths: "python scripts/download_model.py" failed when run
+    from another folder (a QA pass)."""
+    name = Path(path).name if path is not None else ""
+    model = name if name.startswith("vosk-model") else DEFAULT_VOSK_MODEL
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(DOWNLOAD_SCRIPT))} {model}"
 
 
 def vosk_label(path: Path) -> str:
