@@ -138,7 +138,7 @@ def commands(common_options: Decorator, json_option: Decorator,
     @click.command(name="report")
     @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("duet-report.html"),
                   show_default=True, help="HTML file to write (created 0600).")
-    @click.option("--force", is_flag=True, help="Replace FILE even if it is not a Duet report.")
+    @click.option("--force", is_flag=True, help="Replace the -o file even if it is not a Duet report.")
     @since_option
     @common_options
     def report_cmd(output: Path, force: bool, since: datetime | None, config: Config, journal_path: Path) -> None:

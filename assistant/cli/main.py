@@ -203,7 +203,7 @@ def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
 @common_options
 @json_option
 def show(ref: str, config: Config, journal_path: Path, as_json: bool) -> None:
-    """Show one session (an id from `duet sessions`, or 'last')."""
+    """Show one session: an id from `duet sessions`, or 'last' (the default)."""
     with Journal(journal_path) as journal:
         session = journal.get(ref)
     if as_json:
@@ -214,12 +214,13 @@ def show(ref: str, config: Config, journal_path: Path, as_json: bool) -> None:
 
 @cli.command(name="export")
 @click.argument("ref", default="last")
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True,
+              help="Markdown, a web page, or JSON for programs.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout).")
 @click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @common_options
 def export_cmd(ref: str, fmt: str, output: Path | None, force: bool, config: Config, journal_path: Path) -> None:
-    """Export a session as Markdown, HTML or JSON."""
+    """Export a session (an id, or 'last', the default) as Markdown, HTML or JSON."""
     with Journal(journal_path) as journal:
         document = export.render(journal.get(ref), fmt)
     if output is None:
@@ -454,7 +455,7 @@ def transcribe(wav: Path, engine: str | None, config: Config, journal_path: Path
 @click.argument("ref", default="last")
 @common_options
 def say_cmd(ref: str, config: Config, journal_path: Path) -> None:
-    """Read a session's transcript aloud."""
+    """Read a session's transcript aloud (an id, or 'last', the default)."""
     from assistant.cli.readback import spoken_lines
     from assistant.speech.live import open_speaker
     from assistant.speech.voice import Voice
@@ -462,7 +463,7 @@ def say_cmd(ref: str, config: Config, journal_path: Path) -> None:
     with Journal(journal_path) as journal:
         session = journal.get(ref)
     voice = Voice(config.voice.name, rate=config.voice.rate, volume=config.voice.volume)
-    speaker = open_speaker(config)
+    speaker = open_speaker(config, printed="the transcript")  # not "prompts" (a QA pass)
     for line in spoken_lines(session):
         click.echo(line)
         if speaker is not None:

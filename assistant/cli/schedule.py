@@ -313,7 +313,7 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
     @click.argument("when", nargs=-1, required=True)
     @click.option("--every", type=click.Choice(EVERY), default=None, help="Repeat every week, two weeks or month.")
     @click.option("--minutes", type=float, default=None,
-                  help="Work-phase length of the planned session (default: the config's work.minutes).")
+                  help="Work-phase length of the planned session, 1 to 1440 (default: the config's work.minutes).")
     @now_option
     @common_options
     @json_option

@@ -392,13 +392,13 @@ def heard(transcript: Transcript) -> Heard:
     return Heard(text=transcript.text, confidence=transcript.confidence, words=words)
 
 
-def open_speaker(config: Config) -> Speaker | None:
-    """The configured speaker, or None (prompts printed) when there is none."""
+def open_speaker(config: Config, printed: str = "prompts") -> Speaker | None:
+    """The configured speaker, or None (``printed``, what would be said, is printed instead)."""
     try:
         return Speaker(config.listening.output_device)
     except NoSpeaker as err:
         log.info("%s", err)  # the line below tells the user; a warning too said it twice
-        click.echo(f"duet: {err}; prompts will be printed instead of spoken", err=True)
+        click.echo(f"duet: {err}; {printed} will be printed instead of spoken", err=True)
         return None
 
 

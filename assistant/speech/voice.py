@@ -243,9 +243,10 @@ class Voice:
             if not short:
                 break
             self.short_renders += len(short)
-            log.warning("a render came out short (%s); rendering again",
-                        ", ".join(f"{len(rendered[i][0]) / rendered[i][1]:.2f} s of "
-                                  f"{expected.seconds(i):.2f} s" for i in short))
+            # info, not a warning: it is put right here, and the user has nothing to do (a QA pass)
+            log.info("a render came out short (%s); rendering again",
+                     ", ".join(f"{len(rendered[i][0]) / rendered[i][1]:.2f} s of "
+                               f"{expected.seconds(i):.2f} s" for i in short))
             if attempt == RETRIES:
                 for i in short:
                     rendered[i] = expected.audio(i) or rendered[i]
