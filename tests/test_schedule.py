@@ -393,6 +393,13 @@ def test_a_damaged_schedule_is_refused_but_does_not_stop_a_session(journal, tmp_
     insights = duet("insights", "--journal", journal)  # found in a QA pass: it refused them all
     assert insights.returncode == 0 and "Rhythm" in insights.stdout and "Plan section is left out" in insights.stderr
     assert path.read_bytes() == before
+    # what is wrong is said in words, and what to do is about the schedule (a QA pass was told
+    # "('timezone')", and for another program's file to pass another --journal)
+    path.write_text('{"_duet": {"1": {"app": "duet", "schema": 1}}, "plans": {"1": {"start": "2026-12-05T10:00:00+01:00"}}}')
+    assert "planned session 1 is damaged (its 'timezone' is missing)" in duet("schedule", "--journal", journal).stderr
+    path.write_text('{"foo": 1}')
+    foreign = duet("schedule", "--journal", journal).stderr
+    assert "is not Duet's" in foreign and "to start a new schedule" in foreign and "--journal" not in foreign
 
 
 @pytest.mark.audio

@@ -26,7 +26,7 @@ import click
 from click.core import ParameterSource
 
 from assistant.config import Config
-from assistant.errors import DuetError
+from assistant.errors import DuetError, os_error
 from assistant.journal import Journal
 from assistant.journal.journal import journal_file
 from assistant.journal.export import write_private
@@ -223,8 +223,8 @@ def _write_private(path: Path, text: str) -> None:
     """Calendars are as private as the journal: created 0600 (an existing file is made 0600)."""
     try:
         write_private(path, text, newline="")
-    except OSError as err:
-        raise DuetError(f"cannot write {path}: {err.strerror or err}; choose another path") from None
+    except OSError as err:  # what went wrong and what to do ("its folder does not exist: create it ...")
+        raise os_error(OSError(err.errno, err.strerror, str(path))) from None
 
 
 def _text(path: Path, most: int = 1 << 20) -> str:

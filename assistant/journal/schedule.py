@@ -141,7 +141,8 @@ class Schedule:
         try:
             return Plan.from_json({**doc, "id": doc.doc_id})
         except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as err:
-            raise JournalError(f"schedule {self.path}: planned session {doc.doc_id} is damaged ({err}) and was left "
+            what = f"its {err} is missing" if isinstance(err, KeyError) else str(err)  # not "('timezone')" (a QA pass)
+            raise JournalError(f"schedule {self.path}: planned session {doc.doc_id} is damaged ({what}) and was left "
                                f"untouched: {recovery_hint(self.path)}") from None
 
 

@@ -217,6 +217,9 @@ def _check_ours(path: Path, data: Any) -> None:
     meta_table = data.get(META_TABLE) if isinstance(data, dict) else None
     meta = meta_table.get("1") if isinstance(meta_table, dict) else None
     if not isinstance(meta, dict) or meta.get("app") != APP:
+        if _kind(path) != "journal":  # --journal cannot name another schedule or session file (a QA pass)
+            raise JournalError(f"{_kind(path)} {path} is not Duet's (another program's JSON?) and was left "
+                               f"untouched: {recovery_hint(path)}")
         raise JournalError(
             f"{path} is not a Duet journal (another program's JSON?) and was left untouched: "
             "pass another file with --journal"
