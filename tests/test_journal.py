@@ -184,3 +184,22 @@ def test_a_lock_file_deleted_while_a_session_runs_is_made_again_at_its_next_writ
     other = Journal(tmp_path / "journal.json")
     assert other._acquire(wait=False) is False  # a second Duet is refused again
     assert [t["answer"] for t in h.session()["turns"]] == ["calm"]
+
+
+def test_a_resumed_rehearsal_hears_again_only_the_line_it_was_interrupted_in():
+    """The interrupted event counts one line less than it carries: that line's answer may never
+    have been recorded. The lines before it were talk (a QA pass's resumed rehearsal began with
+    1,212 of them heard again, as far back as the last answer recorded)."""
+    from tinydb import TinyDB
+    from tinydb.storages import MemoryStorage
+
+    from assistant.journal.journal import _script_lines
+
+    db = TinyDB(storage=MemoryStorage)
+    db.table("turns").insert({"seq": 3, "script": {"sha": "abc", "line": 4}})
+    db.table("events").insert({"kind": "note", "script": {"sha": "abc", "line": 6}})
+    assert _script_lines(db) == {"abc": 6}
+    db.table("events").insert({"kind": "interrupted", "script": {"sha": "abc", "line": 1216}})
+    assert _script_lines(db) == {"abc": 1215}
+    db.table("events").insert({"kind": "interrupted", "script": {"sha": "def", "line": 1}})
+    assert _script_lines(db)["def"] == 0
