@@ -65,10 +65,18 @@ def _said(value: str) -> str:
     return value
 
 
+NAME_LENGTH = 40
+"""Most characters in a partner's name (the tables and charts have room for them)."""
+
+
 def _composed(value: str) -> str:
-    """A name in Unicode's composed form (NFC): written "e" + a combining accent, as some editors
-    save it, "Zoë" counted a character more and pushed the tables' columns out (a QA pass)."""
-    return unicodedata.normalize("NFC", value)
+    """A name in Unicode's composed form (NFC), of at most ``NAME_LENGTH`` characters so: written
+    "e" + a combining accent, as some editors save it, "Zoë" counted a character more and pushed
+    the tables' columns out (a QA pass)."""
+    value = unicodedata.normalize("NFC", value)
+    if len(value) > NAME_LENGTH:
+        raise ValueError(f"is {len(value)} characters long: a name may have at most {NAME_LENGTH}")
+    return value
 
 
 def _each_once(questions: list[str]) -> list[str]:
@@ -85,8 +93,7 @@ def _each_once(questions: list[str]) -> list[str]:
 
 Line = Annotated[str, AfterValidator(_one_line)]
 Said = Annotated[str, AfterValidator(_one_line), AfterValidator(_said)]
-Name = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_one_line), AfterValidator(_said),
-                 AfterValidator(_composed)]
+Name = Annotated[str, AfterValidator(_one_line), AfterValidator(_said), AfterValidator(_composed)]
 Phrases = Annotated[list[Line], Field(min_length=1)]
 Questions = Annotated[list[Said], Field(min_length=1), AfterValidator(_each_once)]
 Minutes = Annotated[float, BeforeValidator(_no_bool), Field(gt=0, le=MAX_WORK_MINUTES, allow_inf_nan=False)]
@@ -176,8 +183,9 @@ class DebriefConfig(Settings):
         "What did we notice about our feelings?",
     ]
     """Asked of each partner in turn."""
-    together: list[Said] = ["What is our next step?"]
-    """Asked once of both; the answer to the first is the next step read back next session."""
+    together: Annotated[list[Said], AfterValidator(_each_once)] = ["What is our next step?"]
+    """Asked once of both; the answer to the first is the next step read back next session. May
+    be empty: then no next step is asked, and none is read back."""
 
 
 class ListeningConfig(Settings):
@@ -265,8 +273,11 @@ class CommandsConfig(Settings):
     @field_validator("extend")
     @classmethod
     def _extend_has_number(cls, phrases: list[str]) -> list[str]:
-        if not all("{n}" in p for p in phrases):
-            raise ValueError("every extend phrase needs {n} where the number of minutes goes")
+        for phrase in phrases:  # the phrase named, and why (a QA pass was shown the whole list)
+            if phrase.count("{n}") != 1:
+                said = "twice or more" if "{n}" in phrase else "nowhere (it is written {n}, in lowercase)"
+                raise ValueError(f"'{phrase}': {{n}}, where the number of minutes goes, is in it {said}; "
+                                 "put it in once")
         return phrases
 
     @model_validator(mode="after")
@@ -307,6 +318,22 @@ class Config(Settings):
         a, b = (_plain(p) for p in self.partners)
         if a == b:  # "Zoë" and "Zoe" sound the same: the prompts could not tell them apart (a QA pass)
             raise ValueError("partners: the two partners need different names")
+        if "both" in (a, b):  # the journal's name for answers given together (a QA pass)
+            raise ValueError("partners: 'Both' is how the journal names answers given together: choose another name")
+        return self
+
+    @model_validator(mode="after")
+    def _wake_word_apart(self) -> "Config":
+        """A wake word that is a command ("pause") or a word Duet drops around one ("please")
+        would make commands of talk, or be dropped itself (a QA pass's were taken)."""
+        word = self.listening.wake_word
+        said = normalize(word) if word else ""
+        if said and not strip_polite(said):
+            raise ValueError(f"listening.wake_word: '{word}' is a word Duet drops around a command "
+                             f"({', '.join(POLITE)}): choose another, such as 'computer'")
+        if said and any(phrase == said for _, phrase in phrase_table(self.commands)):
+            raise ValueError(f"listening.wake_word: '{word}' is itself a command phrase: choose another, "
+                             "such as 'computer'")
         return self
 
     def with_work_minutes(self, minutes: float) -> "Config":

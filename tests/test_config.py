@@ -21,6 +21,8 @@ def test_names_are_kept_composed(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("partners: [\"Zoe\\u0308\", \"Jose\\u0301\"]\n", encoding="utf-8")
     assert load_config(path).partners == ["Zo\u00eb", "Jos\u00e9"]
+    path.write_text('partners: ["Zoe\\u0308' + "x" * 37 + '", Sam]\n', encoding="utf-8")  # 40 once composed
+    assert len(load_config(path).partners[0]) == 40
 
 
 def test_an_empty_file_is_all_defaults(tmp_path):
@@ -46,7 +48,14 @@ def test_an_empty_file_is_all_defaults(tmp_path):
         ("work: 20", "'work' is a section: write its settings under it (key: value), or leave it out (found 20)"),
         ("partners: [Mary-Kate, Mary Kate]", "the two partners need different names"),
         ("speech: {answers: cloud}", "'speech.answers': Input should be 'auto', 'vosk', 'whisper', 'moonshine' or 'pocketsphinx'"),
-        ("commands: {extend: [add minutes]}", "every extend phrase needs {n}"),
+        ("commands: {extend: [add minutes]}", "'add minutes': {n}, where the number of minutes goes, is in it nowhere"),
+        # the phrase named, and {n} once (a QA pass: "{n} and {n}" taken, "{N}" in a list of four)
+        ("commands: {extend: ['{n} more minutes', '{n} and {n}']}", "'{n} and {n}': {n}, where the number of minutes goes, is in it twice"),
+        ("commands: {extend: ['{n} more minutes', 'Add {N} mins!']}", "'Add {N} mins!': {n}"),
+        ("listening: {wake_word: pause}", "'pause' is itself a command phrase"),
+        ("listening: {wake_word: please}", "'please' is a word Duet drops around a command"),
+        ("partners: [Ana, Both]", "'Both' is how the journal names answers given together"),
+        ("debrief: {together: ['What next?', 'what next?']}", "is asked twice"),
         # found in a QA pass: each was accepted, and the command then fired on "okay" and "um",
         # never fired, or made another command impossible
         ("commands: {stop: [стоп]}", "stop: 'стоп' has no a-z letters or digits Duet can match"),

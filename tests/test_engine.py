@@ -786,6 +786,10 @@ def test_the_recap_closes_in_words_that_change_from_day_to_day():
     ("How are you feeling?", "Ana, how are you feeling?"), ("I'd love to hear how you feel.", "Ana, I'd love to hear how you feel."),
     ("I wonder what you intend.", "Ana, I wonder what you intend."), ("NASA first?", "Ana, NASA first?"),
     ("What challenged us?", "Ana, what challenged us?"),
+    # a name keeps its capital, and a question that opens with the name is asked as written (a QA pass)
+    ("Paris trip: how was it?", "Ana, Paris trip: how was it?"), ("Ben, how is your back?", "Ana, Ben, how is your back?"),
+    ("Ana, what is on your mind", "Ana, what is on your mind"), ("ana: anything new?", "ana: anything new?"),
+    ("Anything new?", "Ana, anything new?"), ("Let's hear it: what worked?", "Ana, let's hear it: what worked?"),
 ])
 def test_a_question_keeps_its_i_when_addressed(question, asked):
     """Found in QA passes: "Ana, i'd love to hear how you are feeling?" and "Welcome, Mia and

@@ -76,7 +76,8 @@ CONFIGS = {
     "no debrief questions": ("debrief: {questions: []}", ["'debrief.questions'", "at least 1 item"]),
     "no partners": ("partners: []", ["'partners'", "at least 2 items"]),
     "one partner": ("partners: [Ana]", ["'partners'", "at least 2 items"]),
-    "empty name": ("partners: [Ana, '']", ["'partners.1'", "at least 1 character"]),
+    "empty name": ("partners: [Ana, '']", ["'partners.1'", "is blank: write something to say"]),
+    "long name": ("partners: [Ana, " + "B" * 41 + "]", ["'partners.1'", "is 41 characters long: a name may have at most 40"]),
     "names not a list": ("partners: Ana", ["'partners'", "valid list"]),  # left empty: the default names
     "same names": ("partners: [Ana, ana]", ["different names"]),
     "not YAML": ("work: [45", ["line 2", "fix the YAML syntax"]),

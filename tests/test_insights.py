@@ -610,6 +610,13 @@ def test_a_themes_forms_are_one_theme_shown_as_said_most():
     hard = {row["term"]: row["sessions"] for row in insights.analyse(sessions, TODAY).themes["challenges"]}
     assert hard["ladder wobbled"] == [1, 2, 3] and hard["tomato"] == [2, 3]  # the form said most; a tie: the shorter
     assert not {"ladder wobbles", "tomatoes"} & set(hard)
+    # one answer with both forms counts once; words that only share a beginning stay apart (a
+    # re-check: Snowball's stems made "iron" and "ironic", "experiment" and "experience" one)
+    sessions = [said(1, "one tomato and two tomatoes, an ironic experiment"), said(2, "the iron experience, tomatoes")]
+    rows = {row["term"]: row for row in insights.analyse(sessions, TODAY).themes["challenges"]}
+    assert rows["tomato"]["answers"] == 2 and rows["tomato"]["sessions"] == [1, 2]
+    assert {"ironic experiment", "iron experience"} <= set(rows)  # two themes, each in one session
+    assert rows["ironic experiment"]["sessions"] == [1] and rows["iron experience"]["sessions"] == [2]
 
 
 def test_themes_leave_out_words_that_name_no_theme():

@@ -60,7 +60,7 @@ CHALLENGED = ("challeng", "difficult", "hard")
 FEELING_QUESTIONS = ("feel",)
 THEME_KINDS = (("worked_well", WORKED_WELL), ("challenges", CHALLENGED))
 
-DIGEST_VERSION = "2." + format(zlib.crc32(repr((
+DIGEST_VERSION = "3." + format(zlib.crc32(repr((
     sorted(w.STOP_WORDS), w.FEELINGS, sorted(w.NEGATIONS), sorted(w.AMBIGUOUS_FEELINGS), w.WORD.pattern, THEME_KINDS)).encode()), "08x")
 """Bump the number by hand when what a digest holds, or how it is made (``digest``, ``words.stem``,
 ``words.phrases``...), changes; the checksum follows the word lists by itself. A digest of another
@@ -139,7 +139,7 @@ def digest(session: dict[str, Any]) -> dict[str, Any]:
             feels[t["partner"]] += [word for word, _ in w.feeling_words(toks, asks(t["question"], FEELING_QUESTIONS))]
             for kind, keys in THEME_KINDS:
                 if asks(t["question"], keys):
-                    terms[kind].update(w.phrases(toks))
+                    terms[kind].update(_one_form_each(w.phrases(toks)))
             if t["partner"] != "both":
                 split.append(toks)
         elif t["status"] in ("skipped", "no answer"):
@@ -155,6 +155,15 @@ def digest(session: dict[str, Any]) -> dict[str, Any]:
         "resumed": any(e.get("kind") == "resumed" for e in session.get("events", [])),
         "tone": w.tone(answers) if answers else None,
     }
+
+
+def _one_form_each(terms: set[str]) -> set[str]:
+    """One form of each theme in an answer (the shortest): an answer saying "one tomato and two
+    tomatoes" counts once for the theme, not twice (a QA pass)."""
+    forms: dict[str, str] = {}
+    for term in sorted(terms, key=lambda t: (len(t), t)):
+        forms.setdefault(w.theme_key(term), term)
+    return set(forms.values())
 
 
 def _seq(turn: dict[str, Any]) -> tuple[int, int]:

@@ -4,8 +4,8 @@ Everything here is deliberately small and readable, so a couple can see why a wo
 
 - ``content_words`` drops the stop words below (function words, fillers, and the words every
   answer to our questions uses: "think", "really", "today"...).
-- ``theme_key`` groups a theme's forms by their Snowball stems ("wobbles", "wobbled"); the form
-  said most often is the one shown.
+- ``theme_key`` groups a theme's forms by their stems ("wobbles", "wobbled"); the form said
+  most often is the one shown.
 - ``stem`` folds simple English endings ("painted", "painting", "paints" -> "paint") so that a
   next step and a later answer can be compared; it is used for matching only, never shown.
 - ``FEELINGS`` is a short lexicon of feeling words in eight groups. A word counts only as a whole
@@ -167,16 +167,11 @@ def phrases(text: str | list[str]) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def theme_key(term: str) -> str:
-    """A theme's words by their stems (the Snowball English stemmer): "ladder wobbles" and
-    "ladder wobbled", "tomato" and "tomatoes" are one theme (a QA pass saw neither come back)."""
-    return " ".join(_snowball().stemWords(term.split()))
-
-
-@lru_cache(maxsize=1)
-def _snowball() -> Any:
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
+    """A theme's words by their stems (``stem``: endings of inflection only): "ladder wobbles" and
+    "ladder wobbled", "tomato" and "tomatoes" are one theme (a QA pass saw neither come back).
+    Not Snowball's stemmer, which also takes off endings that make other words: "iron" and
+    "ironic", "experiment" and "experience" were one theme with it (a QA pass)."""
+    return " ".join(stem(word) for word in term.split())
 
 
 @lru_cache(maxsize=65536)

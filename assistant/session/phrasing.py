@@ -40,10 +40,25 @@ def weeks_ago(weeks: int) -> str:
     return {0: "this week", 1: "last week"}.get(weeks, f"{weeks} weeks ago")
 
 
+SENTENCE_OPENERS = frozenset("""
+how what when where which who whom whose why whatever is are was were do does did can could would
+will should shall may might have has had tell name share describe say give pick think look looking
+thinking remember imagine any anything anyone anybody one the a an this that these those our your
+my their its in on at for from to with about if now so and but or let let's please after before
+during since once today tonight overall honestly looking
+""".split())
+"""Words that open a question and are lowercased after the name ("Alex, how ..."); any other
+first word keeps its capital: "Paris", "Ana María" and "NASA" are names (a QA pass heard
+"Both, ana María, ...")."""
+
+
 def addressed(name: str, question: str) -> str:
-    """'Alex, how are you feeling?' from a configured question."""
+    """'Alex, how are you feeling?' from a configured question; one that already opens with the
+    name is asked as written ("Zoe, what is on your mind" was asked "Zoe, zoe, what ...")."""
+    if re.match(rf"{re.escape(name)}(?![^\W_])", question, re.IGNORECASE):
+        return question
     first = question.split(" ", 1)[0]
-    if first != "I" and not first.startswith(("I'", "I’")) and not first.isupper():  # "I'd love to hear"
+    if first.lower().replace("’", "'") in SENTENCE_OPENERS:
         question = question[:1].lower() + question[1:]
     return f"{name}, {question}"
 
