@@ -67,6 +67,10 @@ def test_note_keeps_the_words_after_the_phrase_as_said(parser):
     }
     # the joining word alone is no note: the note is dictated next (a QA pass: "Noted: about")
     assert parser.parse("take a note about").text == "" == parser.parse("Take a note of.").text
+    for alone in ("take a note that", "take a note about that", "take a note of the", "take a note to", "take a note for"):
+        assert parser.parse(alone).text == "", alone  # a re-check saw "that" and "the" saved
+    assert parser.parse("take a note that we need more blue").text == "we need more blue"
+    assert parser.parse("take a note to call Ana").text == "call Ana"
     assert {text: parser.parse(text).text for text in notes} == notes
 
 

@@ -429,7 +429,8 @@ def test_markdown_export_shows_markdown_in_answers_as_written():
     # found in a QA pass: a line's opening made a heading, a list or a rule ("---" vanished)
     for answer, shown in (("# not a heading", r"\# not a heading"), ("- not a list", r"\- not a list"),
                           ("1. not numbered", r"1\. not numbered"), ("---", r"\---"),
-                          ("3-4 coats", "3-4 coats")):  # a hyphen after digits makes no block
+                          ("3-4 coats", "3-4 coats"), ("3.14 litres", "3.14 litres"), ("#hashtag", "#hashtag"),
+                          ("-5 degrees", "-5 degrees"), ("2)", r"2\)"), ("=", r"\=")):  # only what makes a block
         assert f"> {shown}\n" in export.markdown(_session_saying(answer, "note")), answer
     # the date kept as written (a QA pass: "2026\-12-07"), and no next step a plain "-" ("\-")
     assert "\n- **Next step:** -\n" in export.markdown({**_session_saying("fine", "note"), "next_step": None})
@@ -450,3 +451,12 @@ def test_views_drop_bidi_overrides_and_keep_answer_lines_under_their_question():
     # a hand-edited name's escape sequence is shown, not obeyed (a QA pass coloured the terminal)
     session["leader"] = "Al\x1b[31mRED"
     assert "Led by:    Al\\x1b[31mRED (vision)" in export.render(session, "text")
+
+
+def test_minutes_shown_round_halves_up_and_keep_a_tenth_below_ten():
+    """A QA pass read "2 min of 2 min planned" for 2.5 minutes (rounded half to even), where the
+    recap had said "2 minutes and 30 seconds"."""
+    from assistant.journal.export import minutes
+
+    shown = {30: "30 s", 82: "1.4 min", 150: "2.5 min", 180: "3 min", 599: "10 min", 2730: "46 min", 86400: "1440 min"}
+    assert {s: minutes(s) for s in shown} == shown

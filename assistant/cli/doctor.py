@@ -235,9 +235,8 @@ def _cannot_write_in(folder: Path) -> str | None:
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    hint = "; choose another journal with --journal"
     if not existing.is_dir():
-        return f"cannot make the journal's folder {folder}: {existing} is not a folder{hint}"
+        return f"cannot make the journal's folder {folder}: {existing} is not a folder; choose another journal with --journal"
     try:
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".duet-doctor-"):
             pass
@@ -245,5 +244,5 @@ def _cannot_write_in(folder: Path) -> str | None:
             with tempfile.TemporaryDirectory(dir=existing, prefix=".duet-doctor-"):
                 pass
     except OSError as err:  # named by the journal's folder, not the trial file's
-        return str(os_error(OSError(err.errno, err.strerror, str(folder)), hint))
+        return str(os_error(OSError(err.errno, err.strerror, str(folder))))
     return None

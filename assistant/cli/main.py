@@ -190,10 +190,10 @@ def sessions(config: Config, journal_path: Path, as_json: bool) -> None:
     if not rows:
         click.echo(f"No sessions yet in {journal_path}.")
         return
-    click.echo(f"{'id':>4}  {'date':16}  {'worked':>7}  {'leader':12}  status")
+    click.echo(f"{'id':>4}  {'date':16}  {'worked':>8}  {'leader':12}  status")  # "1440 min" fits
     for row in rows:  # one line per session, whatever a hand-edited record holds
         click.echo(
-            f"{row['id']:>4}  {one_line(export.local_time(row['started_at'])):16}  {export.minutes(row.get('worked')):>7}"
+            f"{row['id']:>4}  {one_line(export.local_time(row['started_at'])):16}  {export.minutes(row.get('worked')):>8}"
             f"  {one_line(row['leader'])[:12]:12}  {one_line(shown_status(row['status'], was_held(row)))}"
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 from datetime import datetime
@@ -57,11 +58,16 @@ def local_time(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def minutes(seconds: float | None) -> str:
-    """'4 min'; under a minute in seconds ('30 s': a QA pass read "0 min of 0 planned")."""
+    """'4 min', '2.5 min' under ten minutes, '30 s' under one (a QA pass read "0 min of 0
+    planned"; another "2 min of 2 min planned" for 2.5, rounded half to even, where the recap had
+    said 2 minutes and 30 seconds)."""
     try:
         if 0 < (seconds or 0) < 59.5:
             return f"{seconds:.0f} s"
-        return f"{(seconds or 0) / 60:.0f} min"
+        tenths = math.floor((seconds or 0) / 6 + 0.5)  # minutes to a tenth, halves up
+        if tenths < 100 and tenths % 10:
+            return f"{tenths / 10:.1f} min"
+        return f"{math.floor((seconds or 0) / 60 + 0.5)} min"
     except (TypeError, ValueError, OverflowError):
         return "- min"
 
@@ -72,10 +78,11 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 MD_SPECIAL = re.compile(r"([\\`*_\[\]~|])")
 """What makes Markdown of plain words: emphasis, code, links and tables."""
-MD_OPENING = re.compile(r"^(\d*)((?<!\d)[#>+=-]|(?<=\d)[.)])")
+MD_OPENING = re.compile(r"^(\d{0,9})((?<=\d)[.)](?=\s|$)|(?<!\d)(?:#{1,6}(?=\s|$)|[+-](?=\s|$)|=+\s*$|-{3,}\s*$))")
 """What makes a block of a line's start: a heading, a quote, a list item, a rule ("---" made an
-answer vanish into a line, found in a QA pass); escaped at the start of each text. After digits
-only "." and ")" do ("1. ", an ordered item): "2026-12-07" is left as written."""
+answer vanish into a line, found in a QA pass); escaped at the start of each text. Only what
+makes one: "1. " and "# " with their space, a line of "=" or of three "-"; "2026-12-07", "3.14",
+"#hashtag" and "-5" are left as written (a re-check)."""
 
 
 def _md(value: object, line_start: bool = True) -> str:

@@ -283,6 +283,7 @@ def streaks(week_rows: list[dict[str, Any]], today: date, all_weeks: list[dict[s
     this_monday = today - timedelta(days=today.weekday())
     alive = {week_of(this_monday), week_of(this_monday - timedelta(days=7))}
     current = runs[-1] if runs and runs[-1][-1]["week"] in alive else []
+    longest = max(longest, current, key=len)  # never shorter than the current one (a re-check: 2 and 6)
 
     def describe(run: list[dict[str, Any]]) -> dict[str, Any]:
         return {"weeks": len(run), "from": run[0]["week"] if run else None, "to": run[-1]["week"] if run else None,

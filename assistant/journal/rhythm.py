@@ -188,7 +188,10 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     if stray is not None:  # "next saturday 10:00" said "'next 10:00' is not a time of day"
         raise WhenError(text, f"'{stray}' is neither a day nor a time")
     clock = _parse_clock(text, " ".join(time_words))
-    start = _wall_checked(text, datetime.combine(_parse_day(text, day_words[0], local_now.date()), clock), zone)
+    naive = datetime.combine(_parse_day(text, day_words[0], local_now.date()), clock)
+    if day_words[0] not in WEEKDAYS and naive.replace(tzinfo=zone) <= now:  # before "happens twice" (a re-check)
+        raise WhenError(text, f"{naive:%A %Y-%m-%d %H:%M} is in the past")
+    start = _wall_checked(text, naive, zone)
     if day_words[0] in WEEKDAYS and start <= now:
         start = _wall_checked(text, datetime.combine(start.date() + timedelta(days=7), clock), zone)
     if start <= now:

@@ -168,9 +168,12 @@ def _as_said(text: str, words: str) -> str:
     return words
 
 
-NOTE_JOINS = frozenset({"of", "about", "on"})
-"""A word joining a note phrase to the note ("take a note of that colour"): not the note's (a QA
-pass heard "Noted: of that colour, it's the one.")."""
+NOTE_JOINS = frozenset({"of", "about", "on", "that", "to", "for", "saying"})
+"""Words joining a note phrase to the note ("take a note of that colour", "take a note that we
+need blue"): not the note's (a QA pass heard "Noted: of that colour, it's the one.")."""
+NOTE_NOTHING = frozenset({"that", "this", "it", "the", "a", "an", "these", "those", "them", "of", "about"})
+"""Words that alone are no note ("take a note about that"): the note is dictated next (a re-check
+saw "that" and "the" saved as notes)."""
 
 
 def _match(intent: Intent, phrase: str, words: str) -> Command | None:
@@ -190,6 +193,8 @@ def _match(intent: Intent, phrase: str, words: str) -> Command | None:
             rest = words[len(phrase):].split()
             if rest[0] in NOTE_JOINS:  # "take a note of the grain": "the grain"; "take a note about": dictate it
                 rest = rest[1:]
+            if all(word in NOTE_NOTHING for word in rest):
+                rest = []
             return Command(intent, text=" ".join(rest))
         return None
     return Command(intent) if words == phrase else None

@@ -475,7 +475,7 @@ class SessionEngine:
     def _ask(self) -> None:
         question = self.plan[self.seq]
         self.asked_at = self.clock.wall().isoformat()
-        self._say(_prompt(question))
+        self._say(_prompt(question, tuple(self.config.partners)))
         self._listen()
 
     def upcoming_prompts(self) -> tuple[str, ...]:
@@ -484,7 +484,7 @@ class SessionEngine:
         if self.state not in ("checkin", "debrief") or self.seq + 1 >= len(self.plan):
             return ()
         current, following = self.plan[self.seq], self.plan[self.seq + 1]
-        return (_prompt(following),) if following.phase == current.phase else ()
+        return (_prompt(following, tuple(self.config.partners)),) if following.phase == current.phase else ()
 
     def _record(self, status: TurnStatus, heard: Heard | None = None) -> None:
         question = self.plan[self.seq]
@@ -727,6 +727,9 @@ class SessionEngine:
             return
         self.resume()
         self._paused_by_mic = False
+        if self._undo is not None and self._undo[1] == "pause":
+            self._undo = None  # the pause is over: nothing to put back (a re-check's "cancel that" after
+            # "resume" struck the pause from the journal, and its seconds were still not work)
         now = self.clock.now()
         if self.state == "work":
             self.timer.resume(now)
@@ -883,8 +886,9 @@ def _lower(a: float | None, b: float | None) -> float | None:
     return min(known) if known else None
 
 
-def _prompt(question: Question) -> str:
-    """How a question is put to its partner (or to both)."""
+def _prompt(question: Question, names: tuple[str, ...] = ()) -> str:
+    """How a question is put to its partner (or to both); ``names``: the partners, whose names
+    in a question keep their capitals."""
     if question.partner == "both":
-        return phrasing.together(question.text)
-    return phrasing.addressed(question.partner, question.text)
+        return phrasing.together(question.text, names)
+    return phrasing.addressed(question.partner, question.text, names)

@@ -40,31 +40,28 @@ def weeks_ago(weeks: int) -> str:
     return {0: "this week", 1: "last week"}.get(weeks, f"{weeks} weeks ago")
 
 
-SENTENCE_OPENERS = frozenset("""
-how what when where which who whom whose why whatever is are was were do does did can could would
-will should shall may might have has had tell name share describe say give pick think look looking
-thinking remember imagine any anything anyone anybody one the a an this that these those our your
-my their its in on at for from to with about if now so and but or let let's please after before
-during since once today tonight overall honestly looking
-""".split())
-"""Words that open a question and are lowercased after the name ("Alex, how ..."); any other
-first word keeps its capital: "Paris", "Ana María" and "NASA" are names (a QA pass heard
-"Both, ana María, ...")."""
-
-
-def addressed(name: str, question: str) -> str:
-    """'Alex, how are you feeling?' from a configured question; one that already opens with the
-    name is asked as written ("Zoe, what is on your mind" was asked "Zoe, zoe, what ...")."""
-    if re.match(rf"{re.escape(name)}(?![^\W_])", question, re.IGNORECASE):
+def addressed(name: str, question: str, names: tuple[str, ...] = ()) -> str:
+    """'Alex, how are you feeling?' from a configured question. Its first letter is lowercased
+    after the name, but for "I", a word in capitals ("NASA"), a name (``names``: the partners; a
+    QA pass heard "Both, ana María, how ..."), or two capitalized words ("New York"); a question
+    that opens with the addressee's name is asked as written ("Zoe, zoe, what ..." was asked)."""
+    if _opens_with(question, name):
         return question
-    first = question.split(" ", 1)[0]
-    if first.lower().replace("’", "'") in SENTENCE_OPENERS:
+    first, _, rest = question.partition(" ")
+    named = any(_opens_with(question, other) for other in names)
+    two_capitals = first[:1].isupper() and rest[:1].isupper()
+    if first != "I" and not first.startswith(("I'", "I’")) and not first.isupper() and not named and not two_capitals:
         question = question[:1].lower() + question[1:]
     return f"{name}, {question}"
 
 
-def together(question: str) -> str:
-    return addressed("Both of you", question)
+def _opens_with(text: str, name: str) -> bool:
+    """Whether ``text`` opens with ``name`` as a whole word, in any case."""
+    return bool(name) and re.match(rf"{re.escape(name)}(?![^\W_])", text, re.IGNORECASE) is not None
+
+
+def together(question: str, names: tuple[str, ...] = ()) -> str:
+    return addressed("Both of you", question, names)
 
 
 def sentence(text: str) -> str:
