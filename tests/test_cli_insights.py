@@ -298,3 +298,12 @@ def test_feeling_words_past_three_are_counted_not_dropped():
     assert _feeling_words({"words": {"calm": 3, "content": 1}}) == "calm, content"
     assert _feeling_words({"words": {"calm": 3, "content": 1, "relaxed": 1, "peaceful": 1}}) == \
         "calm, content, relaxed and 1 other"
+
+
+def test_dash_as_the_output_is_stdout(dated, tmp_path):
+    """A QA pass's "-o -" wrote a file named "-": it is stdout, as for most tools."""
+    page = duet("report", "-o", "-", "--journal", dated["journal"], cwd=tmp_path)
+    assert page.returncode == 0 and page.stdout.startswith("<!doctype html>"), page.stderr
+    md = duet("export", "last", "-o", "-", "--journal", dated["journal"], cwd=tmp_path)
+    assert md.returncode == 0 and md.stdout.startswith("# Duet session 2"), md.stderr
+    assert not (tmp_path / "-").exists()

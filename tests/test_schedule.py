@@ -122,6 +122,8 @@ def test_a_removed_plan_keeps_its_id_and_a_new_export_cancels_it(journal, tmp_pa
     assert again.returncode == 2 and "planned session 1 was removed already" in again.stderr
     assert json.loads(quick("schedule", "add", "sunday 10:00", "--json", "--journal", journal, now=now))["plan"]["id"] == 2
     quick("schedule", "remove", "2", "--journal", journal, now=now)
+    printed = duet("schedule", "export", "-o", "-", "--journal", journal, now=now)  # stdout, not a file "-"
+    assert printed.returncode == 0 and printed.stdout.startswith("BEGIN:VCALENDAR"), printed.stderr
     ics = tmp_path / "plan.ics"
     ok(duet("schedule", "export", "-o", str(ics), "--journal", journal, now=now))
     assert ics.read_text().count("STATUS:CANCELLED") == 2
@@ -427,3 +429,12 @@ def test_remind_speaks_with_duets_voice(virtual_audio, journal, tmp_path):
     samples, rate = Voice().render("Your session starts in ten minutes.")
     expected = soxr.resample(samples.astype(np.float32), rate, 16000).astype("<i2").tobytes()
     assert loud_seconds(heard) >= 0.8 * loud_seconds(expected) > 0.5
+
+
+def test_a_plan_made_in_another_time_zone_says_its_zone(journal):
+    """A QA pass read a plan made under UTC, listed under TZ=Europe/Berlin, as Berlin's 10:00."""
+    now = "2026-12-01T09:00"
+    ok(duet("schedule", "add", "saturday 10:00", "--journal", journal, now=now, env={"TZ": "UTC"}))
+    assert "Sat 2026-12-05 10:00-11:00 UTC (UTC)" in quick("schedule", "--journal", journal, now=now)
+    here = ok(duet("schedule", "--journal", journal, now=now, env={"TZ": "UTC"}))
+    assert "Sat 2026-12-05 10:00-11:00\n" in here  # in its own zone, as written

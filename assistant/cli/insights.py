@@ -145,13 +145,17 @@ def commands(common_options: Decorator, json_option: Decorator,
         """Write one self-contained HTML page: charts, patterns and every session's transcript."""
         from assistant.journal.report import is_report, render_report
 
-        if output.is_file() and not force and not is_report(output):  # an earlier report is replaced
+        to_stdout = str(output) == "-"  # "-o -": the page on stdout, not a file named "-" (a QA pass)
+        if not to_stdout and output.is_file() and not force and not is_report(output):  # an earlier report is replaced
             raise DuetError(f"{output} exists and is not a Duet report: add --force to replace it, "
                             "or choose another file with -o")
         sessions, earlier = load(journal_path, since.date() if since else None)
         result = ins.analyse(sessions, _today(), stored_tones(sessions), earlier)
         page = render_report(sessions, result, since=since.date() if since else None,
                              plan=planned_against_held(journal_path, sessions, since))
+        if to_stdout:
+            click.echo(page, nl=False)
+            return
         try:
             write_private(output, page)
         except OSError as err:

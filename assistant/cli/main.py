@@ -223,7 +223,7 @@ def export_cmd(ref: str, fmt: str, output: Path | None, force: bool, config: Con
     """Export a session (an id, or 'last', the default) as Markdown, HTML or JSON."""
     with Journal(journal_path) as journal:
         document = export.render(journal.get(ref), fmt)
-    if output is None:
+    if output is None or str(output) == "-":  # "-o -" is stdout, not a file named "-" (a QA pass)
         click.echo(document, nl=False)
         return
     try:

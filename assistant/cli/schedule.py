@@ -194,11 +194,17 @@ def _ordinal(n: int) -> str:
 
 
 def _slot(o: Occurrence) -> str:
-    """'Sat 2026-12-12 10:00-11:15'; an end on another day says which ('23:30-Sun 00:45')."""
+    """'Sat 2026-12-12 10:00-11:15'; an end on another day says which ('23:30-Sun 00:45'); a plan
+    made in another time zone than the one Duet runs in now says its zone (a QA pass read a UTC
+    plan's 10:00 as Berlin's)."""
     end = f"{o.end:%H:%M}" if o.end.date() == o.start.date() else f"{o.end:%a %H:%M}"
     if o.end - o.start >= timedelta(days=1):
         end = f"{o.end:%a %Y-%m-%d %H:%M}"
-    return f"{o.start:%a %Y-%m-%d %H:%M}-{end}"
+    try:
+        elsewhere = o.plan.zone.key != local_zone().key
+    except DuetError:
+        elsewhere = True
+    return f"{o.start:%a %Y-%m-%d %H:%M}-{end}" + (f" {o.start:%Z} ({o.plan.zone.key})" if elsewhere else "")
 
 
 def _print_json(data: Any) -> None:
@@ -367,6 +373,8 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
         """Write the plan as an iCalendar file (-o), or reminder units for systemd (--systemd)."""
         if output is None and systemd_dir is None:
             raise DuetError("say where to export: -o FILE.ics (a calendar) or --systemd DIR (reminder timer)")
+        if str(output) == "-" and as_json:
+            raise DuetError("-o - prints the calendar itself: leave out --json, or write it to a file")
         written: list[str] = []
         if output is not None:
             from assistant.journal.ics import calendar, written_for
@@ -375,9 +383,13 @@ def commands(common_options: Decorator, json_option: Decorator) -> list[click.Co
             if not plans:
                 raise DuetError("no sessions are planned, so there is nothing to export: "
                                 "plan one with duet schedule add 'saturday 10:00' --every week")
-            _may_replace(output, force, lambda _: written_for(_text(output), plans), "file with -o")
-            _write_private(output, calendar(plans, config.partners, wall_now(now_text)).to_ical().decode("utf-8"))
-            written.append(str(output))
+            text = calendar(plans, config.partners, wall_now(now_text)).to_ical().decode("utf-8")
+            if str(output) == "-":  # the calendar on stdout, not a file named "-" (a QA pass)
+                click.echo(text, nl=False)
+            else:
+                _may_replace(output, force, lambda _: written_for(_text(output), plans), "file with -o")
+                _write_private(output, text)
+                written.append(str(output))
         if systemd_dir is not None:
             config_path = click.get_current_context().params.get("config_path")
             written += _write_units(systemd_dir, systemd_units(journal_path, config_path), force)

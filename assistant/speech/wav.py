@@ -122,8 +122,8 @@ def _read_raw(path: Path) -> _RawWav:
         if code.isdigit() and int(code) in _ENCODINGS:  # "unknown format: 6" said nothing (a QA pass)
             raise WavError(f"{path}: {_ENCODINGS[int(code)]} samples are not supported; {_CONVERT_HINT}") from None
         if "RIFF" in str(err) or "WAVE" in str(err):
-            raise WavError(f"{path}: not a WAV file ({err}); convert it, "
-                           f"e.g. sox in.mp3 -r 16000 -b 16 out.wav") from None
+            raise WavError(f"{path}: not a WAV file ({err}); convert it to WAV first, e.g. ffmpeg -i in.mp3 "
+                           f"-ac 1 -ar 16000 out.wav (Debian's sox reads MP3 only with libsox-fmt-mp3)") from None
         raise WavError(f"{path}: unsupported WAV encoding ({err}); {_CONVERT_HINT}") from None
     except EOFError:
         raise WavError(f"{path}: not a WAV file (it is empty or cut short); "
