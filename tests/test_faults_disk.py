@@ -59,8 +59,9 @@ def fill(disk: Path) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "filler"}
+    """Every file's bytes; the lock's only as there (it names the session running, if any)."""
+    return {str(p.relative_to(folder)): b"" if p.name.endswith(".lock") else p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "filler"}
 
 
 class Session:

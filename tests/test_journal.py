@@ -102,6 +102,27 @@ def test_an_unfinished_session_is_interrupted_once_its_process_lets_go(tmp_path)
     assert other.list_sessions()[0]["status"] == "interrupted"
 
 
+def test_while_a_session_runs_only_it_is_in_progress(tmp_path):
+    """A QA pass saw 16 sessions interrupted years before shown "in progress", with no minutes,
+    for as long as a live session held the lock: the lock now names the session it runs."""
+    from assistant.session.records import Roles
+
+    path = tmp_path / "journal.json"
+    old = Journal(path)
+    old.begin(["Alex", "Sam"], Roles(leader="Alex", logistics="Sam"), "2024-03-02T18:00:00+00:00", 600)
+    old.close()  # left unfinished: interrupted
+    running = Journal(path)
+    running.lock()
+    reader = Journal(path)
+    assert [s["status"] for s in reader.list_sessions()] == ["interrupted"]  # a forget's lock: none runs
+    running.begin(["Alex", "Sam"], Roles(leader="Sam", logistics="Alex"), "2026-12-07T18:00:00+00:00", 600)
+    reader = Journal(path)  # as `duet sessions` reads it, while the session runs
+    assert [(s["id"], s["status"]) for s in reader.list_sessions()] == [(1, "interrupted"), (2, "in progress")]
+    assert [(s["id"], s["status"]) for s in reader.summaries()] == [(1, "interrupted"), (2, "in progress")]
+    running.close()
+    assert [s["status"] for s in Journal(path).list_sessions()] == ["interrupted", "interrupted"]
+
+
 def test_only_one_session_runs_on_a_journal(tmp_path):
     Harness(tmp_path)
     with pytest.raises(Exception, match="another Duet session is running"):

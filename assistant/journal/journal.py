@@ -20,7 +20,9 @@ and only then writes it; it never writes back a copy read before the lock. A run
 the lock to its end. Commands that only read take no lock and create nothing, so they work on
 read-only media; they only peek at the lock (a shared, non-blocking probe) to tell a running
 session from an interrupted one: a session still marked "in progress" whose lock nobody holds was
-interrupted (a crash, a kill, a power cut) and can be resumed. Whoever takes the lock first
+interrupted (a crash, a kill, a power cut) and can be resumed. The holder writes the id of the
+session it runs into the lock file (nothing in a forget), so while it runs, older interrupted
+sessions are still shown interrupted. Whoever takes the lock first
 removes what a killed write may have left behind (temporary files).
 
 Each finished session's *digest* (``insights.digest``: what insights need of its answers) is
@@ -94,6 +96,9 @@ log = logging.getLogger(__name__)
 __all__ = ["Journal", "JournalError", "SessionRecorder", "default_journal_path"]
 
 LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+RUNS_UNKNOWN = -1
+"""``Journal._someone_running``: another process holds the lock, and which session it runs
+cannot be told (every unfinished session is then taken for running)."""
 """How the lock file is opened, taken or made again: never through a link, and no wait on a FIFO."""
 
 SESSION_FILE = re.compile(r"^(\d+)\.json(\.bak|\.bak\.new)?$")
@@ -206,14 +211,14 @@ class Journal:
         return self._read_all(whole=False)
 
     def _read_all(self, whole: bool) -> list[dict[str, Any]]:
-        running = self._someone_running()
+        running = self._running()
         out, made = [], {}
         with _gc_paused():
             self._read_each(whole, running, out, made)
         self._store_digests(made)
         return out
 
-    def _read_each(self, whole: bool, running: bool, out: list[dict[str, Any]],
+    def _read_each(self, whole: bool, running: Callable[[int], bool], out: list[dict[str, Any]],
                    made: dict[int, tuple[dict[str, Any], str]]) -> None:
         """``_read_all``'s loop: each session into ``out``, each digest made for storing into ``made``."""
         from assistant.journal.insights import digest, pack, unpack
@@ -235,7 +240,7 @@ class Journal:
                 except JournalError as err:
                     log.warning("session %d left out: %s", doc.doc_id, err)
                     continue
-                if unfinished and not running:
+                if unfinished and not running(doc.doc_id):
                     session["status"] = SessionStatus.INTERRUPTED.value
                     progress = tables.get("progress", {}).get("1", {})
                     session["worked"] = progress.get("work", {}).get("elapsed", session["worked"])
@@ -380,6 +385,7 @@ class Journal:
             )
         )
         self._current = sid
+        self._mark_running()
         recorder = SessionRecorder(self, sid)
         if questions:
             recorder.keep_questions(questions)
@@ -421,6 +427,7 @@ class Journal:
             self._release()
             raise
         self._current = doc.doc_id
+        self._mark_running()
         recorder.record_event(SessionEvent(kind="resumed", time=_now_iso(), detail={"phase": point.phase}))
         return dict(doc) | {"id": doc.doc_id}, point, recorder
 
@@ -675,24 +682,48 @@ class Journal:
             return
         os.close(self._lock_fd)
         self._lock_fd = fd
+        self._mark_running()
         log.warning("the journal's lock %s was deleted while this session ran: made again", lock)
 
     def _running(self) -> Callable[[int], bool]:
-        """Which sessions are running now: with the lock held, only this process's own one."""
+        """Which sessions are running now: with the lock held, only this process's own one;
+        held by another, the one its lock file names (``_mark_running``)."""
         if self._lock_fd is not None:
             current = self._current
             return lambda sid: sid == current
         other = self._someone_running()
-        return lambda sid: other
+        if other is None:
+            return lambda sid: False
+        if other == RUNS_UNKNOWN:
+            return lambda sid: True
+        return lambda sid: sid == other
+
+    def _mark_running(self) -> None:
+        """Write the id of the session this process runs (nothing: none) into the lock file it
+        holds, so a reader calls only that one running: with every unfinished session taken for
+        running while anyone held the lock, a QA pass saw 16 sessions interrupted years before
+        shown "in progress" with no minutes, for as long as a live session lasted."""
+        if self._lock_fd is None:
+            return
+        try:
+            os.ftruncate(self._lock_fd, 0)
+            if self._current is not None:
+                os.pwrite(self._lock_fd, f"{self._current}\n".encode(), 0)
+        except OSError as err:  # readers then take every unfinished session for running
+            log.debug("the running session's id was not written to the lock: %s", err)
 
     def _release(self) -> None:
-        self._current = None
+        marked, self._current = self._current, None
         if self._lock_fd is not None:
+            if marked is not None:
+                self._mark_running()  # cleared: the next holder may run none (a forget)
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _someone_running(self) -> bool:
-        """True while a session (in this process or another) holds the journal's lock.
+    def _someone_running(self) -> int | None:
+        """While another process holds the journal's lock, the id of the session it runs (``0``:
+        none, as in a forget or before its session begins; ``RUNS_UNKNOWN``: it cannot be told);
+        None while nobody holds it.
 
         A shared probe on a read-only descriptor: it works on read-only media, and two readers
         probing at once do not see each other as a session.
@@ -700,18 +731,20 @@ class Journal:
         try:
             fd = os.open(self._lock_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
-            return False
+            return None
         except OSError:
-            return True  # cannot tell: do not call a session interrupted that may be running
+            return RUNS_UNKNOWN  # cannot tell: do not call a session interrupted that may be running
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:  # held (BlockingIOError), or cannot tell
+                said = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                return int(said) if said.isdigit() else 0 if not said else RUNS_UNKNOWN
+            return None
         except OSError:
-            return True
+            return RUNS_UNKNOWN
         finally:
             os.close(fd)
-        return False
 
 
 class SessionRecorder:
