@@ -346,3 +346,14 @@ def test_a_long_answer_needs_a_longer_pause_to_end():
     assert policy.long_end_pause(0.7, seconds=2.0) == 0.7
     assert policy.long_end_pause(0.7, seconds=4.5) == 1.0
     assert policy.long_end_pause(3.5, seconds=9.0) == 3.5
+
+
+def test_a_dictated_note_ends_only_after_its_pause_however_finished_it_sounds():
+    """A live QA pass: "Buy more blue paint" [0.8 s] "and two new brushes" was noted as its first
+    half, the note ended 0.7 s after a finished-sounding stretch though README promised 1.5 s."""
+    from assistant.speech.turns import TurnPolicy
+
+    note = TurnPolicy().dictation(1.5)
+    assert note.end_pause == TurnPolicy().end_pause  # stretches still end soon: a tap is told from words
+    for text in ("Buy more blue paint.", "Buy more blue and"):
+        assert note.long_end_pause(note.pause_for(text, 0.9), seconds=1.2) == 1.5

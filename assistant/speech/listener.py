@@ -214,13 +214,13 @@ class Listener:
         soon as its first stretch is over if that holds no words: its start went unheard, and
         waiting out ``timeout`` would only end in "no answer".
 
-        ``longest_pause`` caps the wait for more (``TurnPolicy.capped``): a dictated note. Then a
+        ``longest_pause`` is the pause that ends a dictated note (``TurnPolicy.dictation``). Then a
         stretch that adds no words (a brush tapped, water poured) does not start the pause
         afresh: it is counted from the end of the words (a live QA pass over clatter had each
         burst hold the note open until the partners' next sentence joined it).
         """
         self.talked_over = False
-        policy = self._turns if longest_pause is None else self._turns.capped(longest_pause)
+        policy = self._turns if longest_pause is None else self._turns.dictation(longest_pause)
         endpointer = Endpointer(aggressiveness=self._aggressiveness,
                                 trailing_silence=policy.end_pause, max_length=self._max_answer,
                                 tail=min(ANSWER_TAIL, policy.end_pause))
