@@ -247,8 +247,7 @@ def outcome(answer: dict[str, Any], policy: Any) -> tuple[int, bool]:
 
     for i, s in enumerate(answer["stretches"]):
         _, needed = judged(policy, _transcript(s), lambda: _transcript(s.get("again")), opening=i == 0)
-        again = _transcript(s.get("again"))
-        if EITHER[0] and needed < policy.max_pause and again.text.strip() and policy.pause_for(
+        if EITHER[0] and needed < policy.max_pause and (again := _transcript(s.get("again"))).text.strip() and policy.pause_for(
                 again.text, None, readings=again.readings, end_probability=again.end_probability,
                 opening=i == 0) >= policy.max_pause:
             needed = policy.max_pause

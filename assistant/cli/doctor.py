@@ -46,10 +46,8 @@ def check_devices(kind: str, wanted: str | int | None) -> Check:
     from assistant.speech.mic import input_device
 
     name = "microphone" if kind == "input" else "speaker"
-    try:
-        index, found = find_device(wanted, kind)  # type: ignore[arg-type]
-        if kind == "input":
-            input_device(wanted)  # a speaker's monitor is refused, as `duet run` refuses it
+    try:  # the input as `duet run` finds it: a speaker's monitor is refused
+        index, found = input_device(wanted) if kind == "input" else find_device(wanted, kind)  # type: ignore[arg-type]
     except (LookupError, DuetError) as err:
         advised = "config.yaml" in str(err) or not _listed(kind)  # said so, or no device to name
         return Check(name, False, str(err) if advised else f"{err}; set listening.{kind}_device in config.yaml")

@@ -96,10 +96,10 @@ log = logging.getLogger(__name__)
 __all__ = ["Journal", "JournalError", "SessionRecorder", "default_journal_path"]
 
 LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+"""How the lock file is opened, taken or made again: never through a link, and no wait on a FIFO."""
 RUNS_UNKNOWN = -1
 """``Journal._someone_running``: another process holds the lock, and which session it runs
 cannot be told (every unfinished session is then taken for running)."""
-"""How the lock file is opened, taken or made again: never through a link, and no wait on a FIFO."""
 
 SESSION_FILE = re.compile(r"^(\d+)\.json(\.bak|\.bak\.new)?$")
 INDEX_FIELDS: dict[str, type | tuple[type, ...]] = {

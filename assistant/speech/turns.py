@@ -212,11 +212,6 @@ class TurnPolicy:
     none as before (0.5 s, no long pause). The finished answers this long (three LibriVox ones)
     wait it, within the turn gap's 1.4 s."""
 
-    def capped(self, longest: float) -> "TurnPolicy":
-        """This policy waiting ``longest`` seconds at most (never less than ``end_pause``)."""
-        longest = max(longest, self.end_pause)
-        return replace(self, max_pause=min(self.max_pause, longest), long_pause=min(self.long_pause, longest))
-
     def dictation(self, pause: float) -> "TurnPolicy":
         """A pause of ``pause`` seconds ends it, however finished what was said sounds: a note is
         dictated in one go, and "Buy more blue paint" ended at 0.7 s, before "... and two new
